@@ -1,0 +1,103 @@
+// CounterLedger: exact, monotonic counters over an append-only table keyed by a bigint id.
+//
+// The ledger remembers a watermark (the highest id counted) and the id ranges below it that
+// were missing when read (gaps). Each cycle the caller reads, in ONE database snapshot, the rows
+// past the watermark, the new gaps among them, and which old gaps have since appeared, and
+// applies them here. An id is therefore added exactly once: either as it passes the watermark,
+// or when its gap is found. Gaps are re-checked for `late_commit_window`; after that the
+// periodic full recount (ApplyFullCount) is the backstop that adds anything still missing.
+// See docs/EXACTNESS.md for the full argument. Not thread-safe: owned by one collector.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "exporter/core/duration.h"
+
+namespace outcomes {
+
+using LabelValues = std::vector<std::string>;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// How a value column combines: counts and sums add up, timestamps keep the maximum.
+enum class Merge { kSum, kMax };
+
+struct AggregateRow {
+  LabelValues labels;
+  std::vector<std::int64_t> values;
+};
+
+struct IdRange {
+  std::int64_t first = 0;  // inclusive
+  std::int64_t last = 0;   // inclusive
+  bool operator==(const IdRange&) const = default;
+};
+
+// What one incremental read of one snapshot saw.
+struct IncrementBatch {
+  std::int64_t new_watermark = 0;        // highest id visible; >= the old watermark
+  std::vector<IdRange> new_gaps;         // ids missing in (old watermark, new_watermark]
+  std::vector<std::int64_t> found_ids;   // ids of old gaps that are visible now
+  std::vector<AggregateRow> rows;        // aggregate of the new rows plus the found ids
+};
+
+struct FullCountReport {
+  std::int64_t rows_added = 0;    // rows the recount found that increments had missed
+  std::int64_t rows_deleted = 0;  // rows counted before that the store no longer holds
+};
+
+class CounterLedger {
+ public:
+  // `merges` has one entry per value column; column 0 must be the row count (kSum).
+  explicit CounterLedger(std::vector<Merge> merges);
+
+  // True once the first full count has been applied.
+  bool initialized() const { return initialized_; }
+  std::int64_t watermark() const { return watermark_; }
+  std::vector<IdRange> gaps() const;
+  // Number of ids inside the tracked gaps.
+  std::int64_t pending_ids() const;
+  const std::map<LabelValues, std::vector<std::int64_t>>& values() const { return values_; }
+  // Total rows added by full counts since the start: late commits that increments missed.
+  std::int64_t corrections() const { return corrections_; }
+
+  // Applies an incremental read. Requires initialized().
+  void ApplyIncrement(const IncrementBatch& batch, SteadyTime now);
+
+  // Applies a full recount read in the same snapshot as the increment just applied (or, on the
+  // first call, as `watermark` and `recent_gaps`). Counters only grow: a label set whose
+  // recount is below the counters is taken as deleted rows (retention), remembered, so that
+  // later recounts still find rows that are missing.
+  FullCountReport ApplyFullCount(const std::vector<AggregateRow>& totals, SteadyTime now,
+                                 std::int64_t watermark = 0,
+                                 const std::vector<IdRange>& recent_gaps = {});
+
+  // Stops re-checking gaps first seen more than `window` ago; returns how many ids that was.
+  std::int64_t ExpireGaps(SteadyTime now, Duration window);
+
+  // Caps the tracked gap ranges (oldest dropped first); returns how many ids were dropped.
+  std::int64_t LimitGaps(std::size_t max_ranges);
+
+ private:
+  struct Gap {
+    IdRange range;
+    SteadyTime first_seen;
+  };
+
+  void Add(const AggregateRow& row);
+  void RemoveFromGaps(std::int64_t id);
+
+  std::vector<Merge> merges_;
+  bool initialized_ = false;
+  std::int64_t watermark_ = 0;
+  std::vector<Gap> gaps_;  // sorted by range.first, disjoint
+  std::map<LabelValues, std::vector<std::int64_t>> values_;
+  // Per label set, what the store lost to deletions, so that counted == store + deleted.
+  std::map<LabelValues, std::vector<std::int64_t>> deleted_;
+  std::int64_t corrections_ = 0;
+};
+
+}  // namespace outcomes

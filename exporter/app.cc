@@ -1,0 +1,128 @@
+#include "exporter/app.h"
+
+#include <boost/asio/post.hpp>
+#include <future>
+
+#include "exporter/http/landing_page.h"
+#include "exporter/metrics/family.h"
+#include "exporter/metrics/process.h"
+
+namespace outcomes {
+
+App::App(AppOptions options, BuildInfo build, Logger& log, boost::asio::io_context& io)
+    : options_(std::move(options)),
+      build_(std::move(build)),
+      log_(log),
+      io_(io),
+      collector_context_{log},
+      scheduler_(io, log) {}
+
+App::~App() { Stop(std::chrono::seconds(2)); }
+
+Status App::Start(const Config& config) {
+  scheduler_.Apply(BuildCollectors(config, collector_context_));
+  {
+    const std::lock_guard<std::mutex> lock(reload_mutex_);
+    reload_ = {true, std::chrono::system_clock::now()};
+  }
+  Result<std::unique_ptr<HttpServer>> server =
+      HttpServer::Start(options_.listen_address, Routes(), log_);
+  if (!server.ok()) return server.status();
+  http_ = std::move(server).value();
+  return Status::Ok();
+}
+
+Status App::Reload() {
+  Result<Config> config = LoadConfigFile(options_.config_file, ProcessEnv());
+  if (!config.ok()) {
+    {
+      const std::lock_guard<std::mutex> lock(reload_mutex_);
+      reload_.last_successful = false;
+    }
+    log_.Error("config reload failed; keeping the running configuration",
+               {{"file", options_.config_file}, {"err", config.error()}});
+    return config.status();
+  }
+  scheduler_.Apply(BuildCollectors(config.value(), collector_context_));
+  {
+    const std::lock_guard<std::mutex> lock(reload_mutex_);
+    reload_ = {true, std::chrono::system_clock::now()};
+  }
+  log_.Info("config reloaded", {{"file", options_.config_file}});
+  return Status::Ok();
+}
+
+Status App::ReloadAndWait() {
+  auto done = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = done->get_future();
+  boost::asio::post(io_, [this, done] { done->set_value(Reload()); });
+  if (io_.stopped()) return Status::Error("the exporter is stopping");
+  if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    return Status::Error("reload did not finish within 10s");
+  }
+  return result.get();
+}
+
+bool App::Stop(Duration grace) {
+  http_.reset();
+  return scheduler_.Stop(grace);
+}
+
+ReloadState App::reload_state() const {
+  const std::lock_guard<std::mutex> lock(reload_mutex_);
+  return reload_;
+}
+
+std::string App::MetricsText() const {
+  std::vector<prometheus::MetricFamily> families = scheduler_.Families();
+  std::vector<prometheus::MetricFamily> self =
+      SelfMetrics(build_, scheduler_.States(), reload_state());
+  families.insert(families.end(), self.begin(), self.end());
+  std::vector<prometheus::MetricFamily> process = ProcessMetrics();
+  families.insert(families.end(), process.begin(), process.end());
+  return Serialize(MergeFamilies(std::move(families)));
+}
+
+std::map<std::string, HttpHandler> App::Routes() {
+  std::map<std::string, HttpHandler> routes;
+  routes[options_.telemetry_path] = [this](const HttpRequest& request) {
+    if (request.method != "GET" && request.method != "HEAD") {
+      return HttpResponse{405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET"}}};
+    }
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText(), {}};
+  };
+  routes["/-/healthy"] = [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n", {}};
+  };
+  routes["/-/ready"] = [this](const HttpRequest&) {
+    // Ready once every collector finished its first cycle, so a first scrape is never empty.
+    for (const CollectorState& state : scheduler_.States()) {
+      if (!state.has_run) {
+        return HttpResponse{503, "text/plain; charset=utf-8",
+                            "Not ready: collector " + state.name + " has not run yet\n", {}};
+      }
+    }
+    return HttpResponse{200, "text/plain; charset=utf-8", "Ready\n", {}};
+  };
+  routes["/-/reload"] = [this](const HttpRequest& request) {
+    if (request.method != "POST" && request.method != "PUT") {
+      return HttpResponse{405, "text/plain; charset=utf-8",
+                          "use POST /-/reload to reload the configuration\n", {{"Allow", "POST"}}};
+    }
+    const Status status = ReloadAndWait();
+    if (!status.ok()) {
+      return HttpResponse{500, "text/plain; charset=utf-8",
+                          "failed to reload config:\n" + status.message() + "\n", {}};
+    }
+    return HttpResponse{200, "text/plain; charset=utf-8", "config reloaded\n", {}};
+  };
+  routes["/"] = [this](const HttpRequest&) {
+    return HttpResponse{200, "text/html; charset=utf-8",
+                        RenderLandingPage(build_, options_.telemetry_path, scheduler_.States(),
+                                          reload_state(), options_.config_file),
+                        {}};
+  };
+  return routes;
+}
+
+}  // namespace outcomes

@@ -1,0 +1,58 @@
+// App: wires the configuration, the scheduler and the HTTP server together, and owns reloads.
+// Reload() runs on the io_context thread; the HTTP handlers are thread-safe.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "exporter/collectors/registry.h"
+#include "exporter/config/config.h"
+#include "exporter/core/log.h"
+#include "exporter/http/server.h"
+#include "exporter/metrics/self.h"
+#include "exporter/scheduling/scheduler.h"
+
+namespace outcomes {
+
+struct AppOptions {
+  std::string config_file;
+  std::string listen_address = ":9477";
+  std::string telemetry_path = "/metrics";
+};
+
+class App {
+ public:
+  App(AppOptions options, BuildInfo build, Logger& log, boost::asio::io_context& io);
+  ~App();
+
+  // Starts the collectors of `config` and the HTTP server.
+  Status Start(const Config& config);
+  // Re-reads the config file; on failure keeps the running config. Call on the io thread.
+  Status Reload();
+  // Posts Reload() to the io thread and waits for its result (for HTTP threads).
+  Status ReloadAndWait();
+  // Stops HTTP and collectors; returns false if a collector did not stop within `grace`.
+  bool Stop(Duration grace);
+
+  const HttpServer* http() const { return http_.get(); }
+
+  std::string MetricsText() const;
+
+ private:
+  std::map<std::string, HttpHandler> Routes();
+  ReloadState reload_state() const;
+
+  const AppOptions options_;
+  const BuildInfo build_;
+  Logger& log_;
+  boost::asio::io_context& io_;
+  CollectorContext collector_context_;
+  Scheduler scheduler_;
+  std::unique_ptr<HttpServer> http_;
+  mutable std::mutex reload_mutex_;
+  ReloadState reload_;
+};
+
+}  // namespace outcomes

@@ -1,0 +1,441 @@
+#include "exporter/collectors/store.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "exporter/core/dsn.h"
+#include "exporter/metrics/family.h"
+
+namespace outcomes {
+namespace {
+
+using prometheus::MetricType;
+
+std::string Fill(const std::string& sql, const std::string& filter) {
+  std::string out = sql;
+  const std::size_t at = out.find("{filter}");
+  out.replace(at, 8, filter);
+  return out;
+}
+
+Result<std::int64_t> ParseInt(const std::optional<std::string>& text, const std::string& what) {
+  if (!text) return std::int64_t{0};
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size()) {
+    return Status::Error(what + ": expected an integer, got \"" + *text + "\"");
+  }
+  return value;
+}
+
+Result<std::vector<AggregateRow>> ParseAggregate(const std::vector<Row>& rows,
+                                                 const TableSpec& spec) {
+  std::vector<AggregateRow> out;
+  out.reserve(rows.size());
+  for (const Row& row : rows) {
+    if (row.size() != spec.label_count + spec.merges.size()) {
+      return Status::Error(spec.table + ": unexpected column count " + std::to_string(row.size()));
+    }
+    AggregateRow parsed;
+    for (std::size_t i = 0; i < spec.label_count; ++i) parsed.labels.push_back(row[i].value_or(""));
+    for (std::size_t i = spec.label_count; i < row.size(); ++i) {
+      Result<std::int64_t> value = ParseInt(row[i], spec.table);
+      if (!value.ok()) return value.status();
+      parsed.values.push_back(value.value());
+    }
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
+Result<std::vector<IdRange>> ParseRanges(const std::vector<Row>& rows, const std::string& what) {
+  std::vector<IdRange> out;
+  for (const Row& row : rows) {
+    Result<std::int64_t> first = ParseInt(row.at(0), what);
+    Result<std::int64_t> last = ParseInt(row.at(1), what);
+    if (!first.ok()) return first.status();
+    if (!last.ok()) return last.status();
+    out.push_back({first.value(), last.value()});
+  }
+  return out;
+}
+
+// Postgres array literal of ids, e.g. "{3,17,18}".
+std::string ArrayLiteral(const std::vector<std::int64_t>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
+}
+
+double Seconds(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration<double>(time.time_since_epoch()).count();
+}
+
+}  // namespace
+
+const std::vector<TableSpec>& ReferenceTables() {
+  static const std::vector<TableSpec> kTables = {
+      {"recommendations", "r.id",
+       "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
+       "count(*) FROM recommendations r WHERE {filter} GROUP BY 1, 2, 3",
+       3, {Merge::kSum}},
+      // Revenue in cents keeps sums exact; occurred_at in ms gives the freshness gauge.
+      {"outcome_events", "e.id",
+       "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), e.status, "
+       "coalesce(e.reason, ''), count(*), coalesce(sum(round(e.revenue * 100)), 0)::bigint, "
+       "coalesce(floor(extract(epoch FROM max(e.occurred_at)) * 1000), 0)::bigint "
+       "FROM outcome_events e JOIN recommendations r ON r.id = e.recommendation_id "
+       "WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
+       5, {Merge::kSum, Merge::kSum, Merge::kMax}},
+      {"feedback", "f.id",
+       "SELECT r.model_version, f.feedback_type, CASE WHEN f.score >= 4 THEN 'positive' "
+       "WHEN f.score = 3 THEN 'neutral' ELSE 'negative' END, count(*), "
+       "coalesce(sum(f.score), 0)::bigint "
+       "FROM feedback f JOIN recommendations r ON r.id = f.recommendation_id "
+       "WHERE {filter} GROUP BY 1, 2, 3",
+       3, {Merge::kSum, Merge::kSum}},
+  };
+  return kTables;
+}
+
+StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
+    : config_(std::move(config)), deps_(std::move(deps)) {
+  SessionOptions options;
+  options.dsn = config_.dsn;
+  options.application_name = config_.application_name;
+  options.connect_timeout = config_.connect_timeout;
+  options.statement_timeout = config_.statement_timeout;
+  session_ = deps_.make_session(options);
+  for (const TableSpec& spec : ReferenceTables()) ledgers_.emplace_back(spec.merges);
+}
+
+bool StoreCollector::SameConfig(const Collector& other) const {
+  const auto* store = dynamic_cast<const StoreCollector*>(&other);
+  return store != nullptr && store->config_ == config_;
+}
+
+void StoreCollector::Cancel() { session_->Cancel(); }
+
+Status StoreCollector::EnsureConnected() {
+  if (session_->connected()) return Status::Ok();
+  const auto now = deps_.now();
+  if (connect_failures_ > 0 && now < next_connect_attempt_) {
+    return Status::Error("outcomes store: unavailable, next connection attempt in " +
+                         FormatDuration(std::chrono::duration_cast<Duration>(
+                             next_connect_attempt_ - now)));
+  }
+  Status status = session_->Connect();
+  if (!status.ok()) {
+    if (connect_failures_ == 0) outage_started_ = now;
+    ++connect_failures_;
+    // Exponential backoff from one interval, capped: 1, 2, 4, ... intervals.
+    Duration backoff = config_.interval;
+    for (int i = 1; i < connect_failures_ && backoff < config_.max_backoff; ++i) backoff *= 2;
+    next_connect_attempt_ = now + std::min(backoff, config_.max_backoff);
+    return status;
+  }
+  if (connect_failures_ > 0) {
+    deps_.log.Info("outcomes store connection restored",
+                   {{"collector", name_},
+                    {"failed_attempts", std::to_string(connect_failures_)},
+                    {"outage", FormatDuration(std::chrono::duration_cast<Duration>(
+                                   now - outage_started_))}});
+  }
+  connect_failures_ = 0;
+  return Status::Ok();
+}
+
+CollectOutput StoreCollector::Collect() {
+  CollectOutput output;
+  Status status = EnsureConnected();
+  if (status.ok()) {
+    const auto now = deps_.now();
+    const bool full_count =
+        !last_full_count_ || now - *last_full_count_ >= config_.reconcile_interval;
+    status = session_->InSnapshot(
+        [&](SnapshotReader& reader) { return ReadTables(reader, full_count); });
+    if (status.ok() && full_count) {
+      last_full_count_ = now;
+      last_full_count_wall_ = std::chrono::system_clock::now();
+    }
+    for (CounterLedger& ledger : ledgers_) {
+      const std::int64_t expired = ledger.ExpireGaps(now, config_.late_commit_window);
+      const std::int64_t dropped = ledger.LimitGaps(kMaxGapRanges);
+      if (expired + dropped > 0) {
+        deps_.log.Debug("stopped re-checking missing ids; the next full recount covers them",
+                        {{"collector", name_}, {"ids", std::to_string(expired + dropped)}});
+      }
+    }
+  }
+  store_up_ = status.ok();
+  output.status = status;
+  output.families = BuildFamilies();
+  return output;
+}
+
+Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
+  const std::vector<TableSpec>& specs = ReferenceTables();
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    CounterLedger& ledger = ledgers_[i];
+    Status status = Status::Ok();
+    if (!ledger.initialized()) {
+      status = InitialCount(reader, specs[i], ledger);
+    } else {
+      status = Increment(reader, specs[i], ledger);
+      if (status.ok() && full_count) status = FullCount(reader, specs[i], ledger);
+    }
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+Status StoreCollector::InitialCount(SnapshotReader& reader, const TableSpec& spec,
+                                    CounterLedger& ledger) {
+  Result<std::vector<Row>> top = reader.Query(
+      spec.table + "_max_id", "SELECT coalesce(max(id), 0) FROM " + spec.table, {});
+  if (!top.ok()) return top.status();
+  Result<std::int64_t> watermark = ParseInt(top.value().at(0).at(0), spec.table);
+  if (!watermark.ok()) return watermark.status();
+  const std::int64_t scan_from = std::max<std::int64_t>(0, watermark.value() - kInitialGapScan);
+  Result<std::vector<Row>> gap_rows = reader.Query(
+      spec.table + "_gaps",
+      "SELECT prev + 1, id - 1 FROM (SELECT id, lag(id, 1, $1::bigint) OVER (ORDER BY id) AS prev "
+      "FROM " + spec.table + " WHERE id > $1::bigint AND id <= $2::bigint) s WHERE id - prev > 1",
+      {std::to_string(scan_from), std::to_string(watermark.value())});
+  if (!gap_rows.ok()) return gap_rows.status();
+  Result<std::vector<IdRange>> gaps = ParseRanges(gap_rows.value(), spec.table);
+  if (!gaps.ok()) return gaps.status();
+  Result<std::vector<Row>> rows =
+      reader.Query(spec.table + "_full", Fill(spec.aggregate_sql, "TRUE"), {});
+  if (!rows.ok()) return rows.status();
+  Result<std::vector<AggregateRow>> totals = ParseAggregate(rows.value(), spec);
+  if (!totals.ok()) return totals.status();
+  ledger.ApplyFullCount(totals.value(), deps_.now(), watermark.value(), gaps.value());
+  return Status::Ok();
+}
+
+Status StoreCollector::Increment(SnapshotReader& reader, const TableSpec& spec,
+                                 CounterLedger& ledger) {
+  IncrementBatch batch;
+  const std::string old_watermark = std::to_string(ledger.watermark());
+  Result<std::vector<Row>> top = reader.Query(
+      spec.table + "_max_id",
+      "SELECT coalesce(max(id), $1::bigint) FROM " + spec.table + " WHERE id > $1::bigint",
+      {old_watermark});
+  if (!top.ok()) return top.status();
+  Result<std::int64_t> watermark = ParseInt(top.value().at(0).at(0), spec.table);
+  if (!watermark.ok()) return watermark.status();
+  batch.new_watermark = watermark.value();
+  const std::string new_watermark = std::to_string(batch.new_watermark);
+
+  // Old gaps first: which of the ids missing before are visible now.
+  const std::vector<IdRange> gaps = ledger.gaps();
+  if (!gaps.empty()) {
+    std::vector<std::int64_t> firsts;
+    std::vector<std::int64_t> lasts;
+    for (const IdRange& gap : gaps) {
+      firsts.push_back(gap.first);
+      lasts.push_back(gap.last);
+    }
+    Result<std::vector<Row>> found = reader.Query(
+        spec.table + "_late_ids",
+        "SELECT t.id FROM unnest($1::bigint[], $2::bigint[]) AS g(first_id, last_id) JOIN " +
+            spec.table + " t ON t.id BETWEEN g.first_id AND g.last_id",
+        {ArrayLiteral(firsts), ArrayLiteral(lasts)});
+    if (!found.ok()) return found.status();
+    for (const Row& row : found.value()) {
+      Result<std::int64_t> id = ParseInt(row.at(0), spec.table);
+      if (!id.ok()) return id.status();
+      batch.found_ids.push_back(id.value());
+    }
+    if (!batch.found_ids.empty()) {
+      Result<std::vector<Row>> rows = reader.Query(
+          spec.table + "_late_rows",
+          Fill(spec.aggregate_sql, spec.id_column + " = ANY($1::bigint[])"),
+          {ArrayLiteral(batch.found_ids)});
+      if (!rows.ok()) return rows.status();
+      Result<std::vector<AggregateRow>> parsed = ParseAggregate(rows.value(), spec);
+      if (!parsed.ok()) return parsed.status();
+      batch.rows = std::move(parsed).value();
+    }
+  }
+
+  if (batch.new_watermark > ledger.watermark()) {
+    Result<std::vector<Row>> gap_rows = reader.Query(
+        spec.table + "_gaps",
+        "SELECT prev + 1, id - 1 FROM (SELECT id, lag(id, 1, $1::bigint) OVER (ORDER BY id) AS "
+        "prev FROM " + spec.table + " WHERE id > $1::bigint AND id <= $2::bigint) s "
+        "WHERE id - prev > 1",
+        {old_watermark, new_watermark});
+    if (!gap_rows.ok()) return gap_rows.status();
+    Result<std::vector<IdRange>> new_gaps = ParseRanges(gap_rows.value(), spec.table);
+    if (!new_gaps.ok()) return new_gaps.status();
+    batch.new_gaps = std::move(new_gaps).value();
+
+    Result<std::vector<Row>> rows = reader.Query(
+        spec.table + "_new_rows",
+        Fill(spec.aggregate_sql, spec.id_column + " > $1::bigint AND " + spec.id_column +
+                                     " <= $2::bigint"),
+        {old_watermark, new_watermark});
+    if (!rows.ok()) return rows.status();
+    Result<std::vector<AggregateRow>> parsed = ParseAggregate(rows.value(), spec);
+    if (!parsed.ok()) return parsed.status();
+    batch.rows.insert(batch.rows.end(), parsed.value().begin(), parsed.value().end());
+  }
+  ledger.ApplyIncrement(batch, deps_.now());
+  return Status::Ok();
+}
+
+Status StoreCollector::FullCount(SnapshotReader& reader, const TableSpec& spec,
+                                 CounterLedger& ledger) {
+  Result<std::vector<Row>> rows =
+      reader.Query(spec.table + "_full", Fill(spec.aggregate_sql, "TRUE"), {});
+  if (!rows.ok()) return rows.status();
+  Result<std::vector<AggregateRow>> totals = ParseAggregate(rows.value(), spec);
+  if (!totals.ok()) return totals.status();
+  const FullCountReport report = ledger.ApplyFullCount(totals.value(), deps_.now());
+  if (report.rows_added > 0) {
+    deps_.log.Info("full recount found rows the incremental reads missed",
+                   {{"collector", name_}, {"table", spec.table},
+                    {"rows", std::to_string(report.rows_added)}});
+  }
+  if (report.rows_deleted > 0) {
+    deps_.log.Info("full recount found fewer rows than counted (deleted by retention?); "
+                   "counters keep their values",
+                   {{"collector", name_}, {"table", spec.table},
+                    {"rows", std::to_string(report.rows_deleted)}});
+  }
+  return Status::Ok();
+}
+
+std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
+  std::vector<prometheus::MetricFamily> families;
+  const auto& recs = ledgers_[0];
+  const auto& events = ledgers_[1];
+  const auto& feedback = ledgers_[2];
+
+  auto up = MakeFamily("outcomes_store_up",
+                       "1 when the last query cycle against the outcomes store succeeded.",
+                       MetricType::Gauge);
+  AddSample(up, {}, store_up_ ? 1 : 0);
+  families.push_back(std::move(up));
+
+  if (recs.initialized()) {
+    auto family = MakeFamily(
+        "outcomes_recommendations_total",
+        "Recommendations in the outcomes store (collected in the background, exact within one "
+        "reconcile interval).",
+        MetricType::Counter);
+    for (const auto& [labels, values] : recs.values()) {
+      AddSample(family, {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
+                static_cast<double>(values[0]));
+    }
+    families.push_back(std::move(family));
+  }
+
+  if (events.initialized()) {
+    auto counts = MakeFamily("outcomes_events_total",
+                             "Outcome events in the outcomes store by status and reason "
+                             "(collected in the background).",
+                             MetricType::Counter);
+    auto revenue = MakeFamily("outcomes_revenue_total",
+                              "Revenue of PURCHASED and RETURNED outcome events (collected in the "
+                              "background).",
+                              MetricType::Counter);
+    std::map<LabelValues, std::int64_t> revenue_cents;
+    std::int64_t newest_ms = 0;
+    for (const auto& [labels, values] : events.values()) {
+      AddSample(counts,
+                {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]},
+                 {"status", labels[3]}, {"reason", labels[4]}},
+                static_cast<double>(values[0]));
+      if (labels[3] == "PURCHASED" || labels[3] == "RETURNED") {
+        revenue_cents[{labels[0], labels[1], labels[2], labels[3]}] += values[1];
+      }
+      newest_ms = std::max(newest_ms, values[2]);
+    }
+    for (const auto& [labels, cents] : revenue_cents) {
+      AddSample(revenue,
+                {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]},
+                 {"status", labels[3]}},
+                static_cast<double>(cents) / 100.0);
+    }
+    families.push_back(std::move(counts));
+    families.push_back(std::move(revenue));
+    if (newest_ms > 0) {
+      auto newest = MakeFamily("outcomes_store_last_event_timestamp_seconds",
+                               "Newest occurred_at of the outcome events counted (data freshness).",
+                               MetricType::Gauge);
+      AddSample(newest, {}, static_cast<double>(newest_ms) / 1000.0);
+      families.push_back(std::move(newest));
+    }
+  }
+
+  if (feedback.initialized()) {
+    auto counts = MakeFamily("outcomes_feedback_total",
+                             "Feedback rows by type and sentiment (positive >= 4, neutral = 3, "
+                             "negative < 3; collected in the background).",
+                             MetricType::Counter);
+    auto scores = MakeFamily("outcomes_feedback_score_total",
+                             "Sum of feedback scores; mean = score_total / feedback_total "
+                             "(collected in the background).",
+                             MetricType::Counter);
+    std::map<LabelValues, std::int64_t> score_sums;
+    for (const auto& [labels, values] : feedback.values()) {
+      AddSample(counts, {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
+                static_cast<double>(values[0]));
+      score_sums[{labels[0], labels[1]}] += values[1];
+    }
+    for (const auto& [labels, sum] : score_sums) {
+      AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
+                static_cast<double>(sum));
+    }
+    families.push_back(std::move(counts));
+    families.push_back(std::move(scores));
+  }
+
+  auto watermark = MakeFamily("outcomes_store_watermark_id",
+                              "Highest id counted per table.", MetricType::Gauge);
+  auto pending = MakeFamily("outcomes_store_pending_late_ids",
+                            "Ids missing below the watermark that are re-checked each cycle "
+                            "(transactions not yet committed, or rolled back).",
+                            MetricType::Gauge);
+  auto corrections = MakeFamily(
+      "outcomes_store_recount_corrections_total",
+      "Rows the full recount added because incremental reads had missed them.",
+      MetricType::Counter);
+  const auto& specs = ReferenceTables();
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    if (!ledgers_[i].initialized()) continue;
+    AddSample(watermark, {{"table", specs[i].table}}, static_cast<double>(ledgers_[i].watermark()));
+    AddSample(pending, {{"table", specs[i].table}}, static_cast<double>(ledgers_[i].pending_ids()));
+    AddSample(corrections, {{"table", specs[i].table}},
+              static_cast<double>(ledgers_[i].corrections()));
+  }
+  if (!watermark.metric.empty()) {
+    families.push_back(std::move(watermark));
+    families.push_back(std::move(pending));
+    families.push_back(std::move(corrections));
+  }
+
+  if (last_full_count_) {
+    auto recount = MakeFamily("outcomes_store_last_recount_timestamp_seconds",
+                              "When the last full recount of the store succeeded.",
+                              MetricType::Gauge);
+    AddSample(recount, {}, Seconds(last_full_count_wall_));
+    families.push_back(std::move(recount));
+  }
+
+  auto durations = MakeFamily("outcomes_store_query_duration_seconds",
+                              "Duration of the last run of each store query.", MetricType::Gauge);
+  for (const auto& [query, seconds] : session_->QueryDurations()) {
+    AddSample(durations, {{"query", query}}, seconds);
+  }
+  if (!durations.metric.empty()) families.push_back(std::move(durations));
+  return families;
+}
+
+}  // namespace outcomes

@@ -1,0 +1,328 @@
+#include "exporter/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace outcomes {
+namespace {
+
+// Collects every problem with its position, so that one run of --config.check lists them all.
+class ErrorList {
+ public:
+  explicit ErrorList(std::string source) : source_(std::move(source)) {}
+
+  void Add(const YAML::Mark& mark, const std::string& message) {
+    std::ostringstream line;
+    line << source_;
+    if (!mark.is_null()) line << ":" << mark.line + 1 << ":" << mark.column + 1;
+    line << ": " << message;
+    errors_.push_back(line.str());
+  }
+  bool empty() const { return errors_.empty(); }
+  std::string Joined() const {
+    std::string out;
+    for (const std::string& error : errors_) {
+      if (!out.empty()) out += '\n';
+      out += error;
+    }
+    return out;
+  }
+
+ private:
+  std::string source_;
+  std::vector<std::string> errors_;
+};
+
+// Reads the fields of one YAML mapping, remembering which keys were used so that unknown
+// keys can be reported with their own position.
+class MapReader {
+ public:
+  MapReader(const YAML::Node& node, std::string path, ErrorList& errors, const EnvLookup& env)
+      : node_(node), path_(std::move(path)), errors_(errors), env_(env) {
+    if (!node_.IsMap()) {
+      errors_.Add(node_.Mark(), path_ + ": expected a mapping");
+      valid_ = false;
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& entry : node_) {
+      const std::string key = entry.first.as<std::string>();
+      if (!seen.insert(key).second) {
+        errors_.Add(entry.first.Mark(), Qualified(key) + ": duplicate key");
+      }
+    }
+  }
+
+  bool valid() const { return valid_; }
+  std::string Qualified(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+
+  // The node for `key`, or an undefined node; marks the key as known.
+  YAML::Node Get(const std::string& key) {
+    known_.insert(key);
+    if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
+    for (const auto& entry : node_) {
+      if (entry.first.as<std::string>() == key) return entry.second;
+    }
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+
+  void String(const std::string& key, std::string& out, bool required = false) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) {
+      if (required) errors_.Add(node_.Mark(), Qualified(key) + ": required");
+      return;
+    }
+    if (!value.IsScalar()) {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected a string");
+      return;
+    }
+    Result<std::string> expanded = ExpandEnv(value.Scalar(), env_);
+    if (!expanded.ok()) {
+      errors_.Add(value.Mark(), Qualified(key) + ": " + expanded.error());
+      return;
+    }
+    out = std::move(expanded).value();
+  }
+
+  void DurationField(const std::string& key, Duration& out) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) return;
+    if (!value.IsScalar()) {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected a duration such as 15s");
+      return;
+    }
+    Result<std::string> expanded = ExpandEnv(value.Scalar(), env_);
+    if (!expanded.ok()) {
+      errors_.Add(value.Mark(), Qualified(key) + ": " + expanded.error());
+      return;
+    }
+    Result<Duration> parsed = ParseDuration(expanded.value());
+    if (!parsed.ok()) {
+      errors_.Add(value.Mark(), Qualified(key) + ": " + parsed.error());
+      return;
+    }
+    out = parsed.value();
+  }
+
+  // Reports the keys nobody asked for; call after reading every known field.
+  void RejectUnknownKeys() {
+    if (!valid_) return;
+    for (const auto& entry : node_) {
+      const std::string key = entry.first.as<std::string>();
+      if (!known_.contains(key)) {
+        errors_.Add(entry.first.Mark(), Qualified(key) + ": unknown key");
+      }
+    }
+  }
+
+  const YAML::Mark Mark() const { return node_.Mark(); }
+  const YAML::Mark MarkOf(const std::string& key) {
+    const YAML::Node value = Get(key);
+    return value.IsDefined() ? value.Mark() : node_.Mark();
+  }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  ErrorList& errors_;
+  const EnvLookup& env_;
+  std::set<std::string> known_;
+  bool valid_ = true;
+};
+
+void RequirePositive(MapReader& reader, const std::string& key, Duration value,
+                     ErrorList& errors) {
+  if (value <= Duration::zero()) {
+    errors.Add(reader.MarkOf(key), reader.Qualified(key) + ": must be greater than 0");
+  }
+}
+
+std::optional<std::string> ReadFirstLine(const std::string& path, std::string& error) {
+  std::ifstream file(path);
+  if (!file) {
+    error = "cannot read \"" + path + "\"";
+    return std::nullopt;
+  }
+  std::string line;
+  std::getline(file, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.empty()) {
+    error = "\"" + path + "\" is empty";
+    return std::nullopt;
+  }
+  return line;
+}
+
+StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup& env) {
+  StoreConfig store;
+  MapReader reader(node, "store", errors, env);
+  reader.String("dsn", store.dsn);
+  reader.String("dsn_file", store.dsn_file);
+  reader.DurationField("interval", store.interval);
+  reader.DurationField("reconcile_interval", store.reconcile_interval);
+  reader.DurationField("late_commit_window", store.late_commit_window);
+  reader.DurationField("statement_timeout", store.statement_timeout);
+  reader.DurationField("connect_timeout", store.connect_timeout);
+  reader.DurationField("timeout", store.timeout);
+  reader.DurationField("max_backoff", store.max_backoff);
+  reader.String("application_name", store.application_name);
+  reader.RejectUnknownKeys();
+  if (!reader.valid()) return store;
+
+  if (store.dsn.empty() == store.dsn_file.empty()) {
+    errors.Add(reader.Mark(), "store: set exactly one of dsn and dsn_file");
+  } else if (!store.dsn_file.empty()) {
+    std::string error;
+    if (auto dsn = ReadFirstLine(store.dsn_file, error)) {
+      store.dsn = *dsn;
+    } else {
+      errors.Add(reader.MarkOf("dsn_file"), "store.dsn_file: " + error);
+    }
+  }
+  RequirePositive(reader, "interval", store.interval, errors);
+  RequirePositive(reader, "statement_timeout", store.statement_timeout, errors);
+  RequirePositive(reader, "timeout", store.timeout, errors);
+  RequirePositive(reader, "max_backoff", store.max_backoff, errors);
+  if (store.connect_timeout < 1s) {
+    errors.Add(reader.MarkOf("connect_timeout"),
+               "store.connect_timeout: must be at least 1s (libpq counts whole seconds)");
+  }
+  if (store.reconcile_interval < store.interval) {
+    errors.Add(reader.MarkOf("reconcile_interval"),
+               "store.reconcile_interval: must be at least store.interval (" +
+                   FormatDuration(store.interval) + ")");
+  }
+  if (store.late_commit_window < Duration::zero()) {
+    errors.Add(reader.MarkOf("late_commit_window"),
+               "store.late_commit_window: must not be negative");
+  }
+  if (store.application_name.empty()) {
+    errors.Add(reader.MarkOf("application_name"), "store.application_name: must not be empty");
+  }
+  return store;
+}
+
+bool ValidUrl(const std::string& url) {
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (url.starts_with(scheme) && url.size() > scheme.size() && url[scheme.size()] != '/') {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& errors,
+                                          const EnvLookup& env) {
+  std::vector<EndpointConfig> endpoints;
+  if (node.IsNull()) return endpoints;
+  if (!node.IsSequence()) {
+    errors.Add(node.Mark(), "endpoints: expected a list");
+    return endpoints;
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    EndpointConfig endpoint;
+    MapReader reader(node[i], "endpoints[" + std::to_string(i) + "]", errors, env);
+    reader.String("name", endpoint.name, /*required=*/true);
+    reader.String("url", endpoint.url, /*required=*/true);
+    reader.DurationField("interval", endpoint.interval);
+    reader.DurationField("timeout", endpoint.timeout);
+    reader.RejectUnknownKeys();
+    if (!reader.valid()) continue;
+    if (!endpoint.name.empty() && !names.insert(endpoint.name).second) {
+      errors.Add(reader.MarkOf("name"), reader.Qualified("name") + ": duplicate endpoint name \"" +
+                                            endpoint.name + "\"");
+    }
+    if (!endpoint.url.empty() && !ValidUrl(endpoint.url)) {
+      errors.Add(reader.MarkOf("url"),
+                 reader.Qualified("url") + ": expected an http:// or https:// URL");
+    }
+    RequirePositive(reader, "interval", endpoint.interval, errors);
+    RequirePositive(reader, "timeout", endpoint.timeout, errors);
+    endpoints.push_back(std::move(endpoint));
+  }
+  return endpoints;
+}
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): read-only
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+Result<std::string> ExpandEnv(std::string_view text, const EnvLookup& env) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$') {
+      out += text[i];
+      continue;
+    }
+    if (i + 1 < text.size() && text[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (i + 1 < text.size() && text[i + 1] == '{') {
+      const std::size_t close = text.find('}', i + 2);
+      if (close == std::string_view::npos) {
+        return Status::Error("unterminated ${ in \"" + std::string(text) + "\"");
+      }
+      const std::string name(text.substr(i + 2, close - i - 2));
+      if (name.empty()) return Status::Error("empty variable name in ${}");
+      std::optional<std::string> value = env(name);
+      if (!value) return Status::Error("environment variable " + name + " is not set");
+      out += *value;
+      i = close;
+      continue;
+    }
+    out += '$';
+  }
+  return out;
+}
+
+Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
+                              const EnvLookup& env) {
+  ErrorList errors(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    errors.Add(e.mark, "invalid YAML: " + e.msg);
+    return Status::Error(errors.Joined());
+  }
+  Config config;
+  if (root.IsNull() || !root.IsDefined()) return config;  // An empty file: nothing to collect.
+  MapReader reader(root, "", errors, env);
+  if (reader.valid()) {
+    if (const YAML::Node store = reader.Get("store"); store.IsDefined() && !store.IsNull()) {
+      config.store = ReadStore(store, errors, env);
+    }
+    if (const YAML::Node endpoints = reader.Get("endpoints"); endpoints.IsDefined()) {
+      config.endpoints = ReadEndpoints(endpoints, errors, env);
+    }
+    reader.RejectUnknownKeys();
+  }
+  if (!errors.empty()) return Status::Error(errors.Joined());
+  return config;
+}
+
+Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  std::ifstream file(path);
+  if (!file) return Status::Error(path + ": cannot open config file");
+  std::stringstream text;
+  text << file.rdbuf();
+  return LoadConfigText(text.str(), path, env);
+}
+
+}  // namespace outcomes

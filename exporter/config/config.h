@@ -1,0 +1,84 @@
+// The sidecar's configuration: plain structs whose every field documents its default, and the
+// loader that validates a YAML file into them. Only a Config returned by LoadConfig* is valid;
+// consumers never see a half-checked one. All types are plain values (not shared).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/core/duration.h"
+#include "exporter/core/status.h"
+
+namespace outcomes {
+
+using namespace std::chrono_literals;
+
+// `store:` — the outcomes store (PostgreSQL) collector. Absent: no store collector runs.
+struct StoreConfig {
+  // libpq connection string or URI. Required unless dsn_file is set. `${VAR}` expands from
+  // the environment. Its password is never logged.
+  std::string dsn;
+  // A file holding the DSN (first line); read at load and at every reload. Default: none.
+  std::string dsn_file;
+  // How often new rows are read past the watermark. Default: 15s.
+  Duration interval = 15s;
+  // How often a full recount corrects the counters (late commits, rows missed). Default: 5m.
+  Duration reconcile_interval = 5min;
+  // How long ids missing below the watermark are re-checked each cycle before the full recount
+  // alone is trusted to find them (a transaction open longer than this). Default: 10m.
+  Duration late_commit_window = 10min;
+  // Server-side limit on every statement (SET statement_timeout). Default: 1m.
+  Duration statement_timeout = 1min;
+  // Limit on establishing a connection (libpq connect_timeout, whole seconds). Default: 5s.
+  Duration connect_timeout = 5s;
+  // Deadline for one collection cycle; past it the cycle is cancelled and fails. Default: 2m.
+  Duration timeout = 2min;
+  // Upper bound of the exponential reconnect backoff. Default: 2m.
+  Duration max_backoff = 2min;
+  // application_name shown in pg_stat_activity. Default: outcomes_exporter.
+  std::string application_name = "outcomes_exporter";
+
+  bool operator==(const StoreConfig&) const = default;
+};
+
+// `endpoints[]` — a model-serving endpoint to probe.
+struct EndpointConfig {
+  // Unique name, exported as the `endpoint` label. Required.
+  std::string name;
+  // http:// or https:// URL. Required.
+  std::string url;
+  // Time between probes. Default: 15s.
+  Duration interval = 15s;
+  // Deadline of one probe. Default: 2s.
+  Duration timeout = 2s;
+
+  bool operator==(const EndpointConfig&) const = default;
+};
+
+struct Config {
+  std::optional<StoreConfig> store;
+  std::vector<EndpointConfig> endpoints;
+
+  bool operator==(const Config&) const = default;
+};
+
+// Looks up an environment variable; the seam that lets tests run without touching the real
+// environment.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup ProcessEnv();
+
+// Parses and validates YAML text. On failure the error lists every problem, one per line, as
+// "source:line:column: message".
+Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
+                              const EnvLookup& env);
+// Reads the file, then as LoadConfigText.
+Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
+
+// Replaces ${VAR} with the variable's value; "$$" stands for a literal "$". The error names
+// the variable that is not set.
+Result<std::string> ExpandEnv(std::string_view text, const EnvLookup& env);
+
+}  // namespace outcomes

@@ -1,0 +1,16 @@
+// The HTML landing page at "/": version, every collector's last run, and links. Pure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exporter/metrics/self.h"
+#include "exporter/scheduling/scheduler.h"
+
+namespace outcomes {
+
+std::string RenderLandingPage(const BuildInfo& build, const std::string& telemetry_path,
+                              const std::vector<CollectorState>& collectors,
+                              const ReloadState& reload, const std::string& config_file);
+
+}  // namespace outcomes

@@ -1,0 +1,98 @@
+// outcomes_exporter: the thin entry point. Parses flags, loads the config, and runs the App on
+// one io_context until SIGTERM or SIGINT.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "exporter/app.h"
+#include "exporter/flags.h"
+#include "exporter/version.h"
+
+namespace {
+
+using outcomes::Status;
+
+int Run(const outcomes::Flags& flags) {
+  const outcomes::BuildInfo build{outcomes::kVersion, outcomes::kRevision};
+  if (flags.version) {
+    std::cout << "outcomes_exporter, version " << build.version << " (revision " << build.revision
+              << ")\n";
+    return 0;
+  }
+  auto level = outcomes::ParseLogLevel(flags.log_level);
+  auto format = outcomes::ParseLogFormat(flags.log_format);
+  if (!level.ok() || !format.ok()) {
+    std::cerr << "outcomes_exporter: " << (level.ok() ? format.error() : level.error()) << "\n";
+    return 2;
+  }
+  outcomes::Logger log(std::cerr, level.value(), format.value());
+
+  const auto config = outcomes::LoadConfigFile(flags.config_file, outcomes::ProcessEnv());
+  if (flags.config_check) {
+    if (!config.ok()) {
+      std::cerr << config.error() << "\n";
+      return 1;
+    }
+    std::cout << flags.config_file << ": configuration is valid\n";
+    return 0;
+  }
+  if (!config.ok()) {
+    log.Error("invalid configuration", {{"file", flags.config_file}, {"err", config.error()}});
+    std::cerr << config.error() << "\n";
+    return 1;
+  }
+
+  boost::asio::io_context io;
+  outcomes::App app({flags.config_file, flags.listen_address, flags.telemetry_path}, build, log,
+                    io);
+  boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+  boost::asio::signal_set reload_signals(io, SIGHUP);
+  // Holds the io_context open until a stop signal arrives.
+  auto guard = boost::asio::make_work_guard(io);
+
+  stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    log.Info("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    reload_signals.cancel();
+    guard.reset();
+    io.stop();
+  });
+  std::function<void(const boost::system::error_code&, int)> on_hup =
+      [&](const boost::system::error_code& error, int) {
+        if (error) return;
+        log.Info("SIGHUP received, reloading configuration");
+        (void)app.Reload();
+        reload_signals.async_wait(on_hup);
+      };
+  reload_signals.async_wait(on_hup);
+
+  const Status started = app.Start(config.value());
+  if (!started.ok()) {
+    log.Error("cannot start", {{"err", started.message()}});
+    return 1;
+  }
+  log.Info("listening", {{"address", flags.listen_address},
+                         {"telemetry_path", flags.telemetry_path},
+                         {"version", build.version}});
+  io.run();
+  const bool clean = app.Stop(std::chrono::seconds(3));
+  log.Info(clean ? "stopped" : "stopped with collectors still running");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const auto flags = outcomes::ParseFlags(args);
+  if (!flags.ok()) {
+    std::cerr << "outcomes_exporter: " << flags.error() << "\n";
+    return 2;
+  }
+  if (flags.value().help) {
+    std::cout << outcomes::FlagsUsage();
+    return 0;
+  }
+  return Run(flags.value());
+}

@@ -1,0 +1,276 @@
+#include "exporter/scheduling/scheduler.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
+#include <exception>
+#include <thread>
+
+namespace outcomes {
+
+// One collector's timer, watchdog and worker thread. Timers are touched only on the
+// io_context's thread; the state is guarded by mutex_.
+class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
+ public:
+  Slot(boost::asio::io_context& io, Logger& log, std::shared_ptr<Collector> collector)
+      : io_(io), log_(log), collector_(std::move(collector)), timer_(io), watchdog_(io) {
+    state_.name = collector_->name();
+    state_.interval = collector_->interval();
+  }
+
+  const std::shared_ptr<Collector>& collector() const { return collector_; }
+
+  void Start() {
+    worker_ = std::thread([self = shared_from_this()] { self->WorkerLoop(); });
+    Arm(std::chrono::steady_clock::now());
+  }
+
+  // On the io thread.
+  void RequestStop() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      if (state_.running) collector_->Cancel();
+    }
+    wake_.notify_all();
+    timer_.cancel();
+    watchdog_.cancel();
+  }
+
+  // Waits until `deadline` for the worker thread; detaches it if it is still busy.
+  bool Join(std::chrono::steady_clock::time_point deadline) {
+    if (!worker_.joinable()) return true;
+    std::unique_lock<std::mutex> lock(mutex_);
+    const bool done = exited_cv_.wait_until(lock, deadline, [this] { return exited_; });
+    lock.unlock();
+    if (done) {
+      worker_.join();
+    } else {
+      worker_.detach();  // The process is exiting; the cycle ends with it.
+    }
+    return done;
+  }
+
+  bool exited() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return exited_;
+  }
+
+  CollectorState State() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return state_;
+  }
+
+  std::vector<prometheus::MetricFamily> Families() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return families_;
+  }
+
+ private:
+  void Arm(std::chrono::steady_clock::time_point when) {
+    timer_.expires_at(when);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+      if (!error) self->Trigger();
+    });
+  }
+
+  // On the io thread: hands a cycle to the worker and starts its watchdog.
+  void Trigger() {
+    std::uint64_t run;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;
+      run_requested_ = true;
+      run = ++run_id_;
+    }
+    wake_.notify_all();
+    watchdog_.expires_after(collector_->timeout());
+    watchdog_.async_wait([self = shared_from_this(), run](const boost::system::error_code& error) {
+      if (!error) self->OnTimeout(run);
+    });
+  }
+
+  void OnTimeout(std::uint64_t run) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (run != run_id_ || !state_.running) return;
+    timed_out_ = true;
+    collector_->Cancel();
+    log_.Warn("collection timed out, cancelling",
+              {{"collector", state_.name}, {"timeout", FormatDuration(collector_->timeout())}});
+  }
+
+  void WorkerLoop() {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || run_requested_; });
+        if (stopping_) break;
+        run_requested_ = false;
+        state_.running = true;
+        timed_out_ = false;
+      }
+      RunCycle();
+    }
+    const std::lock_guard<std::mutex> lock(mutex_);
+    exited_ = true;
+    exited_cv_.notify_all();
+  }
+
+  void RunCycle() {
+    const auto started = std::chrono::steady_clock::now();
+    const auto wall_started = std::chrono::system_clock::now();
+    CollectOutput output;
+    try {
+      output = collector_->Collect();
+    } catch (const std::exception& e) {
+      // Collectors return errors as values; this is the last line of defence.
+      output.status = Status::Error(std::string("unexpected exception: ") + e.what());
+    }
+    const auto finished = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(finished - started).count();
+    bool stopping;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      stopping = stopping_;
+      if (timed_out_ && output.status.ok()) {
+        output.status = Status::Error("timed out after " + FormatDuration(collector_->timeout()));
+      } else if (timed_out_) {
+        output.status = Status::Error("timed out after " + FormatDuration(collector_->timeout()) +
+                                      ": " + output.status.message());
+      }
+      const bool was_failing = state_.has_run && !state_.success;
+      const std::string previous_error = state_.last_error;
+      state_.running = false;
+      state_.has_run = true;
+      state_.success = output.status.ok();
+      state_.last_duration_seconds = seconds;
+      state_.last_run = wall_started;
+      state_.last_error = output.status.message();
+      if (output.status.ok()) state_.last_success = std::chrono::system_clock::now();
+      families_ = std::move(output.families);
+      // One log line when a collector starts failing or its error changes, one when it recovers.
+      if (!state_.success && (!was_failing || previous_error != state_.last_error)) {
+        log_.Error("collection failed", {{"collector", state_.name}, {"err", state_.last_error}});
+      } else if (state_.success && was_failing) {
+        log_.Info("collection recovered", {{"collector", state_.name}});
+      } else {
+        log_.Debug("collection finished",
+                   {{"collector", state_.name}, {"duration_seconds", std::to_string(seconds)}});
+      }
+    }
+    if (stopping) return;
+    // Next cycle one interval after this one started, or at once if that is already past.
+    const auto next = std::max(started + collector_->interval(), std::chrono::steady_clock::now());
+    boost::asio::post(io_, [self = shared_from_this(), next] {
+      bool stopping_now;
+      {
+        const std::lock_guard<std::mutex> lock(self->mutex_);
+        stopping_now = self->stopping_;
+      }
+      if (stopping_now) return;
+      self->watchdog_.cancel();
+      self->Arm(next);
+    });
+  }
+
+  boost::asio::io_context& io_;
+  Logger& log_;
+  const std::shared_ptr<Collector> collector_;
+  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer watchdog_;
+  std::thread worker_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable exited_cv_;
+  bool stopping_ = false;
+  bool run_requested_ = false;
+  bool timed_out_ = false;
+  bool exited_ = false;
+  std::uint64_t run_id_ = 0;
+  CollectorState state_;
+  std::vector<prometheus::MetricFamily> families_;
+};
+
+Scheduler::Scheduler(boost::asio::io_context& io, Logger& log) : io_(io), log_(log) {}
+
+Scheduler::~Scheduler() { Stop(std::chrono::seconds(2)); }
+
+void Scheduler::Apply(const std::vector<std::shared_ptr<Collector>>& collectors) {
+  std::vector<std::shared_ptr<Slot>> next;
+  std::vector<std::shared_ptr<Slot>> started;
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::shared_ptr<Slot>> old = std::move(slots_);
+    for (const auto& collector : collectors) {
+      std::shared_ptr<Slot> kept;
+      for (auto& slot : old) {
+        if (slot && slot->collector()->name() == collector->name() &&
+            slot->collector()->SameConfig(*collector)) {
+          kept = std::move(slot);
+          break;
+        }
+      }
+      if (!kept) {
+        kept = std::make_shared<Slot>(io_, log_, collector);
+        started.push_back(kept);
+      }
+      next.push_back(std::move(kept));
+    }
+    for (auto& slot : old) {
+      if (!slot) continue;
+      slot->RequestStop();
+      retired_.push_back(std::move(slot));
+    }
+    slots_ = std::move(next);
+    // Join the retired slots whose threads have finished; the rest wait for a later call.
+    std::erase_if(retired_, [](const std::shared_ptr<Slot>& slot) {
+      if (!slot->exited()) return false;
+      slot->Join(std::chrono::steady_clock::now());
+      return true;
+    });
+  }
+  for (const auto& slot : started) slot->Start();
+}
+
+bool Scheduler::Stop(Duration grace) {
+  std::vector<std::shared_ptr<Slot>> all;
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    all = std::move(slots_);
+    slots_.clear();
+    all.insert(all.end(), retired_.begin(), retired_.end());
+    retired_.clear();
+  }
+  for (const auto& slot : all) slot->RequestStop();
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  bool all_done = true;
+  for (const auto& slot : all) {
+    if (!slot->Join(deadline)) {
+      all_done = false;
+      log_.Warn("collector still running at shutdown", {{"collector", slot->collector()->name()}});
+    }
+  }
+  return all_done;
+}
+
+std::vector<CollectorState> Scheduler::States() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<CollectorState> states;
+  states.reserve(slots_.size());
+  for (const auto& slot : slots_) states.push_back(slot->State());
+  return states;
+}
+
+std::vector<prometheus::MetricFamily> Scheduler::Families() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<prometheus::MetricFamily> families;
+  for (const auto& slot : slots_) {
+    std::vector<prometheus::MetricFamily> own = slot->Families();
+    families.insert(families.end(), std::make_move_iterator(own.begin()),
+                    std::make_move_iterator(own.end()));
+  }
+  return families;
+}
+
+}  // namespace outcomes

@@ -1,0 +1,64 @@
+// Scheduler: runs each collector on its own interval on Boost.Asio timers, each cycle on that
+// collector's own worker thread, so a slow collector never delays another one or a scrape.
+// A cycle never overlaps the previous one of the same collector; a cycle past its timeout is
+// cancelled and recorded as failed. Thread-safe: Apply/Stop run on any thread; States() and
+// Families() are called by HTTP threads.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "exporter/collectors/collector.h"
+#include "exporter/core/log.h"
+
+namespace outcomes {
+
+// What the landing page and the self metrics show about one collector.
+struct CollectorState {
+  std::string name;
+  Duration interval{};
+  bool has_run = false;
+  bool running = false;
+  bool success = false;
+  double last_duration_seconds = 0;
+  std::chrono::system_clock::time_point last_run{};
+  std::chrono::system_clock::time_point last_success{};
+  std::string last_error;
+};
+
+class Scheduler {
+ public:
+  Scheduler(boost::asio::io_context& io, Logger& log);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Makes `collectors` the running set. A collector whose name and configuration are unchanged
+  // keeps running with its state; the others stop, and new ones run at once.
+  void Apply(const std::vector<std::shared_ptr<Collector>>& collectors);
+
+  // Stops every collector: cancels timers, asks running cycles to cancel, and waits up to
+  // `grace` for their threads. Returns false if some cycle did not finish in time.
+  bool Stop(Duration grace);
+
+  std::vector<CollectorState> States() const;
+  // The families of every collector's last cycle, in collector order.
+  std::vector<prometheus::MetricFamily> Families() const;
+
+ private:
+  class Slot;
+
+  boost::asio::io_context& io_;
+  Logger& log_;
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<Slot>> slots_;
+  std::vector<std::shared_ptr<Slot>> retired_;  // stopped, threads not yet joined
+};
+
+}  // namespace outcomes

@@ -1,0 +1,159 @@
+// The libpq adapter: libpqxx exceptions stay in this file and leave it as Status values whose
+// text never holds the DSN's password.
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "exporter/core/dsn.h"
+#include "exporter/store/session.h"
+
+namespace outcomes {
+namespace {
+
+using ReadSnapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
+std::string OneLine(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  for (char& c : text) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  return text;
+}
+
+class PgSnapshotReader : public SnapshotReader {
+ public:
+  PgSnapshotReader(ReadSnapshot& txn, std::map<std::string, double>& durations,
+                   const std::string& dsn)
+      : txn_(txn), durations_(durations), dsn_(dsn) {}
+
+  Result<std::vector<Row>> Query(const std::string& name, const std::string& sql,
+                                 const std::vector<std::string>& params) override {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      pqxx::result result;
+      switch (params.size()) {
+        case 0: result = txn_.exec(sql); break;
+        case 1: result = txn_.exec_params(sql, params[0]); break;
+        case 2: result = txn_.exec_params(sql, params[0], params[1]); break;
+        case 3: result = txn_.exec_params(sql, params[0], params[1], params[2]); break;
+        default: return Status::Error("query " + name + ": too many parameters");
+      }
+      durations_[name] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      std::vector<Row> rows;
+      rows.reserve(result.size());
+      for (const auto& record : result) {
+        Row row;
+        row.reserve(record.size());
+        for (const auto& field : record) {
+          if (field.is_null()) {
+            row.emplace_back(std::nullopt);
+          } else {
+            row.emplace_back(std::string(field.c_str(), field.size()));
+          }
+        }
+        rows.push_back(std::move(row));
+      }
+      return rows;
+    } catch (const std::exception& e) {
+      durations_[name] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      return Status::Error("query " + name + ": " + OneLine(ScrubSecret(e.what(), dsn_)));
+    }
+  }
+
+ private:
+  ReadSnapshot& txn_;
+  std::map<std::string, double>& durations_;
+  const std::string& dsn_;
+};
+
+class PgSession : public StoreSession {
+ public:
+  explicit PgSession(SessionOptions options) : options_(std::move(options)) {}
+
+  bool connected() const override { return connection_ != nullptr && connection_->is_open(); }
+
+  Status Connect() override {
+    Disconnect();
+    const auto connect_seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(options_.connect_timeout).count();
+    const std::string dsn = WithConnParams(
+        options_.dsn, {{"application_name", options_.application_name},
+                       {"connect_timeout", std::to_string(std::max<long long>(1, connect_seconds))},
+                       // Keepalives notice a store that vanished without closing the socket.
+                       {"keepalives_idle", "30"},
+                       {"keepalives_interval", "10"},
+                       {"keepalives_count", "3"}});
+    try {
+      auto connection = std::make_unique<pqxx::connection>(dsn);
+      const auto statement_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(options_.statement_timeout).count();
+      pqxx::nontransaction setup(*connection);
+      setup.exec("SET statement_timeout = " + std::to_string(statement_ms));
+      setup.exec("SET default_transaction_read_only = on");
+      setup.commit();
+      const std::lock_guard<std::mutex> lock(cancel_mutex_);
+      connection_ = std::move(connection);
+      return Status::Ok();
+    } catch (const std::exception& e) {
+      return Status::Error("outcomes store: cannot connect to " + RedactDsn(options_.dsn) + ": " +
+                           OneLine(ScrubSecret(e.what(), options_.dsn)));
+    }
+  }
+
+  void Disconnect() override {
+    const std::lock_guard<std::mutex> lock(cancel_mutex_);
+    connection_.reset();
+  }
+
+  Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override {
+    if (!connected()) return Status::Error("outcomes store: not connected");
+    try {
+      ReadSnapshot txn(*connection_, "outcomes_exporter");
+      PgSnapshotReader reader(txn, durations_, options_.dsn);
+      Status status = body(reader);
+      if (!status.ok()) return Fail(status.message());
+      txn.commit();
+      return status;
+    } catch (const std::exception& e) {
+      return Fail(OneLine(ScrubSecret(e.what(), options_.dsn)));
+    }
+  }
+
+  void Cancel() override {
+    const std::lock_guard<std::mutex> lock(cancel_mutex_);
+    if (connection_ == nullptr) return;
+    try {
+      connection_->cancel_query();
+    } catch (const std::exception&) {
+      // Nothing in flight or the connection is gone: either way there is nothing to cancel.
+    }
+  }
+
+  std::vector<std::pair<std::string, double>> QueryDurations() const override {
+    return {durations_.begin(), durations_.end()};
+  }
+
+ private:
+  // A broken connection is dropped so that the next cycle reconnects.
+  Status Fail(const std::string& message) {
+    if (connection_ != nullptr && !connection_->is_open()) Disconnect();
+    return Status::Error("outcomes store: " + message);
+  }
+
+  SessionOptions options_;
+  std::mutex cancel_mutex_;  // guards connection_ against Cancel() from the watchdog thread
+  std::unique_ptr<pqxx::connection> connection_;
+  std::map<std::string, double> durations_;
+};
+
+}  // namespace
+
+std::unique_ptr<StoreSession> MakePgSession(SessionOptions options) {
+  return std::make_unique<PgSession>(std::move(options));
+}
+
+}  // namespace outcomes
