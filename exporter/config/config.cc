@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <tuple>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -20,21 +22,31 @@ class ErrorList {
     line << source_;
     if (!mark.is_null()) line << ":" << mark.line + 1 << ":" << mark.column + 1;
     line << ": " << message;
-    errors_.push_back(line.str());
+    errors_.push_back({mark.is_null() ? 0 : mark.line, mark.is_null() ? 0 : mark.column, line.str()});
   }
   bool empty() const { return errors_.empty(); }
+  // Every problem in file order, one per line.
   std::string Joined() const {
+    std::vector<Entry> sorted = errors_;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
     std::string out;
-    for (const std::string& error : errors_) {
+    for (const Entry& error : sorted) {
       if (!out.empty()) out += '\n';
-      out += error;
+      out += error.text;
     }
     return out;
   }
 
  private:
+  struct Entry {
+    int line;
+    int column;
+    std::string text;
+  };
   std::string source_;
-  std::vector<std::string> errors_;
+  std::vector<Entry> errors_;
 };
 
 // Reads the fields of one YAML mapping, remembering which keys were used so that unknown
@@ -175,9 +187,13 @@ StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup
   reader.RejectUnknownKeys();
   if (!reader.valid()) return store;
 
-  if (store.dsn.empty() == store.dsn_file.empty()) {
+  const auto present = [&reader](const char* key) {
+    const YAML::Node value = reader.Get(key);
+    return value.IsDefined() && !value.IsNull();
+  };
+  if (present("dsn") == present("dsn_file")) {
     errors.Add(reader.Mark(), "store: set exactly one of dsn and dsn_file");
-  } else if (!store.dsn_file.empty()) {
+  } else if (present("dsn_file") && !store.dsn_file.empty()) {
     std::string error;
     if (auto dsn = ReadFirstLine(store.dsn_file, error)) {
       store.dsn = *dsn;
@@ -303,15 +319,20 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
   }
   Config config;
   if (root.IsNull() || !root.IsDefined()) return config;  // An empty file: nothing to collect.
-  MapReader reader(root, "", errors, env);
-  if (reader.valid()) {
-    if (const YAML::Node store = reader.Get("store"); store.IsDefined() && !store.IsNull()) {
-      config.store = ReadStore(store, errors, env);
+  try {
+    MapReader reader(root, "", errors, env);
+    if (reader.valid()) {
+      if (const YAML::Node store = reader.Get("store"); store.IsDefined() && !store.IsNull()) {
+        config.store = ReadStore(store, errors, env);
+      }
+      if (const YAML::Node endpoints = reader.Get("endpoints"); endpoints.IsDefined()) {
+        config.endpoints = ReadEndpoints(endpoints, errors, env);
+      }
+      reader.RejectUnknownKeys();
     }
-    if (const YAML::Node endpoints = reader.Get("endpoints"); endpoints.IsDefined()) {
-      config.endpoints = ReadEndpoints(endpoints, errors, env);
-    }
-    reader.RejectUnknownKeys();
+  } catch (const YAML::Exception& e) {
+    // For example a mapping used as a key: yaml-cpp cannot convert it to a string.
+    errors.Add(e.mark, "invalid structure: " + e.msg);
   }
   if (!errors.empty()) return Status::Error(errors.Joined());
   return config;

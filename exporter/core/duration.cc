@@ -71,8 +71,8 @@ std::string FormatDuration(Duration duration) {
     millis = -millis;
   }
   // Largest units first; "ms" is last in this walk.
-  constexpr std::array<Unit, 6> kOrder = {
-      {{"w", 604'800'000}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}}};
+  constexpr std::array<Unit, 5> kOrder = {
+      {{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}}};
   for (const Unit& unit : kOrder) {
     if (millis >= unit.millis) {
       out += std::to_string(millis / unit.millis);

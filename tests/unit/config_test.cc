@@ -1,0 +1,168 @@
+#include "exporter/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+namespace outcomes {
+namespace {
+
+using namespace std::chrono_literals;
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+Result<Config> Load(const std::string& yaml, std::map<std::string, std::string> env = {}) {
+  return LoadConfigText(yaml, "test.yml", FakeEnv(std::move(env)));
+}
+
+TEST(ConfigTest, AppliesDefaults) {
+  const auto config = Load("store:\n  dsn: postgresql://u@h/db\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  ASSERT_TRUE(config.value().store.has_value());
+  const StoreConfig& store = *config.value().store;
+  EXPECT_EQ(store.interval, 15s);
+  EXPECT_EQ(store.reconcile_interval, 5min);
+  EXPECT_EQ(store.late_commit_window, 10min);
+  EXPECT_EQ(store.statement_timeout, 1min);
+  EXPECT_EQ(store.application_name, "outcomes_exporter");
+  EXPECT_TRUE(config.value().endpoints.empty());
+}
+
+TEST(ConfigTest, EmptyFileIsValidAndCollectsNothing) {
+  const auto config = Load("");
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_FALSE(config.value().store.has_value());
+}
+
+TEST(ConfigTest, ExpandsEnvironmentVariables) {
+  const auto config = Load("store:\n  dsn: \"${DSN}?x=$${literal}\"\n", {{"DSN", "host=db"}});
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config.value().store->dsn, "host=db?x=${literal}");
+}
+
+TEST(ConfigTest, ReportsUnsetVariableWithPosition) {
+  const auto config = Load("store:\n  dsn: \"${OUTCOMES_DSN}\"\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(), "test.yml:2:8: store.dsn: environment variable OUTCOMES_DSN is not set");
+}
+
+TEST(ConfigTest, RejectsUnknownKey) {
+  const auto config = Load("store:\n  dsn: x\n  intervall: 5s\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(), "test.yml:3:3: store.intervall: unknown key");
+}
+
+TEST(ConfigTest, RejectsUnknownTopLevelKey) {
+  const auto config = Load("stor:\n  dsn: x\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(), "test.yml:1:1: stor: unknown key");
+}
+
+TEST(ConfigTest, RejectsBadDuration) {
+  const auto config = Load("store:\n  dsn: x\n  interval: 15x\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:3:13: store.interval: invalid duration \"15x\": missing or unknown unit "
+            "(use ms, s, m, h, d, w, y)");
+}
+
+TEST(ConfigTest, ListsEveryProblem) {
+  const auto config = Load(
+      "store:\n"
+      "  dsn: x\n"
+      "  interval: 0s\n"
+      "  reconcile_interval: nope\n"
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: ftp://a\n"
+      "  - name: a\n"
+      "    url: http://b\n"
+      "    colour: red\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:3:13: store.interval: must be greater than 0\n"
+            "test.yml:4:23: store.reconcile_interval: invalid duration \"nope\": expected a number "
+            "followed by a unit (ms, s, m, h, d, w, y)\n"
+            "test.yml:7:10: endpoints[0].url: expected an http:// or https:// URL\n"
+            "test.yml:8:11: endpoints[1].name: duplicate endpoint name \"a\"\n"
+            "test.yml:10:5: endpoints[1].colour: unknown key");
+}
+
+TEST(ConfigTest, RequiresExactlyOneDsnSource) {
+  const auto none = Load("store:\n  interval: 5s\n");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error(), "test.yml:2:3: store: set exactly one of dsn and dsn_file");
+  EXPECT_FALSE(Load("store:\n  dsn: a\n  dsn_file: /b\n").ok());
+}
+
+TEST(ConfigTest, ReadsDsnFromFile) {
+  const std::string path = testing::TempDir() + "/dsn_file_test";
+  {
+    std::ofstream file(path);
+    file << "postgresql://reader:s3cret@db/outcomes\n";
+  }
+  const auto config = Load("store:\n  dsn_file: " + path + "\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config.value().store->dsn, "postgresql://reader:s3cret@db/outcomes");
+  const auto missing = Load("store:\n  dsn_file: /nonexistent/dsn\n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error(), "test.yml:2:13: store.dsn_file: cannot read \"/nonexistent/dsn\"");
+}
+
+TEST(ConfigTest, ReconcileIntervalMustCoverInterval) {
+  const auto config = Load("store:\n  dsn: x\n  interval: 1m\n  reconcile_interval: 30s\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:4:23: store.reconcile_interval: must be at least store.interval (1m)");
+}
+
+TEST(ConfigTest, RejectsDuplicateKey) {
+  const auto config = Load("store:\n  dsn: x\n  dsn: y\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(), "test.yml:3:3: store.dsn: duplicate key");
+}
+
+TEST(ConfigTest, ReportsInvalidYamlWithPosition) {
+  const auto config = Load("store:\n  dsn: [unclosed\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().rfind("test.yml:", 0), 0u) << config.error();
+  EXPECT_NE(config.error().find("invalid YAML"), std::string::npos);
+}
+
+TEST(ConfigTest, EndpointRequiresNameAndUrl) {
+  const auto config = Load("endpoints:\n  - interval: 5s\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:2:5: endpoints[0].name: required\ntest.yml:2:5: endpoints[0].url: required");
+}
+
+TEST(ConfigTest, ShippedExampleLoads) {
+  const auto config = LoadConfigFile(std::string(OUTCOMES_SOURCE_DIR) +
+                                         "/deploy/config/outcomes_exporter.yml",
+                                     FakeEnv({{"OUTCOMES_DSN", "postgresql://u@127.0.0.1/db"}}));
+  ASSERT_TRUE(config.ok()) << config.error();
+  ASSERT_TRUE(config.value().store.has_value());
+  EXPECT_EQ(config.value().store->dsn, "postgresql://u@127.0.0.1/db");
+  // The example lists the defaults: it must agree with the structs.
+  StoreConfig defaults;
+  defaults.dsn = config.value().store->dsn;
+  EXPECT_EQ(*config.value().store, defaults);
+  ASSERT_EQ(config.value().endpoints.size(), 1u);
+  EXPECT_EQ(config.value().endpoints[0].name, "reco-api");
+}
+
+TEST(ConfigTest, MissingFileIsOneClearLine) {
+  const auto config = LoadConfigFile("/nonexistent/outcomes.yml", FakeEnv({}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(), "/nonexistent/outcomes.yml: cannot open config file");
+}
+
+}  // namespace
+}  // namespace outcomes
