@@ -1,0 +1,388 @@
+// The store collector against a real PostgreSQL: counters equal the store's GROUP BY exactly,
+// under bulk loads, concurrent writers, late commits and a store restart.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <thread>
+
+#include "exporter/collectors/store.h"
+#include "exporter/metrics/family.h"
+#include "pg_sandbox.h"
+
+namespace outcomes {
+namespace {
+
+using namespace std::chrono_literals;
+using testing_support::PgSandbox;
+using Samples = std::map<std::string, double>;  // "label=value,..." -> value
+
+PgSandbox* sandbox = nullptr;
+
+class StoreEnvironment : public testing::Environment {
+ public:
+  void SetUp() override { sandbox = new PgSandbox(); }
+  void TearDown() override { delete sandbox; }
+};
+const auto* const kEnvironment = testing::AddGlobalTestEnvironment(new StoreEnvironment);
+
+std::string Key(const std::vector<std::pair<std::string, std::string>>& labels) {
+  std::string key;
+  for (const auto& [name, value] : labels) key += name + "=" + value + ",";
+  return key;
+}
+
+Samples SamplesOf(const std::vector<prometheus::MetricFamily>& families, const std::string& name) {
+  Samples samples;
+  for (const auto& family : families) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) {
+      std::vector<std::pair<std::string, std::string>> labels;
+      for (const auto& label : metric.label) labels.emplace_back(label.name, label.value);
+      samples[Key(labels)] = family.type == prometheus::MetricType::Counter ? metric.counter.value
+                                                                            : metric.gauge.value;
+    }
+  }
+  return samples;
+}
+
+// The expected values, computed by SQL written independently of the collector's.
+Samples Expected(pqxx::connection& connection, const std::string& sql,
+                 const std::vector<std::string>& label_names) {
+  pqxx::nontransaction txn(connection);
+  Samples samples;
+  for (const auto& row : txn.exec(sql)) {
+    std::vector<std::pair<std::string, std::string>> labels;
+    for (std::size_t i = 0; i < label_names.size(); ++i) {
+      labels.emplace_back(label_names[i], row[static_cast<int>(i)].c_str());
+    }
+    samples[Key(labels)] = row[static_cast<int>(label_names.size())].as<double>();
+  }
+  return samples;
+}
+
+void ExpectCountersEqualStore(const std::vector<prometheus::MetricFamily>& families) {
+  pqxx::connection connection(sandbox->dsn());
+  EXPECT_EQ(SamplesOf(families, "outcomes_recommendations_total"),
+            Expected(connection,
+                     "SELECT model_version, coalesce(ab_test_id, ''), coalesce(variant, ''), "
+                     "count(*) FROM recommendations GROUP BY 1, 2, 3",
+                     {"model_version", "ab_test", "variant"}));
+  EXPECT_EQ(SamplesOf(families, "outcomes_events_total"),
+            Expected(connection,
+                     "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
+                     "e.status, coalesce(e.reason, ''), count(*) FROM outcome_events e, "
+                     "recommendations r WHERE r.id = e.recommendation_id GROUP BY 1, 2, 3, 4, 5",
+                     {"model_version", "ab_test", "variant", "status", "reason"}));
+  EXPECT_EQ(SamplesOf(families, "outcomes_revenue_total"),
+            Expected(connection,
+                     "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
+                     "e.status, sum(e.revenue)::float8 FROM outcome_events e, recommendations r "
+                     "WHERE r.id = e.recommendation_id AND e.status IN ('PURCHASED', 'RETURNED') "
+                     "GROUP BY 1, 2, 3, 4",
+                     {"model_version", "ab_test", "variant", "status"}));
+  EXPECT_EQ(SamplesOf(families, "outcomes_feedback_total"),
+            Expected(connection,
+                     "SELECT r.model_version, f.feedback_type, CASE WHEN f.score < 3 THEN "
+                     "'negative' WHEN f.score > 3 THEN 'positive' ELSE 'neutral' END, count(*) "
+                     "FROM feedback f, recommendations r WHERE r.id = f.recommendation_id "
+                     "GROUP BY 1, 2, 3",
+                     {"model_version", "type", "sentiment"}));
+  EXPECT_EQ(SamplesOf(families, "outcomes_feedback_score_total"),
+            Expected(connection,
+                     "SELECT r.model_version, f.feedback_type, sum(f.score) FROM feedback f, "
+                     "recommendations r WHERE r.id = f.recommendation_id GROUP BY 1, 2",
+                     {"model_version", "type"}));
+}
+
+// Inserts `count` recommendations with 1-3 events each and feedback on about a third, in one
+// transaction of `txn`.
+void InsertBatch(pqxx::transaction_base& txn, int count) {
+  txn.exec(
+      "WITH r AS (INSERT INTO recommendations (customer_id, product_id, model_version, ab_test_id,"
+      " variant, score, price) SELECT 'c' || g, 'p' || (g % 50), "
+      "(ARRAY['v1.0.0', 'v1.1.0', 'v1.2.0'])[1 + floor(random() * 3)::int], t.ab, "
+      "CASE WHEN t.ab IS NOT NULL THEN (ARRAY['control', 'treatment'])[1 + (random() > 0.5)::int] END, "
+      "random(), round((5 + random() * 495)::numeric, 2) FROM generate_series(1, " +
+      std::to_string(count) +
+      ") g, LATERAL (SELECT CASE WHEN random() < 0.5 + g * 0 THEN 'reco-ab-1' END AS ab) t "
+      "RETURNING id, price), "
+      "e AS (INSERT INTO outcome_events (recommendation_id, status, reason, revenue) "
+      "SELECT r.id, s.status, s.reason, CASE WHEN s.status IN ('PURCHASED', 'RETURNED') "
+      "THEN r.price ELSE 0 END FROM r, LATERAL (SELECT (ARRAY['PENDING', 'ACCEPTED', 'REJECTED',"
+      " 'PURCHASED', 'NOT_PURCHASED', 'RETURNED'])[1 + floor(random() * 6)::int + k * 0] AS status,"
+      " (ARRAY[NULL, 'PRICE_TOO_HIGH', 'SATISFIED', 'QUALITY_ISSUE'])[1 + floor(random() * 4)::int]"
+      " AS reason FROM generate_series(1, 1 + (random() * 2)::int) k) s RETURNING 1), "
+      "f AS (INSERT INTO feedback (recommendation_id, feedback_type, score) "
+      "SELECT r.id, (ARRAY['SATISFACTION', 'QUALITY', 'RELEVANCE', 'PRICE', 'DELIVERY', "
+      "'CUSTOM'])[1 + floor(random() * 6)::int], 1 + floor(random() * 5)::int FROM r "
+      "WHERE random() < 0.35 RETURNING 1) "
+      "SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM f)");
+}
+
+class FakeClock {
+ public:
+  std::chrono::steady_clock::time_point Now() const { return now_; }
+  void Advance(Duration by) { now_ += by; }
+
+ private:
+  std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();
+};
+
+class StoreCollectorTest : public testing::Test {
+ protected:
+  void SetUp() override { sandbox->Reset(); }
+
+  std::unique_ptr<StoreCollector> MakeCollector(StoreConfig config = {}) {
+    config.dsn = sandbox->dsn();
+    config.interval = 50ms;
+    config.max_backoff = 100ms;
+    return std::make_unique<StoreCollector>(
+        config, StoreCollectorDeps{log_,
+                                   [](const SessionOptions& options) { return MakePgSession(options); },
+                                   [this] { return clock_.Now(); }});
+  }
+
+  static double Value(const CollectOutput& output, const std::string& name,
+                      const std::string& key = "") {
+    const Samples samples = SamplesOf(output.families, name);
+    const auto it = samples.find(key);
+    return it == samples.end() ? -1 : it->second;
+  }
+
+  std::ostringstream log_output_;
+  Logger log_{log_output_, LogLevel::kDebug, LogFormat::kLogfmt};
+  FakeClock clock_;
+};
+
+TEST_F(StoreCollectorTest, CountersEqualStoreAfterBulkLoads) {
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    InsertBatch(txn, 5000);
+    txn.commit();
+  }
+  auto collector = MakeCollector();
+  CollectOutput output = collector->Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectCountersEqualStore(output.families);
+  // A second bulk load is read incrementally.
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    InsertBatch(txn, 3000);
+    txn.commit();
+  }
+  output = collector->Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectCountersEqualStore(output.families);
+  EXPECT_EQ(Value(output, "outcomes_store_up"), 1);
+}
+
+TEST_F(StoreCollectorTest, CountersEqualStoreUnderConcurrentWriters) {
+  auto collector = MakeCollector();
+  ASSERT_TRUE(collector->Collect().status.ok());
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&failed, w] {
+      try {
+        pqxx::connection connection(sandbox->dsn());
+        for (int i = 0; i < 40; ++i) {
+          pqxx::work txn(connection);
+          InsertBatch(txn, 5 + (i * 7 + w) % 20);
+          // Hold some transactions open so that later ids commit first.
+          if ((i + w) % 3 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5 + w * 3));
+          if ((i + w) % 11 == 0) {
+            txn.abort();  // rolled back: its ids stay missing forever
+          } else {
+            txn.commit();
+          }
+        }
+      } catch (const std::exception& e) {
+        failed = true;
+        ADD_FAILURE() << e.what();
+      }
+    });
+  }
+  int cycles = 0;
+  std::atomic<bool> done{false};
+  std::thread joiner([&] {
+    for (auto& writer : writers) writer.join();
+    done = true;
+  });
+  while (!done) {
+    ASSERT_TRUE(collector->Collect().status.ok());
+    ++cycles;
+    std::this_thread::sleep_for(3ms);
+  }
+  joiner.join();
+  ASSERT_FALSE(failed);
+  const CollectOutput output = collector->Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_GT(cycles, 3);
+  ExpectCountersEqualStore(output.families);
+  // Exact without the full recount: the gap re-checks found every late commit.
+  clock_.Advance(6min);
+  const CollectOutput recounted = collector->Collect();
+  ASSERT_TRUE(recounted.status.ok());
+  EXPECT_EQ(Value(recounted, "outcomes_store_recount_corrections_total", "table=outcome_events,"), 0);
+  EXPECT_EQ(Value(recounted, "outcomes_store_recount_corrections_total", "table=recommendations,"), 0);
+  ExpectCountersEqualStore(recounted.families);
+}
+
+TEST_F(StoreCollectorTest, LateCommittingTransactionIsCountedExactlyOnce) {
+  pqxx::connection slow_connection(sandbox->dsn());
+  pqxx::connection fast_connection(sandbox->dsn());
+  auto collector = MakeCollector();
+  ASSERT_TRUE(collector->Collect().status.ok());
+
+  pqxx::work slow(slow_connection);
+  InsertBatch(slow, 10);  // takes the lower ids, commits last
+  {
+    pqxx::work fast(fast_connection);
+    InsertBatch(fast, 10);
+    fast.commit();
+  }
+  CollectOutput output = collector->Collect();
+  ASSERT_TRUE(output.status.ok());
+  EXPECT_EQ(Value(output, "outcomes_store_pending_late_ids", "table=recommendations,"), 10);
+  ExpectCountersEqualStore(output.families);  // the open transaction is not in the store yet
+
+  slow.commit();
+  output = collector->Collect();
+  ASSERT_TRUE(output.status.ok());
+  EXPECT_EQ(Value(output, "outcomes_store_pending_late_ids", "table=recommendations,"), 0);
+  ExpectCountersEqualStore(output.families);
+
+  clock_.Advance(6min);  // a full recount finds nothing left to correct
+  output = collector->Collect();
+  ASSERT_TRUE(output.status.ok());
+  EXPECT_EQ(Value(output, "outcomes_store_recount_corrections_total", "table=recommendations,"), 0);
+  ExpectCountersEqualStore(output.families);
+}
+
+TEST_F(StoreCollectorTest, FullRecountCatchesACommitOlderThanTheWindow) {
+  StoreConfig config;
+  config.late_commit_window = 1s;
+  auto collector = MakeCollector(config);
+  ASSERT_TRUE(collector->Collect().status.ok());
+  pqxx::connection slow_connection(sandbox->dsn());
+  pqxx::work slow(slow_connection);
+  InsertBatch(slow, 5);
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work fast(connection);
+    InsertBatch(fast, 5);
+    fast.commit();
+  }
+  ASSERT_TRUE(collector->Collect().status.ok());
+  clock_.Advance(2s);  // the gap expires: only the recount can find these rows now
+  ASSERT_TRUE(collector->Collect().status.ok());
+  slow.commit();
+  CollectOutput output = collector->Collect();
+  EXPECT_EQ(SamplesOf(output.families, "outcomes_recommendations_total").size() > 0, true);
+  EXPECT_EQ(Value(output, "outcomes_store_pending_late_ids", "table=recommendations,"), 0);
+
+  clock_.Advance(5min);
+  output = collector->Collect();
+  ASSERT_TRUE(output.status.ok());
+  EXPECT_EQ(Value(output, "outcomes_store_recount_corrections_total", "table=recommendations,"), 5);
+  ExpectCountersEqualStore(output.families);
+}
+
+TEST_F(StoreCollectorTest, StoreOutageKeepsCountersAndRecoversExactly) {
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    InsertBatch(txn, 200);
+    txn.commit();
+  }
+  auto collector = MakeCollector();
+  CollectOutput before = collector->Collect();
+  ASSERT_TRUE(before.status.ok());
+  const Samples counters_before = SamplesOf(before.families, "outcomes_events_total");
+
+  sandbox->Stop();
+  CollectOutput during = collector->Collect();
+  EXPECT_FALSE(during.status.ok());
+  EXPECT_EQ(Value(during, "outcomes_store_up"), 0);
+  EXPECT_EQ(SamplesOf(during.families, "outcomes_events_total"), counters_before);
+  during = collector->Collect();  // in backoff or failing again: still the last counters
+  EXPECT_FALSE(during.status.ok());
+  EXPECT_EQ(SamplesOf(during.families, "outcomes_events_total"), counters_before);
+
+  sandbox->Start();
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    InsertBatch(txn, 300);
+    txn.commit();
+  }
+  clock_.Advance(1s);  // past the reconnect backoff
+  CollectOutput after = collector->Collect();
+  ASSERT_TRUE(after.status.ok()) << after.status.message();
+  EXPECT_EQ(Value(after, "outcomes_store_up"), 1);
+  ExpectCountersEqualStore(after.families);
+  EXPECT_NE(log_output_.str().find("outcomes store connection restored"), std::string::npos);
+}
+
+TEST_F(StoreCollectorTest, QueryErrorIsReportedWithTheQueryName) {
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    txn.exec("ALTER TABLE feedback RENAME TO feedback_moved");
+    txn.commit();
+  }
+  auto collector = MakeCollector();
+  const CollectOutput output = collector->Collect();
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    txn.exec("ALTER TABLE feedback_moved RENAME TO feedback");
+    txn.commit();
+  }
+  ASSERT_FALSE(output.status.ok());
+  EXPECT_EQ(output.status.message().rfind("outcomes store: query feedback_max_id: ERROR:", 0), 0u)
+      << output.status.message();
+  EXPECT_EQ(Value(output, "outcomes_store_up"), 0);
+}
+
+TEST_F(StoreCollectorTest, StatementTimeoutCancelsASlowQuery) {
+  StoreConfig config;
+  config.statement_timeout = 100ms;
+  auto collector = MakeCollector(config);
+  ASSERT_TRUE(collector->Collect().status.ok());
+  // Hold a lock that the collector's read must wait for: an ACCESS EXCLUSIVE lock blocks reads.
+  pqxx::connection locker_connection(sandbox->dsn());
+  pqxx::work locker(locker_connection);
+  locker.exec("LOCK TABLE outcome_events IN ACCESS EXCLUSIVE MODE");
+  const auto started = std::chrono::steady_clock::now();
+  const CollectOutput output = collector->Collect();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  locker.abort();
+  ASSERT_FALSE(output.status.ok());
+  EXPECT_NE(output.status.message().find("statement timeout"), std::string::npos)
+      << output.status.message();
+}
+
+TEST_F(StoreCollectorTest, UpdatesFreshnessFromNewestEvent) {
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    txn.exec("INSERT INTO recommendations (customer_id, product_id, model_version, score, price) "
+             "VALUES ('c', 'p', 'v1', 0.5, 10)");
+    txn.exec("INSERT INTO outcome_events (recommendation_id, status, occurred_at) VALUES "
+             "(1, 'PENDING', '2026-01-01T00:00:00Z'), (1, 'ACCEPTED', '2026-01-01T00:00:01.5Z')");
+    txn.commit();
+  }
+  auto collector = MakeCollector();
+  const CollectOutput output = collector->Collect();
+  ASSERT_TRUE(output.status.ok());
+  EXPECT_DOUBLE_EQ(Value(output, "outcomes_store_last_event_timestamp_seconds"), 1767225601.5);
+}
+
+}  // namespace
+}  // namespace outcomes
