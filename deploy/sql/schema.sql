@@ -1,0 +1,100 @@
+-- Reference outcomes store for outcomes_exporter.
+--
+-- This is the contract the project ships: the demo, the tests and the default exporter
+-- configuration read exactly these tables, columns, types, defaults and CHECK constraints.
+-- Users with their own schema adapt through the exporter's configuration instead of
+-- changing this file. Extend it (new tables, new indexes); do not rename or retype.
+--
+-- Idempotent: safe to apply again on a store that already has the tables (nothing is
+-- dropped or altered). Objects are created in the first schema of the search_path
+-- (normally "public"), so a dedicated schema can be chosen with
+--   PGOPTIONS='-c search_path=outcomes' psql "$DSN" -f deploy/sql/schema.sql
+--
+-- Apply with: psql "$DSN" -v ON_ERROR_STOP=1 -f deploy/sql/schema.sql
+
+BEGIN;
+
+-- Quiet the "already exists, skipping" notices when applied again.
+SET LOCAL client_min_messages = warning;
+
+-- One row per recommendation served by the model. ab_test_id/variant are NULL when the
+-- recommendation was not part of an A/B test (the exporter exports them as "").
+CREATE TABLE IF NOT EXISTS recommendations (
+    id            bigserial PRIMARY KEY,
+    customer_id   text NOT NULL,
+    product_id    text NOT NULL,
+    model_version text NOT NULL,
+    ab_test_id    text NULL,
+    variant       text NULL,
+    score         double precision NOT NULL,
+    price         numeric(12,2) NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- Append-only life of a recommendation: PENDING, then ACCEPTED or REJECTED, then
+-- PURCHASED or NOT_PURCHASED, maybe RETURNED. Rows are never updated or deleted, which
+-- is what lets the exporter count incrementally by id and stay exact.
+-- revenue is the price paid for PURCHASED and the amount refunded for RETURNED, 0 otherwise.
+CREATE TABLE IF NOT EXISTS outcome_events (
+    id                bigserial PRIMARY KEY,
+    recommendation_id bigint NOT NULL REFERENCES recommendations(id),
+    status            text NOT NULL CHECK (status IN ('PENDING','ACCEPTED','REJECTED','PURCHASED',
+                                                      'NOT_PURCHASED','RETURNED')),
+    reason            text NULL CHECK (reason IN ('PRICE_TOO_HIGH','NOT_INTERESTED','QUALITY_CONCERN',
+                                                  'COMPETITOR_CHOICE','ALREADY_OWNS','QUALITY_ISSUE',
+                                                  'NOT_AS_DESCRIBED','BETTER_ALTERNATIVE',
+                                                  'SATISFIED','EXCELLENT')),
+    revenue           numeric(12,2) NOT NULL DEFAULT 0,
+    occurred_at       timestamptz NOT NULL DEFAULT now()
+);
+
+-- Explicit customer feedback (stars). Sentiment: positive >= 4, neutral = 3, negative < 3.
+CREATE TABLE IF NOT EXISTS feedback (
+    id                bigserial PRIMARY KEY,
+    recommendation_id bigint NOT NULL REFERENCES recommendations(id),
+    feedback_type     text NOT NULL CHECK (feedback_type IN ('SATISFACTION','QUALITY','RELEVANCE',
+                                                             'PRICE','DELIVERY','CUSTOM')),
+    score             smallint NOT NULL CHECK (score BETWEEN 1 AND 5),
+    comment           text,
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+
+-- A/B tests: recommendations.ab_test_id references test_id by convention (no foreign key
+-- in the contract, so the serving side can log a test before it is registered here).
+CREATE TABLE IF NOT EXISTS ab_tests (
+    test_id    text PRIMARY KEY,
+    variant_a  text NOT NULL,
+    variant_b  text NOT NULL,
+    started_at timestamptz NOT NULL,
+    ends_at    timestamptz,
+    status     text NOT NULL DEFAULT 'RUNNING'
+);
+
+-- Indexes. The primary keys already serve the exporter's incremental reads
+-- ("rows with id > last seen id"), so every index below is about joins and time windows.
+-- Each costs a little on every insert; keep the list short.
+
+-- Joining an event back to its recommendation (labels model_version, ab_test, variant)
+-- and walking one recommendation's life. PostgreSQL does not index foreign keys itself.
+CREATE INDEX IF NOT EXISTS outcome_events_recommendation_id_idx
+    ON outcome_events (recommendation_id);
+
+-- Same join for feedback (label model_version).
+CREATE INDEX IF NOT EXISTS feedback_recommendation_id_idx
+    ON feedback (recommendation_id);
+
+-- Per-model time windows: baselines, drift of the score distribution, new data since
+-- a model version was trained.
+CREATE INDEX IF NOT EXISTS recommendations_model_version_created_at_idx
+    ON recommendations (model_version, created_at);
+
+-- Time windows over all models (A/B test periods, recent activity).
+CREATE INDEX IF NOT EXISTS recommendations_created_at_idx
+    ON recommendations (created_at);
+
+-- Data freshness (outcomes_store_last_event_timestamp_seconds = max(occurred_at)) in
+-- O(log n) instead of a scan, plus event time windows.
+CREATE INDEX IF NOT EXISTS outcome_events_occurred_at_idx
+    ON outcome_events (occurred_at);
+
+COMMIT;
