@@ -123,12 +123,12 @@ Status StoreCollector::EnsureConnected() {
   if (session_->connected()) return Status::Ok();
   const auto now = deps_.now();
   if (connect_failures_ > 0 && now < next_connect_attempt_) {
-    return Status::Error("outcomes store: unavailable, next connection attempt in " +
-                         FormatDuration(std::chrono::duration_cast<Duration>(
-                             next_connect_attempt_ - now)));
+    // The same text as the failed attempt, so that waiting out the backoff logs nothing new.
+    return Status::Error(last_connect_error_);
   }
   Status status = session_->Connect();
   if (!status.ok()) {
+    last_connect_error_ = status.message();
     if (connect_failures_ == 0) outage_started_ = now;
     ++connect_failures_;
     // Exponential backoff from one interval, capped: 1, 2, 4, ... intervals.

@@ -74,6 +74,7 @@ class StoreCollector : public Collector {
   int connect_failures_ = 0;
   std::chrono::steady_clock::time_point next_connect_attempt_{};
   std::chrono::steady_clock::time_point outage_started_{};
+  std::string last_connect_error_;
 };
 
 }  // namespace outcomes
