@@ -101,6 +101,41 @@ const std::vector<TableSpec>& ReferenceTables() {
   return kTables;
 }
 
+namespace store_sql {
+
+std::string MaxIdAfter(const TableSpec& spec) {
+  return "SELECT coalesce(max(id), $1::bigint) FROM " + spec.table + " WHERE id > $1::bigint";
+}
+
+std::string MaxId(const TableSpec& spec) {
+  return "SELECT coalesce(max(id), 0) FROM " + spec.table;
+}
+
+// lag() over the ids in the range, read from the primary-key index alone.
+std::string Gaps(const TableSpec& spec) {
+  return "SELECT prev + 1, id - 1 FROM (SELECT id, lag(id, 1, $1::bigint) OVER (ORDER BY id) AS "
+         "prev FROM " + spec.table + " WHERE id > $1::bigint AND id <= $2::bigint) s "
+         "WHERE id - prev > 1";
+}
+
+std::string LateIds(const TableSpec& spec) {
+  return "SELECT t.id FROM unnest($1::bigint[], $2::bigint[]) AS g(first_id, last_id) JOIN " +
+         spec.table + " t ON t.id BETWEEN g.first_id AND g.last_id";
+}
+
+std::string RowsWithIds(const TableSpec& spec) {
+  return Fill(spec.aggregate_sql, spec.id_column + " = ANY($1::bigint[])");
+}
+
+std::string RowsInRange(const TableSpec& spec) {
+  return Fill(spec.aggregate_sql,
+              spec.id_column + " > $1::bigint AND " + spec.id_column + " <= $2::bigint");
+}
+
+std::string AllRows(const TableSpec& spec) { return Fill(spec.aggregate_sql, "TRUE"); }
+
+}  // namespace store_sql
+
 StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
     : config_(std::move(config)), deps_(std::move(deps)) {
   SessionOptions options;
@@ -194,22 +229,18 @@ Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
 
 Status StoreCollector::InitialCount(SnapshotReader& reader, const TableSpec& spec,
                                     CounterLedger& ledger) {
-  Result<std::vector<Row>> top = reader.Query(
-      spec.table + "_max_id", "SELECT coalesce(max(id), 0) FROM " + spec.table, {});
+  Result<std::vector<Row>> top = reader.Query(spec.table + "_max_id", store_sql::MaxId(spec), {});
   if (!top.ok()) return top.status();
   Result<std::int64_t> watermark = ParseInt(top.value().at(0).at(0), spec.table);
   if (!watermark.ok()) return watermark.status();
   const std::int64_t scan_from = std::max<std::int64_t>(0, watermark.value() - kInitialGapScan);
-  Result<std::vector<Row>> gap_rows = reader.Query(
-      spec.table + "_gaps",
-      "SELECT prev + 1, id - 1 FROM (SELECT id, lag(id, 1, $1::bigint) OVER (ORDER BY id) AS prev "
-      "FROM " + spec.table + " WHERE id > $1::bigint AND id <= $2::bigint) s WHERE id - prev > 1",
-      {std::to_string(scan_from), std::to_string(watermark.value())});
+  Result<std::vector<Row>> gap_rows =
+      reader.Query(spec.table + "_gaps", store_sql::Gaps(spec),
+                   {std::to_string(scan_from), std::to_string(watermark.value())});
   if (!gap_rows.ok()) return gap_rows.status();
   Result<std::vector<IdRange>> gaps = ParseRanges(gap_rows.value(), spec.table);
   if (!gaps.ok()) return gaps.status();
-  Result<std::vector<Row>> rows =
-      reader.Query(spec.table + "_full", Fill(spec.aggregate_sql, "TRUE"), {});
+  Result<std::vector<Row>> rows = reader.Query(spec.table + "_full", store_sql::AllRows(spec), {});
   if (!rows.ok()) return rows.status();
   Result<std::vector<AggregateRow>> totals = ParseAggregate(rows.value(), spec);
   if (!totals.ok()) return totals.status();
@@ -221,10 +252,8 @@ Status StoreCollector::Increment(SnapshotReader& reader, const TableSpec& spec,
                                  CounterLedger& ledger) {
   IncrementBatch batch;
   const std::string old_watermark = std::to_string(ledger.watermark());
-  Result<std::vector<Row>> top = reader.Query(
-      spec.table + "_max_id",
-      "SELECT coalesce(max(id), $1::bigint) FROM " + spec.table + " WHERE id > $1::bigint",
-      {old_watermark});
+  Result<std::vector<Row>> top =
+      reader.Query(spec.table + "_max_id", store_sql::MaxIdAfter(spec), {old_watermark});
   if (!top.ok()) return top.status();
   Result<std::int64_t> watermark = ParseInt(top.value().at(0).at(0), spec.table);
   if (!watermark.ok()) return watermark.status();
@@ -241,10 +270,7 @@ Status StoreCollector::Increment(SnapshotReader& reader, const TableSpec& spec,
       lasts.push_back(gap.last);
     }
     Result<std::vector<Row>> found = reader.Query(
-        spec.table + "_late_ids",
-        "SELECT t.id FROM unnest($1::bigint[], $2::bigint[]) AS g(first_id, last_id) JOIN " +
-            spec.table + " t ON t.id BETWEEN g.first_id AND g.last_id",
-        {ArrayLiteral(firsts), ArrayLiteral(lasts)});
+        spec.table + "_late_ids", store_sql::LateIds(spec), {ArrayLiteral(firsts), ArrayLiteral(lasts)});
     if (!found.ok()) return found.status();
     for (const Row& row : found.value()) {
       Result<std::int64_t> id = ParseInt(row.at(0), spec.table);
@@ -253,9 +279,7 @@ Status StoreCollector::Increment(SnapshotReader& reader, const TableSpec& spec,
     }
     if (!batch.found_ids.empty()) {
       Result<std::vector<Row>> rows = reader.Query(
-          spec.table + "_late_rows",
-          Fill(spec.aggregate_sql, spec.id_column + " = ANY($1::bigint[])"),
-          {ArrayLiteral(batch.found_ids)});
+          spec.table + "_late_rows", store_sql::RowsWithIds(spec), {ArrayLiteral(batch.found_ids)});
       if (!rows.ok()) return rows.status();
       Result<std::vector<AggregateRow>> parsed = ParseAggregate(rows.value(), spec);
       if (!parsed.ok()) return parsed.status();
@@ -264,22 +288,16 @@ Status StoreCollector::Increment(SnapshotReader& reader, const TableSpec& spec,
   }
 
   if (batch.new_watermark > ledger.watermark()) {
-    Result<std::vector<Row>> gap_rows = reader.Query(
-        spec.table + "_gaps",
-        "SELECT prev + 1, id - 1 FROM (SELECT id, lag(id, 1, $1::bigint) OVER (ORDER BY id) AS "
-        "prev FROM " + spec.table + " WHERE id > $1::bigint AND id <= $2::bigint) s "
-        "WHERE id - prev > 1",
-        {old_watermark, new_watermark});
+    Result<std::vector<Row>> gap_rows =
+        reader.Query(spec.table + "_gaps", store_sql::Gaps(spec), {old_watermark, new_watermark});
     if (!gap_rows.ok()) return gap_rows.status();
     Result<std::vector<IdRange>> new_gaps = ParseRanges(gap_rows.value(), spec.table);
     if (!new_gaps.ok()) return new_gaps.status();
     batch.new_gaps = std::move(new_gaps).value();
 
-    Result<std::vector<Row>> rows = reader.Query(
-        spec.table + "_new_rows",
-        Fill(spec.aggregate_sql, spec.id_column + " > $1::bigint AND " + spec.id_column +
-                                     " <= $2::bigint"),
-        {old_watermark, new_watermark});
+    Result<std::vector<Row>> rows = reader.Query(spec.table + "_new_rows",
+                                                 store_sql::RowsInRange(spec),
+                                                 {old_watermark, new_watermark});
     if (!rows.ok()) return rows.status();
     Result<std::vector<AggregateRow>> parsed = ParseAggregate(rows.value(), spec);
     if (!parsed.ok()) return parsed.status();
@@ -291,8 +309,7 @@ Status StoreCollector::Increment(SnapshotReader& reader, const TableSpec& spec,
 
 Status StoreCollector::FullCount(SnapshotReader& reader, const TableSpec& spec,
                                  CounterLedger& ledger) {
-  Result<std::vector<Row>> rows =
-      reader.Query(spec.table + "_full", Fill(spec.aggregate_sql, "TRUE"), {});
+  Result<std::vector<Row>> rows = reader.Query(spec.table + "_full", store_sql::AllRows(spec), {});
   if (!rows.ok()) return rows.status();
   Result<std::vector<AggregateRow>> totals = ParseAggregate(rows.value(), spec);
   if (!totals.ok()) return totals.status();

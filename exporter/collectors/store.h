@@ -30,6 +30,24 @@ struct TableSpec {
 // The three tables of the reference schema, in the order the collector reads them.
 const std::vector<TableSpec>& ReferenceTables();
 
+// The statements of one cycle, exposed so tests can check their plans. $1/$2 are ids.
+namespace store_sql {
+// Highest id past $1 (or $1 when there is none).
+std::string MaxIdAfter(const TableSpec& spec);
+// Highest id of the table (0 when empty).
+std::string MaxId(const TableSpec& spec);
+// Ranges of ids missing in ($1, $2], as (first, last) rows.
+std::string Gaps(const TableSpec& spec);
+// Ids now visible inside the gap ranges given as arrays $1 (firsts) and $2 (lasts).
+std::string LateIds(const TableSpec& spec);
+// The aggregate of the ids in array $1.
+std::string RowsWithIds(const TableSpec& spec);
+// The aggregate of the ids in ($1, $2].
+std::string RowsInRange(const TableSpec& spec);
+// The aggregate of the whole table.
+std::string AllRows(const TableSpec& spec);
+}  // namespace store_sql
+
 struct StoreCollectorDeps {
   Logger& log;
   // Creates the session; the seam that lets tests inject their own.

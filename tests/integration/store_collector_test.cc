@@ -386,3 +386,49 @@ TEST_F(StoreCollectorTest, UpdatesFreshnessFromNewestEvent) {
 
 }  // namespace
 }  // namespace outcomes
+
+namespace outcomes {
+namespace {
+
+std::string WithParams(std::string sql, const std::string& first, const std::string& second) {
+  for (const auto& [placeholder, value] : {std::pair{std::string("$1"), first}, {"$2", second}}) {
+    for (std::size_t at = sql.find(placeholder); at != std::string::npos; at = sql.find(placeholder)) {
+      sql.replace(at, placeholder.size(), value);
+    }
+  }
+  return sql;
+}
+
+// The per-cycle statements must read through the primary key, so that their cost grows with
+// the new rows and not with the table.
+TEST_F(StoreCollectorTest, IncrementalStatementsUseThePrimaryKey) {
+  pqxx::connection connection(sandbox->dsn());
+  {
+    pqxx::work txn(connection);
+    for (int i = 0; i < 10; ++i) InsertBatch(txn, 5000);
+    txn.exec("ANALYZE");
+    txn.commit();
+  }
+  for (const TableSpec& spec : ReferenceTables()) {
+    pqxx::nontransaction txn(connection);
+    const std::int64_t top = txn.exec("SELECT max(id) FROM " + spec.table)[0][0].as<std::int64_t>();
+    const std::string from = std::to_string(top - 100);
+    const std::string to = std::to_string(top);
+    for (const std::string& sql :
+         {store_sql::MaxIdAfter(spec), store_sql::Gaps(spec), store_sql::RowsInRange(spec),
+          store_sql::RowsWithIds(spec), store_sql::LateIds(spec)}) {
+      const std::string bound = sql == store_sql::RowsWithIds(spec)
+                                    ? WithParams(sql, "'{" + from + "," + to + "}'", "")
+                                : sql == store_sql::LateIds(spec)
+                                    ? WithParams(sql, "'{" + from + "}'", "'{" + to + "}'")
+                                    : WithParams(sql, from, to);
+      std::string plan;
+      for (const auto& row : txn.exec("EXPLAIN " + bound)) plan += std::string(row[0].c_str()) + "\n";
+      EXPECT_NE(plan.find(spec.table + "_pkey"), std::string::npos) << bound << "\n" << plan;
+      EXPECT_EQ(plan.find("Seq Scan on " + spec.table), std::string::npos) << bound << "\n" << plan;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace outcomes
