@@ -20,7 +20,10 @@ App::App(AppOptions options, BuildInfo build, Logger& log, boost::asio::io_conte
 App::~App() { Stop(std::chrono::seconds(2)); }
 
 Status App::Start(const Config& config) {
-  scheduler_.Apply(BuildCollectors(config, collector_context_));
+  Result<std::vector<std::shared_ptr<Collector>>> collectors =
+      BuildCollectors(config, collector_context_);
+  if (!collectors.ok()) return collectors.status();
+  scheduler_.Apply(collectors.value());
   {
     const std::lock_guard<std::mutex> lock(reload_mutex_);
     reload_ = {true, std::chrono::system_clock::now()};
@@ -34,16 +37,19 @@ Status App::Start(const Config& config) {
 
 Status App::Reload() {
   Result<Config> config = LoadConfigFile(options_.config_file, ProcessEnv());
-  if (!config.ok()) {
+  Result<std::vector<std::shared_ptr<Collector>>> collectors =
+      config.ok() ? BuildCollectors(config.value(), collector_context_)
+                  : Result<std::vector<std::shared_ptr<Collector>>>(config.status());
+  if (!collectors.ok()) {
     {
       const std::lock_guard<std::mutex> lock(reload_mutex_);
       reload_.last_successful = false;
     }
     log_.Error("config reload failed; keeping the running configuration",
-               {{"file", options_.config_file}, {"err", config.error()}});
-    return config.status();
+               {{"file", options_.config_file}, {"err", collectors.error()}});
+    return collectors.status();
   }
-  scheduler_.Apply(BuildCollectors(config.value(), collector_context_));
+  scheduler_.Apply(collectors.value());
   {
     const std::lock_guard<std::mutex> lock(reload_mutex_);
     reload_ = {true, std::chrono::system_clock::now()};

@@ -1,10 +1,13 @@
-// Collector: one source of metrics that runs on its own schedule. The scheduler calls
-// Collect() on a worker thread, never concurrently with itself; Cancel() may be called from
-// another thread while Collect() runs. /metrics serves the families of the last cycle.
+// Collector: one source of metrics that runs on its own schedule, never concurrently with
+// itself. Synchronous collectors run Collect() on a worker thread and Cancel() may be called
+// from another thread; asynchronous ones run on the io_context thread. /metrics serves the
+// families of the last cycle.
 #pragma once
 
 #include <prometheus/metric_family.h>
 
+#include <boost/asio/io_context.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,8 +33,18 @@ class Collector {
   // Past this deadline the scheduler calls Cancel() and records the cycle as failed.
   virtual Duration timeout() const = 0;
 
-  virtual CollectOutput Collect() = 0;
+  // Synchronous collectors block in Collect() on their own worker thread.
+  virtual CollectOutput Collect() { return {Status::Error("not a synchronous collector"), {}}; }
   virtual void Cancel() {}
+
+  // Asynchronous collectors (network probes) run on the io_context's thread and never block
+  // it: CollectAsync() starts a cycle and calls `done` exactly once on that thread. One thread
+  // then drives any number of them.
+  virtual bool asynchronous() const { return false; }
+  virtual void CollectAsync(boost::asio::io_context& /*io*/,
+                            std::function<void(CollectOutput)> done) {
+    done({Status::Error("not an asynchronous collector"), {}});
+  }
 
   // True when this running collector already matches `other`'s configuration, so that a
   // reload keeps it (and its state) instead of replacing it.

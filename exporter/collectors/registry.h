@@ -15,8 +15,9 @@ struct CollectorContext {
   Logger& log;
 };
 
-// Builds every collector the configuration asks for, in table order.
-std::vector<std::shared_ptr<Collector>> BuildCollectors(const Config& config,
-                                                        CollectorContext& context);
+// Builds every collector the configuration asks for, in table order. Fails, naming every
+// collector that cannot be built, when one cannot (e.g. an unreadable TLS file).
+Result<std::vector<std::shared_ptr<Collector>>> BuildCollectors(const Config& config,
+                                                                CollectorContext& context);
 
 }  // namespace outcomes

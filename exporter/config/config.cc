@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <tuple>
 #include <fstream>
@@ -11,6 +12,17 @@
 
 namespace outcomes {
 namespace {
+
+bool ParseInteger(const std::string& text, std::int64_t& out) {
+  if (text.empty()) return false;
+  std::size_t used = 0;
+  try {
+    out = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used == text.size();
+}
 
 // Collects every problem with its position, so that one run of --config.check lists them all.
 class ErrorList {
@@ -122,6 +134,94 @@ class MapReader {
     out = parsed.value();
   }
 
+  void Bool(const std::string& key, bool& out) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) return;
+    if (!value.IsScalar() || (value.Scalar() != "true" && value.Scalar() != "false")) {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected true or false");
+      return;
+    }
+    out = value.Scalar() == "true";
+  }
+
+  void Int64(const std::string& key, std::int64_t& out) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) return;
+    std::int64_t parsed = 0;
+    if (!value.IsScalar() || !ParseInteger(value.Scalar(), parsed)) {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected an integer");
+      return;
+    }
+    out = parsed;
+  }
+
+  void IntList(const std::string& key, std::vector<int>& out) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) return;
+    if (!value.IsSequence()) {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected a list of integers");
+      return;
+    }
+    out.clear();
+    for (const auto& item : value) {
+      std::int64_t parsed = 0;
+      if (!item.IsScalar() || !ParseInteger(item.Scalar(), parsed) || parsed < 0 ||
+          parsed > 999) {
+        errors_.Add(item.Mark(), Qualified(key) + ": expected an HTTP status code");
+        continue;
+      }
+      out.push_back(static_cast<int>(parsed));
+    }
+  }
+
+  void DoubleList(const std::string& key, std::vector<double>& out) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) return;
+    if (!value.IsSequence()) {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected a list of numbers");
+      return;
+    }
+    out.clear();
+    for (const auto& item : value) {
+      try {
+        out.push_back(item.as<double>());
+      } catch (const YAML::Exception&) {
+        errors_.Add(item.Mark(), Qualified(key) + ": expected a number");
+      }
+    }
+  }
+
+  // A mapping of strings, in file order; values expand ${VAR}.
+  void StringMap(const std::string& key, std::vector<std::pair<std::string, std::string>>& out) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) return;
+    if (!value.IsMap()) {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected a mapping of strings");
+      return;
+    }
+    for (const auto& entry : value) {
+      if (!entry.second.IsScalar()) {
+        errors_.Add(entry.second.Mark(), Qualified(key) + "." + entry.first.Scalar() +
+                                             ": expected a string");
+        continue;
+      }
+      Result<std::string> expanded = ExpandEnv(entry.second.Scalar(), env_);
+      if (!expanded.ok()) {
+        errors_.Add(entry.second.Mark(),
+                    Qualified(key) + "." + entry.first.Scalar() + ": " + expanded.error());
+        continue;
+      }
+      out.emplace_back(entry.first.Scalar(), std::move(expanded).value());
+    }
+  }
+
+  // A reader for the nested mapping at `key`, or nullopt when the key is absent.
+  std::optional<MapReader> Nested(const std::string& key) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) return std::nullopt;
+    return MapReader(value, Qualified(key), errors_, env_);
+  }
+
   // Reports the keys nobody asked for; call after reading every known field.
   void RejectUnknownKeys() {
     if (!valid_) return;
@@ -224,6 +324,19 @@ StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup
   return store;
 }
 
+bool ValidMetricName(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// Names the exporter exports itself; a user-defined metric must not shadow them.
+bool IsReservedMetricName(const std::string& name) {
+  return name.starts_with("outcomes_") || name.starts_with("model_endpoint_") ||
+         name == "model_info" || name.starts_with("process_");
+}
+
 bool ValidUrl(const std::string& url) {
   for (const std::string_view scheme : {"http://", "https://"}) {
     if (url.starts_with(scheme) && url.size() > scheme.size() && url[scheme.size()] != '/') {
@@ -247,10 +360,89 @@ std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& err
     MapReader reader(node[i], "endpoints[" + std::to_string(i) + "]", errors, env);
     reader.String("name", endpoint.name, /*required=*/true);
     reader.String("url", endpoint.url, /*required=*/true);
+    reader.String("method", endpoint.method);
+    reader.StringMap("headers", endpoint.headers);
+    reader.String("bearer_token_file", endpoint.bearer_token_file);
     reader.DurationField("interval", endpoint.interval);
     reader.DurationField("timeout", endpoint.timeout);
+    reader.IntList("valid_status_codes", endpoint.valid_status_codes);
+    reader.Int64("max_body_bytes", endpoint.max_body_bytes);
+    reader.DoubleList("buckets", endpoint.buckets);
+    if (auto tls = reader.Nested("tls")) {
+      tls->String("ca_file", endpoint.tls.ca_file);
+      tls->String("cert_file", endpoint.tls.cert_file);
+      tls->String("key_file", endpoint.tls.key_file);
+      tls->String("server_name", endpoint.tls.server_name);
+      tls->Bool("insecure_skip_verify", endpoint.tls.insecure_skip_verify);
+      tls->RejectUnknownKeys();
+      if (endpoint.tls.cert_file.empty() != endpoint.tls.key_file.empty()) {
+        errors.Add(tls->Mark(), tls->Qualified("cert_file") + ": cert_file and key_file go together");
+      }
+    }
+    if (auto model_info = reader.Nested("model_info")) {
+      model_info->String("model_name", endpoint.model_name_pointer);
+      model_info->String("model_version", endpoint.model_version_pointer);
+      model_info->String("stage", endpoint.stage_pointer);
+      model_info->RejectUnknownKeys();
+      for (const auto& [key, pointer] :
+           {std::pair{"model_name", &endpoint.model_name_pointer},
+            {"model_version", &endpoint.model_version_pointer}, {"stage", &endpoint.stage_pointer}}) {
+        if (!pointer->empty() && pointer->front() != '/') {
+          errors.Add(model_info->MarkOf(key), model_info->Qualified(key) +
+                                                  ": a JSON Pointer starts with / (e.g. /model/version)");
+        }
+      }
+    }
+    if (const YAML::Node fields = reader.Get("fields"); fields.IsDefined() && !fields.IsNull()) {
+      if (!fields.IsSequence()) {
+        errors.Add(fields.Mark(), reader.Qualified("fields") + ": expected a list");
+      } else {
+        for (std::size_t k = 0; k < fields.size(); ++k) {
+          EndpointFieldConfig field;
+          MapReader field_reader(fields[k], reader.Qualified("fields") + "[" + std::to_string(k) + "]",
+                                 errors, env);
+          field_reader.String("metric", field.metric, /*required=*/true);
+          field_reader.String("pointer", field.pointer, /*required=*/true);
+          field_reader.String("help", field.help);
+          field_reader.RejectUnknownKeys();
+          if (!field.metric.empty() && !ValidMetricName(field.metric)) {
+            errors.Add(field_reader.MarkOf("metric"),
+                       field_reader.Qualified("metric") + ": \"" + field.metric +
+                           "\" is not a valid metric name ([a-zA-Z_][a-zA-Z0-9_]*)");
+          } else if (IsReservedMetricName(field.metric)) {
+            errors.Add(field_reader.MarkOf("metric"), field_reader.Qualified("metric") + ": \"" +
+                                                          field.metric +
+                                                          "\" collides with a built-in metric");
+          }
+          if (!field.pointer.empty() && field.pointer.front() != '/') {
+            errors.Add(field_reader.MarkOf("pointer"),
+                       field_reader.Qualified("pointer") + ": a JSON Pointer starts with /");
+          }
+          endpoint.fields.push_back(std::move(field));
+        }
+      }
+    }
     reader.RejectUnknownKeys();
     if (!reader.valid()) continue;
+    if (endpoint.method != "GET" && endpoint.method != "HEAD" && endpoint.method != "POST") {
+      errors.Add(reader.MarkOf("method"), reader.Qualified("method") + ": want GET, HEAD or POST");
+    }
+    if (endpoint.max_body_bytes <= 0) {
+      errors.Add(reader.MarkOf("max_body_bytes"),
+                 reader.Qualified("max_body_bytes") + ": must be greater than 0");
+    }
+    if (endpoint.buckets.empty() || !std::is_sorted(endpoint.buckets.begin(), endpoint.buckets.end()) ||
+        std::adjacent_find(endpoint.buckets.begin(), endpoint.buckets.end()) != endpoint.buckets.end()) {
+      errors.Add(reader.MarkOf("buckets"),
+                 reader.Qualified("buckets") + ": must be a non-empty, strictly ascending list");
+    }
+    if (!endpoint.bearer_token_file.empty()) {
+      std::string error;
+      if (!ReadFirstLine(endpoint.bearer_token_file, error)) {
+        errors.Add(reader.MarkOf("bearer_token_file"),
+                   reader.Qualified("bearer_token_file") + ": " + error);
+      }
+    }
     if (!endpoint.name.empty() && !names.insert(endpoint.name).second) {
       errors.Add(reader.MarkOf("name"), reader.Qualified("name") + ": duplicate endpoint name \"" +
                                             endpoint.name + "\"");

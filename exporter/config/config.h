@@ -3,6 +3,7 @@
 // consumers never see a half-checked one. All types are plain values (not shared).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -44,16 +45,62 @@ struct StoreConfig {
   bool operator==(const StoreConfig&) const = default;
 };
 
+// `endpoints[].tls` — TLS options for https URLs.
+struct EndpointTlsConfig {
+  // PEM file of the CA(s) that sign the server's certificate. Default: the system store.
+  std::string ca_file;
+  // PEM client certificate and key, for servers that require mTLS. Default: none.
+  std::string cert_file;
+  std::string key_file;
+  // Name checked against the certificate (and sent as SNI). Default: the URL's host.
+  std::string server_name;
+  // Accept any certificate. Logged as a warning at start. Default: false.
+  bool insecure_skip_verify = false;
+
+  bool operator==(const EndpointTlsConfig&) const = default;
+};
+
+// `endpoints[].fields[]` — a number in the JSON body exported as a gauge.
+struct EndpointFieldConfig {
+  // Metric name, e.g. model_accuracy_ratio. Required; must not be a built-in name.
+  std::string metric;
+  // JSON Pointer (RFC 6901) into the body, e.g. /metrics/accuracy. Required.
+  std::string pointer;
+  // HELP text. Default: "Value of <pointer> in the endpoint's response."
+  std::string help;
+
+  bool operator==(const EndpointFieldConfig&) const = default;
+};
+
 // `endpoints[]` — a model-serving endpoint to probe.
 struct EndpointConfig {
   // Unique name, exported as the `endpoint` label. Required.
   std::string name;
   // http:// or https:// URL. Required.
   std::string url;
+  // GET, HEAD or POST. Default: GET.
+  std::string method = "GET";
+  // Extra request headers; values may use ${VAR}. Default: none.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // File whose first line is sent as "Authorization: Bearer <token>". Default: none.
+  std::string bearer_token_file;
   // Time between probes. Default: 15s.
   Duration interval = 15s;
-  // Deadline of one probe. Default: 2s.
+  // Deadline of one probe, from connect to the last byte. Default: 2s.
   Duration timeout = 2s;
+  // Status codes that count as up. Default: empty, meaning any 2xx.
+  std::vector<int> valid_status_codes;
+  // Largest body read; a larger one fails the probe (reason body_too_large). Default: 1 MiB.
+  std::int64_t max_body_bytes = 1 << 20;
+  // Upper bounds of the probe-duration histogram, in seconds, ascending. Default: Prometheus's
+  // defaults, which include 1 (the latency SLO's threshold).
+  std::vector<double> buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  EndpointTlsConfig tls;
+  // JSON Pointers for the model_info labels; empty ones are exported as "". Default: none.
+  std::string model_name_pointer;
+  std::string model_version_pointer;
+  std::string stage_pointer;
+  std::vector<EndpointFieldConfig> fields;
 
   bool operator==(const EndpointConfig&) const = default;
 };

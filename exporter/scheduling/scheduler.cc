@@ -21,7 +21,9 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
   const std::shared_ptr<Collector>& collector() const { return collector_; }
 
   void Start() {
-    worker_ = std::thread([self = shared_from_this()] { self->WorkerLoop(); });
+    if (!collector_->asynchronous()) {
+      worker_ = std::thread([self = shared_from_this()] { self->WorkerLoop(); });
+    }
     Arm(std::chrono::steady_clock::now());
   }
 
@@ -39,7 +41,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
 
   // Waits until `deadline` for the worker thread; detaches it if it is still busy.
   bool Join(std::chrono::steady_clock::time_point deadline) {
-    if (!worker_.joinable()) return true;
+    if (!worker_.joinable()) return true;  // asynchronous, or never started
     std::unique_lock<std::mutex> lock(mutex_);
     const bool done = exited_cv_.wait_until(lock, deadline, [this] { return exited_; });
     lock.unlock();
@@ -52,6 +54,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
   }
 
   bool exited() const {
+    if (!worker_.joinable()) return true;
     const std::lock_guard<std::mutex> lock(mutex_);
     return exited_;
   }
@@ -74,16 +77,30 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     });
   }
 
-  // On the io thread: hands a cycle to the worker and starts its watchdog.
+  // On the io thread: starts the cycle (or hands it to the worker) and its watchdog.
   void Trigger() {
     std::uint64_t run;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
-      run_requested_ = true;
       run = ++run_id_;
+      if (collector_->asynchronous()) {
+        state_.running = true;
+        timed_out_ = false;
+      } else {
+        run_requested_ = true;
+      }
     }
-    wake_.notify_all();
+    if (collector_->asynchronous()) {
+      const auto started = std::chrono::steady_clock::now();
+      const auto wall_started = std::chrono::system_clock::now();
+      collector_->CollectAsync(io_, [self = shared_from_this(), started,
+                                     wall_started](CollectOutput output) {
+        self->Finish(std::move(output), started, wall_started);
+      });
+    } else {
+      wake_.notify_all();
+    }
     watchdog_.expires_after(collector_->timeout());
     watchdog_.async_wait([self = shared_from_this(), run](const boost::system::error_code& error) {
       if (!error) self->OnTimeout(run);
@@ -126,6 +143,12 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
       // Collectors return errors as values; this is the last line of defence.
       output.status = Status::Error(std::string("unexpected exception: ") + e.what());
     }
+    Finish(std::move(output), started, wall_started);
+  }
+
+  // Records a finished cycle and schedules the next; on the worker or the io thread.
+  void Finish(CollectOutput output, std::chrono::steady_clock::time_point started,
+              std::chrono::system_clock::time_point wall_started) {
     const auto finished = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(finished - started).count();
     bool stopping;

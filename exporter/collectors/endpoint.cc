@@ -1,0 +1,283 @@
+#include "exporter/collectors/endpoint.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+
+#include "exporter/metrics/family.h"
+
+namespace outcomes {
+namespace {
+
+using prometheus::MetricType;
+
+Result<std::shared_ptr<boost::asio::ssl::context>> MakeTlsContext(const EndpointTlsConfig& tls) {
+  auto context = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
+  boost::system::error_code error;
+  context->set_options(boost::asio::ssl::context::default_workarounds |
+                       boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
+                       boost::asio::ssl::context::no_tlsv1 | boost::asio::ssl::context::no_tlsv1_1);
+  if (tls.ca_file.empty()) {
+    context->set_default_verify_paths(error);
+  } else {
+    context->load_verify_file(tls.ca_file, error);
+  }
+  if (error) {
+    return Status::Error("tls.ca_file \"" + tls.ca_file + "\": " + error.message());
+  }
+  if (!tls.cert_file.empty()) {
+    context->use_certificate_chain_file(tls.cert_file, error);
+    if (error) return Status::Error("tls.cert_file \"" + tls.cert_file + "\": " + error.message());
+    context->use_private_key_file(tls.key_file, boost::asio::ssl::context::pem, error);
+    if (error) return Status::Error("tls.key_file \"" + tls.key_file + "\": " + error.message());
+  }
+  return context;
+}
+
+std::string FirstLine(const std::string& path) {
+  std::ifstream file(path);
+  std::string line;
+  std::getline(file, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<EndpointCollector>> EndpointCollector::Create(const EndpointConfig& config,
+                                                                     Logger& log) {
+  Result<ParsedUrl> url = ParseUrl(config.url);
+  if (!url.ok()) return Status::Error("endpoint " + config.name + ": " + url.error());
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (url.value().https) {
+    Result<std::shared_ptr<boost::asio::ssl::context>> context = MakeTlsContext(config.tls);
+    if (!context.ok()) return Status::Error("endpoint " + config.name + ": " + context.error());
+    tls = context.value();
+    if (config.tls.insecure_skip_verify) {
+      log.Warn("TLS certificate verification is disabled for this endpoint",
+               {{"endpoint", config.name}});
+    }
+  }
+  return std::shared_ptr<EndpointCollector>(
+      new EndpointCollector(config, url.value(), std::move(tls), log));
+}
+
+EndpointCollector::EndpointCollector(EndpointConfig config, ParsedUrl url,
+                                     std::shared_ptr<boost::asio::ssl::context> tls, Logger& log)
+    : config_(std::move(config)),
+      name_("endpoint/" + config_.name),
+      url_(std::move(url)),
+      tls_(std::move(tls)),
+      log_(log),
+      bucket_counts_(config_.buckets.size(), 0) {}
+
+bool EndpointCollector::SameConfig(const Collector& other) const {
+  const auto* endpoint = dynamic_cast<const EndpointCollector*>(&other);
+  return endpoint != nullptr && endpoint->config_ == config_;
+}
+
+bool EndpointCollector::ValidStatus(int code) const {
+  if (config_.valid_status_codes.empty()) return code >= 200 && code < 300;
+  return std::find(config_.valid_status_codes.begin(), config_.valid_status_codes.end(), code) !=
+         config_.valid_status_codes.end();
+}
+
+void EndpointCollector::CollectAsync(boost::asio::io_context& io,
+                                     std::function<void(CollectOutput)> done) {
+  ProbeRequest request;
+  request.url = url_;
+  request.method = config_.method;
+  request.headers = config_.headers;
+  if (!config_.bearer_token_file.empty()) {
+    // Read on every probe, so a rotated token is picked up without a reload.
+    request.headers.emplace_back("Authorization", "Bearer " + FirstLine(config_.bearer_token_file));
+  }
+  request.timeout = config_.timeout;
+  request.max_body_bytes = static_cast<std::size_t>(config_.max_body_bytes);
+  request.tls = tls_;
+  request.tls_server_name = config_.tls.server_name;
+  request.verify_peer = !config_.tls.insecure_skip_verify;
+  StartHttpProbe(io, std::move(request),
+                 [self = shared_from_this(), done = std::move(done)](ProbeResponse response) {
+                   done(self->Record(std::move(response)));
+                 });
+}
+
+CollectOutput EndpointCollector::Record(ProbeResponse response) {
+  ++probe_count_;
+  probe_seconds_sum_ += response.seconds;
+  for (std::size_t i = 0; i < config_.buckets.size(); ++i) {
+    if (response.seconds <= config_.buckets[i]) {
+      ++bucket_counts_[i];
+      break;
+    }
+  }
+  status_code_ = response.status_code;
+  if (response.failure == ProbeFailure::kNone && !ValidStatus(response.status_code)) {
+    response.failure = ProbeFailure::kHttpStatus;
+    response.error = "unexpected HTTP status " + std::to_string(response.status_code);
+  }
+  const bool wants_json = !config_.fields.empty() || !config_.model_name_pointer.empty() ||
+                          !config_.model_version_pointer.empty() || !config_.stage_pointer.empty();
+  std::vector<std::string> problems;
+  if (response.failure == ProbeFailure::kNone && wants_json) {
+    if (!nlohmann::json::accept(response.body)) {
+      response.failure = ProbeFailure::kParse;
+      response.error = "response body is not valid JSON";
+    } else {
+      problems = Extract(response.body);
+    }
+  }
+  CollectOutput output;
+  up_ = response.failure == ProbeFailure::kNone;
+  if (up_) {
+    last_success_seconds_ = NowSeconds();
+    if (!problems.empty()) {
+      ++extraction_errors_;
+      std::string joined;
+      for (const std::string& problem : problems) joined += (joined.empty() ? "" : "; ") + problem;
+      if (joined != last_extraction_problem_) {
+        log_.Warn("cannot read fields from the endpoint's response",
+                  {{"endpoint", config_.name}, {"err", joined}});
+      }
+      last_extraction_problem_ = joined;
+    } else {
+      last_extraction_problem_.clear();
+    }
+  } else {
+    ++failures_[response.failure];
+    output.status = Status::Error("endpoint " + config_.name + ": " +
+                                  ProbeFailureName(response.failure) + ": " + response.error);
+  }
+  output.families = BuildFamilies();
+  return output;
+}
+
+std::vector<std::string> EndpointCollector::Extract(const std::string& body) {
+  std::vector<std::string> problems;
+  const nlohmann::json document = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const auto lookup = [&](const std::string& pointer) -> const nlohmann::json* {
+    try {
+      const nlohmann::json::json_pointer parsed(pointer);
+      if (!document.contains(parsed)) {
+        problems.push_back(pointer + ": not found");
+        return nullptr;
+      }
+      return &document.at(parsed);
+    } catch (const nlohmann::json::exception& e) {
+      problems.push_back(pointer + ": " + e.what());
+      return nullptr;
+    }
+  };
+  if (!config_.model_name_pointer.empty() || !config_.model_version_pointer.empty() ||
+      !config_.stage_pointer.empty()) {
+    std::array<std::string, 3> info;
+    const std::array<const std::string*, 3> pointers = {
+        &config_.model_name_pointer, &config_.model_version_pointer, &config_.stage_pointer};
+    for (std::size_t i = 0; i < pointers.size(); ++i) {
+      if (pointers[i]->empty()) continue;
+      if (const nlohmann::json* value = lookup(*pointers[i])) {
+        info[i] = value->is_string() ? value->get<std::string>() : value->dump();
+      }
+    }
+    model_info_ = info;
+  }
+  for (const EndpointFieldConfig& field : config_.fields) {
+    const nlohmann::json* value = lookup(field.pointer);
+    if (value == nullptr) {
+      field_values_.erase(field.metric);
+    } else if (!value->is_number()) {
+      problems.push_back(field.pointer + ": not a number");
+      field_values_.erase(field.metric);
+    } else {
+      field_values_[field.metric] = value->get<double>();
+    }
+  }
+  return problems;
+}
+
+std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
+  std::vector<prometheus::MetricFamily> families;
+  const Labels endpoint = {{"endpoint", config_.name}};
+
+  auto up = MakeFamily("model_endpoint_up", "1 when the endpoint's last probe succeeded.",
+                       MetricType::Gauge);
+  AddSample(up, endpoint, up_ ? 1 : 0);
+  families.push_back(std::move(up));
+
+  auto duration = MakeFamily("model_endpoint_probe_duration_seconds",
+                             "Duration of the endpoint's probes, from connect to the last byte.",
+                             MetricType::Histogram);
+  prometheus::ClientMetric histogram;
+  histogram.label = {{"endpoint", config_.name}};
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < config_.buckets.size(); ++i) {
+    cumulative += bucket_counts_[i];
+    histogram.histogram.bucket.push_back({cumulative, config_.buckets[i]});
+  }
+  histogram.histogram.bucket.push_back({probe_count_, std::numeric_limits<double>::infinity()});
+  histogram.histogram.sample_count = probe_count_;
+  histogram.histogram.sample_sum = probe_seconds_sum_;
+  duration.metric.push_back(std::move(histogram));
+  families.push_back(std::move(duration));
+
+  auto status = MakeFamily("model_endpoint_http_status_code",
+                           "HTTP status code of the endpoint's last probe (0 without a response).",
+                           MetricType::Gauge);
+  AddSample(status, endpoint, status_code_);
+  families.push_back(std::move(status));
+
+  auto last_success = MakeFamily("model_endpoint_last_success_timestamp_seconds",
+                                 "When the endpoint's last successful probe ended (0 if never).",
+                                 MetricType::Gauge);
+  AddSample(last_success, endpoint, last_success_seconds_);
+  families.push_back(std::move(last_success));
+
+  auto failures = MakeFamily("model_endpoint_probe_failures_total",
+                             "Failed probes by reason: timeout, connect, tls, http_status, "
+                             "body_too_large, parse.",
+                             MetricType::Counter);
+  for (const ProbeFailure reason : AllProbeFailures()) {
+    const auto it = failures_.find(reason);
+    AddSample(failures, {{"endpoint", config_.name}, {"reason", ProbeFailureName(reason)}},
+              it == failures_.end() ? 0 : static_cast<double>(it->second));
+  }
+  families.push_back(std::move(failures));
+
+  auto extraction = MakeFamily("model_endpoint_extraction_errors_total",
+                               "Successful probes whose JSON lacked a configured pointer or held "
+                               "a non-number where a number was expected.",
+                               MetricType::Counter);
+  AddSample(extraction, endpoint, static_cast<double>(extraction_errors_));
+  families.push_back(std::move(extraction));
+
+  if (model_info_) {
+    auto info = MakeFamily("model_info",
+                           "Model served by the endpoint, as last reported by it (value 1).",
+                           MetricType::Gauge);
+    AddSample(info,
+              {{"endpoint", config_.name}, {"model_name", (*model_info_)[0]},
+               {"model_version", (*model_info_)[1]}, {"stage", (*model_info_)[2]}},
+              1);
+    families.push_back(std::move(info));
+  }
+  for (const EndpointFieldConfig& field : config_.fields) {
+    const auto it = field_values_.find(field.metric);
+    if (it == field_values_.end()) continue;
+    auto family = MakeFamily(field.metric,
+                             field.help.empty()
+                                 ? "Value of " + field.pointer + " in the endpoint's response."
+                                 : field.help,
+                             MetricType::Gauge);
+    AddSample(family, endpoint, it->second);
+    families.push_back(std::move(family));
+  }
+  return families;
+}
+
+}  // namespace outcomes

@@ -1,0 +1,64 @@
+// The model endpoint collector ("endpoint/<name>"): probes one model-serving URL on its own
+// interval, asynchronously on the io_context thread (so one thread drives any number of
+// endpoints), and exports up, latency histogram, status code, failures by reason, model_info
+// and numeric fields read from the JSON body with JSON Pointers. Runs on the io thread only.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "exporter/collectors/collector.h"
+#include "exporter/config/config.h"
+#include "exporter/core/log.h"
+#include "exporter/probe/http_probe.h"
+
+namespace outcomes {
+
+class EndpointCollector : public Collector,
+                          public std::enable_shared_from_this<EndpointCollector> {
+ public:
+  // Fails when the URL or TLS files cannot be used (e.g. an unreadable CA file).
+  static Result<std::shared_ptr<EndpointCollector>> Create(const EndpointConfig& config,
+                                                           Logger& log);
+
+  const std::string& name() const override { return name_; }
+  Duration interval() const override { return config_.interval; }
+  // The probe enforces its own deadline; the scheduler's watchdog only backs it up.
+  Duration timeout() const override { return config_.timeout + std::chrono::seconds(1); }
+  bool asynchronous() const override { return true; }
+  void CollectAsync(boost::asio::io_context& io, std::function<void(CollectOutput)> done) override;
+  bool SameConfig(const Collector& other) const override;
+
+ private:
+  EndpointCollector(EndpointConfig config, ParsedUrl url,
+                    std::shared_ptr<boost::asio::ssl::context> tls, Logger& log);
+  CollectOutput Record(ProbeResponse response);
+  // Reads model_info and the fields from a JSON body; returns the problems found.
+  std::vector<std::string> Extract(const std::string& body);
+  std::vector<prometheus::MetricFamily> BuildFamilies() const;
+  bool ValidStatus(int code) const;
+
+  const EndpointConfig config_;
+  const std::string name_;
+  const ParsedUrl url_;
+  const std::shared_ptr<boost::asio::ssl::context> tls_;
+  Logger& log_;
+
+  // Cumulative since start, exported as counters and a histogram.
+  std::vector<std::uint64_t> bucket_counts_;  // one per config_.buckets entry, not cumulative
+  std::uint64_t probe_count_ = 0;
+  double probe_seconds_sum_ = 0;
+  std::map<ProbeFailure, std::uint64_t> failures_;
+  std::uint64_t extraction_errors_ = 0;
+  // From the last probe.
+  bool up_ = false;
+  int status_code_ = 0;
+  double last_success_seconds_ = 0;
+  std::optional<std::array<std::string, 3>> model_info_;  // name, version, stage
+  std::map<std::string, double> field_values_;            // by metric name
+  std::string last_extraction_problem_;
+};
+
+}  // namespace outcomes

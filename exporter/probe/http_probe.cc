@@ -1,0 +1,250 @@
+#include "exporter/probe/http_probe.h"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+
+namespace outcomes {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+
+bool IsTlsError(const boost::system::error_code& error) {
+  return error.category() == boost::asio::error::get_ssl_category() ||
+         error == boost::asio::ssl::error::stream_truncated;
+}
+
+// The request's life: resolve, connect, (TLS handshake), write, read. A single deadline on the
+// whole exchange, enforced by a timer that closes the socket, covers every step, including a
+// server that sends its headers and then hangs.
+template <typename Stream>
+class Probe : public std::enable_shared_from_this<Probe<Stream>> {
+ public:
+  Probe(boost::asio::io_context& io, ProbeRequest request, std::function<void(ProbeResponse)> done,
+        std::unique_ptr<Stream> stream)
+      : request_(std::move(request)),
+        done_(std::move(done)),
+        resolver_(io),
+        deadline_(io),
+        stream_(std::move(stream)) {}
+
+  void Start() {
+    started_ = std::chrono::steady_clock::now();
+    deadline_.expires_after(request_.timeout);
+    deadline_.async_wait([self = this->shared_from_this()](const boost::system::error_code& error) {
+      if (error) return;  // cancelled: the probe finished first
+      self->timed_out_ = true;
+      self->resolver_.cancel();
+      beast::get_lowest_layer(*self->stream_).close();
+    });
+    resolver_.async_resolve(request_.url.host, request_.url.port,
+                            [self = this->shared_from_this()](const boost::system::error_code& error,
+                                                              tcp::resolver::results_type results) {
+                              self->OnResolve(error, std::move(results));
+                            });
+  }
+
+ private:
+  void OnResolve(const boost::system::error_code& error, tcp::resolver::results_type results) {
+    if (error) return Fail(ProbeFailure::kConnect, "resolve " + request_.url.host, error);
+    beast::get_lowest_layer(*stream_).async_connect(
+        results, [self = this->shared_from_this()](const boost::system::error_code& connect_error,
+                                                   const tcp::endpoint&) {
+          self->OnConnect(connect_error);
+        });
+  }
+
+  void OnConnect(const boost::system::error_code& error) {
+    if (error) return Fail(ProbeFailure::kConnect, "connect", error);
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      const std::string& name =
+          request_.tls_server_name.empty() ? request_.url.host : request_.tls_server_name;
+      SSL_set_tlsext_host_name(stream_->native_handle(), name.c_str());
+      if (request_.verify_peer) {
+        // OpenSSL checks the certificate's names against `name` during the handshake.
+        SSL_set1_host(stream_->native_handle(), name.c_str());
+        stream_->set_verify_mode(boost::asio::ssl::verify_peer);
+      } else {
+        stream_->set_verify_mode(boost::asio::ssl::verify_none);
+      }
+      stream_->async_handshake(boost::asio::ssl::stream_base::client,
+                               [self = this->shared_from_this()](const boost::system::error_code& e) {
+                                 if (e) return self->Fail(ProbeFailure::kTls, "TLS handshake", e);
+                                 self->Write();
+                               });
+    } else {
+      Write();
+    }
+  }
+
+  void Write() {
+    request_message_.method_string(request_.method);
+    request_message_.target(request_.url.target);
+    request_message_.version(11);
+    request_message_.set(http::field::host, request_.url.host);
+    request_message_.set(http::field::user_agent, "outcomes_exporter");
+    request_message_.set(http::field::connection, "close");
+    for (const auto& [name, value] : request_.headers) request_message_.set(name, value);
+    http::async_write(*stream_, request_message_,
+                      [self = this->shared_from_this()](const boost::system::error_code& error,
+                                                        std::size_t) {
+                        if (error) return self->Fail(ProbeFailure::kConnect, "send request", error);
+                        self->Read();
+                      });
+  }
+
+  void Read() {
+    parser_.body_limit(request_.max_body_bytes);
+    http::async_read(*stream_, buffer_, parser_,
+                     [self = this->shared_from_this()](const boost::system::error_code& error,
+                                                       std::size_t) { self->OnRead(error); });
+  }
+
+  void OnRead(const boost::system::error_code& error) {
+    if (error == http::error::body_limit) {
+      return Fail(ProbeFailure::kBodyTooLarge,
+                  "body larger than " + std::to_string(request_.max_body_bytes) + " bytes", {});
+    }
+    // A server may close a TLS connection without close_notify; the body is complete anyway
+    // when the parser says so.
+    if (error && !(parser_.is_done() && IsTlsError(error))) {
+      return Fail(IsTlsError(error) ? ProbeFailure::kTls : ProbeFailure::kConnect, "read response",
+                  error);
+    }
+    ProbeResponse response;
+    response.status_code = static_cast<int>(parser_.get().result_int());
+    response.body = std::move(parser_.get().body());
+    Finish(std::move(response));
+  }
+
+  void Fail(ProbeFailure failure, const std::string& step, const boost::system::error_code& error) {
+    ProbeResponse response;
+    if (timed_out_) {
+      response.failure = ProbeFailure::kTimeout;
+      response.error = "timed out after " + FormatDuration(request_.timeout) + " (during " + step + ")";
+    } else {
+      response.failure = failure;
+      response.error = error ? step + ": " + error.message() : step;
+    }
+    Finish(std::move(response));
+  }
+
+  void Finish(ProbeResponse response) {
+    if (finished_) return;
+    finished_ = true;
+    deadline_.cancel();
+    beast::error_code ignored;
+    beast::get_lowest_layer(*stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(*stream_).close();
+    response.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    done_(std::move(response));
+  }
+
+  ProbeRequest request_;
+  std::function<void(ProbeResponse)> done_;
+  tcp::resolver resolver_;
+  boost::asio::steady_timer deadline_;
+  std::unique_ptr<Stream> stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::empty_body> request_message_;
+  http::response_parser<http::string_body> parser_;
+  std::chrono::steady_clock::time_point started_{};
+  bool timed_out_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Result<ParsedUrl> ParseUrl(const std::string& url) {
+  ParsedUrl parsed;
+  std::string rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    parsed.https = true;
+    rest = url.substr(8);
+  } else {
+    return Status::Error("URL \"" + url + "\" must start with http:// or https://");
+  }
+  const std::size_t slash = rest.find_first_of("/?");
+  std::string authority = rest.substr(0, slash);
+  parsed.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (parsed.target.front() == '?') parsed.target = "/" + parsed.target;
+  if (authority.find('@') != std::string::npos) {
+    return Status::Error("URL \"" + url + "\": credentials in URLs are not supported, use headers");
+  }
+  parsed.port = parsed.https ? "443" : "80";
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string::npos) return Status::Error("URL \"" + url + "\": unterminated [");
+    parsed.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') {
+      parsed.port = authority.substr(close + 2);
+    }
+  } else {
+    const std::size_t colon = authority.rfind(':');
+    parsed.host = authority.substr(0, colon);
+    if (colon != std::string::npos) parsed.port = authority.substr(colon + 1);
+  }
+  if (parsed.host.empty()) return Status::Error("URL \"" + url + "\" has no host");
+  if (parsed.port.empty() || parsed.port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(parsed.port) == 0 || std::stoul(parsed.port) > 65535) {
+    return Status::Error("URL \"" + url + "\" has an invalid port");
+  }
+  return parsed;
+}
+
+const char* ProbeFailureName(ProbeFailure failure) {
+  switch (failure) {
+    case ProbeFailure::kNone: return "";
+    case ProbeFailure::kTimeout: return "timeout";
+    case ProbeFailure::kConnect: return "connect";
+    case ProbeFailure::kTls: return "tls";
+    case ProbeFailure::kHttpStatus: return "http_status";
+    case ProbeFailure::kBodyTooLarge: return "body_too_large";
+    case ProbeFailure::kParse: return "parse";
+  }
+  return "";
+}
+
+const std::vector<ProbeFailure>& AllProbeFailures() {
+  static const std::vector<ProbeFailure> kAll = {
+      ProbeFailure::kTimeout,    ProbeFailure::kConnect,      ProbeFailure::kTls,
+      ProbeFailure::kHttpStatus, ProbeFailure::kBodyTooLarge, ProbeFailure::kParse};
+  return kAll;
+}
+
+void StartHttpProbe(boost::asio::io_context& io, ProbeRequest request,
+                    std::function<void(ProbeResponse)> done) {
+  if (request.url.https) {
+    if (!request.tls) {
+      ProbeResponse response;
+      response.failure = ProbeFailure::kTls;
+      response.error = "no TLS context for an https URL";
+      done(std::move(response));
+      return;
+    }
+    auto stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io, *request.tls);
+    std::make_shared<Probe<beast::ssl_stream<beast::tcp_stream>>>(io, std::move(request),
+                                                                  std::move(done), std::move(stream))
+        ->Start();
+    return;
+  }
+  auto stream = std::make_unique<beast::tcp_stream>(io);
+  std::make_shared<Probe<beast::tcp_stream>>(io, std::move(request), std::move(done),
+                                             std::move(stream))
+      ->Start();
+}
+
+}  // namespace outcomes

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""A stand-in model-serving endpoint for tests and the demo, on 127.0.0.1 only.
+
+Routes:
+  /health        200, JSON with model name, version, stage and numeric metrics
+  /slow          answers after --slow-seconds (default 5)
+  /hang          sends the status line and headers, then never the body
+  /error         500
+  /redirect      302 to /health
+  /malformed     200 with a body that is not JSON
+  /missing       200 JSON without the model fields, accuracy as a string
+  /huge          200 with a 5 MiB body
+  /count/<path>  how many requests <path> has received (plain text)
+Usage: fake_model_server.py --port N [--cert F --key F [--client-ca F]] [--version V]
+"""
+import argparse
+import collections
+import http.server
+import json
+import ssl
+import threading
+import time
+
+counts = collections.Counter()
+lock = threading.Lock()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def send(self, status, body, content_type="application/json", headers=()):
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_POST(self):
+        self.do_GET()
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        if path.startswith("/count/"):
+            with lock:
+                value = counts["/" + path[len("/count/"):]]
+            return self.send(200, str(value), "text/plain")
+        with lock:
+            counts[path] += 1
+        if path == "/health":
+            return self.send(200, json.dumps({
+                "status": "ok",
+                "model": {"name": "reco-ranker", "version": self.server.model_version,
+                          "stage": "Production"},
+                "metrics": {"accuracy": 0.912, "drift_score": 0.07,
+                            "trained_at": 1790000000},
+                "auth": self.headers.get("Authorization", ""),
+            }))
+        if path == "/slow":
+            time.sleep(self.server.slow_seconds)
+            return self.send(200, "{}")
+        if path == "/hang":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(self.server.slow_seconds)
+            return
+        if path == "/error":
+            return self.send(500, '{"error": "boom"}')
+        if path == "/redirect":
+            return self.send(302, "", "text/plain", [("Location", "/health")])
+        if path == "/malformed":
+            return self.send(200, '{"model": {"version": ')
+        if path == "/missing":
+            return self.send(200, json.dumps({"status": "ok", "metrics": {"accuracy": "high"}}))
+        if path == "/huge":
+            return self.send(200, json.dumps({"padding": "x" * (5 << 20)}))
+        return self.send(404, '{"error": "not found"}')
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    parser.add_argument("--client-ca")
+    parser.add_argument("--slow-seconds", type=float, default=5)
+    parser.add_argument("--version", default="v1.2.0")
+    args = parser.parse_args()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    server.slow_seconds = args.slow_seconds
+    server.model_version = args.version
+    if args.cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+        if args.client_ca:
+            context.load_verify_locations(args.client_ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    print("listening", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
