@@ -98,33 +98,66 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
     http::async_write(*stream_, request_message_,
                       [self = this->shared_from_this()](const boost::system::error_code& error,
                                                         std::size_t) {
-                        if (error) return self->Fail(ProbeFailure::kConnect, "send request", error);
+                        if (error) return self->FailAfterHandshake("send request", error);
                         self->Read();
                       });
   }
 
+  // The header first, so that a declared Content-Length over the limit is refused before any
+  // body byte is read (Boost 1.74's parser does not always apply body_limit to it).
   void Read() {
     parser_.body_limit(request_.max_body_bytes);
+    http::async_read_header(*stream_, buffer_, parser_,
+                            [self = this->shared_from_this()](const boost::system::error_code& error,
+                                                              std::size_t) {
+                              self->OnHeader(error);
+                            });
+  }
+
+  void OnHeader(const boost::system::error_code& error) {
+    if (!error && parser_.content_length() && *parser_.content_length() > request_.max_body_bytes) {
+      return FailTooLarge();
+    }
+    if (error && error != http::error::body_limit) return OnRead(error);
     http::async_read(*stream_, buffer_, parser_,
-                     [self = this->shared_from_this()](const boost::system::error_code& error,
-                                                       std::size_t) { self->OnRead(error); });
+                     [self = this->shared_from_this()](const boost::system::error_code& read_error,
+                                                       std::size_t) { self->OnRead(read_error); });
+  }
+
+  void FailTooLarge() {
+    Fail(ProbeFailure::kBodyTooLarge,
+         "body larger than " + std::to_string(request_.max_body_bytes) + " bytes", {});
   }
 
   void OnRead(const boost::system::error_code& error) {
-    if (error == http::error::body_limit) {
-      return Fail(ProbeFailure::kBodyTooLarge,
-                  "body larger than " + std::to_string(request_.max_body_bytes) + " bytes", {});
+    if (error == http::error::body_limit ||
+        (!error && parser_.get().body().size() > request_.max_body_bytes)) {
+      return FailTooLarge();
     }
     // A server may close a TLS connection without close_notify; the body is complete anyway
     // when the parser says so.
     if (error && !(parser_.is_done() && IsTlsError(error))) {
-      return Fail(IsTlsError(error) ? ProbeFailure::kTls : ProbeFailure::kConnect, "read response",
-                  error);
+      return FailAfterHandshake("read response", error);
     }
     ProbeResponse response;
     response.status_code = static_cast<int>(parser_.get().result_int());
     response.body = std::move(parser_.get().body());
     Finish(std::move(response));
+  }
+
+  // With TLS 1.3 a server checks the client certificate after the client's handshake is done,
+  // so its refusal shows up as an alert or a closed connection on the first write or read.
+  // Before any response byte arrived, that is a TLS failure, not a network one.
+  void FailAfterHandshake(const std::string& step, const boost::system::error_code& error) {
+    constexpr bool kTlsStream = std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>;
+    const bool refused_before_response =
+        kTlsStream && !parser_.got_some() &&
+        (error == boost::asio::error::connection_reset || error == boost::asio::error::eof ||
+         error == http::error::end_of_stream);
+    if (IsTlsError(error) || refused_before_response) {
+      return Fail(ProbeFailure::kTls, step + " (TLS connection refused by the server)", error);
+    }
+    Fail(ProbeFailure::kConnect, step, error);
   }
 
   void Fail(ProbeFailure failure, const std::string& step, const boost::system::error_code& error) {

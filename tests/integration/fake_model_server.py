@@ -98,6 +98,7 @@ def main():
     parser.add_argument("--slow-seconds", type=float, default=5)
     parser.add_argument("--version", default="v1.2.0")
     args = parser.parse_args()
+    http.server.ThreadingHTTPServer.request_queue_size = 1024  # many probes start at once
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     server.slow_seconds = args.slow_seconds
