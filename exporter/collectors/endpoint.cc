@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
 
 #include "exporter/metrics/family.h"
 
@@ -11,37 +10,6 @@ namespace outcomes {
 namespace {
 
 using prometheus::MetricType;
-
-Result<std::shared_ptr<boost::asio::ssl::context>> MakeTlsContext(const EndpointTlsConfig& tls) {
-  auto context = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
-  boost::system::error_code error;
-  context->set_options(boost::asio::ssl::context::default_workarounds |
-                       boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
-                       boost::asio::ssl::context::no_tlsv1 | boost::asio::ssl::context::no_tlsv1_1);
-  if (tls.ca_file.empty()) {
-    context->set_default_verify_paths(error);
-  } else {
-    context->load_verify_file(tls.ca_file, error);
-  }
-  if (error) {
-    return Status::Error("tls.ca_file \"" + tls.ca_file + "\": " + error.message());
-  }
-  if (!tls.cert_file.empty()) {
-    context->use_certificate_chain_file(tls.cert_file, error);
-    if (error) return Status::Error("tls.cert_file \"" + tls.cert_file + "\": " + error.message());
-    context->use_private_key_file(tls.key_file, boost::asio::ssl::context::pem, error);
-    if (error) return Status::Error("tls.key_file \"" + tls.key_file + "\": " + error.message());
-  }
-  return context;
-}
-
-std::string FirstLine(const std::string& path) {
-  std::ifstream file(path);
-  std::string line;
-  std::getline(file, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
-}
 
 double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -51,28 +19,15 @@ double NowSeconds() {
 
 Result<std::shared_ptr<EndpointCollector>> EndpointCollector::Create(const EndpointConfig& config,
                                                                      Logger& log) {
-  Result<ParsedUrl> url = ParseUrl(config.url);
-  if (!url.ok()) return Status::Error("endpoint " + config.name + ": " + url.error());
-  std::shared_ptr<boost::asio::ssl::context> tls;
-  if (url.value().https) {
-    Result<std::shared_ptr<boost::asio::ssl::context>> context = MakeTlsContext(config.tls);
-    if (!context.ok()) return Status::Error("endpoint " + config.name + ": " + context.error());
-    tls = context.value();
-    if (config.tls.insecure_skip_verify) {
-      log.Warn("TLS certificate verification is disabled for this endpoint",
-               {{"endpoint", config.name}});
-    }
-  }
-  return std::shared_ptr<EndpointCollector>(
-      new EndpointCollector(config, url.value(), std::move(tls), log));
+  Result<HttpClient> client = MakeHttpClient(config, "endpoint " + config.name, log);
+  if (!client.ok()) return client.status();
+  return std::shared_ptr<EndpointCollector>(new EndpointCollector(config, client.value(), log));
 }
 
-EndpointCollector::EndpointCollector(EndpointConfig config, ParsedUrl url,
-                                     std::shared_ptr<boost::asio::ssl::context> tls, Logger& log)
+EndpointCollector::EndpointCollector(EndpointConfig config, HttpClient client, Logger& log)
     : config_(std::move(config)),
       name_("endpoint/" + config_.name),
-      url_(std::move(url)),
-      tls_(std::move(tls)),
+      client_(std::move(client)),
       log_(log),
       bucket_counts_(config_.buckets.size(), 0) {}
 
@@ -89,19 +44,9 @@ bool EndpointCollector::ValidStatus(int code) const {
 
 void EndpointCollector::CollectAsync(boost::asio::io_context& io,
                                      std::function<void(CollectOutput)> done) {
-  ProbeRequest request;
-  request.url = url_;
+  ProbeRequest request = MakeRequest(config_, client_);
   request.method = config_.method;
-  request.headers = config_.headers;
-  if (!config_.bearer_token_file.empty()) {
-    // Read on every probe, so a rotated token is picked up without a reload.
-    request.headers.emplace_back("Authorization", "Bearer " + FirstLine(config_.bearer_token_file));
-  }
-  request.timeout = config_.timeout;
   request.max_body_bytes = static_cast<std::size_t>(config_.max_body_bytes);
-  request.tls = tls_;
-  request.tls_server_name = config_.tls.server_name;
-  request.verify_peer = !config_.tls.insecure_skip_verify;
   StartHttpProbe(io, std::move(request),
                  [self = shared_from_this(), done = std::move(done)](ProbeResponse response) {
                    done(self->Record(std::move(response)));

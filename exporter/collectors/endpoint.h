@@ -4,7 +4,6 @@
 // and numeric fields read from the JSON body with JSON Pointers. Runs on the io thread only.
 #pragma once
 
-#include <boost/asio/ssl/context.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,7 +11,7 @@
 #include "exporter/collectors/collector.h"
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
-#include "exporter/probe/http_probe.h"
+#include "exporter/probe/http_client.h"
 
 namespace outcomes {
 
@@ -32,8 +31,7 @@ class EndpointCollector : public Collector,
   bool SameConfig(const Collector& other) const override;
 
  private:
-  EndpointCollector(EndpointConfig config, ParsedUrl url,
-                    std::shared_ptr<boost::asio::ssl::context> tls, Logger& log);
+  EndpointCollector(EndpointConfig config, HttpClient client, Logger& log);
   CollectOutput Record(ProbeResponse response);
   // Reads model_info and the fields from a JSON body; returns the problems found.
   std::vector<std::string> Extract(const std::string& body);
@@ -42,8 +40,7 @@ class EndpointCollector : public Collector,
 
   const EndpointConfig config_;
   const std::string name_;
-  const ParsedUrl url_;
-  const std::shared_ptr<boost::asio::ssl::context> tls_;
+  const HttpClient client_;
   Logger& log_;
 
   // Cumulative since start, exported as counters and a histogram.

@@ -1,6 +1,7 @@
 #include "exporter/collectors/registry.h"
 
 #include "exporter/collectors/endpoint.h"
+#include "exporter/collectors/registry_mlflow.h"
 #include "exporter/collectors/store.h"
 
 namespace outcomes {
@@ -19,11 +20,12 @@ void AddStore(const Config& config, CollectorContext& context, Collectors& out, 
                          }}));
 }
 
-void AddEndpoints(const Config& config, CollectorContext& context, Collectors& out,
-                  std::string& errors) {
-  for (const EndpointConfig& endpoint : config.endpoints) {
-    Result<std::shared_ptr<EndpointCollector>> collector =
-        EndpointCollector::Create(endpoint, context.log);
+// One collector per configured entry, for kinds whose Create() may fail.
+template <typename CollectorType, typename EntryConfig>
+void AddEach(const std::vector<EntryConfig>& entries, CollectorContext& context, Collectors& out,
+             std::string& errors) {
+  for (const EntryConfig& entry : entries) {
+    auto collector = CollectorType::Create(entry, context.log);
     if (collector.ok()) {
       out.push_back(collector.value());
     } else {
@@ -32,10 +34,21 @@ void AddEndpoints(const Config& config, CollectorContext& context, Collectors& o
   }
 }
 
+void AddEndpoints(const Config& config, CollectorContext& context, Collectors& out,
+                  std::string& errors) {
+  AddEach<EndpointCollector>(config.endpoints, context, out, errors);
+}
+
+void AddRegistries(const Config& config, CollectorContext& context, Collectors& out,
+                   std::string& errors) {
+  AddEach<MlflowRegistryCollector>(config.registries, context, out, errors);
+}
+
 // The table: one entry per collector kind.
 constexpr Factory kCollectorTable[] = {
     &AddStore,
     &AddEndpoints,
+    &AddRegistries,
 };
 
 }  // namespace

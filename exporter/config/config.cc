@@ -191,6 +191,23 @@ class MapReader {
     }
   }
 
+  void StringList(const std::string& key, std::vector<std::string>& out) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) return;
+    if (!value.IsSequence()) {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected a list of strings");
+      return;
+    }
+    out.clear();
+    for (const auto& item : value) {
+      if (!item.IsScalar()) {
+        errors_.Add(item.Mark(), Qualified(key) + ": expected a string");
+        continue;
+      }
+      out.push_back(item.Scalar());
+    }
+  }
+
   // A mapping of strings, in file order; values expand ${VAR}.
   void StringMap(const std::string& key, std::vector<std::pair<std::string, std::string>>& out) {
     const YAML::Node value = Get(key);
@@ -346,84 +363,131 @@ bool ValidUrl(const std::string& url) {
   return false;
 }
 
+// The fields every HTTP client shares; call before reading the kind's own fields.
+void ReadHttpClient(MapReader& reader, HttpClientConfig& client, ErrorList& errors) {
+  reader.String("name", client.name, /*required=*/true);
+  reader.String("url", client.url, /*required=*/true);
+  reader.StringMap("headers", client.headers);
+  reader.String("bearer_token_file", client.bearer_token_file);
+  reader.DurationField("interval", client.interval);
+  reader.DurationField("timeout", client.timeout);
+  if (auto tls = reader.Nested("tls")) {
+    tls->String("ca_file", client.tls.ca_file);
+    tls->String("cert_file", client.tls.cert_file);
+    tls->String("key_file", client.tls.key_file);
+    tls->String("server_name", client.tls.server_name);
+    tls->Bool("insecure_skip_verify", client.tls.insecure_skip_verify);
+    tls->RejectUnknownKeys();
+    if (client.tls.cert_file.empty() != client.tls.key_file.empty()) {
+      errors.Add(tls->Mark(), tls->Qualified("cert_file") + ": cert_file and key_file go together");
+    }
+  }
+}
+
+// Checks what HttpClientConfig holds once the whole entry was read.
+void ValidateHttpClient(MapReader& reader, const HttpClientConfig& client,
+                        std::set<std::string>& names, ErrorList& errors) {
+  if (!client.name.empty() && !names.insert(client.name).second) {
+    errors.Add(reader.MarkOf("name"),
+               reader.Qualified("name") + ": duplicate name \"" + client.name + "\"");
+  }
+  if (!client.url.empty() && !ValidUrl(client.url)) {
+    errors.Add(reader.MarkOf("url"),
+               reader.Qualified("url") + ": expected an http:// or https:// URL");
+  }
+  RequirePositive(reader, "interval", client.interval, errors);
+  RequirePositive(reader, "timeout", client.timeout, errors);
+  if (!client.bearer_token_file.empty()) {
+    std::string error;
+    if (!ReadFirstLine(client.bearer_token_file, error)) {
+      errors.Add(reader.MarkOf("bearer_token_file"),
+                 reader.Qualified("bearer_token_file") + ": " + error);
+    }
+  }
+}
+
+void CheckPointer(MapReader& reader, const std::string& key, const std::string& pointer,
+                  ErrorList& errors) {
+  if (!pointer.empty() && pointer.front() != '/') {
+    errors.Add(reader.MarkOf(key),
+               reader.Qualified(key) + ": a JSON Pointer starts with / (e.g. /model/version)");
+  }
+}
+
+std::vector<EndpointFieldConfig> ReadFields(MapReader& reader, ErrorList& errors,
+                                            const EnvLookup& env) {
+  std::vector<EndpointFieldConfig> out;
+  const YAML::Node fields = reader.Get("fields");
+  if (!fields.IsDefined() || fields.IsNull()) return out;
+  if (!fields.IsSequence()) {
+    errors.Add(fields.Mark(), reader.Qualified("fields") + ": expected a list");
+    return out;
+  }
+  for (std::size_t k = 0; k < fields.size(); ++k) {
+    EndpointFieldConfig field;
+    MapReader field_reader(fields[k], reader.Qualified("fields") + "[" + std::to_string(k) + "]",
+                           errors, env);
+    field_reader.String("metric", field.metric, /*required=*/true);
+    field_reader.String("pointer", field.pointer, /*required=*/true);
+    field_reader.String("help", field.help);
+    field_reader.RejectUnknownKeys();
+    if (!field.metric.empty() && !ValidMetricName(field.metric)) {
+      errors.Add(field_reader.MarkOf("metric"),
+                 field_reader.Qualified("metric") + ": \"" + field.metric +
+                     "\" is not a valid metric name ([a-zA-Z_][a-zA-Z0-9_]*)");
+    } else if (IsReservedMetricName(field.metric)) {
+      errors.Add(field_reader.MarkOf("metric"), field_reader.Qualified("metric") + ": \"" +
+                                                    field.metric +
+                                                    "\" collides with a built-in metric");
+    }
+    CheckPointer(field_reader, "pointer", field.pointer, errors);
+    out.push_back(std::move(field));
+  }
+  return out;
+}
+
+// Reads a list of entries with `read_one`, which gets a reader positioned on each entry.
+template <typename T, typename ReadOne>
+std::vector<T> ReadList(const YAML::Node& node, const std::string& key, ErrorList& errors,
+                        const EnvLookup& env, ReadOne read_one) {
+  std::vector<T> out;
+  if (node.IsNull()) return out;
+  if (!node.IsSequence()) {
+    errors.Add(node.Mark(), key + ": expected a list");
+    return out;
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    MapReader reader(node[i], key + "[" + std::to_string(i) + "]", errors, env);
+    T entry;
+    read_one(reader, entry);
+    reader.RejectUnknownKeys();
+    if (reader.valid()) out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& errors,
                                           const EnvLookup& env) {
-  std::vector<EndpointConfig> endpoints;
-  if (node.IsNull()) return endpoints;
-  if (!node.IsSequence()) {
-    errors.Add(node.Mark(), "endpoints: expected a list");
-    return endpoints;
-  }
   std::set<std::string> names;
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    EndpointConfig endpoint;
-    MapReader reader(node[i], "endpoints[" + std::to_string(i) + "]", errors, env);
-    reader.String("name", endpoint.name, /*required=*/true);
-    reader.String("url", endpoint.url, /*required=*/true);
+  return ReadList<EndpointConfig>(node, "endpoints", errors, env, [&](MapReader& reader,
+                                                                      EndpointConfig& endpoint) {
+    ReadHttpClient(reader, endpoint, errors);
     reader.String("method", endpoint.method);
-    reader.StringMap("headers", endpoint.headers);
-    reader.String("bearer_token_file", endpoint.bearer_token_file);
-    reader.DurationField("interval", endpoint.interval);
-    reader.DurationField("timeout", endpoint.timeout);
     reader.IntList("valid_status_codes", endpoint.valid_status_codes);
     reader.Int64("max_body_bytes", endpoint.max_body_bytes);
     reader.DoubleList("buckets", endpoint.buckets);
-    if (auto tls = reader.Nested("tls")) {
-      tls->String("ca_file", endpoint.tls.ca_file);
-      tls->String("cert_file", endpoint.tls.cert_file);
-      tls->String("key_file", endpoint.tls.key_file);
-      tls->String("server_name", endpoint.tls.server_name);
-      tls->Bool("insecure_skip_verify", endpoint.tls.insecure_skip_verify);
-      tls->RejectUnknownKeys();
-      if (endpoint.tls.cert_file.empty() != endpoint.tls.key_file.empty()) {
-        errors.Add(tls->Mark(), tls->Qualified("cert_file") + ": cert_file and key_file go together");
-      }
-    }
     if (auto model_info = reader.Nested("model_info")) {
       model_info->String("model_name", endpoint.model_name_pointer);
       model_info->String("model_version", endpoint.model_version_pointer);
       model_info->String("stage", endpoint.stage_pointer);
       model_info->RejectUnknownKeys();
-      for (const auto& [key, pointer] :
-           {std::pair{"model_name", &endpoint.model_name_pointer},
-            {"model_version", &endpoint.model_version_pointer}, {"stage", &endpoint.stage_pointer}}) {
-        if (!pointer->empty() && pointer->front() != '/') {
-          errors.Add(model_info->MarkOf(key), model_info->Qualified(key) +
-                                                  ": a JSON Pointer starts with / (e.g. /model/version)");
-        }
-      }
+      CheckPointer(*model_info, "model_name", endpoint.model_name_pointer, errors);
+      CheckPointer(*model_info, "model_version", endpoint.model_version_pointer, errors);
+      CheckPointer(*model_info, "stage", endpoint.stage_pointer, errors);
     }
-    if (const YAML::Node fields = reader.Get("fields"); fields.IsDefined() && !fields.IsNull()) {
-      if (!fields.IsSequence()) {
-        errors.Add(fields.Mark(), reader.Qualified("fields") + ": expected a list");
-      } else {
-        for (std::size_t k = 0; k < fields.size(); ++k) {
-          EndpointFieldConfig field;
-          MapReader field_reader(fields[k], reader.Qualified("fields") + "[" + std::to_string(k) + "]",
-                                 errors, env);
-          field_reader.String("metric", field.metric, /*required=*/true);
-          field_reader.String("pointer", field.pointer, /*required=*/true);
-          field_reader.String("help", field.help);
-          field_reader.RejectUnknownKeys();
-          if (!field.metric.empty() && !ValidMetricName(field.metric)) {
-            errors.Add(field_reader.MarkOf("metric"),
-                       field_reader.Qualified("metric") + ": \"" + field.metric +
-                           "\" is not a valid metric name ([a-zA-Z_][a-zA-Z0-9_]*)");
-          } else if (IsReservedMetricName(field.metric)) {
-            errors.Add(field_reader.MarkOf("metric"), field_reader.Qualified("metric") + ": \"" +
-                                                          field.metric +
-                                                          "\" collides with a built-in metric");
-          }
-          if (!field.pointer.empty() && field.pointer.front() != '/') {
-            errors.Add(field_reader.MarkOf("pointer"),
-                       field_reader.Qualified("pointer") + ": a JSON Pointer starts with /");
-          }
-          endpoint.fields.push_back(std::move(field));
-        }
-      }
-    }
-    reader.RejectUnknownKeys();
-    if (!reader.valid()) continue;
+    endpoint.fields = ReadFields(reader, errors, env);
+    if (!reader.valid()) return;
+    ValidateHttpClient(reader, endpoint, names, errors);
     if (endpoint.method != "GET" && endpoint.method != "HEAD" && endpoint.method != "POST") {
       errors.Add(reader.MarkOf("method"), reader.Qualified("method") + ": want GET, HEAD or POST");
     }
@@ -431,31 +495,33 @@ std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& err
       errors.Add(reader.MarkOf("max_body_bytes"),
                  reader.Qualified("max_body_bytes") + ": must be greater than 0");
     }
-    if (endpoint.buckets.empty() || !std::is_sorted(endpoint.buckets.begin(), endpoint.buckets.end()) ||
-        std::adjacent_find(endpoint.buckets.begin(), endpoint.buckets.end()) != endpoint.buckets.end()) {
+    const auto& buckets = endpoint.buckets;
+    if (buckets.empty() || !std::is_sorted(buckets.begin(), buckets.end()) ||
+        std::adjacent_find(buckets.begin(), buckets.end()) != buckets.end()) {
       errors.Add(reader.MarkOf("buckets"),
                  reader.Qualified("buckets") + ": must be a non-empty, strictly ascending list");
     }
-    if (!endpoint.bearer_token_file.empty()) {
-      std::string error;
-      if (!ReadFirstLine(endpoint.bearer_token_file, error)) {
-        errors.Add(reader.MarkOf("bearer_token_file"),
-                   reader.Qualified("bearer_token_file") + ": " + error);
-      }
+  });
+}
+
+std::vector<RegistryConfig> ReadRegistries(const YAML::Node& node, ErrorList& errors,
+                                           const EnvLookup& env) {
+  std::set<std::string> names;
+  return ReadList<RegistryConfig>(node, "registries", errors, env, [&](MapReader& reader,
+                                                                       RegistryConfig& registry) {
+    ReadHttpClient(reader, registry, errors);
+    reader.StringList("models", registry.models);
+    reader.StringList("stages", registry.stages);
+    if (!reader.valid()) return;
+    ValidateHttpClient(reader, registry, names, errors);
+    if (registry.models.empty()) {
+      errors.Add(reader.MarkOf("models"),
+                 reader.Qualified("models") + ": list at least one registered model");
     }
-    if (!endpoint.name.empty() && !names.insert(endpoint.name).second) {
-      errors.Add(reader.MarkOf("name"), reader.Qualified("name") + ": duplicate endpoint name \"" +
-                                            endpoint.name + "\"");
+    if (registry.stages.empty()) {
+      errors.Add(reader.MarkOf("stages"), reader.Qualified("stages") + ": must not be empty");
     }
-    if (!endpoint.url.empty() && !ValidUrl(endpoint.url)) {
-      errors.Add(reader.MarkOf("url"),
-                 reader.Qualified("url") + ": expected an http:// or https:// URL");
-    }
-    RequirePositive(reader, "interval", endpoint.interval, errors);
-    RequirePositive(reader, "timeout", endpoint.timeout, errors);
-    endpoints.push_back(std::move(endpoint));
-  }
-  return endpoints;
+  });
 }
 
 }  // namespace
@@ -519,6 +585,9 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
       }
       if (const YAML::Node endpoints = reader.Get("endpoints"); endpoints.IsDefined()) {
         config.endpoints = ReadEndpoints(endpoints, errors, env);
+      }
+      if (const YAML::Node registries = reader.Get("registries"); registries.IsDefined()) {
+        config.registries = ReadRegistries(registries, errors, env);
       }
       reader.RejectUnknownKeys();
     }

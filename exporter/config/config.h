@@ -45,8 +45,8 @@ struct StoreConfig {
   bool operator==(const StoreConfig&) const = default;
 };
 
-// `endpoints[].tls` — TLS options for https URLs.
-struct EndpointTlsConfig {
+// `tls` of endpoints and registries: TLS options for https URLs.
+struct TlsClientConfig {
   // PEM file of the CA(s) that sign the server's certificate. Default: the system store.
   std::string ca_file;
   // PEM client certificate and key, for servers that require mTLS. Default: none.
@@ -57,7 +57,7 @@ struct EndpointTlsConfig {
   // Accept any certificate. Logged as a warning at start. Default: false.
   bool insecure_skip_verify = false;
 
-  bool operator==(const EndpointTlsConfig&) const = default;
+  bool operator==(const TlsClientConfig&) const = default;
 };
 
 // `endpoints[].fields[]` — a number in the JSON body exported as a gauge.
@@ -72,22 +72,31 @@ struct EndpointFieldConfig {
   bool operator==(const EndpointFieldConfig&) const = default;
 };
 
-// `endpoints[]` — a model-serving endpoint to probe.
-struct EndpointConfig {
-  // Unique name, exported as the `endpoint` label. Required.
+// What every outgoing HTTP client (endpoint probes, registry queries) shares.
+struct HttpClientConfig {
+  // Unique name among its kind, exported as a label. Required.
   std::string name;
   // http:// or https:// URL. Required.
   std::string url;
-  // GET, HEAD or POST. Default: GET.
-  std::string method = "GET";
   // Extra request headers; values may use ${VAR}. Default: none.
   std::vector<std::pair<std::string, std::string>> headers;
-  // File whose first line is sent as "Authorization: Bearer <token>". Default: none.
+  // File whose first line is sent as "Authorization: Bearer <token>", re-read on every
+  // request so a rotated token needs no reload. Default: none.
   std::string bearer_token_file;
-  // Time between probes. Default: 15s.
+  // Time between requests. Default: 15s (endpoints), 1m (registries).
   Duration interval = 15s;
-  // Deadline of one probe, from connect to the last byte. Default: 2s.
+  // Deadline of one request, from connect to the last byte. Default: 2s (endpoints), 5s
+  // (registries).
   Duration timeout = 2s;
+  TlsClientConfig tls;
+
+  bool operator==(const HttpClientConfig&) const = default;
+};
+
+// `endpoints[]` — a model-serving endpoint to probe.
+struct EndpointConfig : HttpClientConfig {
+  // GET, HEAD or POST. Default: GET.
+  std::string method = "GET";
   // Status codes that count as up. Default: empty, meaning any 2xx.
   std::vector<int> valid_status_codes;
   // Largest body read; a larger one fails the probe (reason body_too_large). Default: 1 MiB.
@@ -95,7 +104,6 @@ struct EndpointConfig {
   // Upper bounds of the probe-duration histogram, in seconds, ascending. Default: Prometheus's
   // defaults, which include 1 (the latency SLO's threshold).
   std::vector<double> buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-  EndpointTlsConfig tls;
   // JSON Pointers for the model_info labels; empty ones are exported as "". Default: none.
   std::string model_name_pointer;
   std::string model_version_pointer;
@@ -105,9 +113,25 @@ struct EndpointConfig {
   bool operator==(const EndpointConfig&) const = default;
 };
 
+// `registries[]` — an MLflow model registry whose latest version per stage is exported, so
+// that dashboards and alerts can compare it with the version the endpoints serve.
+struct RegistryConfig : HttpClientConfig {
+  RegistryConfig() {
+    interval = std::chrono::minutes(1);
+    timeout = std::chrono::seconds(5);
+  }
+  // Registered model names to look up. Required, at least one.
+  std::vector<std::string> models;
+  // Stages asked for. Default: Production, Staging.
+  std::vector<std::string> stages = {"Production", "Staging"};
+
+  bool operator==(const RegistryConfig&) const = default;
+};
+
 struct Config {
   std::optional<StoreConfig> store;
   std::vector<EndpointConfig> endpoints;
+  std::vector<RegistryConfig> registries;
 
   bool operator==(const Config&) const = default;
 };

@@ -95,6 +95,11 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
     request_message_.set(http::field::user_agent, "outcomes_exporter");
     request_message_.set(http::field::connection, "close");
     for (const auto& [name, value] : request_.headers) request_message_.set(name, value);
+    if (!request_.body.empty()) {
+      request_message_.set(http::field::content_type, "application/json");
+      request_message_.body() = request_.body;
+      request_message_.prepare_payload();
+    }
     http::async_write(*stream_, request_message_,
                       [self = this->shared_from_this()](const boost::system::error_code& error,
                                                         std::size_t) {
@@ -190,7 +195,7 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
   boost::asio::steady_timer deadline_;
   std::unique_ptr<Stream> stream_;
   beast::flat_buffer buffer_;
-  http::request<http::empty_body> request_message_;
+  http::request<http::string_body> request_message_;
   http::response_parser<http::string_body> parser_;
   std::chrono::steady_clock::time_point started_{};
   bool timed_out_ = false;

@@ -34,6 +34,7 @@ struct ProbeRequest {
   ParsedUrl url;
   std::string method = "GET";
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // sent with Content-Type application/json when not empty
   Duration timeout = std::chrono::seconds(2);
   std::size_t max_body_bytes = 1 << 20;
   // Required for https URLs; shared by every probe of one endpoint.

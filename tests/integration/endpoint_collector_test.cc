@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "exporter/collectors/endpoint.h"
+#include "exporter/collectors/registry_mlflow.h"
 #include "exporter/scheduling/scheduler.h"
 
 extern char** environ;
@@ -401,6 +402,79 @@ TEST_F(EndpointCollectorTest, TwoHundredEndpointsStayOnScheduleOnOneThread) {
   }
   EXPECT_EQ(probed, 200);
   EXPECT_EQ(up, 200);
+}
+
+}  // namespace
+}  // namespace outcomes
+
+namespace outcomes {
+namespace {
+
+Probed QueryRegistry(const RegistryConfig& config, Logger& log) {
+  Result<std::shared_ptr<MlflowRegistryCollector>> collector =
+      MlflowRegistryCollector::Create(config, log);
+  if (!collector.ok()) {
+    ADD_FAILURE() << collector.error();
+    return {};
+  }
+  Probed result;
+  boost::asio::io_context io;
+  collector.value()->CollectAsync(io, [&result](CollectOutput output) {
+    result.output = std::move(output);
+  });
+  io.run();
+  return result;
+}
+
+TEST_F(EndpointCollectorTest, RegistryExportsTheLatestVersionPerStage) {
+  FakeServer server;
+  RegistryConfig config;
+  config.name = "mlflow";
+  config.url = server.Url("/");
+  config.models = {"reco-ranker"};
+  const Probed probed = QueryRegistry(config, log_);
+  EXPECT_TRUE(probed.output.status.ok()) << probed.output.status.message();
+  EXPECT_EQ(probed.value("model_registry_up"), 1);
+  EXPECT_EQ(probed.exposition_of("model_registry_version_info"),
+            "registry=mlflow,model_name=reco-ranker,model_version=7,stage=Production,;"
+            "registry=mlflow,model_name=reco-ranker,model_version=8,stage=Staging,;");
+}
+
+TEST_F(EndpointCollectorTest, RegistryReportsAnUnknownModel) {
+  FakeServer server;
+  RegistryConfig config;
+  config.name = "mlflow";
+  config.url = server.Url("");
+  config.models = {"reco-ranker", "no-such-model"};
+  config.stages = {"Production"};
+  const Probed probed = QueryRegistry(config, log_);
+  EXPECT_EQ(probed.value("model_registry_up"), 0);
+  EXPECT_EQ(probed.output.status.message(),
+            "registry mlflow: model no-such-model: HTTP status 404");
+}
+
+TEST_F(EndpointCollectorTest, RegistryDownIsNotUp) {
+  RegistryConfig config;
+  config.name = "mlflow";
+  config.url = "http://127.0.0.1:" + std::to_string(FreePort());
+  config.models = {"reco-ranker"};
+  const Probed probed = QueryRegistry(config, log_);
+  EXPECT_EQ(probed.value("model_registry_up"), 0);
+  EXPECT_EQ(probed.value("model_registry_version_info"), -1);
+}
+
+TEST(MlflowRegistryTest, ParsesLatestVersions) {
+  const auto versions = MlflowRegistryCollector::ParseLatestVersions(
+      R"({"model_versions": [{"name": "m", "version": "3", "current_stage": "Production"},
+                             {"name": "m", "version": 4, "current_stage": "Staging"}]})");
+  ASSERT_TRUE(versions.ok()) << versions.error();
+  ASSERT_EQ(versions.value().size(), 2u);
+  EXPECT_EQ(versions.value()[1].version, "4");
+  EXPECT_TRUE(MlflowRegistryCollector::ParseLatestVersions("{}").value().empty());
+  EXPECT_EQ(MlflowRegistryCollector::ParseLatestVersions("[1]").error(),
+            "response is not a JSON object");
+  EXPECT_EQ(MlflowRegistryCollector::ParseLatestVersions(R"({"model_versions": [{}]})").error(),
+            "a model_versions entry lacks name or version");
 }
 
 }  // namespace

@@ -11,6 +11,9 @@ Routes:
   /missing       200 JSON without the model fields, accuracy as a string
   /huge          200 with a 5 MiB body
   /count/<path>  how many requests <path> has received (plain text)
+  POST /api/2.0/mlflow/registered-models/get-latest-versions
+                 an MLflow registry: model "reco-ranker" is at version 7 in Production and
+                 8 in Staging; any other model does not exist
 Usage: fake_model_server.py --port N [--cert F --key F [--client-ca F]] [--version V]
 """
 import argparse
@@ -46,7 +49,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_POST(self):
+        if self.path == "/api/2.0/mlflow/registered-models/get-latest-versions":
+            return self.latest_versions()
         self.do_GET()
+
+    def latest_versions(self):
+        with lock:
+            counts[self.path] += 1
+        length = int(self.headers.get("Content-Length", "0"))
+        request = json.loads(self.rfile.read(length) or b"{}")
+        registry = {"reco-ranker": {"Production": "7", "Staging": "8"}}
+        name = request.get("name")
+        if name not in registry:
+            return self.send(404, json.dumps({
+                "error_code": "RESOURCE_DOES_NOT_EXIST",
+                "message": "Registered Model with name=%s not found" % name}))
+        stages = request.get("stages") or list(registry[name])
+        versions = [{"name": name, "version": registry[name][stage], "current_stage": stage,
+                     "status": "READY"}
+                    for stage in stages if stage in registry[name]]
+        return self.send(200, json.dumps({"model_versions": versions}))
 
     def do_GET(self):
         path = self.path.split("?")[0]

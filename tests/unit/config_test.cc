@@ -91,7 +91,7 @@ TEST(ConfigTest, ListsEveryProblem) {
             "test.yml:4:23: store.reconcile_interval: invalid duration \"nope\": expected a number "
             "followed by a unit (ms, s, m, h, d, w, y)\n"
             "test.yml:7:10: endpoints[0].url: expected an http:// or https:// URL\n"
-            "test.yml:8:11: endpoints[1].name: duplicate endpoint name \"a\"\n"
+            "test.yml:8:11: endpoints[1].name: duplicate name \"a\"\n"
             "test.yml:10:5: endpoints[1].colour: unknown key");
 }
 
