@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -156,6 +157,84 @@ TEST(ConfigTest, ShippedExampleLoads) {
   EXPECT_EQ(*config.value().store, defaults);
   ASSERT_EQ(config.value().endpoints.size(), 1u);
   EXPECT_EQ(config.value().endpoints[0].name, "reco-api");
+}
+
+TEST(ConfigTest, ReadsEveryEndpointOption) {
+  const auto config = Load(
+      "endpoints:\n"
+      "  - name: reco-api\n"
+      "    url: https://model:8443/health\n"
+      "    method: POST\n"
+      "    headers: {X-Api-Key: \"${KEY}\"}\n"
+      "    valid_status_codes: [200, 204]\n"
+      "    max_body_bytes: 4096\n"
+      "    buckets: [0.1, 1, 5]\n"
+      "    tls: {ca_file: /ca.pem, server_name: model.internal}\n"
+      "    model_info: {model_name: /model/name, model_version: /model/version, stage: /stage}\n"
+      "    fields:\n"
+      "      - metric: model_accuracy_ratio\n"
+      "        pointer: /metrics/accuracy\n",
+      {{"KEY", "k1"}});
+  ASSERT_TRUE(config.ok()) << config.error();
+  const EndpointConfig& endpoint = config.value().endpoints.at(0);
+  EXPECT_EQ(endpoint.method, "POST");
+  EXPECT_EQ(endpoint.headers, (std::vector<std::pair<std::string, std::string>>{{"X-Api-Key", "k1"}}));
+  EXPECT_EQ(endpoint.valid_status_codes, (std::vector<int>{200, 204}));
+  EXPECT_EQ(endpoint.max_body_bytes, 4096);
+  EXPECT_EQ(endpoint.buckets, (std::vector<double>{0.1, 1, 5}));
+  EXPECT_EQ(endpoint.tls.ca_file, "/ca.pem");
+  EXPECT_EQ(endpoint.tls.server_name, "model.internal");
+  EXPECT_EQ(endpoint.model_version_pointer, "/model/version");
+  ASSERT_EQ(endpoint.fields.size(), 1u);
+  EXPECT_EQ(endpoint.fields[0].metric, "model_accuracy_ratio");
+}
+
+TEST(ConfigTest, EndpointDefaultBucketsIncludeOneSecond) {
+  const EndpointConfig endpoint;
+  EXPECT_NE(std::find(endpoint.buckets.begin(), endpoint.buckets.end(), 1.0), endpoint.buckets.end());
+}
+
+TEST(ConfigTest, RejectsBadEndpointOptions) {
+  const auto config = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://a\n"
+      "    method: DELETE\n"
+      "    buckets: [1, 0.5]\n"
+      "    model_info: {model_version: model.version}\n"
+      "    fields:\n"
+      "      - metric: outcomes_store_up\n"
+      "        pointer: /x\n"
+      "      - metric: 9lives\n"
+      "        pointer: /y\n"
+      "    tls: {cert_file: /c.pem}\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:4:13: endpoints[0].method: want GET, HEAD or POST\n"
+            "test.yml:5:14: endpoints[0].buckets: must be a non-empty, strictly ascending list\n"
+            "test.yml:6:33: endpoints[0].model_info.model_version: a JSON Pointer starts with / "
+            "(e.g. /model/version)\n"
+            "test.yml:8:17: endpoints[0].fields[0].metric: \"outcomes_store_up\" collides with a "
+            "built-in metric\n"
+            "test.yml:10:17: endpoints[0].fields[1].metric: \"9lives\" is not a valid metric name "
+            "([a-zA-Z_][a-zA-Z0-9_]*)\n"
+            "test.yml:12:10: endpoints[0].tls.cert_file: cert_file and key_file go together");
+}
+
+TEST(ConfigTest, ReadsRegistriesWithTheirDefaults) {
+  const auto config = Load(
+      "registries:\n"
+      "  - name: mlflow\n"
+      "    url: http://mlflow:5000\n"
+      "    models: [reco-ranker]\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  const RegistryConfig& registry = config.value().registries.at(0);
+  EXPECT_EQ(registry.interval, 1min);
+  EXPECT_EQ(registry.timeout, 5s);
+  EXPECT_EQ(registry.stages, (std::vector<std::string>{"Production", "Staging"}));
+  const auto empty = Load("registries:\n  - name: m\n    url: http://m\n    models: []\n");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error(), "test.yml:4:13: registries[0].models: list at least one registered model");
 }
 
 TEST(ConfigTest, MissingFileIsOneClearLine) {
