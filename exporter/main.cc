@@ -34,6 +34,13 @@ int Run(const outcomes::Flags& flags) {
       std::cerr << config.error() << "\n";
       return 1;
     }
+    // Building the collectors (without running them) also checks URLs and TLS files.
+    outcomes::CollectorContext context{log};
+    const auto collectors = outcomes::BuildCollectors(config.value(), context);
+    if (!collectors.ok()) {
+      std::cerr << flags.config_file << ": " << collectors.error() << "\n";
+      return 1;
+    }
     std::cout << flags.config_file << ": configuration is valid\n";
     return 0;
   }

@@ -5,7 +5,23 @@
 namespace outcomes {
 namespace {
 
+// Boost.Asio's OpenSSL errors often read only "asio.ssl error": say which file and why.
+Status CheckPemFile(const char* key, const std::string& path) {
+  if (path.empty()) return Status::Ok();
+  if (!std::ifstream(path)) return Status::Error(std::string(key) + " \"" + path + "\": cannot read");
+  return Status::Ok();
+}
+
+std::string Describe(const char* key, const std::string& path, const boost::system::error_code& error) {
+  return std::string(key) + " \"" + path + "\": not a usable PEM file (" + error.message() + ")";
+}
+
 Result<std::shared_ptr<boost::asio::ssl::context>> MakeTlsContext(const TlsClientConfig& tls) {
+  for (const auto& [key, path] : {std::pair{"tls.ca_file", &tls.ca_file},
+                                  {"tls.cert_file", &tls.cert_file},
+                                  {"tls.key_file", &tls.key_file}}) {
+    if (Status status = CheckPemFile(key, *path); !status.ok()) return status;
+  }
   namespace ssl = boost::asio::ssl;
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
   boost::system::error_code error;
@@ -16,12 +32,15 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeTlsContext(const TlsClien
   } else {
     context->load_verify_file(tls.ca_file, error);
   }
-  if (error) return Status::Error("tls.ca_file \"" + tls.ca_file + "\": " + error.message());
+  if (error) {
+    return Status::Error(tls.ca_file.empty() ? "cannot load the system CA store: " + error.message()
+                                             : Describe("tls.ca_file", tls.ca_file, error));
+  }
   if (!tls.cert_file.empty()) {
     context->use_certificate_chain_file(tls.cert_file, error);
-    if (error) return Status::Error("tls.cert_file \"" + tls.cert_file + "\": " + error.message());
+    if (error) return Status::Error(Describe("tls.cert_file", tls.cert_file, error));
     context->use_private_key_file(tls.key_file, ssl::context::pem, error);
-    if (error) return Status::Error("tls.key_file \"" + tls.key_file + "\": " + error.message());
+    if (error) return Status::Error(Describe("tls.key_file", tls.key_file, error));
   }
   return context;
 }

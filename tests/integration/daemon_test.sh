@@ -98,6 +98,10 @@ check "config.check exits 1 on a bad file" test $? -eq 1
 check "config.check lists every problem with file:line:col" \
   grep -qx "$work/bad.yml:3:13: store.interval: invalid duration \"5\": missing or unknown unit (use ms, s, m, h, d, w, y)" "$work/check.out"
 check "config.check reports the unknown key" grep -qx "$work/bad.yml:4:3: store.colour: unknown key" "$work/check.out"
+printf 'endpoints:\n  - name: a\n    url: https://127.0.0.1:1/\n    tls: {ca_file: %s/missing.pem}\n' "$work" >"$work/bad-tls.yml"
+"$binary" --config.check --config.file="$work/bad-tls.yml" >"$work/check-tls.out" 2>&1
+check "config.check finds an unreadable TLS file" \
+  grep -qx "$work/bad-tls.yml: endpoint a: tls.ca_file \"$work/missing.pem\": cannot read" "$work/check-tls.out"
 "$binary" --config.file="$work/bad.yml" --web.listen-address=127.0.0.1:0 >"$work/bad-start.out" 2>&1
 check "a bad config at start exits non-zero" test $? -eq 1
 "$binary" --no-such-flag >/dev/null 2>&1
