@@ -143,7 +143,9 @@ StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
   options.application_name = config_.application_name;
   options.connect_timeout = config_.connect_timeout;
   options.statement_timeout = config_.statement_timeout;
-  session_ = deps_.make_session(options);
+  connection_ = std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
+                                                      config_.max_backoff, name_, deps_.log,
+                                                      deps_.now);
   for (const TableSpec& spec : ReferenceTables()) ledgers_.emplace_back(spec.merges);
 }
 
@@ -152,45 +154,16 @@ bool StoreCollector::SameConfig(const Collector& other) const {
   return store != nullptr && store->config_ == config_;
 }
 
-void StoreCollector::Cancel() { session_->Cancel(); }
-
-Status StoreCollector::EnsureConnected() {
-  if (session_->connected()) return Status::Ok();
-  const auto now = deps_.now();
-  if (connect_failures_ > 0 && now < next_connect_attempt_) {
-    // The same text as the failed attempt, so that waiting out the backoff logs nothing new.
-    return Status::Error(last_connect_error_);
-  }
-  Status status = session_->Connect();
-  if (!status.ok()) {
-    last_connect_error_ = status.message();
-    if (connect_failures_ == 0) outage_started_ = now;
-    ++connect_failures_;
-    // Exponential backoff from one interval, capped: 1, 2, 4, ... intervals.
-    Duration backoff = config_.interval;
-    for (int i = 1; i < connect_failures_ && backoff < config_.max_backoff; ++i) backoff *= 2;
-    next_connect_attempt_ = now + std::min(backoff, config_.max_backoff);
-    return status;
-  }
-  if (connect_failures_ > 0) {
-    deps_.log.Info("outcomes store connection restored",
-                   {{"collector", name_},
-                    {"failed_attempts", std::to_string(connect_failures_)},
-                    {"outage", FormatDuration(std::chrono::duration_cast<Duration>(
-                                   now - outage_started_))}});
-  }
-  connect_failures_ = 0;
-  return Status::Ok();
-}
+void StoreCollector::Cancel() { connection_->Cancel(); }
 
 CollectOutput StoreCollector::Collect() {
   CollectOutput output;
-  Status status = EnsureConnected();
+  Status status = connection_->Ensure();
   if (status.ok()) {
     const auto now = deps_.now();
     const bool full_count =
         !last_full_count_ || now - *last_full_count_ >= config_.reconcile_interval;
-    status = session_->InSnapshot(
+    status = connection_->session().InSnapshot(
         [&](SnapshotReader& reader) { return ReadTables(reader, full_count); });
     if (status.ok() && full_count) {
       last_full_count_ = now;
@@ -448,7 +421,7 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
 
   auto durations = MakeFamily("outcomes_store_query_duration_seconds",
                               "Duration of the last run of each store query.", MetricType::Gauge);
-  for (const auto& [query, seconds] : session_->QueryDurations()) {
+  for (const auto& [query, seconds] : connection_->session().QueryDurations()) {
     AddSample(durations, {{"query", query}}, seconds);
   }
   if (!durations.metric.empty()) families.push_back(std::move(durations));

@@ -13,7 +13,7 @@
 #include "exporter/collectors/collector.h"
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
-#include "exporter/store/session.h"
+#include "exporter/store/reconnecting_session.h"
 
 namespace outcomes {
 
@@ -77,22 +77,16 @@ class StoreCollector : public Collector {
   Status InitialCount(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger);
   Status Increment(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger);
   Status FullCount(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger);
-  Status EnsureConnected();
   std::vector<prometheus::MetricFamily> BuildFamilies() const;
 
   const std::string name_ = "store";
   const StoreConfig config_;
   StoreCollectorDeps deps_;
-  std::unique_ptr<StoreSession> session_;
+  std::unique_ptr<ReconnectingSession> connection_;
   std::vector<CounterLedger> ledgers_;  // one per ReferenceTables() entry
   bool store_up_ = false;
   std::optional<std::chrono::steady_clock::time_point> last_full_count_;
   std::chrono::system_clock::time_point last_full_count_wall_{};
-  // Reconnect backoff.
-  int connect_failures_ = 0;
-  std::chrono::steady_clock::time_point next_connect_attempt_{};
-  std::chrono::steady_clock::time_point outage_started_{};
-  std::string last_connect_error_;
 };
 
 }  // namespace outcomes
