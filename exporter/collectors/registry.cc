@@ -1,5 +1,8 @@
 #include "exporter/collectors/registry.h"
 
+#include "exporter/collectors/ab_tests.h"
+#include "exporter/collectors/cohorts.h"
+#include "exporter/collectors/drift.h"
 #include "exporter/collectors/endpoint.h"
 #include "exporter/collectors/registry_mlflow.h"
 #include "exporter/collectors/store.h"
@@ -11,13 +14,32 @@ using Collectors = std::vector<std::shared_ptr<Collector>>;
 // Adds the collectors of one kind; appends one line per problem to `errors`.
 using Factory = void (*)(const Config&, CollectorContext&, Collectors&, std::string& errors);
 
+StoreCollectorDeps SessionDeps(CollectorContext& context) {
+  return StoreCollectorDeps{context.log,
+                            [](const SessionOptions& options) { return MakePgSession(options); }};
+}
+
 void AddStore(const Config& config, CollectorContext& context, Collectors& out, std::string&) {
   if (!config.store) return;
-  out.push_back(std::make_shared<StoreCollector>(
-      *config.store,
-      StoreCollectorDeps{context.log, [](const SessionOptions& options) {
-                           return MakePgSession(options);
-                         }}));
+  out.push_back(std::make_shared<StoreCollector>(*config.store, SessionDeps(context)));
+}
+
+void AddAnalytics(const Config& config, CollectorContext& context, Collectors& out, std::string&) {
+  if (!config.analytics || !config.store) return;
+  const AnalyticsConfig& analytics = *config.analytics;
+  if (analytics.ab_tests) {
+    out.push_back(std::make_shared<AbTestsCollector>(*config.store, *analytics.ab_tests,
+                                                     SessionDeps(context)));
+  }
+  if (analytics.drift) {
+    out.push_back(
+        std::make_shared<DriftCollector>(*config.store, *analytics.drift, SessionDeps(context)));
+  }
+  if (analytics.cohorts) {
+    out.push_back(std::make_shared<CohortsCollector>(*config.store, *analytics.cohorts,
+                                                     analytics.cost_per_recommendation,
+                                                     SessionDeps(context)));
+  }
 }
 
 // One collector per configured entry, for kinds whose Create() may fail.
@@ -47,6 +69,7 @@ void AddRegistries(const Config& config, CollectorContext& context, Collectors& 
 // The table: one entry per collector kind.
 constexpr Factory kCollectorTable[] = {
     &AddStore,
+    &AddAnalytics,
     &AddEndpoints,
     &AddRegistries,
 };

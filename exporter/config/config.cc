@@ -155,6 +155,16 @@ class MapReader {
     out = parsed;
   }
 
+  void Double(const std::string& key, double& out) {
+    const YAML::Node value = Get(key);
+    if (!value.IsDefined() || value.IsNull()) return;
+    try {
+      out = value.as<double>();
+    } catch (const YAML::Exception&) {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected a number");
+    }
+  }
+
   void IntList(const std::string& key, std::vector<int>& out) {
     const YAML::Node value = Get(key);
     if (!value.IsDefined() || value.IsNull()) return;
@@ -504,6 +514,88 @@ std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& err
   });
 }
 
+void RequireFraction(MapReader& reader, const std::string& key, double value, ErrorList& errors) {
+  if (!(value > 0 && value < 1)) {
+    errors.Add(reader.MarkOf(key), reader.Qualified(key) + ": must be between 0 and 1 (exclusive)");
+  }
+}
+
+AnalyticsConfig ReadAnalytics(const YAML::Node& node, ErrorList& errors, const EnvLookup& env) {
+  AnalyticsConfig analytics;
+  MapReader reader(node, "analytics", errors, env);
+  reader.Double("cost_per_recommendation", analytics.cost_per_recommendation);
+  if (auto ab = reader.Nested("ab_tests")) {
+    AbTestsConfig config;
+    ab->DurationField("interval", config.interval);
+    ab->DurationField("timeout", config.timeout);
+    ab->Double("confidence", config.confidence);
+    ab->Double("minimum_detectable_effect", config.minimum_detectable_effect);
+    ab->Double("power", config.power);
+    ab->Int64("min_units_per_arm", config.min_units_per_arm);
+    ab->Double("srm_threshold", config.srm_threshold);
+    ab->Double("msprt_tau", config.msprt_tau);
+    ab->DurationField("ended_retention", config.ended_retention);
+    ab->RejectUnknownKeys();
+    RequirePositive(*ab, "interval", config.interval, errors);
+    RequirePositive(*ab, "timeout", config.timeout, errors);
+    RequireFraction(*ab, "confidence", config.confidence, errors);
+    RequireFraction(*ab, "power", config.power, errors);
+    RequireFraction(*ab, "srm_threshold", config.srm_threshold, errors);
+    if (config.minimum_detectable_effect <= 0) {
+      errors.Add(ab->MarkOf("minimum_detectable_effect"),
+                 ab->Qualified("minimum_detectable_effect") + ": must be greater than 0");
+    }
+    if (config.msprt_tau <= 0) {
+      errors.Add(ab->MarkOf("msprt_tau"), ab->Qualified("msprt_tau") + ": must be greater than 0");
+    }
+    if (config.min_units_per_arm < 1) {
+      errors.Add(ab->MarkOf("min_units_per_arm"),
+                 ab->Qualified("min_units_per_arm") + ": must be at least 1");
+    }
+    analytics.ab_tests = config;
+  }
+  if (auto drift = reader.Nested("drift")) {
+    DriftConfig config;
+    drift->DurationField("interval", config.interval);
+    drift->DurationField("timeout", config.timeout);
+    drift->DurationField("current_window", config.current_window);
+    drift->DurationField("reference_window", config.reference_window);
+    drift->Int64("bins", config.bins);
+    drift->RejectUnknownKeys();
+    for (const auto& [key, value] : {std::pair{"interval", config.interval},
+                                     {"timeout", config.timeout},
+                                     {"current_window", config.current_window},
+                                     {"reference_window", config.reference_window}}) {
+      RequirePositive(*drift, key, value, errors);
+    }
+    if (config.bins < 2 || config.bins > 100) {
+      errors.Add(drift->MarkOf("bins"), drift->Qualified("bins") + ": must be between 2 and 100");
+    }
+    analytics.drift = config;
+  }
+  if (auto cohorts = reader.Nested("cohorts")) {
+    CohortsConfig config;
+    cohorts->DurationField("interval", config.interval);
+    cohorts->DurationField("timeout", config.timeout);
+    cohorts->DurationField("lag", config.lag);
+    cohorts->DurationField("window", config.window);
+    cohorts->RejectUnknownKeys();
+    RequirePositive(*cohorts, "interval", config.interval, errors);
+    RequirePositive(*cohorts, "timeout", config.timeout, errors);
+    RequirePositive(*cohorts, "window", config.window, errors);
+    if (config.lag < Duration::zero()) {
+      errors.Add(cohorts->MarkOf("lag"), cohorts->Qualified("lag") + ": must not be negative");
+    }
+    analytics.cohorts = config;
+  }
+  reader.RejectUnknownKeys();
+  if (analytics.cost_per_recommendation < 0) {
+    errors.Add(reader.MarkOf("cost_per_recommendation"),
+               "analytics.cost_per_recommendation: must not be negative");
+  }
+  return analytics;
+}
+
 std::vector<RegistryConfig> ReadRegistries(const YAML::Node& node, ErrorList& errors,
                                            const EnvLookup& env) {
   std::set<std::string> names;
@@ -588,6 +680,13 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
       }
       if (const YAML::Node registries = reader.Get("registries"); registries.IsDefined()) {
         config.registries = ReadRegistries(registries, errors, env);
+      }
+      if (const YAML::Node analytics = reader.Get("analytics");
+          analytics.IsDefined() && !analytics.IsNull()) {
+        config.analytics = ReadAnalytics(analytics, errors, env);
+        if (!config.store) {
+          errors.Add(analytics.Mark(), "analytics: needs a store section to read from");
+        }
       }
       reader.RejectUnknownKeys();
     }

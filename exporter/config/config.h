@@ -128,8 +128,76 @@ struct RegistryConfig : HttpClientConfig {
   bool operator==(const RegistryConfig&) const = default;
 };
 
+// `analytics.ab_tests` — statistics of the A/B tests in `ab_tests`, from aggregate SQL.
+struct AbTestsConfig {
+  // Time between two computations. Default: 1m.
+  Duration interval = 1min;
+  // Deadline of one computation. Default: 1m.
+  Duration timeout = 1min;
+  // Confidence needed to declare a winner (always-valid p <= 1 - confidence). Default: 0.95.
+  double confidence = 0.95;
+  // Smallest relative change in conversion the test should detect, for the sample size.
+  // Default: 0.1 (10%).
+  double minimum_detectable_effect = 0.1;
+  // Power of that sample size. Default: 0.8.
+  double power = 0.8;
+  // Fewest customers per arm before any winner. Default: 100.
+  std::int64_t min_units_per_arm = 100;
+  // Sample ratio mismatch p-value below which the split is broken. Default: 0.001.
+  double srm_threshold = 0.001;
+  // Standard deviation of the mSPRT mixing prior on the conversion difference. Default: 0.05.
+  double msprt_tau = 0.05;
+  // How long ENDED tests keep being exported. Default: 7d.
+  Duration ended_retention = std::chrono::hours(24 * 7);
+
+  bool operator==(const AbTestsConfig&) const = default;
+};
+
+// `analytics.drift` — population stability index of recommendations.score per model_version.
+struct DriftConfig {
+  // Default: 5m.
+  Duration interval = 5min;
+  // Default: 1m.
+  Duration timeout = 1min;
+  // The current window: the last `current_window`. Default: 1d.
+  Duration current_window = std::chrono::hours(24);
+  // The reference window: the `reference_window` before the current one. Default: 7d.
+  Duration reference_window = std::chrono::hours(24 * 7);
+  // Equal-frequency bins cut on the reference window. Default: 10.
+  std::int64_t bins = 10;
+
+  bool operator==(const DriftConfig&) const = default;
+};
+
+// `analytics.cohorts` — matured-cohort rates per model_version (outcomes arrive late).
+struct CohortsConfig {
+  // Default: 5m.
+  Duration interval = 5min;
+  // Default: 1m.
+  Duration timeout = 1min;
+  // Recommendations younger than this are not judged yet. Default: 3d.
+  Duration lag = std::chrono::hours(24 * 3);
+  // Length of the cohort: recommendations created in [now - lag - window, now - lag].
+  // Default: 7d.
+  Duration window = std::chrono::hours(24 * 7);
+
+  bool operator==(const CohortsConfig&) const = default;
+};
+
+// `analytics` — collectors that compute statistics in the store (they need `store`).
+struct AnalyticsConfig {
+  std::optional<AbTestsConfig> ab_tests;
+  std::optional<DriftConfig> drift;
+  std::optional<CohortsConfig> cohorts;
+  // Cost of serving one recommendation, exported for the ROI recording rule. Default: 0.
+  double cost_per_recommendation = 0;
+
+  bool operator==(const AnalyticsConfig&) const = default;
+};
+
 struct Config {
   std::optional<StoreConfig> store;
+  std::optional<AnalyticsConfig> analytics;
   std::vector<EndpointConfig> endpoints;
   std::vector<RegistryConfig> registries;
 

@@ -1,0 +1,45 @@
+#include "exporter/collectors/sql_collector.h"
+
+#include <cstdlib>
+
+namespace outcomes {
+
+SqlCollector::SqlCollector(std::string name, const StoreConfig& store, Duration interval,
+                           Duration timeout, StoreCollectorDeps deps)
+    : name_(std::move(name)),
+      store_(store),
+      interval_(interval),
+      timeout_(timeout),
+      deps_(std::move(deps)) {
+  SessionOptions options;
+  options.dsn = store_.dsn;
+  options.application_name = store_.application_name;
+  options.connect_timeout = store_.connect_timeout;
+  options.statement_timeout = std::min(store_.statement_timeout, timeout_);
+  connection_ = std::make_unique<ReconnectingSession>(deps_.make_session(options), interval_,
+                                                      store_.max_backoff, name_, deps_.log,
+                                                      deps_.now);
+}
+
+CollectOutput SqlCollector::Collect() {
+  CollectOutput output;
+  output.status = connection_->Ensure();
+  if (output.status.ok()) {
+    output.status = connection_->session().InSnapshot(
+        [this](SnapshotReader& reader) { return Read(reader); });
+  }
+  output.families = Families();
+  return output;
+}
+
+Result<double> ParseNumber(const std::optional<std::string>& text, const std::string& what) {
+  if (!text) return 0.0;
+  char* end = nullptr;
+  const double value = std::strtod(text->c_str(), &end);
+  if (end == text->c_str() || *end != '\0') {
+    return Status::Error(what + ": expected a number, got \"" + *text + "\"");
+  }
+  return value;
+}
+
+}  // namespace outcomes

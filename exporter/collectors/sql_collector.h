@@ -1,0 +1,47 @@
+// SqlCollector: the base of collectors that read the outcomes store once per cycle, in one
+// read-only snapshot, on their own connection (with the store's reconnect backoff). A
+// subclass says what to read and what to export; a failed cycle keeps its last results.
+// Owned by the scheduler's worker thread; Cancel() is safe from any thread.
+#pragma once
+
+#include <memory>
+
+#include "exporter/collectors/collector.h"
+#include "exporter/collectors/store.h"
+#include "exporter/store/reconnecting_session.h"
+
+namespace outcomes {
+
+class SqlCollector : public Collector {
+ public:
+  SqlCollector(std::string name, const StoreConfig& store, Duration interval, Duration timeout,
+               StoreCollectorDeps deps);
+
+  const std::string& name() const final { return name_; }
+  Duration interval() const final { return interval_; }
+  Duration timeout() const final { return timeout_; }
+  CollectOutput Collect() final;
+  void Cancel() final { connection_->Cancel(); }
+
+ protected:
+  // Reads this cycle's data; called inside the snapshot.
+  virtual Status Read(SnapshotReader& reader) = 0;
+  // The families to serve, from the last successful Read().
+  virtual std::vector<prometheus::MetricFamily> Families() const = 0;
+
+  const StoreConfig& store_config() const { return store_; }
+  Logger& log() { return deps_.log; }
+
+ private:
+  const std::string name_;
+  const StoreConfig store_;
+  const Duration interval_;
+  const Duration timeout_;
+  StoreCollectorDeps deps_;
+  std::unique_ptr<ReconnectingSession> connection_;
+};
+
+// Parses a number that SQL returned as text; NULL is 0.
+Result<double> ParseNumber(const std::optional<std::string>& text, const std::string& what);
+
+}  // namespace outcomes
