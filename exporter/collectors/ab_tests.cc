@@ -90,11 +90,15 @@ AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
   result.sample_size_reached = std::isfinite(needed) &&
                                static_cast<double>(a.customers) >= needed &&
                                static_cast<double>(b.customers) >= needed;
-  // A winner only with enough units, an intact split, and always-valid evidence, so that a
-  // dashboard refreshed every 15 s cannot peek its way to a false winner.
+  // A winner only with enough units in both arms, an intact split, and always-valid evidence,
+  // so that a dashboard refreshed every 15 s cannot peek its way to a false winner. The
+  // always-valid p-value allows stopping early, so the fixed-horizon sample size for the
+  // minimum effect is reported (sample_size_reached) but not required.
+  const bool enough_units =
+      a.customers >= config.min_units_per_arm && b.customers >= config.min_units_per_arm;
   const bool split_ok = result.srm_p_value >= config.srm_threshold;
   const bool significant = result.always_valid_p_value <= 1 - config.confidence;
-  if (result.sample_size_reached && split_ok && significant && z.difference != 0) {
+  if (enough_units && split_ok && significant && z.difference != 0) {
     result.winner = z.difference > 0 ? b.variant : a.variant;
   }
   return result;
