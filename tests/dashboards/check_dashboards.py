@@ -168,7 +168,8 @@ def analyse(expr):
         elif kind == "ident":
             if text in LABEL_LIST_KEYWORDS and nxt == ("punct", "("):
                 i = closing(tokens, i + 1, "(", ")")
-            elif nxt == ("punct", "("):
+            elif nxt == ("punct", "(") or nxt[1] in ("by", "without"):
+                # A function call, or an aggregation with its clause first: sum by (x) (...)
                 if text not in FUNCTIONS:
                     problems.append('unknown function "%s"' % text)
             elif text.lower() in KEYWORDS:
@@ -257,7 +258,7 @@ def read_rules_pyyaml(path):
         try:
             doc = yaml.safe_load(f)
         except yaml.YAMLError as e:
-            return [("file", None)], set(), ["not valid YAML: %s" % str(e).replace("\n", " ")]
+            return [], set(), ["not valid YAML: %s" % str(e).replace("\n", " ")]
     if not isinstance(doc, dict) or "groups" not in doc:
         return None
     exprs, recorded = [], set()
@@ -509,6 +510,11 @@ def promtool_problems(promtool, items):
     return out
 
 
+def unique(items):
+    seen = set()
+    return [x for x in items if not (x in seen or seen.add(x))]
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(
@@ -549,7 +555,7 @@ def main():
         for where, expr in exprs:
             names_problems, _ = checker.check_names(expr)
             problems += [(where, p) for p in names_problems]
-        for where, message in problems:
+        for where, message in unique(problems):
             print("%s: %s: %s" % (rel(path), where, message))
         rules_failed += bool(problems)
 
@@ -566,7 +572,7 @@ def main():
         if promtool and items:
             for n, message in sorted(promtool_problems(promtool, items).items()):
                 problems.append((items[n][0] if n >= 0 else "promtool", message))
-        for where, message in problems:
+        for where, message in unique(problems):
             print("%s: %s: %s" % (rel(path), where, message))
         failed += bool(problems)
 

@@ -157,6 +157,10 @@ TEST(ConfigTest, ShippedExampleLoads) {
   EXPECT_EQ(*config.value().store, defaults);
   ASSERT_EQ(config.value().endpoints.size(), 1u);
   EXPECT_EQ(config.value().endpoints[0].name, "reco-api");
+  ASSERT_TRUE(config.value().analytics.has_value());
+  EXPECT_EQ(config.value().analytics->ab_tests, AbTestsConfig{});
+  EXPECT_EQ(config.value().analytics->drift, DriftConfig{});
+  EXPECT_EQ(config.value().analytics->cohorts, CohortsConfig{});
 }
 
 TEST(ConfigTest, ReadsEveryEndpointOption) {
@@ -235,6 +239,25 @@ TEST(ConfigTest, ReadsRegistriesWithTheirDefaults) {
   const auto empty = Load("registries:\n  - name: m\n    url: http://m\n    models: []\n");
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.error(), "test.yml:4:13: registries[0].models: list at least one registered model");
+}
+
+TEST(ConfigTest, AnalyticsNeedsAStoreAndValidSettings) {
+  const auto no_store = Load("analytics:\n  drift: {}\n");
+  ASSERT_FALSE(no_store.ok());
+  EXPECT_EQ(no_store.error(), "test.yml:2:3: analytics: needs a store section to read from");
+  const auto bad = Load(
+      "store:\n  dsn: x\n"
+      "analytics:\n"
+      "  ab_tests: {confidence: 1.5, minimum_detectable_effect: 0}\n"
+      "  drift: {bins: 1}\n"
+      "  cohorts: {lag: 3x}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(),
+            "test.yml:4:26: analytics.ab_tests.confidence: must be between 0 and 1 (exclusive)\n"
+            "test.yml:4:58: analytics.ab_tests.minimum_detectable_effect: must be greater than 0\n"
+            "test.yml:5:17: analytics.drift.bins: must be between 2 and 100\n"
+            "test.yml:6:18: analytics.cohorts.lag: invalid duration \"3x\": missing or unknown unit "
+            "(use ms, s, m, h, d, w, y)");
 }
 
 TEST(ConfigTest, MissingFileIsOneClearLine) {
