@@ -1,0 +1,224 @@
+#include "exporter/collectors/incremental.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace outcomes {
+namespace {
+
+std::string Fill(const std::string& sql, const std::string& filter) {
+  std::string out = sql;
+  const std::size_t at = out.find("{filter}");
+  out.replace(at, 8, filter);
+  return out;
+}
+
+Result<std::int64_t> ParseInt(const std::optional<std::string>& text, const std::string& what) {
+  if (!text) return std::int64_t{0};
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size()) {
+    return Status::Error(what + ": expected an integer, got \"" + *text + "\"");
+  }
+  return value;
+}
+
+Result<std::vector<AggregateRow>> ParseAggregate(const std::vector<Row>& rows,
+                                                 const TableSpec& spec) {
+  std::vector<AggregateRow> out;
+  out.reserve(rows.size());
+  for (const Row& row : rows) {
+    if (row.size() != spec.label_count + spec.merges.size()) {
+      return Status::Error(spec.table + ": unexpected column count " + std::to_string(row.size()));
+    }
+    AggregateRow parsed;
+    for (std::size_t i = 0; i < spec.label_count; ++i) parsed.labels.push_back(row[i].value_or(""));
+    for (std::size_t i = spec.label_count; i < row.size(); ++i) {
+      Result<std::int64_t> value = ParseInt(row[i], spec.table);
+      if (!value.ok()) return value.status();
+      parsed.values.push_back(value.value());
+    }
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
+Result<std::vector<IdRange>> ParseRanges(const std::vector<Row>& rows, const std::string& what) {
+  std::vector<IdRange> out;
+  for (const Row& row : rows) {
+    Result<std::int64_t> first = ParseInt(row.at(0), what);
+    Result<std::int64_t> last = ParseInt(row.at(1), what);
+    if (!first.ok()) return first.status();
+    if (!last.ok()) return last.status();
+    out.push_back({first.value(), last.value()});
+  }
+  return out;
+}
+
+// Postgres array literal of ids, e.g. "{3,17,18}".
+std::string ArrayLiteral(const std::vector<std::int64_t>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+namespace store_sql {
+
+std::string MaxIdAfter(const TableSpec& spec) {
+  return "SELECT coalesce(max(id), $1::bigint) FROM " + spec.table + " WHERE id > $1::bigint";
+}
+
+std::string MaxId(const TableSpec& spec) {
+  return "SELECT coalesce(max(id), 0) FROM " + spec.table;
+}
+
+// lag() over the ids in the range, read from the primary-key index alone.
+std::string Gaps(const TableSpec& spec) {
+  return "SELECT prev + 1, id - 1 FROM (SELECT id, lag(id, 1, $1::bigint) OVER (ORDER BY id) AS "
+         "prev FROM " + spec.table + " WHERE id > $1::bigint AND id <= $2::bigint) s "
+         "WHERE id - prev > 1";
+}
+
+std::string LateIds(const TableSpec& spec) {
+  return "SELECT t.id FROM unnest($1::bigint[], $2::bigint[]) AS g(first_id, last_id) JOIN " +
+         spec.table + " t ON t.id BETWEEN g.first_id AND g.last_id";
+}
+
+std::string RowsWithIds(const TableSpec& spec) {
+  return Fill(spec.aggregate_sql, spec.id_column + " = ANY($1::bigint[])");
+}
+
+std::string RowsInRange(const TableSpec& spec) {
+  return Fill(spec.aggregate_sql,
+              spec.id_column + " > $1::bigint AND " + spec.id_column + " <= $2::bigint");
+}
+
+std::string AllRows(const TableSpec& spec) { return Fill(spec.aggregate_sql, "TRUE"); }
+
+}  // namespace store_sql
+
+namespace {
+
+Status InitialCount(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
+                    SteadyTime now) {
+  Result<std::vector<Row>> top = reader.Query(spec.table + "_max_id", store_sql::MaxId(spec), {});
+  if (!top.ok()) return top.status();
+  Result<std::int64_t> watermark = ParseInt(top.value().at(0).at(0), spec.table);
+  if (!watermark.ok()) return watermark.status();
+  const std::int64_t scan_from = std::max<std::int64_t>(0, watermark.value() - kInitialGapScan);
+  Result<std::vector<Row>> gap_rows =
+      reader.Query(spec.table + "_gaps", store_sql::Gaps(spec),
+                   {std::to_string(scan_from), std::to_string(watermark.value())});
+  if (!gap_rows.ok()) return gap_rows.status();
+  Result<std::vector<IdRange>> gaps = ParseRanges(gap_rows.value(), spec.table);
+  if (!gaps.ok()) return gaps.status();
+  Result<std::vector<Row>> rows = reader.Query(spec.table + "_full", store_sql::AllRows(spec), {});
+  if (!rows.ok()) return rows.status();
+  Result<std::vector<AggregateRow>> totals = ParseAggregate(rows.value(), spec);
+  if (!totals.ok()) return totals.status();
+  ledger.ApplyFullCount(totals.value(), now, watermark.value(), gaps.value());
+  return Status::Ok();
+}
+
+Status Increment(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
+                 SteadyTime now) {
+  IncrementBatch batch;
+  const std::string old_watermark = std::to_string(ledger.watermark());
+  Result<std::vector<Row>> top =
+      reader.Query(spec.table + "_max_id", store_sql::MaxIdAfter(spec), {old_watermark});
+  if (!top.ok()) return top.status();
+  Result<std::int64_t> watermark = ParseInt(top.value().at(0).at(0), spec.table);
+  if (!watermark.ok()) return watermark.status();
+  batch.new_watermark = watermark.value();
+  const std::string new_watermark = std::to_string(batch.new_watermark);
+
+  // Old gaps first: which of the ids missing before are visible now.
+  const std::vector<IdRange> gaps = ledger.gaps();
+  if (!gaps.empty()) {
+    std::vector<std::int64_t> firsts;
+    std::vector<std::int64_t> lasts;
+    for (const IdRange& gap : gaps) {
+      firsts.push_back(gap.first);
+      lasts.push_back(gap.last);
+    }
+    Result<std::vector<Row>> found = reader.Query(
+        spec.table + "_late_ids", store_sql::LateIds(spec), {ArrayLiteral(firsts), ArrayLiteral(lasts)});
+    if (!found.ok()) return found.status();
+    for (const Row& row : found.value()) {
+      Result<std::int64_t> id = ParseInt(row.at(0), spec.table);
+      if (!id.ok()) return id.status();
+      batch.found_ids.push_back(id.value());
+    }
+    if (!batch.found_ids.empty()) {
+      Result<std::vector<Row>> rows = reader.Query(
+          spec.table + "_late_rows", store_sql::RowsWithIds(spec), {ArrayLiteral(batch.found_ids)});
+      if (!rows.ok()) return rows.status();
+      Result<std::vector<AggregateRow>> parsed = ParseAggregate(rows.value(), spec);
+      if (!parsed.ok()) return parsed.status();
+      batch.rows = std::move(parsed).value();
+    }
+  }
+
+  if (batch.new_watermark > ledger.watermark()) {
+    Result<std::vector<Row>> gap_rows =
+        reader.Query(spec.table + "_gaps", store_sql::Gaps(spec), {old_watermark, new_watermark});
+    if (!gap_rows.ok()) return gap_rows.status();
+    Result<std::vector<IdRange>> new_gaps = ParseRanges(gap_rows.value(), spec.table);
+    if (!new_gaps.ok()) return new_gaps.status();
+    batch.new_gaps = std::move(new_gaps).value();
+
+    Result<std::vector<Row>> rows = reader.Query(spec.table + "_new_rows",
+                                                 store_sql::RowsInRange(spec),
+                                                 {old_watermark, new_watermark});
+    if (!rows.ok()) return rows.status();
+    Result<std::vector<AggregateRow>> parsed = ParseAggregate(rows.value(), spec);
+    if (!parsed.ok()) return parsed.status();
+    batch.rows.insert(batch.rows.end(), parsed.value().begin(), parsed.value().end());
+  }
+  ledger.ApplyIncrement(batch, now);
+  return Status::Ok();
+}
+
+Result<FullCountReport> FullCount(SnapshotReader& reader, const TableSpec& spec,
+                                  CounterLedger& ledger, SteadyTime now) {
+  Result<std::vector<Row>> rows = reader.Query(spec.table + "_full", store_sql::AllRows(spec), {});
+  if (!rows.ok()) return rows.status();
+  Result<std::vector<AggregateRow>> totals = ParseAggregate(rows.value(), spec);
+  if (!totals.ok()) return totals.status();
+  return ledger.ApplyFullCount(totals.value(), now);
+}
+
+}  // namespace
+
+Result<FullCountReport> ReadIncremental(SnapshotReader& reader, const TableSpec& spec,
+                                        CounterLedger& ledger, bool full_count, SteadyTime now) {
+  if (!ledger.initialized()) {
+    Status status = InitialCount(reader, spec, ledger, now);
+    if (!status.ok()) return status;
+    return FullCountReport{};
+  }
+  Status status = Increment(reader, spec, ledger, now);
+  if (!status.ok()) return status;
+  if (!full_count) return FullCountReport{};
+  return FullCount(reader, spec, ledger, now);
+}
+
+void LogRecount(Logger& log, const std::string& collector, const std::string& table,
+                const FullCountReport& report) {
+  if (report.rows_added > 0) {
+    log.Info("full recount found rows the incremental reads missed",
+             {{"collector", collector}, {"table", table}, {"rows", std::to_string(report.rows_added)}});
+  }
+  if (report.rows_deleted > 0) {
+    log.Info("full recount found fewer rows than counted (deleted by retention?); counters keep "
+             "their values",
+             {{"collector", collector}, {"table", table}, {"rows", std::to_string(report.rows_deleted)}});
+  }
+}
+
+}  // namespace outcomes

@@ -1,0 +1,59 @@
+// Exact incremental counting of one append-only table into a CounterLedger, within one
+// snapshot: the first full count, then reads past the watermark with gap re-checks, and the
+// periodic full recount (see docs/EXACTNESS.md). Used by the store collector for the reference
+// schema and by incremental custom queries for any table. Pure functions of their arguments.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exporter/analytics/counter_ledger.h"
+#include "exporter/core/log.h"
+#include "exporter/store/session.h"
+
+namespace outcomes {
+
+// How one table is read. `aggregate_sql` holds "{filter}" where the id condition goes; its
+// first `label_count` columns are labels, the rest values in the order of `merges`.
+struct TableSpec {
+  std::string table;
+  std::string id_column;  // qualified id column used in the filter, e.g. "e.id"
+  std::string aggregate_sql;
+  std::size_t label_count = 0;
+  std::vector<Merge> merges;
+};
+
+// Most gap ranges kept per table; beyond it the oldest are left to the full recount.
+inline constexpr std::size_t kMaxGapRanges = 10'000;
+// How far below the top id the first full count looks for ids still being written.
+inline constexpr std::int64_t kInitialGapScan = 100'000;
+
+// The statements of one cycle, exposed so tests can check their plans. $1/$2 are ids.
+namespace store_sql {
+// Highest id past $1 (or $1 when there is none).
+std::string MaxIdAfter(const TableSpec& spec);
+// Highest id of the table (0 when empty).
+std::string MaxId(const TableSpec& spec);
+// Ranges of ids missing in ($1, $2], as (first, last) rows.
+std::string Gaps(const TableSpec& spec);
+// Ids now visible inside the gap ranges given as arrays $1 (firsts) and $2 (lasts).
+std::string LateIds(const TableSpec& spec);
+// The aggregate of the ids in array $1.
+std::string RowsWithIds(const TableSpec& spec);
+// The aggregate of the ids in ($1, $2].
+std::string RowsInRange(const TableSpec& spec);
+// The aggregate of the whole table.
+std::string AllRows(const TableSpec& spec);
+}  // namespace store_sql
+
+// Brings `ledger` up to the snapshot: the first full count when it is empty, else an
+// increment, followed by a full recount when `full_count`. Statement names start with the
+// table's name. Returns what the recount corrected.
+Result<FullCountReport> ReadIncremental(SnapshotReader& reader, const TableSpec& spec,
+                                        CounterLedger& ledger, bool full_count, SteadyTime now);
+
+// One log line per kind of correction a recount made.
+void LogRecount(Logger& log, const std::string& collector, const std::string& table,
+                const FullCountReport& report);
+
+}  // namespace outcomes
