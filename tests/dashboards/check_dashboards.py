@@ -41,6 +41,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 # Metric names that need configuration (or Prometheus) to exist, so a test exposition may lack
 # them. Each maps to the labels its series carry, as far as the sidecar knows them.
@@ -168,12 +169,12 @@ def analyse(expr):
         elif kind == "ident":
             if text in LABEL_LIST_KEYWORDS and nxt == ("punct", "("):
                 i = closing(tokens, i + 1, "(", ")")
+            elif text.lower() in KEYWORDS:  # also before a parenthesis: a or (b)
+                pass
             elif nxt == ("punct", "(") or nxt[1] in ("by", "without"):
                 # A function call, or an aggregation with its clause first: sum by (x) (...)
                 if text not in FUNCTIONS:
                     problems.append('unknown function "%s"' % text)
-            elif text.lower() in KEYWORDS:
-                pass
             else:
                 matchers = []
                 if nxt == ("punct", "{"):
@@ -309,9 +310,9 @@ def read_rules_lines(path):
         # Continuation: following lines indented more than the key (or blank).
         while i < len(lines) and (not lines[i].strip()
                                   or len(lines[i]) - len(lines[i].lstrip()) > column):
-            parts.append(lines[i].strip())
+            parts.append(lines[i] if block else lines[i].strip())
             i += 1
-        text = ("\n" if block else " ").join(parts).strip()
+        text = textwrap.dedent("\n".join(parts)).strip() if block else " ".join(parts).strip()
         exprs.append(('%s "%s"' % name, text if block else unquote_yaml(text)))
     return exprs, recorded, []
 
@@ -547,7 +548,10 @@ def main():
     allowed = dict(ALLOWED)
     allowed.update({name: set() for name in args.allow})
     checker = Checker(exported, recorded, allowed)
-    rel = lambda p: os.path.relpath(p, args.repo)  # noqa: E731
+
+    def rel(path):  # paths inside the repository relative to it, others as given
+        inside = os.path.abspath(path).startswith(os.path.abspath(args.repo) + os.sep)
+        return os.path.relpath(path, args.repo) if inside else path
 
     rules_failed = 0
     for path, exprs, _, errors in rule_files:
