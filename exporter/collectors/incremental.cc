@@ -70,23 +70,25 @@ std::string ArrayLiteral(const std::vector<std::int64_t>& ids) {
 namespace store_sql {
 
 std::string MaxIdAfter(const TableSpec& spec) {
-  return "SELECT coalesce(max(id), $1::bigint) FROM " + spec.table + " WHERE id > $1::bigint";
+  return "SELECT coalesce(max(" + spec.key + "), $1::bigint) FROM " + spec.table + " WHERE " +
+         spec.key + " > $1::bigint";
 }
 
 std::string MaxId(const TableSpec& spec) {
-  return "SELECT coalesce(max(id), 0) FROM " + spec.table;
+  return "SELECT coalesce(max(" + spec.key + "), 0) FROM " + spec.table;
 }
 
 // lag() over the ids in the range, read from the primary-key index alone.
 std::string Gaps(const TableSpec& spec) {
-  return "SELECT prev + 1, id - 1 FROM (SELECT id, lag(id, 1, $1::bigint) OVER (ORDER BY id) AS "
-         "prev FROM " + spec.table + " WHERE id > $1::bigint AND id <= $2::bigint) s "
-         "WHERE id - prev > 1";
+  const std::string& id = spec.key;
+  return "SELECT prev + 1, " + id + " - 1 FROM (SELECT " + id + ", lag(" + id + ", 1, $1::bigint) "
+         "OVER (ORDER BY " + id + ") AS prev FROM " + spec.table + " WHERE " + id +
+         " > $1::bigint AND " + id + " <= $2::bigint) s WHERE " + id + " - prev > 1";
 }
 
 std::string LateIds(const TableSpec& spec) {
-  return "SELECT t.id FROM unnest($1::bigint[], $2::bigint[]) AS g(first_id, last_id) JOIN " +
-         spec.table + " t ON t.id BETWEEN g.first_id AND g.last_id";
+  return "SELECT t." + spec.key + " FROM unnest($1::bigint[], $2::bigint[]) AS g(first_id, last_id) "
+         "JOIN " + spec.table + " t ON t." + spec.key + " BETWEEN g.first_id AND g.last_id";
 }
 
 std::string RowsWithIds(const TableSpec& spec) {

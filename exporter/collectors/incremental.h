@@ -21,6 +21,7 @@ struct TableSpec {
   std::string aggregate_sql;
   std::size_t label_count = 0;
   std::vector<Merge> merges;
+  std::string key = "id";  // the id column unqualified, for reads of the table alone
 };
 
 // Most gap ranges kept per table; beyond it the oldest are left to the full recount.
