@@ -4,6 +4,7 @@
 #include "exporter/collectors/cohorts.h"
 #include "exporter/collectors/drift.h"
 #include "exporter/collectors/endpoint.h"
+#include "exporter/collectors/query.h"
 #include "exporter/collectors/registry_mlflow.h"
 #include "exporter/collectors/store.h"
 
@@ -42,6 +43,13 @@ void AddAnalytics(const Config& config, CollectorContext& context, Collectors& o
   }
 }
 
+void AddQueries(const Config& config, CollectorContext& context, Collectors& out, std::string&) {
+  if (!config.store) return;
+  for (const QueryConfig& query : config.queries) {
+    out.push_back(std::make_shared<QueryCollector>(*config.store, query, SessionDeps(context)));
+  }
+}
+
 // One collector per configured entry, for kinds whose Create() may fail.
 template <typename CollectorType, typename EntryConfig>
 void AddEach(const std::vector<EntryConfig>& entries, CollectorContext& context, Collectors& out,
@@ -70,6 +78,7 @@ void AddRegistries(const Config& config, CollectorContext& context, Collectors& 
 constexpr Factory kCollectorTable[] = {
     &AddStore,
     &AddAnalytics,
+    &AddQueries,
     &AddEndpoints,
     &AddRegistries,
 };

@@ -361,6 +361,7 @@ bool ValidMetricName(const std::string& name) {
 // Names the exporter exports itself; a user-defined metric must not shadow them.
 bool IsReservedMetricName(const std::string& name) {
   return name.starts_with("outcomes_") || name.starts_with("model_endpoint_") ||
+         name.starts_with("model_registry_") ||
          name == "model_info" || name.starts_with("process_");
 }
 
@@ -596,6 +597,90 @@ AnalyticsConfig ReadAnalytics(const YAML::Node& node, ErrorList& errors, const E
   return analytics;
 }
 
+bool ValidLabelName(const std::string& name) {
+  return ValidMetricName(name) && !name.starts_with("__") && name != "le" && name != "quantile";
+}
+
+std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
+                                     const EnvLookup& env) {
+  std::set<std::string> names;
+  return ReadList<QueryConfig>(node, "queries", errors, env, [&](MapReader& reader,
+                                                                 QueryConfig& query) {
+    reader.String("name", query.name, /*required=*/true);
+    reader.String("help", query.help);
+    reader.String("type", query.type);
+    reader.String("sql", query.sql, /*required=*/true);
+    reader.StringList("labels", query.labels);
+    reader.StringList("values", query.values);
+    reader.String("value_label", query.value_label);
+    reader.StringMap("static_labels", query.static_labels);
+    reader.DurationField("interval", query.interval);
+    reader.DurationField("timeout", query.timeout);
+    reader.Int64("max_series", query.max_series);
+    if (auto incremental = reader.Nested("incremental")) {
+      IncrementalQueryConfig config;
+      incremental->String("table", config.table, /*required=*/true);
+      incremental->String("id_column", config.id_column);
+      incremental->RejectUnknownKeys();
+      const std::string key = config.id_column.substr(config.id_column.rfind('.') + 1);
+      if (!ValidMetricName(key)) {
+        errors.Add(incremental->MarkOf("id_column"),
+                   incremental->Qualified("id_column") + ": not a column name");
+      }
+      query.incremental = config;
+    }
+    if (!reader.valid()) return;
+    if (!query.name.empty() && !ValidMetricName(query.name)) {
+      errors.Add(reader.MarkOf("name"), reader.Qualified("name") + ": \"" + query.name +
+                                            "\" is not a valid metric name ([a-zA-Z_][a-zA-Z0-9_]*)");
+    } else if (IsReservedMetricName(query.name)) {
+      errors.Add(reader.MarkOf("name"), reader.Qualified("name") + ": \"" + query.name +
+                                            "\" collides with a built-in metric");
+    } else if (!query.name.empty() && !names.insert(query.name).second) {
+      errors.Add(reader.MarkOf("name"),
+                 reader.Qualified("name") + ": duplicate name \"" + query.name + "\"");
+    }
+    if (query.type != "gauge" && query.type != "counter") {
+      errors.Add(reader.MarkOf("type"), reader.Qualified("type") + ": want gauge or counter");
+    }
+    if (query.values.empty()) {
+      errors.Add(reader.MarkOf("values"), reader.Qualified("values") + ": list at least one column");
+    }
+    std::set<std::string> label_names;
+    const auto check_label = [&](const std::string& key, const std::string& label) {
+      if (!ValidLabelName(label)) {
+        errors.Add(reader.MarkOf(key), reader.Qualified(key) + ": \"" + label +
+                                           "\" is not a valid label name");
+      } else if (!label_names.insert(label).second) {
+        errors.Add(reader.MarkOf(key), reader.Qualified(key) + ": label \"" + label +
+                                           "\" is given twice");
+      }
+    };
+    for (const std::string& label : query.labels) check_label("labels", label);
+    for (const auto& [label, value] : query.static_labels) check_label("static_labels", label);
+    if (query.values.size() > 1) check_label("value_label", query.value_label);
+    RequirePositive(reader, "interval", query.interval, errors);
+    RequirePositive(reader, "timeout", query.timeout, errors);
+    if (query.max_series < 1) {
+      errors.Add(reader.MarkOf("max_series"), reader.Qualified("max_series") + ": must be at least 1");
+    }
+    const bool has_filter = query.sql.find("{filter}") != std::string::npos;
+    if (query.incremental && query.type != "counter") {
+      errors.Add(reader.MarkOf("type"),
+                 reader.Qualified("type") + ": an incremental query exports a counter");
+    }
+    if (query.incremental && !has_filter) {
+      errors.Add(reader.MarkOf("sql"), reader.Qualified("sql") +
+                                           ": an incremental query says where the id condition "
+                                           "goes with {filter} (e.g. WHERE {filter})");
+    }
+    if (!query.incremental && has_filter) {
+      errors.Add(reader.MarkOf("sql"),
+                 reader.Qualified("sql") + ": {filter} is only for incremental queries");
+    }
+  });
+}
+
 std::vector<RegistryConfig> ReadRegistries(const YAML::Node& node, ErrorList& errors,
                                            const EnvLookup& env) {
   std::set<std::string> names;
@@ -680,6 +765,12 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
       }
       if (const YAML::Node registries = reader.Get("registries"); registries.IsDefined()) {
         config.registries = ReadRegistries(registries, errors, env);
+      }
+      if (const YAML::Node queries = reader.Get("queries"); queries.IsDefined()) {
+        config.queries = ReadQueries(queries, errors, env);
+        if (!config.queries.empty() && !config.store) {
+          errors.Add(queries.Mark(), "queries: need a store section to run against");
+        }
       }
       if (const YAML::Node analytics = reader.Get("analytics");
           analytics.IsDefined() && !analytics.IsNull()) {

@@ -34,7 +34,8 @@ std::map<std::string, double> Samples(const CollectOutput& output, const std::st
     for (const auto& metric : family.metric) {
       std::string key;
       for (const auto& label : metric.label) key += (key.empty() ? "" : ",") + label.value;
-      samples[key] = metric.gauge.value;
+      samples[key] = family.type == prometheus::MetricType::Counter ? metric.counter.value
+                                                                    : metric.gauge.value;
     }
   }
   return samples;
@@ -228,6 +229,136 @@ TEST(AbWinnerRuleTest, NeedsEnoughUnitsInBothArms) {
   EXPECT_EQ(AnalyzeAbTest("t", a, b, config, 1.0).winner, "b");
   // The always-valid p-value only goes down: a later, weaker look keeps the earlier evidence.
   EXPECT_EQ(AnalyzeAbTest("t", a, a, config, 0.01).always_valid_p_value, 0.01);
+}
+
+}  // namespace
+}  // namespace outcomes
+
+// Custom queries (`queries:` in the config).
+#include "exporter/collectors/query.h"
+
+namespace outcomes {
+namespace {
+
+QueryConfig Query(const std::string& name, const std::string& sql) {
+  QueryConfig query;
+  query.name = name;
+  query.sql = sql;
+  query.values = {"value"};
+  return query;
+}
+
+class QueryTest : public AnalyticsTest {
+ protected:
+  CollectOutput Run(const QueryConfig& query) {
+    QueryCollector collector(Store(), query, Deps());
+    return collector.Collect();
+  }
+};
+
+TEST_F(QueryTest, GaugeWithLabelsSeveralValuesAndStaticLabels) {
+  QueryConfig query = Query("shop_stock", "SELECT * FROM (VALUES ('eu', 3, 1.5), ('us', NULL, 2.5)) "
+                                          "AS t(region, items, weight)");
+  query.labels = {"region"};
+  query.values = {"items", "weight"};
+  query.sql = "SELECT region, coalesce(items, 0) AS items, weight FROM (" + query.sql + ") s";
+  query.static_labels = {{"team", "shop"}};
+  const CollectOutput output = Run(query);
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(Samples(output, "shop_stock"),
+            (std::map<std::string, double>{{"eu,shop,items", 3},
+                                           {"eu,shop,weight", 1.5},
+                                           {"us,shop,items", 0},
+                                           {"us,shop,weight", 2.5}}));
+  EXPECT_EQ(Samples(output, "outcomes_exporter_query_series_dropped")["shop_stock"], 0);
+}
+
+TEST_F(QueryTest, SeriesThatVanishFromTheResultVanishFromTheMetrics) {
+  Exec("CREATE TABLE IF NOT EXISTS regions (name text)");
+  Exec("TRUNCATE regions; INSERT INTO regions VALUES ('eu'), ('us')");
+  QueryConfig query = Query("regions_seen", "SELECT name, 1 AS value FROM regions");
+  query.labels = {"name"};
+  QueryCollector collector(Store(), query, Deps());
+  EXPECT_EQ(Samples(collector.Collect(), "regions_seen").size(), 2u);
+  Exec("DELETE FROM regions WHERE name = 'us'");
+  EXPECT_EQ(Samples(collector.Collect(), "regions_seen"),
+            (std::map<std::string, double>{{"eu", 1}}));
+  // A failing run keeps serving the last result.
+  Exec("ALTER TABLE regions RENAME TO regions_moved");
+  const CollectOutput failed = collector.Collect();
+  Exec("ALTER TABLE regions_moved RENAME TO regions");
+  EXPECT_FALSE(failed.status.ok());
+  EXPECT_EQ(Samples(failed, "regions_seen"), (std::map<std::string, double>{{"eu", 1}}));
+}
+
+TEST_F(QueryTest, CardinalityLimitDropsTheExcessAndWarnsOnce) {
+  QueryConfig query = Query("many", "SELECT g::text AS k, g AS value FROM generate_series(1, 5) g");
+  query.labels = {"k"};
+  query.max_series = 3;
+  QueryCollector collector(Store(), query, Deps());
+  CollectOutput output = collector.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(Samples(output, "many").size(), 3u);
+  EXPECT_EQ(Samples(output, "outcomes_exporter_query_series_dropped")["many"], 2);
+  output = collector.Collect();
+  const std::string log = log_output_.str();
+  EXPECT_NE(log.find("query result exceeds max_series"), std::string::npos);
+  EXPECT_EQ(log.find("query result exceeds max_series"), log.rfind("query result exceeds max_series"));
+}
+
+TEST_F(QueryTest, EachFailureNamesItsCauseAndSparesTheOthers) {
+  struct Case {
+    std::string sql;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"SELEC 1 AS value", "syntax error"},
+      {"SELECT 1 AS other", "column \"value\" does not exist"},
+      {"SELECT NULL::int AS value", "column value is NULL in row 1"},
+      {"SELECT 'abc' AS value", "query bad: column value: expected a number, got \"abc\""},
+      {"SELECT 1 AS value FROM pg_sleep(2)", "statement timeout"},
+      {"SELECT 1 AS value UNION ALL SELECT 2", "two rows have the same labels"},
+  };
+  for (const Case& c : cases) {
+    QueryConfig query = Query("bad", c.sql);
+    query.timeout = std::chrono::milliseconds(300);
+    const CollectOutput output = Run(query);
+    ASSERT_FALSE(output.status.ok()) << c.sql;
+    EXPECT_NE(output.status.message().find(c.expected), std::string::npos)
+        << c.sql << " -> " << output.status.message();
+  }
+  // A healthy query next to them is unaffected: each has its own collector and connection.
+  EXPECT_TRUE(Run(Query("good", "SELECT 1 AS value")).status.ok());
+}
+
+TEST_F(QueryTest, IncrementalCounterIsExactWithALateCommit) {
+  Exec("CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, region text, amount_cents bigint)");
+  Exec("TRUNCATE orders RESTART IDENTITY");
+  Exec("INSERT INTO orders (region, amount_cents) VALUES ('eu', 100), ('us', 250)");
+  QueryConfig query = Query("shop_orders_total",
+                            "SELECT o.region, 1 AS orders, o.amount_cents FROM orders o WHERE {filter}");
+  query.type = "counter";
+  query.labels = {"region"};
+  query.values = {"orders", "amount_cents"};
+  query.incremental = IncrementalQueryConfig{"orders", "o.id"};
+  QueryCollector collector(Store(), query, Deps());
+  ASSERT_TRUE(collector.Collect().status.ok());
+
+  pqxx::connection slow_connection(sandbox->dsn());
+  pqxx::work slow(slow_connection);
+  slow.exec("INSERT INTO orders (region, amount_cents) VALUES ('eu', 1000)");  // commits last
+  Exec("INSERT INTO orders (region, amount_cents) VALUES ('eu', 5)");
+  CollectOutput output = collector.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(Samples(output, "shop_orders_total")["eu,orders"], 2);
+  slow.commit();
+  output = collector.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(Samples(output, "shop_orders_total"),
+            (std::map<std::string, double>{{"eu,amount_cents", 1105},
+                                           {"eu,orders", 3},
+                                           {"us,amount_cents", 250},
+                                           {"us,orders", 1}}));
 }
 
 }  // namespace

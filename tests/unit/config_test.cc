@@ -260,6 +260,52 @@ TEST(ConfigTest, AnalyticsNeedsAStoreAndValidSettings) {
             "(use ms, s, m, h, d, w, y)");
 }
 
+TEST(ConfigTest, ReadsACustomQuery) {
+  const auto config = Load(
+      "store:\n  dsn: x\n"
+      "queries:\n"
+      "  - name: shop_orders_total\n"
+      "    type: counter\n"
+      "    sql: SELECT region, 1 AS n FROM orders o WHERE {filter}\n"
+      "    labels: [region]\n"
+      "    values: [n]\n"
+      "    static_labels: {team: shop}\n"
+      "    incremental: {table: orders, id_column: o.id}\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  const QueryConfig& query = config.value().queries.at(0);
+  EXPECT_EQ(query.type, "counter");
+  EXPECT_EQ(query.max_series, 10000);
+  ASSERT_TRUE(query.incremental.has_value());
+  EXPECT_EQ(query.incremental->id_column, "o.id");
+}
+
+TEST(ConfigTest, ValidatesCustomQueryNamesAndModes) {
+  const auto config = Load(
+      "store:\n  dsn: x\n"
+      "queries:\n"
+      "  - name: outcomes_events_total\n"
+      "    sql: SELECT 1 AS v\n"
+      "    values: [v]\n"
+      "  - name: ok_metric\n"
+      "    sql: SELECT 1 AS v WHERE {filter}\n"
+      "    labels: [le, region, region]\n"
+      "    values: [v]\n"
+      "  - name: inc\n"
+      "    sql: SELECT 1 AS v FROM t\n"
+      "    values: []\n"
+      "    incremental: {table: t}\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:4:11: queries[0].name: \"outcomes_events_total\" collides with a built-in metric\n"
+            "test.yml:8:10: queries[1].sql: {filter} is only for incremental queries\n"
+            "test.yml:9:13: queries[1].labels: \"le\" is not a valid label name\n"
+            "test.yml:9:13: queries[1].labels: label \"region\" is given twice\n"
+            "test.yml:11:5: queries[2].type: an incremental query exports a counter\n"
+            "test.yml:12:10: queries[2].sql: an incremental query says where the id condition goes "
+            "with {filter} (e.g. WHERE {filter})\n"
+            "test.yml:13:13: queries[2].values: list at least one column");
+}
+
 TEST(ConfigTest, MissingFileIsOneClearLine) {
   const auto config = LoadConfigFile("/nonexistent/outcomes.yml", FakeEnv({}));
   ASSERT_FALSE(config.ok());

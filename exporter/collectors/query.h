@@ -1,0 +1,45 @@
+// The custom query collector ("query/<name>"): one metric from any read-only SQL, with label
+// columns, one or several value columns and static labels. A gauge query re-reads its result
+// every interval, and series that vanish from the result vanish from /metrics. An incremental
+// query counts an append-only table exactly, past a watermark, with the same late-commit
+// handling as the built-in counters. At most max_series series are exported; the excess is
+// dropped, shown in outcomes_exporter_query_series_dropped and logged once.
+#pragma once
+
+#include <map>
+
+#include "exporter/collectors/incremental.h"
+#include "exporter/collectors/sql_collector.h"
+
+namespace outcomes {
+
+class QueryCollector : public SqlCollector {
+ public:
+  QueryCollector(const StoreConfig& store, QueryConfig config, StoreCollectorDeps deps);
+  bool SameConfig(const Collector& other) const override;
+
+  // The user's SQL wrapped so that the database picks the configured columns by name, in
+  // order: labels, then values. Public for tests.
+  static std::string WrappedSql(const QueryConfig& config);
+
+ protected:
+  Status Read(SnapshotReader& reader) override;
+  std::vector<prometheus::MetricFamily> Families() const override;
+
+ private:
+  Status ReadGauge(SnapshotReader& reader);
+  Status ReadIncremental(SnapshotReader& reader);
+  // Counts the series over max_series (they are left out of Families) and warns once.
+  void CountDropped();
+
+  const QueryConfig config_;
+  std::optional<TableSpec> spec_;            // incremental mode only
+  std::optional<CounterLedger> ledger_;      // incremental mode only
+  std::optional<std::chrono::steady_clock::time_point> last_full_count_;
+  std::map<LabelValues, std::vector<double>> series_;  // gauge mode: the last result
+  std::size_t dropped_ = 0;
+  bool warned_about_cardinality_ = false;
+  std::function<std::chrono::steady_clock::time_point()> now_;
+};
+
+}  // namespace outcomes
