@@ -727,7 +727,8 @@ Result<std::string> ExpandEnv(std::string_view text, const EnvLookup& env) {
     if (i + 1 < text.size() && text[i + 1] == '{') {
       const std::size_t close = text.find('}', i + 2);
       if (close == std::string_view::npos) {
-        return Status::Error("unterminated ${ in \"" + std::string(text) + "\"");
+        // The value is not repeated: it may be a DSN with a password.
+        return Status::Error("unterminated ${ (write $$ for a literal $)");
       }
       const std::string name(text.substr(i + 2, close - i - 2));
       if (name.empty()) return Status::Error("empty variable name in ${}");

@@ -220,7 +220,9 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
   parsed.target = slash == std::string::npos ? "/" : rest.substr(slash);
   if (parsed.target.front() == '?') parsed.target = "/" + parsed.target;
   if (authority.find('@') != std::string::npos) {
-    return Status::Error("URL \"" + url + "\": credentials in URLs are not supported, use headers");
+    // The URL is not repeated: its userinfo may hold a password.
+    return Status::Error("credentials in URLs are not supported (the URL's user:password@ part); "
+                         "use headers or bearer_token_file");
   }
   parsed.port = parsed.https ? "443" : "80";
   if (!authority.empty() && authority.front() == '[') {

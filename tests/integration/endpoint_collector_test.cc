@@ -479,3 +479,18 @@ TEST(MlflowRegistryTest, ParsesLatestVersions) {
 
 }  // namespace
 }  // namespace outcomes
+
+namespace outcomes {
+namespace {
+
+TEST(ParseUrlTest, RefusesCredentialsWithoutRepeatingThem) {
+  const auto url = ParseUrl("https://admin:hunter2@model:8443/health");
+  ASSERT_FALSE(url.ok());
+  EXPECT_EQ(url.error().find("hunter2"), std::string::npos) << url.error();
+  EXPECT_EQ(ParseUrl("http://[::1]:8080/x?y=1").value().port, "8080");
+  EXPECT_EQ(ParseUrl("https://model/health").value().port, "443");
+  EXPECT_FALSE(ParseUrl("http://model:99999/").ok());
+}
+
+}  // namespace
+}  // namespace outcomes

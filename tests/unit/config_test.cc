@@ -314,3 +314,17 @@ TEST(ConfigTest, MissingFileIsOneClearLine) {
 
 }  // namespace
 }  // namespace outcomes
+
+namespace outcomes {
+namespace {
+
+TEST(ConfigSecretsTest, ErrorsDoNotRepeatAValueThatMayHoldAPassword) {
+  const auto config = LoadConfigText("store:\n  dsn: \"postgresql://u:hunter2@db/x?${BROKEN\"\n",
+                                     "test.yml", [](const std::string&) { return std::nullopt; });
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().find("hunter2"), std::string::npos) << config.error();
+  EXPECT_EQ(config.error(), "test.yml:2:8: store.dsn: unterminated ${ (write $$ for a literal $)");
+}
+
+}  // namespace
+}  // namespace outcomes
