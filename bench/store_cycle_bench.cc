@@ -2,11 +2,10 @@
 // number of new rows, and the full recount. Run by bench/run-store-bench against a generated
 // store; prints one line per measurement.
 // Usage: store_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES]
-#include <pqxx/pqxx>
-
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <vector>
 
@@ -27,7 +26,9 @@ void InsertRows(pqxx::connection& connection, int count) {
   txn.exec(
       "WITH r AS (INSERT INTO recommendations (customer_id, product_id, model_version, score, "
       "price) SELECT 'bench' || g, 'p' || (g % 100), 'v1.2.0', random(), 10 FROM "
-      "generate_series(1, " + std::to_string(count) + ") g RETURNING id), "
+      "generate_series(1, " +
+      std::to_string(count) +
+      ") g RETURNING id), "
       "e AS (INSERT INTO outcome_events (recommendation_id, status, revenue) SELECT id, "
       "'PURCHASED', 10 FROM r RETURNING 1) "
       "INSERT INTO feedback (recommendation_id, feedback_type, score) SELECT id, 'SATISFACTION', "
@@ -52,9 +53,11 @@ int main(int argc, char** argv) {
   outcomes::StoreConfig config;
   config.dsn = dsn;
   config.statement_timeout = std::chrono::minutes(10);
-  outcomes::StoreCollector collector(
-      config, {log, [](const outcomes::SessionOptions& options) { return outcomes::MakePgSession(options); },
-               [&fake_now] { return fake_now; }});
+  outcomes::StoreCollector collector(config, {log,
+                                              [](const outcomes::SessionOptions& options) {
+                                                return outcomes::MakePgSession(options);
+                                              },
+                                              [&fake_now] { return fake_now; }});
 
   pqxx::connection connection(dsn);
   const auto rows = [&connection](const char* table) {

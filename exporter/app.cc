@@ -93,7 +93,8 @@ std::map<std::string, HttpHandler> App::Routes() {
   std::map<std::string, HttpHandler> routes;
   routes[options_.telemetry_path] = [this](const HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") {
-      return HttpResponse{405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET"}}};
+      return HttpResponse{
+          405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET"}}};
     }
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText(), {}};
   };
@@ -104,26 +105,33 @@ std::map<std::string, HttpHandler> App::Routes() {
     // Ready once every collector finished its first cycle, so a first scrape is never empty.
     for (const CollectorState& state : scheduler_.States()) {
       if (!state.has_run) {
-        return HttpResponse{503, "text/plain; charset=utf-8",
-                            "Not ready: collector " + state.name + " has not run yet\n", {}};
+        return HttpResponse{503,
+                            "text/plain; charset=utf-8",
+                            "Not ready: collector " + state.name + " has not run yet\n",
+                            {}};
       }
     }
     return HttpResponse{200, "text/plain; charset=utf-8", "Ready\n", {}};
   };
   routes["/-/reload"] = [this](const HttpRequest& request) {
     if (request.method != "POST" && request.method != "PUT") {
-      return HttpResponse{405, "text/plain; charset=utf-8",
-                          "use POST /-/reload to reload the configuration\n", {{"Allow", "POST"}}};
+      return HttpResponse{405,
+                          "text/plain; charset=utf-8",
+                          "use POST /-/reload to reload the configuration\n",
+                          {{"Allow", "POST"}}};
     }
     const Status status = ReloadAndWait();
     if (!status.ok()) {
-      return HttpResponse{500, "text/plain; charset=utf-8",
-                          "failed to reload config:\n" + status.message() + "\n", {}};
+      return HttpResponse{500,
+                          "text/plain; charset=utf-8",
+                          "failed to reload config:\n" + status.message() + "\n",
+                          {}};
     }
     return HttpResponse{200, "text/plain; charset=utf-8", "config reloaded\n", {}};
   };
   routes["/"] = [this](const HttpRequest&) {
-    return HttpResponse{200, "text/html; charset=utf-8",
+    return HttpResponse{200,
+                        "text/html; charset=utf-8",
                         RenderLandingPage(build_, options_.telemetry_path, scheduler_.States(),
                                           reload_state(), options_.config_file),
                         {}};

@@ -9,8 +9,10 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
     std::string* target;
   };
   const StringFlag string_flags[] = {
-      {"--config.file", &flags.config_file},       {"--web.listen-address", &flags.listen_address},
-      {"--web.telemetry-path", &flags.telemetry_path}, {"--log.level", &flags.log_level},
+      {"--config.file", &flags.config_file},
+      {"--web.listen-address", &flags.listen_address},
+      {"--web.telemetry-path", &flags.telemetry_path},
+      {"--log.level", &flags.log_level},
       {"--log.format", &flags.log_format},
   };
   struct BoolFlag {
@@ -18,8 +20,10 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
     bool* target;
   };
   const BoolFlag bool_flags[] = {
-      {"--config.check", &flags.config_check}, {"--version", &flags.version},
-      {"--help", &flags.help}, {"-h", &flags.help},
+      {"--config.check", &flags.config_check},
+      {"--version", &flags.version},
+      {"--help", &flags.help},
+      {"-h", &flags.help},
   };
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];

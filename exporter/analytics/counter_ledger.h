@@ -38,10 +38,10 @@ struct IdRange {
 
 // What one incremental read of one snapshot saw.
 struct IncrementBatch {
-  std::int64_t new_watermark = 0;        // highest id visible; >= the old watermark
-  std::vector<IdRange> new_gaps;         // ids missing in (old watermark, new_watermark]
-  std::vector<std::int64_t> found_ids;   // ids of old gaps that are visible now
-  std::vector<AggregateRow> rows;        // aggregate of the new rows plus the found ids
+  std::int64_t new_watermark = 0;       // highest id visible; >= the old watermark
+  std::vector<IdRange> new_gaps;        // ids missing in (old watermark, new_watermark]
+  std::vector<std::int64_t> found_ids;  // ids of old gaps that are visible now
+  std::vector<AggregateRow> rows;       // aggregate of the new rows plus the found ids
 };
 
 struct FullCountReport {

@@ -124,8 +124,8 @@ ProportionTest TwoProportionZTest(std::int64_t x_a, std::int64_t n_a, std::int64
   const double pooled_se = std::sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb));
   test.z = pooled_se > 0 ? test.difference / pooled_se : 0;
   test.p_value = pooled_se > 0 ? 2 * (1 - NormalCdf(std::fabs(test.z))) : 1;
-  const double se = std::sqrt(test.rate_a * (1 - test.rate_a) / na +
-                              test.rate_b * (1 - test.rate_b) / nb);
+  const double se =
+      std::sqrt(test.rate_a * (1 - test.rate_a) / na + test.rate_b * (1 - test.rate_b) / nb);
   const double half_width = NormalQuantile(1 - (1 - confidence) / 2) * se;
   test.ci_low = test.difference - half_width;
   test.ci_high = test.difference + half_width;
@@ -137,7 +137,8 @@ double MsprtPValue(std::int64_t x_a, std::int64_t n_a, std::int64_t x_b, std::in
   if (n_a <= 0 || n_b <= 0 || tau <= 0) return 1.0;
   const double pa = static_cast<double>(x_a) / static_cast<double>(n_a);
   const double pb = static_cast<double>(x_b) / static_cast<double>(n_b);
-  const double v = pa * (1 - pa) / static_cast<double>(n_a) + pb * (1 - pb) / static_cast<double>(n_b);
+  const double v =
+      pa * (1 - pa) / static_cast<double>(n_a) + pb * (1 - pb) / static_cast<double>(n_b);
   if (v <= 0) return 1.0;
   const double tau2 = tau * tau;
   const double theta = pb - pa;
@@ -153,7 +154,9 @@ double ProbabilityBBeatsA(std::int64_t x_a, std::int64_t n_a, std::int64_t x_b, 
   const double beta_b = 1.0 + static_cast<double>(n_b - x_b);
   if (x_b > 100'000) {
     const auto mean = [](double a, double b) { return a / (a + b); };
-    const auto variance = [](double a, double b) { return a * b / ((a + b) * (a + b) * (a + b + 1)); };
+    const auto variance = [](double a, double b) {
+      return a * b / ((a + b) * (a + b) * (a + b + 1));
+    };
     return NormalCdf((mean(alpha_b, beta_b) - mean(alpha_a, beta_a)) /
                      std::sqrt(variance(alpha_a, beta_a) + variance(alpha_b, beta_b)));
   }
@@ -201,8 +204,10 @@ double RequiredUnitsPerArm(double baseline, double relative_mde, double alpha, d
 
 double PopulationStabilityIndex(const std::vector<std::int64_t>& reference,
                                 const std::vector<std::int64_t>& current, double floor) {
-  const double n = static_cast<double>(std::accumulate(reference.begin(), reference.end(), std::int64_t{0}));
-  const double m = static_cast<double>(std::accumulate(current.begin(), current.end(), std::int64_t{0}));
+  const double n =
+      static_cast<double>(std::accumulate(reference.begin(), reference.end(), std::int64_t{0}));
+  const double m =
+      static_cast<double>(std::accumulate(current.begin(), current.end(), std::int64_t{0}));
   if (n <= 0 || m <= 0) return 0;
   double psi = 0;
   for (std::size_t i = 0; i < reference.size() && i < current.size(); ++i) {

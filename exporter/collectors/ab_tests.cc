@@ -80,13 +80,13 @@ AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
       std::min(previous_always_valid,
                stats::MsprtPValue(a.converted_customers, a.customers, b.converted_customers,
                                   b.customers, config.msprt_tau));
-  result.probability_b_beats_a = stats::ProbabilityBBeatsA(
-      a.converted_customers, a.customers, b.converted_customers, b.customers);
+  result.probability_b_beats_a = stats::ProbabilityBBeatsA(a.converted_customers, a.customers,
+                                                           b.converted_customers, b.customers);
   result.srm_p_value = stats::SampleRatioMismatchPValue({a.customers, b.customers}, {1, 1});
   result.required_units_per_arm = stats::RequiredUnitsPerArm(
       z.rate_a, config.minimum_detectable_effect, 1 - config.confidence, config.power);
-  const double needed = std::max(static_cast<double>(config.min_units_per_arm),
-                                 result.required_units_per_arm);
+  const double needed =
+      std::max(static_cast<double>(config.min_units_per_arm), result.required_units_per_arm);
   result.sample_size_reached = std::isfinite(needed) &&
                                static_cast<double>(a.customers) >= needed &&
                                static_cast<double>(b.customers) >= needed;
@@ -175,14 +175,17 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
        [](const AbArm& arm) { return static_cast<double>(arm.converted_customers); }},
       {"outcomes_ab_conversion_ratio", "Converted customers / customers of the variant.",
        [](const AbArm& arm) {
-         return Ratio(static_cast<double>(arm.converted_customers), static_cast<double>(arm.customers));
+         return Ratio(static_cast<double>(arm.converted_customers),
+                      static_cast<double>(arm.customers));
        }},
       {"outcomes_ab_revenue_per_customer",
        "Revenue impact (purchases minus returns) per customer of the variant.",
        [](const AbArm& arm) { return Ratio(arm.revenue, static_cast<double>(arm.customers)); }},
-      {"outcomes_ab_satisfaction_mean", "Mean SATISFACTION feedback score in the variant (0 without feedback).",
+      {"outcomes_ab_satisfaction_mean",
+       "Mean SATISFACTION feedback score in the variant (0 without feedback).",
        [](const AbArm& arm) {
-         return Ratio(static_cast<double>(arm.satisfaction_sum), static_cast<double>(arm.satisfaction_count));
+         return Ratio(static_cast<double>(arm.satisfaction_sum),
+                      static_cast<double>(arm.satisfaction_count));
        }},
       {"outcomes_ab_return_ratio", "Returned / purchased recommendations of the variant.",
        [](const AbArm& arm) {
@@ -194,7 +197,8 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
     auto family = MakeFamily(metric.name, metric.help, MetricType::Gauge);
     for (const AbResult& result : results_) {
       for (const AbArm* arm : {&result.a, &result.b}) {
-        AddSample(family, {{"ab_test", result.test}, {"variant", arm->variant}}, metric.value(*arm));
+        AddSample(family, {{"ab_test", result.test}, {"variant", arm->variant}},
+                  metric.value(*arm));
       }
     }
     families.push_back(std::move(family));
@@ -217,7 +221,8 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
       {"outcomes_ab_srm_p_value", "Sample ratio mismatch p-value against a 50/50 split.",
        [](const AbResult& r) { return r.srm_p_value; }},
       {"outcomes_ab_required_customers_per_arm",
-       "Customers per arm needed to detect the configured minimum effect (+Inf without a baseline).",
+       "Customers per arm needed to detect the configured minimum effect (+Inf without a "
+       "baseline).",
        [](const AbResult& r) { return r.required_units_per_arm; }},
       {"outcomes_ab_sample_size_reached", "1 when both arms reached the required customers.",
        [](const AbResult& r) { return r.sample_size_reached ? 1.0 : 0.0; }},
@@ -239,7 +244,8 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
                            MetricType::Gauge);
   for (const AbResult& result : results_) {
     AddSample(p_values, {{"ab_test", result.test}, {"method", "z_test"}}, result.p_value);
-    AddSample(p_values, {{"ab_test", result.test}, {"method", "msprt"}}, result.always_valid_p_value);
+    AddSample(p_values, {{"ab_test", result.test}, {"method", "msprt"}},
+              result.always_valid_p_value);
     for (const AbArm* arm : {&result.a, &result.b}) {
       AddSample(winner, {{"ab_test", result.test}, {"variant", arm->variant}},
                 arm->variant == result.winner ? 1 : 0);
@@ -247,10 +253,11 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
   }
   families.push_back(std::move(p_values));
   families.push_back(std::move(winner));
-  std::erase_if(families, [](const prometheus::MetricFamily& family) { return family.metric.empty(); });
-  auto confidence = MakeFamily("outcomes_ab_confidence_level",
-                               "Confidence required to declare a winner (configuration).",
-                               MetricType::Gauge);
+  std::erase_if(families,
+                [](const prometheus::MetricFamily& family) { return family.metric.empty(); });
+  auto confidence =
+      MakeFamily("outcomes_ab_confidence_level",
+                 "Confidence required to declare a winner (configuration).", MetricType::Gauge);
   AddSample(confidence, {}, config_.confidence);
   families.push_back(std::move(confidence));
   return families;

@@ -106,9 +106,11 @@ std::vector<prometheus::MetricFamily> CohortsCollector::Families() const {
     double (*value)(const Cohort&);
   };
   static const CohortMetric kMetrics[] = {
-      {"outcomes_cohort_recommendations", "Recommendations in the matured cohort (created between lag + window and lag ago).",
+      {"outcomes_cohort_recommendations",
+       "Recommendations in the matured cohort (created between lag + window and lag ago).",
        [](const Cohort& c) { return static_cast<double>(c.recommendations); }},
-      {"outcomes_cohort_acceptance_ratio", "Accepted / (accepted + rejected) in the matured cohort.",
+      {"outcomes_cohort_acceptance_ratio",
+       "Accepted / (accepted + rejected) in the matured cohort.",
        [](const Cohort& c) { return Ratio(c.accepted, c.accepted + c.rejected); }},
       {"outcomes_cohort_purchase_ratio", "Purchased / recommendations in the matured cohort.",
        [](const Cohort& c) { return Ratio(c.purchased, c.recommendations); }},
@@ -125,16 +127,16 @@ std::vector<prometheus::MetricFamily> CohortsCollector::Families() const {
     }
     if (!family.metric.empty()) families.push_back(std::move(family));
   }
-  auto first_seen = MakeFamily("outcomes_model_version_first_seen_timestamp_seconds",
-                               "created_at of the model version's first recommendation.",
-                               MetricType::Gauge);
+  auto first_seen =
+      MakeFamily("outcomes_model_version_first_seen_timestamp_seconds",
+                 "created_at of the model version's first recommendation.", MetricType::Gauge);
   for (const auto& [version, seconds] : first_seen_) {
     AddSample(first_seen, {{"model_version", version}}, seconds);
   }
   if (!first_seen.metric.empty()) families.push_back(std::move(first_seen));
-  auto cost = MakeFamily("outcomes_cost_per_recommendation",
-                         "Configured cost of serving one recommendation, for ROI.",
-                         MetricType::Gauge);
+  auto cost =
+      MakeFamily("outcomes_cost_per_recommendation",
+                 "Configured cost of serving one recommendation, for ROI.", MetricType::Gauge);
   AddSample(cost, {}, cost_per_recommendation_);
   families.push_back(std::move(cost));
   return families;

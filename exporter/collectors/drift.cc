@@ -30,7 +30,8 @@ WITH reference AS (
   SELECT model_version, score FROM recommendations WHERE created_at >= now() - $2::interval
 ), cuts AS (
   SELECT model_version,
-         percentile_cont(ARRAY[)SQL" + fractions + R"SQL(]::float8[]) WITHIN GROUP (ORDER BY score) AS edges
+         percentile_cont(ARRAY[)SQL" +
+         fractions + R"SQL(]::float8[]) WITHIN GROUP (ORDER BY score) AS edges
   FROM reference GROUP BY model_version
 ), binned AS (
   SELECT 'reference' AS window_name, r.model_version, width_bucket(r.score, c.edges) AS bin
@@ -43,7 +44,8 @@ SELECT model_version, window_name, bin, count(*) FROM binned GROUP BY 1, 2, 3 OR
 )SQL";
 }
 
-DriftCollector::DriftCollector(const StoreConfig& store, DriftConfig config, StoreCollectorDeps deps)
+DriftCollector::DriftCollector(const StoreConfig& store, DriftConfig config,
+                               StoreCollectorDeps deps)
     : SqlCollector("drift", store, config.interval, config.timeout, std::move(deps)),
       config_(config) {}
 
@@ -76,8 +78,10 @@ Status DriftCollector::Read(SnapshotReader& reader) {
   }
   std::vector<DriftResult> results;
   for (auto& [version, result] : by_version) {
-    const std::int64_t n = std::accumulate(result.reference.begin(), result.reference.end(), std::int64_t{0});
-    const std::int64_t m = std::accumulate(result.current.begin(), result.current.end(), std::int64_t{0});
+    const std::int64_t n =
+        std::accumulate(result.reference.begin(), result.reference.end(), std::int64_t{0});
+    const std::int64_t m =
+        std::accumulate(result.current.begin(), result.current.end(), std::int64_t{0});
     if (n == 0 || m == 0) continue;  // nothing to compare yet
     result.psi = stats::PopulationStabilityIndex(result.reference, result.current);
     result.noise_level = stats::PsiNoiseLevel(static_cast<int>(config_.bins), n, m, 0.95);
@@ -104,9 +108,11 @@ std::vector<prometheus::MetricFamily> DriftCollector::Families() const {
     AddSample(psi, version, result.psi);
     AddSample(noise, version, result.noise_level);
     AddSample(samples, {{"model_version", result.model_version}, {"window", "reference"}},
-              static_cast<double>(std::accumulate(result.reference.begin(), result.reference.end(), std::int64_t{0})));
+              static_cast<double>(std::accumulate(result.reference.begin(), result.reference.end(),
+                                                  std::int64_t{0})));
     AddSample(samples, {{"model_version", result.model_version}, {"window", "current"}},
-              static_cast<double>(std::accumulate(result.current.begin(), result.current.end(), std::int64_t{0})));
+              static_cast<double>(
+                  std::accumulate(result.current.begin(), result.current.end(), std::int64_t{0})));
   }
   std::vector<prometheus::MetricFamily> families;
   for (auto* family : {&psi, &noise, &samples}) {

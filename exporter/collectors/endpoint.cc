@@ -1,8 +1,7 @@
 #include "exporter/collectors/endpoint.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "exporter/metrics/family.h"
 
@@ -202,23 +201,25 @@ std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
   families.push_back(std::move(extraction));
 
   if (model_info_) {
-    auto info = MakeFamily("model_info",
-                           "Model served by the endpoint, as last reported by it (value 1).",
-                           MetricType::Gauge);
+    auto info =
+        MakeFamily("model_info", "Model served by the endpoint, as last reported by it (value 1).",
+                   MetricType::Gauge);
     AddSample(info,
-              {{"endpoint", config_.name}, {"model_name", (*model_info_)[0]},
-               {"model_version", (*model_info_)[1]}, {"stage", (*model_info_)[2]}},
+              {{"endpoint", config_.name},
+               {"model_name", (*model_info_)[0]},
+               {"model_version", (*model_info_)[1]},
+               {"stage", (*model_info_)[2]}},
               1);
     families.push_back(std::move(info));
   }
   for (const EndpointFieldConfig& field : config_.fields) {
     const auto it = field_values_.find(field.metric);
     if (it == field_values_.end()) continue;
-    auto family = MakeFamily(field.metric,
-                             field.help.empty()
-                                 ? "Value of " + field.pointer + " in the endpoint's response."
-                                 : field.help,
-                             MetricType::Gauge);
+    auto family =
+        MakeFamily(field.metric,
+                   field.help.empty() ? "Value of " + field.pointer + " in the endpoint's response."
+                                      : field.help,
+                   MetricType::Gauge);
     AddSample(family, endpoint, it->second);
     families.push_back(std::move(family));
   }

@@ -15,8 +15,7 @@
 
 namespace outcomes {
 
-class EndpointCollector : public Collector,
-                          public std::enable_shared_from_this<EndpointCollector> {
+class EndpointCollector : public Collector, public std::enable_shared_from_this<EndpointCollector> {
  public:
   // Fails when the URL or TLS files cannot be used (e.g. an unreadable CA file).
   static Result<std::shared_ptr<EndpointCollector>> Create(const EndpointConfig& config,

@@ -81,14 +81,18 @@ std::string MaxId(const TableSpec& spec) {
 // lag() over the ids in the range, read from the primary-key index alone.
 std::string Gaps(const TableSpec& spec) {
   const std::string& id = spec.key;
-  return "SELECT prev + 1, " + id + " - 1 FROM (SELECT " + id + ", lag(" + id + ", 1, $1::bigint) "
-         "OVER (ORDER BY " + id + ") AS prev FROM " + spec.table + " WHERE " + id +
-         " > $1::bigint AND " + id + " <= $2::bigint) s WHERE " + id + " - prev > 1";
+  return "SELECT prev + 1, " + id + " - 1 FROM (SELECT " + id + ", lag(" + id +
+         ", 1, $1::bigint) "
+         "OVER (ORDER BY " +
+         id + ") AS prev FROM " + spec.table + " WHERE " + id + " > $1::bigint AND " + id +
+         " <= $2::bigint) s WHERE " + id + " - prev > 1";
 }
 
 std::string LateIds(const TableSpec& spec) {
-  return "SELECT t." + spec.key + " FROM unnest($1::bigint[], $2::bigint[]) AS g(first_id, last_id) "
-         "JOIN " + spec.table + " t ON t." + spec.key + " BETWEEN g.first_id AND g.last_id";
+  return "SELECT t." + spec.key +
+         " FROM unnest($1::bigint[], $2::bigint[]) AS g(first_id, last_id) "
+         "JOIN " +
+         spec.table + " t ON t." + spec.key + " BETWEEN g.first_id AND g.last_id";
 }
 
 std::string RowsWithIds(const TableSpec& spec) {
@@ -148,8 +152,9 @@ Status Increment(SnapshotReader& reader, const TableSpec& spec, CounterLedger& l
       firsts.push_back(gap.first);
       lasts.push_back(gap.last);
     }
-    Result<std::vector<Row>> found = reader.Query(
-        spec.table + "_late_ids", store_sql::LateIds(spec), {ArrayLiteral(firsts), ArrayLiteral(lasts)});
+    Result<std::vector<Row>> found =
+        reader.Query(spec.table + "_late_ids", store_sql::LateIds(spec),
+                     {ArrayLiteral(firsts), ArrayLiteral(lasts)});
     if (!found.ok()) return found.status();
     for (const Row& row : found.value()) {
       Result<std::int64_t> id = ParseInt(row.at(0), spec.table);
@@ -174,9 +179,8 @@ Status Increment(SnapshotReader& reader, const TableSpec& spec, CounterLedger& l
     if (!new_gaps.ok()) return new_gaps.status();
     batch.new_gaps = std::move(new_gaps).value();
 
-    Result<std::vector<Row>> rows = reader.Query(spec.table + "_new_rows",
-                                                 store_sql::RowsInRange(spec),
-                                                 {old_watermark, new_watermark});
+    Result<std::vector<Row>> rows = reader.Query(
+        spec.table + "_new_rows", store_sql::RowsInRange(spec), {old_watermark, new_watermark});
     if (!rows.ok()) return rows.status();
     Result<std::vector<AggregateRow>> parsed = ParseAggregate(rows.value(), spec);
     if (!parsed.ok()) return parsed.status();
@@ -213,13 +217,17 @@ Result<FullCountReport> ReadIncremental(SnapshotReader& reader, const TableSpec&
 void LogRecount(Logger& log, const std::string& collector, const std::string& table,
                 const FullCountReport& report) {
   if (report.rows_added > 0) {
-    log.Info("full recount found rows the incremental reads missed",
-             {{"collector", collector}, {"table", table}, {"rows", std::to_string(report.rows_added)}});
+    log.Info(
+        "full recount found rows the incremental reads missed",
+        {{"collector", collector}, {"table", table}, {"rows", std::to_string(report.rows_added)}});
   }
   if (report.rows_deleted > 0) {
-    log.Info("full recount found fewer rows than counted (deleted by retention?); counters keep "
-             "their values",
-             {{"collector", collector}, {"table", table}, {"rows", std::to_string(report.rows_deleted)}});
+    log.Info(
+        "full recount found fewer rows than counted (deleted by retention?); counters keep "
+        "their values",
+        {{"collector", collector},
+         {"table", table},
+         {"rows", std::to_string(report.rows_deleted)}});
   }
 }
 

@@ -20,7 +20,8 @@ std::string QuoteIdentifier(const std::string& name) {
 std::string QueryCollector::WrappedSql(const QueryConfig& config) {
   std::string columns;
   for (const std::string& column : config.labels) {
-    columns += (columns.empty() ? "" : ", ") + ("coalesce(" + QuoteIdentifier(column) + "::text, '')");
+    columns +=
+        (columns.empty() ? "" : ", ") + ("coalesce(" + QuoteIdentifier(column) + "::text, '')");
   }
   for (const std::string& column : config.values) {
     columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(column);
@@ -28,7 +29,8 @@ std::string QueryCollector::WrappedSql(const QueryConfig& config) {
   return "SELECT " + columns + " FROM (" + config.sql + "\n) AS custom_query";
 }
 
-QueryCollector::QueryCollector(const StoreConfig& store, QueryConfig config, StoreCollectorDeps deps)
+QueryCollector::QueryCollector(const StoreConfig& store, QueryConfig config,
+                               StoreCollectorDeps deps)
     : SqlCollector("query/" + config.name, store, config.interval, config.timeout, deps),
       config_(std::move(config)),
       now_(deps.now) {
@@ -82,7 +84,8 @@ void QueryCollector::CountDropped() {
   if (dropped_ > 0 && !warned_about_cardinality_) {
     warned_about_cardinality_ = true;
     log().Warn("query result exceeds max_series; the excess series are dropped",
-               {{"collector", name()}, {"max_series", std::to_string(limit)},
+               {{"collector", name()},
+                {"max_series", std::to_string(limit)},
                 {"dropped", std::to_string(dropped_)}});
   }
 }
@@ -104,13 +107,15 @@ Status QueryCollector::ReadGauge(SnapshotReader& reader) {
                              " is NULL in row " + std::to_string(r + 1) +
                              " (use coalesce() or filter the row)");
       }
-      Result<double> value = ParseNumber(cell, "query " + config_.name + ": column " + config_.values[v]);
+      Result<double> value =
+          ParseNumber(cell, "query " + config_.name + ": column " + config_.values[v]);
       if (!value.ok()) return value.status();
       values.push_back(value.value());
     }
     if (!series.emplace(label_values, values).second) {
-      return Status::Error("query " + config_.name +
-                           ": two rows have the same labels; group the result by every label column");
+      return Status::Error(
+          "query " + config_.name +
+          ": two rows have the same labels; group the result by every label column");
     }
   }
   series_ = std::move(series);
@@ -121,7 +126,8 @@ Status QueryCollector::ReadIncremental(SnapshotReader& reader) {
   const auto now = now_();
   const bool full_count =
       !last_full_count_ || now - *last_full_count_ >= store_config().reconcile_interval;
-  Result<FullCountReport> report = outcomes::ReadIncremental(reader, *spec_, *ledger_, full_count, now);
+  Result<FullCountReport> report =
+      outcomes::ReadIncremental(reader, *spec_, *ledger_, full_count, now);
   if (!report.ok()) return report.status();
   LogRecount(log(), name(), spec_->table, report.value());
   if (full_count) last_full_count_ = now;
@@ -131,11 +137,11 @@ Status QueryCollector::ReadIncremental(SnapshotReader& reader) {
 }
 
 std::vector<prometheus::MetricFamily> QueryCollector::Families() const {
-  const auto type = config_.type == "counter" ? prometheus::MetricType::Counter
-                                              : prometheus::MetricType::Gauge;
-  auto family = MakeFamily(config_.name,
-                           config_.help.empty() ? "Custom query " + config_.name + "." : config_.help,
-                           type);
+  const auto type =
+      config_.type == "counter" ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+  auto family =
+      MakeFamily(config_.name,
+                 config_.help.empty() ? "Custom query " + config_.name + "." : config_.help, type);
   // Both modes end up as label values -> one value per value column.
   std::map<LabelValues, std::vector<double>> all;
   if (ledger_) {
@@ -150,7 +156,8 @@ std::vector<prometheus::MetricFamily> QueryCollector::Families() const {
   for (const auto& [labels, values] : all) {
     for (std::size_t v = 0; v < values.size() && exported < limit; ++v) {
       Labels series_labels;
-      for (std::size_t i = 0; i < labels.size(); ++i) series_labels.emplace_back(config_.labels[i], labels[i]);
+      for (std::size_t i = 0; i < labels.size(); ++i)
+        series_labels.emplace_back(config_.labels[i], labels[i]);
       for (const auto& static_label : config_.static_labels) series_labels.push_back(static_label);
       if (values.size() > 1) series_labels.emplace_back(config_.value_label, config_.values[v]);
       AddSample(family, series_labels, values[v]);

@@ -33,8 +33,8 @@ class QueryCollector : public SqlCollector {
   void CountDropped();
 
   const QueryConfig config_;
-  std::optional<TableSpec> spec_;            // incremental mode only
-  std::optional<CounterLedger> ledger_;      // incremental mode only
+  std::optional<TableSpec> spec_;        // incremental mode only
+  std::optional<CounterLedger> ledger_;  // incremental mode only
   std::optional<std::chrono::steady_clock::time_point> last_full_count_;
   std::map<LabelValues, std::vector<double>> series_;  // gauge mode: the last result
   std::size_t dropped_ = 0;

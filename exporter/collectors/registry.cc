@@ -76,11 +76,7 @@ void AddRegistries(const Config& config, CollectorContext& context, Collectors& 
 
 // The table: one entry per collector kind.
 constexpr Factory kCollectorTable[] = {
-    &AddStore,
-    &AddAnalytics,
-    &AddQueries,
-    &AddEndpoints,
-    &AddRegistries,
+    &AddStore, &AddAnalytics, &AddQueries, &AddEndpoints, &AddRegistries,
 };
 
 }  // namespace

@@ -76,42 +76,44 @@ void MlflowRegistryCollector::CollectAsync(boost::asio::io_context& io,
     ProbeRequest request = MakeRequest(config_, client_);
     request.method = "POST";
     request.body = nlohmann::json{{"name", model}, {"stages", config_.stages}}.dump();
-    StartHttpProbe(io, std::move(request), [self = shared_from_this(), cycle,
-                                            model](ProbeResponse response) {
-      std::string error;
-      if (response.failure != ProbeFailure::kNone) {
-        error = response.error;
-      } else if (response.status_code != 200) {
-        error = "HTTP status " + std::to_string(response.status_code);
-      } else if (Result<std::vector<Version>> parsed = ParseLatestVersions(response.body);
-                 parsed.ok()) {
-        cycle->versions.insert(cycle->versions.end(), parsed.value().begin(), parsed.value().end());
-      } else {
-        error = parsed.error();
-      }
-      if (!error.empty()) {
-        cycle->errors += (cycle->errors.empty() ? "" : "; ") + ("model " + model + ": " + error);
-      }
-      if (--cycle->pending > 0) return;
-      CollectOutput output;
-      const bool up = cycle->errors.empty();
-      if (up) {
-        self->versions_ = std::move(cycle->versions);
-      } else {
-        output.status = Status::Error("registry " + self->config_.name + ": " + cycle->errors);
-      }
-      output.families = self->BuildFamilies(up);
-      cycle->done(std::move(output));
-    });
+    StartHttpProbe(
+        io, std::move(request), [self = shared_from_this(), cycle, model](ProbeResponse response) {
+          std::string error;
+          if (response.failure != ProbeFailure::kNone) {
+            error = response.error;
+          } else if (response.status_code != 200) {
+            error = "HTTP status " + std::to_string(response.status_code);
+          } else if (Result<std::vector<Version>> parsed = ParseLatestVersions(response.body);
+                     parsed.ok()) {
+            cycle->versions.insert(cycle->versions.end(), parsed.value().begin(),
+                                   parsed.value().end());
+          } else {
+            error = parsed.error();
+          }
+          if (!error.empty()) {
+            cycle->errors +=
+                (cycle->errors.empty() ? "" : "; ") + ("model " + model + ": " + error);
+          }
+          if (--cycle->pending > 0) return;
+          CollectOutput output;
+          const bool up = cycle->errors.empty();
+          if (up) {
+            self->versions_ = std::move(cycle->versions);
+          } else {
+            output.status = Status::Error("registry " + self->config_.name + ": " + cycle->errors);
+          }
+          output.families = self->BuildFamilies(up);
+          cycle->done(std::move(output));
+        });
   }
 }
 
 std::vector<prometheus::MetricFamily> MlflowRegistryCollector::BuildFamilies(bool up) const {
   using prometheus::MetricType;
   std::vector<prometheus::MetricFamily> families;
-  auto up_family = MakeFamily("model_registry_up",
-                              "1 when the last query of every configured model succeeded.",
-                              MetricType::Gauge);
+  auto up_family =
+      MakeFamily("model_registry_up", "1 when the last query of every configured model succeeded.",
+                 MetricType::Gauge);
   AddSample(up_family, {{"registry", config_.name}}, up ? 1 : 0);
   families.push_back(std::move(up_family));
   auto info = MakeFamily("model_registry_version_info",
@@ -120,8 +122,10 @@ std::vector<prometheus::MetricFamily> MlflowRegistryCollector::BuildFamilies(boo
                          MetricType::Gauge);
   for (const Version& version : versions_) {
     AddSample(info,
-              {{"registry", config_.name}, {"model_name", version.model},
-               {"model_version", version.version}, {"stage", version.stage}},
+              {{"registry", config_.name},
+               {"model_name", version.model},
+               {"model_version", version.version},
+               {"stage", version.stage}},
               1);
   }
   if (!info.metric.empty()) families.push_back(std::move(info));

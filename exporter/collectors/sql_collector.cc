@@ -16,17 +16,16 @@ SqlCollector::SqlCollector(std::string name, const StoreConfig& store, Duration 
   options.application_name = store_.application_name;
   options.connect_timeout = store_.connect_timeout;
   options.statement_timeout = std::min(store_.statement_timeout, timeout_);
-  connection_ = std::make_unique<ReconnectingSession>(deps_.make_session(options), interval_,
-                                                      store_.max_backoff, name_, deps_.log,
-                                                      deps_.now);
+  connection_ = std::make_unique<ReconnectingSession>(
+      deps_.make_session(options), interval_, store_.max_backoff, name_, deps_.log, deps_.now);
 }
 
 CollectOutput SqlCollector::Collect() {
   CollectOutput output;
   output.status = connection_->Ensure();
   if (output.status.ok()) {
-    output.status = connection_->session().InSnapshot(
-        [this](SnapshotReader& reader) { return Read(reader); });
+    output.status =
+        connection_->session().InSnapshot([this](SnapshotReader& reader) { return Read(reader); });
   }
   output.families = Families();
   return output;

@@ -18,29 +18,34 @@ double Seconds(std::chrono::system_clock::time_point time) {
 
 const std::vector<TableSpec>& ReferenceTables() {
   static const std::vector<TableSpec> kTables = {
-      {"recommendations", "r.id",
+      {"recommendations",
+       "r.id",
        "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
        "count(*) FROM recommendations r WHERE {filter} GROUP BY 1, 2, 3",
-       3, {Merge::kSum}},
+       3,
+       {Merge::kSum}},
       // Revenue in cents keeps sums exact; occurred_at in ms gives the freshness gauge.
-      {"outcome_events", "e.id",
+      {"outcome_events",
+       "e.id",
        "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), e.status, "
        "coalesce(e.reason, ''), count(*), coalesce(sum(round(e.revenue * 100)), 0)::bigint, "
        "coalesce(floor(extract(epoch FROM max(e.occurred_at)) * 1000), 0)::bigint "
        "FROM outcome_events e JOIN recommendations r ON r.id = e.recommendation_id "
        "WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
-       5, {Merge::kSum, Merge::kSum, Merge::kMax}},
-      {"feedback", "f.id",
+       5,
+       {Merge::kSum, Merge::kSum, Merge::kMax}},
+      {"feedback",
+       "f.id",
        "SELECT r.model_version, f.feedback_type, CASE WHEN f.score >= 4 THEN 'positive' "
        "WHEN f.score = 3 THEN 'neutral' ELSE 'negative' END, count(*), "
        "coalesce(sum(f.score), 0)::bigint "
        "FROM feedback f JOIN recommendations r ON r.id = f.recommendation_id "
        "WHERE {filter} GROUP BY 1, 2, 3",
-       3, {Merge::kSum, Merge::kSum}},
+       3,
+       {Merge::kSum, Merge::kSum}},
   };
   return kTables;
 }
-
 
 StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
     : config_(std::move(config)), deps_(std::move(deps)) {
@@ -49,9 +54,9 @@ StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
   options.application_name = config_.application_name;
   options.connect_timeout = config_.connect_timeout;
   options.statement_timeout = config_.statement_timeout;
-  connection_ = std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
-                                                      config_.max_backoff, name_, deps_.log,
-                                                      deps_.now);
+  connection_ =
+      std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
+                                            config_.max_backoff, name_, deps_.log, deps_.now);
   for (const TableSpec& spec : ReferenceTables()) ledgers_.emplace_back(spec.merges);
 }
 
@@ -94,7 +99,8 @@ Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
   const std::vector<TableSpec>& specs = ReferenceTables();
   for (std::size_t i = 0; i < specs.size(); ++i) {
     CounterLedger& ledger = ledgers_[i];
-    Result<FullCountReport> report = ReadIncremental(reader, specs[i], ledger, full_count, deps_.now());
+    Result<FullCountReport> report =
+        ReadIncremental(reader, specs[i], ledger, full_count, deps_.now());
     if (!report.ok()) return report.status();
     LogRecount(deps_.log, name_, specs[i].table, report.value());
   }
@@ -120,7 +126,8 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
         "reconcile interval).",
         MetricType::Counter);
     for (const auto& [labels, values] : recs.values()) {
-      AddSample(family, {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
+      AddSample(family,
+                {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
                 static_cast<double>(values[0]));
     }
     families.push_back(std::move(family));
@@ -139,8 +146,11 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
     std::int64_t newest_ms = 0;
     for (const auto& [labels, values] : events.values()) {
       AddSample(counts,
-                {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]},
-                 {"status", labels[3]}, {"reason", labels[4]}},
+                {{"model_version", labels[0]},
+                 {"ab_test", labels[1]},
+                 {"variant", labels[2]},
+                 {"status", labels[3]},
+                 {"reason", labels[4]}},
                 static_cast<double>(values[0]));
       if (labels[3] == "PURCHASED" || labels[3] == "RETURNED") {
         revenue_cents[{labels[0], labels[1], labels[2], labels[3]}] += values[1];
@@ -149,7 +159,9 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
     }
     for (const auto& [labels, cents] : revenue_cents) {
       AddSample(revenue,
-                {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]},
+                {{"model_version", labels[0]},
+                 {"ab_test", labels[1]},
+                 {"variant", labels[2]},
                  {"status", labels[3]}},
                 static_cast<double>(cents) / 100.0);
     }
@@ -175,7 +187,8 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
                              MetricType::Counter);
     std::map<LabelValues, std::int64_t> score_sums;
     for (const auto& [labels, values] : feedback.values()) {
-      AddSample(counts, {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
+      AddSample(counts,
+                {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
                 static_cast<double>(values[0]));
       score_sums[{labels[0], labels[1]}] += values[1];
     }
@@ -187,16 +200,16 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
     families.push_back(std::move(scores));
   }
 
-  auto watermark = MakeFamily("outcomes_store_watermark_id",
-                              "Highest id counted per table.", MetricType::Gauge);
+  auto watermark =
+      MakeFamily("outcomes_store_watermark_id", "Highest id counted per table.", MetricType::Gauge);
   auto pending = MakeFamily("outcomes_store_pending_late_ids",
                             "Ids missing below the watermark that are re-checked each cycle "
                             "(transactions not yet committed, or rolled back).",
                             MetricType::Gauge);
-  auto corrections = MakeFamily(
-      "outcomes_store_recount_corrections_total",
-      "Rows the full recount added because incremental reads had missed them.",
-      MetricType::Counter);
+  auto corrections =
+      MakeFamily("outcomes_store_recount_corrections_total",
+                 "Rows the full recount added because incremental reads had missed them.",
+                 MetricType::Counter);
   const auto& specs = ReferenceTables();
   for (std::size_t i = 0; i < specs.size(); ++i) {
     if (!ledgers_[i].initialized()) continue;
@@ -212,9 +225,9 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
   }
 
   if (last_full_count_) {
-    auto recount = MakeFamily("outcomes_store_last_recount_timestamp_seconds",
-                              "When the last full recount of the store succeeded.",
-                              MetricType::Gauge);
+    auto recount =
+        MakeFamily("outcomes_store_last_recount_timestamp_seconds",
+                   "When the last full recount of the store succeeded.", MetricType::Gauge);
     AddSample(recount, {}, Seconds(last_full_count_wall_));
     families.push_back(std::move(recount));
   }

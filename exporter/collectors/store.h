@@ -9,8 +9,8 @@
 #include <memory>
 #include <optional>
 
-#include "exporter/collectors/incremental.h"
 #include "exporter/collectors/collector.h"
+#include "exporter/collectors/incremental.h"
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
 #include "exporter/store/reconnecting_session.h"
@@ -20,13 +20,13 @@ namespace outcomes {
 // The three tables of the reference schema, in the order the collector reads them.
 const std::vector<TableSpec>& ReferenceTables();
 
-
 struct StoreCollectorDeps {
   Logger& log;
   // Creates the session; the seam that lets tests inject their own.
   std::function<std::unique_ptr<StoreSession>(const SessionOptions&)> make_session;
-  std::function<std::chrono::steady_clock::time_point()> now =
-      [] { return std::chrono::steady_clock::now(); };
+  std::function<std::chrono::steady_clock::time_point()> now = [] {
+    return std::chrono::steady_clock::now();
+  };
 };
 
 class StoreCollector : public Collector {
@@ -39,7 +39,6 @@ class StoreCollector : public Collector {
   CollectOutput Collect() override;
   void Cancel() override;
   bool SameConfig(const Collector& other) const override;
-
 
  private:
   Status ReadTables(SnapshotReader& reader, bool full_count);

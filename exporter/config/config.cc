@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <tuple>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace outcomes {
 namespace {
@@ -34,7 +34,8 @@ class ErrorList {
     line << source_;
     if (!mark.is_null()) line << ":" << mark.line + 1 << ":" << mark.column + 1;
     line << ": " << message;
-    errors_.push_back({mark.is_null() ? 0 : mark.line, mark.is_null() ? 0 : mark.column, line.str()});
+    errors_.push_back(
+        {mark.is_null() ? 0 : mark.line, mark.is_null() ? 0 : mark.column, line.str()});
   }
   bool empty() const { return errors_.empty(); }
   // Every problem in file order, one per line.
@@ -175,8 +176,7 @@ class MapReader {
     out.clear();
     for (const auto& item : value) {
       std::int64_t parsed = 0;
-      if (!item.IsScalar() || !ParseInteger(item.Scalar(), parsed) || parsed < 0 ||
-          parsed > 999) {
+      if (!item.IsScalar() || !ParseInteger(item.Scalar(), parsed) || parsed < 0 || parsed > 999) {
         errors_.Add(item.Mark(), Qualified(key) + ": expected an HTTP status code");
         continue;
       }
@@ -228,8 +228,8 @@ class MapReader {
     }
     for (const auto& entry : value) {
       if (!entry.second.IsScalar()) {
-        errors_.Add(entry.second.Mark(), Qualified(key) + "." + entry.first.Scalar() +
-                                             ": expected a string");
+        errors_.Add(entry.second.Mark(),
+                    Qualified(key) + "." + entry.first.Scalar() + ": expected a string");
         continue;
       }
       Result<std::string> expanded = ExpandEnv(entry.second.Scalar(), env_);
@@ -275,8 +275,7 @@ class MapReader {
   bool valid_ = true;
 };
 
-void RequirePositive(MapReader& reader, const std::string& key, Duration value,
-                     ErrorList& errors) {
+void RequirePositive(MapReader& reader, const std::string& key, Duration value, ErrorList& errors) {
   if (value <= Duration::zero()) {
     errors.Add(reader.MarkOf(key), reader.Qualified(key) + ": must be greater than 0");
   }
@@ -361,8 +360,8 @@ bool ValidMetricName(const std::string& name) {
 // Names the exporter exports itself; a user-defined metric must not shadow them.
 bool IsReservedMetricName(const std::string& name) {
   return name.starts_with("outcomes_") || name.starts_with("model_endpoint_") ||
-         name.starts_with("model_registry_") ||
-         name == "model_info" || name.starts_with("process_");
+         name.starts_with("model_registry_") || name == "model_info" ||
+         name.starts_with("process_");
 }
 
 bool ValidUrl(const std::string& url) {
@@ -480,39 +479,41 @@ std::vector<T> ReadList(const YAML::Node& node, const std::string& key, ErrorLis
 std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& errors,
                                           const EnvLookup& env) {
   std::set<std::string> names;
-  return ReadList<EndpointConfig>(node, "endpoints", errors, env, [&](MapReader& reader,
-                                                                      EndpointConfig& endpoint) {
-    ReadHttpClient(reader, endpoint, errors);
-    reader.String("method", endpoint.method);
-    reader.IntList("valid_status_codes", endpoint.valid_status_codes);
-    reader.Int64("max_body_bytes", endpoint.max_body_bytes);
-    reader.DoubleList("buckets", endpoint.buckets);
-    if (auto model_info = reader.Nested("model_info")) {
-      model_info->String("model_name", endpoint.model_name_pointer);
-      model_info->String("model_version", endpoint.model_version_pointer);
-      model_info->String("stage", endpoint.stage_pointer);
-      model_info->RejectUnknownKeys();
-      CheckPointer(*model_info, "model_name", endpoint.model_name_pointer, errors);
-      CheckPointer(*model_info, "model_version", endpoint.model_version_pointer, errors);
-      CheckPointer(*model_info, "stage", endpoint.stage_pointer, errors);
-    }
-    endpoint.fields = ReadFields(reader, errors, env);
-    if (!reader.valid()) return;
-    ValidateHttpClient(reader, endpoint, names, errors);
-    if (endpoint.method != "GET" && endpoint.method != "HEAD" && endpoint.method != "POST") {
-      errors.Add(reader.MarkOf("method"), reader.Qualified("method") + ": want GET, HEAD or POST");
-    }
-    if (endpoint.max_body_bytes <= 0) {
-      errors.Add(reader.MarkOf("max_body_bytes"),
-                 reader.Qualified("max_body_bytes") + ": must be greater than 0");
-    }
-    const auto& buckets = endpoint.buckets;
-    if (buckets.empty() || !std::is_sorted(buckets.begin(), buckets.end()) ||
-        std::adjacent_find(buckets.begin(), buckets.end()) != buckets.end()) {
-      errors.Add(reader.MarkOf("buckets"),
-                 reader.Qualified("buckets") + ": must be a non-empty, strictly ascending list");
-    }
-  });
+  return ReadList<EndpointConfig>(
+      node, "endpoints", errors, env, [&](MapReader& reader, EndpointConfig& endpoint) {
+        ReadHttpClient(reader, endpoint, errors);
+        reader.String("method", endpoint.method);
+        reader.IntList("valid_status_codes", endpoint.valid_status_codes);
+        reader.Int64("max_body_bytes", endpoint.max_body_bytes);
+        reader.DoubleList("buckets", endpoint.buckets);
+        if (auto model_info = reader.Nested("model_info")) {
+          model_info->String("model_name", endpoint.model_name_pointer);
+          model_info->String("model_version", endpoint.model_version_pointer);
+          model_info->String("stage", endpoint.stage_pointer);
+          model_info->RejectUnknownKeys();
+          CheckPointer(*model_info, "model_name", endpoint.model_name_pointer, errors);
+          CheckPointer(*model_info, "model_version", endpoint.model_version_pointer, errors);
+          CheckPointer(*model_info, "stage", endpoint.stage_pointer, errors);
+        }
+        endpoint.fields = ReadFields(reader, errors, env);
+        if (!reader.valid()) return;
+        ValidateHttpClient(reader, endpoint, names, errors);
+        if (endpoint.method != "GET" && endpoint.method != "HEAD" && endpoint.method != "POST") {
+          errors.Add(reader.MarkOf("method"),
+                     reader.Qualified("method") + ": want GET, HEAD or POST");
+        }
+        if (endpoint.max_body_bytes <= 0) {
+          errors.Add(reader.MarkOf("max_body_bytes"),
+                     reader.Qualified("max_body_bytes") + ": must be greater than 0");
+        }
+        const auto& buckets = endpoint.buckets;
+        if (buckets.empty() || !std::is_sorted(buckets.begin(), buckets.end()) ||
+            std::adjacent_find(buckets.begin(), buckets.end()) != buckets.end()) {
+          errors.Add(
+              reader.MarkOf("buckets"),
+              reader.Qualified("buckets") + ": must be a non-empty, strictly ascending list");
+        }
+      });
 }
 
 void RequireFraction(MapReader& reader, const std::string& key, double value, ErrorList& errors) {
@@ -604,101 +605,104 @@ bool ValidLabelName(const std::string& name) {
 std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
                                      const EnvLookup& env) {
   std::set<std::string> names;
-  return ReadList<QueryConfig>(node, "queries", errors, env, [&](MapReader& reader,
-                                                                 QueryConfig& query) {
-    reader.String("name", query.name, /*required=*/true);
-    reader.String("help", query.help);
-    reader.String("type", query.type);
-    reader.String("sql", query.sql, /*required=*/true);
-    reader.StringList("labels", query.labels);
-    reader.StringList("values", query.values);
-    reader.String("value_label", query.value_label);
-    reader.StringMap("static_labels", query.static_labels);
-    reader.DurationField("interval", query.interval);
-    reader.DurationField("timeout", query.timeout);
-    reader.Int64("max_series", query.max_series);
-    if (auto incremental = reader.Nested("incremental")) {
-      IncrementalQueryConfig config;
-      incremental->String("table", config.table, /*required=*/true);
-      incremental->String("id_column", config.id_column);
-      incremental->RejectUnknownKeys();
-      const std::string key = config.id_column.substr(config.id_column.rfind('.') + 1);
-      if (!ValidMetricName(key)) {
-        errors.Add(incremental->MarkOf("id_column"),
-                   incremental->Qualified("id_column") + ": not a column name");
-      }
-      query.incremental = config;
-    }
-    if (!reader.valid()) return;
-    if (!query.name.empty() && !ValidMetricName(query.name)) {
-      errors.Add(reader.MarkOf("name"), reader.Qualified("name") + ": \"" + query.name +
-                                            "\" is not a valid metric name ([a-zA-Z_][a-zA-Z0-9_]*)");
-    } else if (IsReservedMetricName(query.name)) {
-      errors.Add(reader.MarkOf("name"), reader.Qualified("name") + ": \"" + query.name +
-                                            "\" collides with a built-in metric");
-    } else if (!query.name.empty() && !names.insert(query.name).second) {
-      errors.Add(reader.MarkOf("name"),
-                 reader.Qualified("name") + ": duplicate name \"" + query.name + "\"");
-    }
-    if (query.type != "gauge" && query.type != "counter") {
-      errors.Add(reader.MarkOf("type"), reader.Qualified("type") + ": want gauge or counter");
-    }
-    if (query.values.empty()) {
-      errors.Add(reader.MarkOf("values"), reader.Qualified("values") + ": list at least one column");
-    }
-    std::set<std::string> label_names;
-    const auto check_label = [&](const std::string& key, const std::string& label) {
-      if (!ValidLabelName(label)) {
-        errors.Add(reader.MarkOf(key), reader.Qualified(key) + ": \"" + label +
-                                           "\" is not a valid label name");
-      } else if (!label_names.insert(label).second) {
-        errors.Add(reader.MarkOf(key), reader.Qualified(key) + ": label \"" + label +
-                                           "\" is given twice");
-      }
-    };
-    for (const std::string& label : query.labels) check_label("labels", label);
-    for (const auto& [label, value] : query.static_labels) check_label("static_labels", label);
-    if (query.values.size() > 1) check_label("value_label", query.value_label);
-    RequirePositive(reader, "interval", query.interval, errors);
-    RequirePositive(reader, "timeout", query.timeout, errors);
-    if (query.max_series < 1) {
-      errors.Add(reader.MarkOf("max_series"), reader.Qualified("max_series") + ": must be at least 1");
-    }
-    const bool has_filter = query.sql.find("{filter}") != std::string::npos;
-    if (query.incremental && query.type != "counter") {
-      errors.Add(reader.MarkOf("type"),
-                 reader.Qualified("type") + ": an incremental query exports a counter");
-    }
-    if (query.incremental && !has_filter) {
-      errors.Add(reader.MarkOf("sql"), reader.Qualified("sql") +
-                                           ": an incremental query says where the id condition "
-                                           "goes with {filter} (e.g. WHERE {filter})");
-    }
-    if (!query.incremental && has_filter) {
-      errors.Add(reader.MarkOf("sql"),
-                 reader.Qualified("sql") + ": {filter} is only for incremental queries");
-    }
-  });
+  return ReadList<QueryConfig>(
+      node, "queries", errors, env, [&](MapReader& reader, QueryConfig& query) {
+        reader.String("name", query.name, /*required=*/true);
+        reader.String("help", query.help);
+        reader.String("type", query.type);
+        reader.String("sql", query.sql, /*required=*/true);
+        reader.StringList("labels", query.labels);
+        reader.StringList("values", query.values);
+        reader.String("value_label", query.value_label);
+        reader.StringMap("static_labels", query.static_labels);
+        reader.DurationField("interval", query.interval);
+        reader.DurationField("timeout", query.timeout);
+        reader.Int64("max_series", query.max_series);
+        if (auto incremental = reader.Nested("incremental")) {
+          IncrementalQueryConfig config;
+          incremental->String("table", config.table, /*required=*/true);
+          incremental->String("id_column", config.id_column);
+          incremental->RejectUnknownKeys();
+          const std::string key = config.id_column.substr(config.id_column.rfind('.') + 1);
+          if (!ValidMetricName(key)) {
+            errors.Add(incremental->MarkOf("id_column"),
+                       incremental->Qualified("id_column") + ": not a column name");
+          }
+          query.incremental = config;
+        }
+        if (!reader.valid()) return;
+        if (!query.name.empty() && !ValidMetricName(query.name)) {
+          errors.Add(reader.MarkOf("name"),
+                     reader.Qualified("name") + ": \"" + query.name +
+                         "\" is not a valid metric name ([a-zA-Z_][a-zA-Z0-9_]*)");
+        } else if (IsReservedMetricName(query.name)) {
+          errors.Add(reader.MarkOf("name"), reader.Qualified("name") + ": \"" + query.name +
+                                                "\" collides with a built-in metric");
+        } else if (!query.name.empty() && !names.insert(query.name).second) {
+          errors.Add(reader.MarkOf("name"),
+                     reader.Qualified("name") + ": duplicate name \"" + query.name + "\"");
+        }
+        if (query.type != "gauge" && query.type != "counter") {
+          errors.Add(reader.MarkOf("type"), reader.Qualified("type") + ": want gauge or counter");
+        }
+        if (query.values.empty()) {
+          errors.Add(reader.MarkOf("values"),
+                     reader.Qualified("values") + ": list at least one column");
+        }
+        std::set<std::string> label_names;
+        const auto check_label = [&](const std::string& key, const std::string& label) {
+          if (!ValidLabelName(label)) {
+            errors.Add(reader.MarkOf(key),
+                       reader.Qualified(key) + ": \"" + label + "\" is not a valid label name");
+          } else if (!label_names.insert(label).second) {
+            errors.Add(reader.MarkOf(key),
+                       reader.Qualified(key) + ": label \"" + label + "\" is given twice");
+          }
+        };
+        for (const std::string& label : query.labels) check_label("labels", label);
+        for (const auto& [label, value] : query.static_labels) check_label("static_labels", label);
+        if (query.values.size() > 1) check_label("value_label", query.value_label);
+        RequirePositive(reader, "interval", query.interval, errors);
+        RequirePositive(reader, "timeout", query.timeout, errors);
+        if (query.max_series < 1) {
+          errors.Add(reader.MarkOf("max_series"),
+                     reader.Qualified("max_series") + ": must be at least 1");
+        }
+        const bool has_filter = query.sql.find("{filter}") != std::string::npos;
+        if (query.incremental && query.type != "counter") {
+          errors.Add(reader.MarkOf("type"),
+                     reader.Qualified("type") + ": an incremental query exports a counter");
+        }
+        if (query.incremental && !has_filter) {
+          errors.Add(reader.MarkOf("sql"), reader.Qualified("sql") +
+                                               ": an incremental query says where the id condition "
+                                               "goes with {filter} (e.g. WHERE {filter})");
+        }
+        if (!query.incremental && has_filter) {
+          errors.Add(reader.MarkOf("sql"),
+                     reader.Qualified("sql") + ": {filter} is only for incremental queries");
+        }
+      });
 }
 
 std::vector<RegistryConfig> ReadRegistries(const YAML::Node& node, ErrorList& errors,
                                            const EnvLookup& env) {
   std::set<std::string> names;
-  return ReadList<RegistryConfig>(node, "registries", errors, env, [&](MapReader& reader,
-                                                                       RegistryConfig& registry) {
-    ReadHttpClient(reader, registry, errors);
-    reader.StringList("models", registry.models);
-    reader.StringList("stages", registry.stages);
-    if (!reader.valid()) return;
-    ValidateHttpClient(reader, registry, names, errors);
-    if (registry.models.empty()) {
-      errors.Add(reader.MarkOf("models"),
-                 reader.Qualified("models") + ": list at least one registered model");
-    }
-    if (registry.stages.empty()) {
-      errors.Add(reader.MarkOf("stages"), reader.Qualified("stages") + ": must not be empty");
-    }
-  });
+  return ReadList<RegistryConfig>(
+      node, "registries", errors, env, [&](MapReader& reader, RegistryConfig& registry) {
+        ReadHttpClient(reader, registry, errors);
+        reader.StringList("models", registry.models);
+        reader.StringList("stages", registry.stages);
+        if (!reader.valid()) return;
+        ValidateHttpClient(reader, registry, names, errors);
+        if (registry.models.empty()) {
+          errors.Add(reader.MarkOf("models"),
+                     reader.Qualified("models") + ": list at least one registered model");
+        }
+        if (registry.stages.empty()) {
+          errors.Add(reader.MarkOf("stages"), reader.Qualified("stages") + ": must not be empty");
+        }
+      });
 }
 
 }  // namespace

@@ -12,10 +12,9 @@ std::pair<std::size_t, std::size_t> UriPasswordSpan(std::string_view dsn) {
   const std::size_t scheme_end = dsn.find("://");
   const std::size_t authority_start = scheme_end + 3;
   const std::size_t authority_end = dsn.find_first_of("/?#", authority_start);
-  const std::string_view authority =
-      dsn.substr(authority_start, authority_end == std::string_view::npos
-                                      ? std::string_view::npos
-                                      : authority_end - authority_start);
+  const std::string_view authority = dsn.substr(
+      authority_start, authority_end == std::string_view::npos ? std::string_view::npos
+                                                               : authority_end - authority_start);
   const std::size_t at = authority.rfind('@');
   if (at == std::string_view::npos) return {std::string_view::npos, 0};
   const std::size_t colon = authority.find(':');

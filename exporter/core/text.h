@@ -1,8 +1,8 @@
 // Text helpers shared by the exposition and the landing page. Pure functions.
 #pragma once
 
-#include <string>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace outcomes {

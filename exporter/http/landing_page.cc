@@ -42,8 +42,9 @@ std::string RenderLandingPage(const BuildInfo& build, const std::string& telemet
           std::string(reload.last_successful ? "<span class=\"ok\">succeeded</span>"
                                              : "<span class=\"fail\">failed</span>") +
           ", last loaded " + FormatTime(reload.last_success_time) + ".</p>\n";
-  html += "<h2>Collectors</h2>\n<table><tr><th>collector</th><th>interval</th><th>last run</th>"
-          "<th>duration</th><th>status</th><th>last success</th><th>last error</th></tr>\n";
+  html +=
+      "<h2>Collectors</h2>\n<table><tr><th>collector</th><th>interval</th><th>last run</th>"
+      "<th>duration</th><th>status</th><th>last success</th><th>last error</th></tr>\n";
   for (const CollectorState& state : collectors) {
     std::string status;
     if (state.running && !state.has_run) {
@@ -51,7 +52,8 @@ std::string RenderLandingPage(const BuildInfo& build, const std::string& telemet
     } else if (!state.has_run) {
       status = "pending";
     } else {
-      status = state.success ? "<span class=\"ok\">ok</span>" : "<span class=\"fail\">failed</span>";
+      status =
+          state.success ? "<span class=\"ok\">ok</span>" : "<span class=\"fail\">failed</span>";
     }
     html += "<tr><td>" + HtmlEscape(state.name) + "</td><td>" +
             HtmlEscape(FormatDuration(state.interval)) + "</td><td>" +

@@ -40,7 +40,7 @@ Result<std::string> CivetListeningPorts(const std::string& listen_address) {
     return Status::Error("invalid port in listen address \"" + listen_address + "\"");
   }
   if (host.empty()) return port;  // every interface
-  return host + ":" + port;        // "127.0.0.1:9477" and "[::1]:9477" alike
+  return host + ":" + port;       // "127.0.0.1:9477" and "[::1]:9477" alike
 }
 
 HttpServer::HttpServer(std::map<std::string, HttpHandler> routes, Logger& log)
@@ -57,11 +57,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen_
   if (!ports.ok()) return ports.status();
   const std::string& listening = ports.value();
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(routes), log));
-  const char* options[] = {"listening_ports", listening.c_str(),
-                           "num_threads", "4",
-                           "request_timeout_ms", "10000",
-                           "enable_keep_alive", "yes",
-                           nullptr};
+  const char* options[] = {
+      "listening_ports", listening.c_str(),   "num_threads", "4",    "request_timeout_ms",
+      "10000",           "enable_keep_alive", "yes",         nullptr};
   mg_callbacks callbacks{};
   mg_init_data init{};
   init.callbacks = &callbacks;

@@ -79,7 +79,8 @@ std::vector<prometheus::MetricFamily> ProcessMetrics(const std::string& proc_roo
        !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
     ++fds;
   }
-  if (!error) Gauge(out, "process_open_fds", "Number of open file descriptors.", static_cast<double>(fds));
+  if (!error)
+    Gauge(out, "process_open_fds", "Number of open file descriptors.", static_cast<double>(fds));
 
   std::istringstream limits(ReadFile(proc_root + "/self/limits"));
   std::string line;

@@ -8,11 +8,13 @@ namespace {
 // Boost.Asio's OpenSSL errors often read only "asio.ssl error": say which file and why.
 Status CheckPemFile(const char* key, const std::string& path) {
   if (path.empty()) return Status::Ok();
-  if (!std::ifstream(path)) return Status::Error(std::string(key) + " \"" + path + "\": cannot read");
+  if (!std::ifstream(path))
+    return Status::Error(std::string(key) + " \"" + path + "\": cannot read");
   return Status::Ok();
 }
 
-std::string Describe(const char* key, const std::string& path, const boost::system::error_code& error) {
+std::string Describe(const char* key, const std::string& path,
+                     const boost::system::error_code& error) {
   return std::string(key) + " \"" + path + "\": not a usable PEM file (" + error.message() + ")";
 }
 

@@ -47,11 +47,12 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
       self->resolver_.cancel();
       beast::get_lowest_layer(*self->stream_).close();
     });
-    resolver_.async_resolve(request_.url.host, request_.url.port,
-                            [self = this->shared_from_this()](const boost::system::error_code& error,
-                                                              tcp::resolver::results_type results) {
-                              self->OnResolve(error, std::move(results));
-                            });
+    resolver_.async_resolve(
+        request_.url.host, request_.url.port,
+        [self = this->shared_from_this()](const boost::system::error_code& error,
+                                          tcp::resolver::results_type results) {
+          self->OnResolve(error, std::move(results));
+        });
   }
 
  private:
@@ -77,11 +78,12 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
       } else {
         stream_->set_verify_mode(boost::asio::ssl::verify_none);
       }
-      stream_->async_handshake(boost::asio::ssl::stream_base::client,
-                               [self = this->shared_from_this()](const boost::system::error_code& e) {
-                                 if (e) return self->Fail(ProbeFailure::kTls, "TLS handshake", e);
-                                 self->Write();
-                               });
+      stream_->async_handshake(
+          boost::asio::ssl::stream_base::client,
+          [self = this->shared_from_this()](const boost::system::error_code& e) {
+            if (e) return self->Fail(ProbeFailure::kTls, "TLS handshake", e);
+            self->Write();
+          });
     } else {
       Write();
     }
@@ -100,23 +102,23 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
       request_message_.body() = request_.body;
       request_message_.prepare_payload();
     }
-    http::async_write(*stream_, request_message_,
-                      [self = this->shared_from_this()](const boost::system::error_code& error,
-                                                        std::size_t) {
-                        if (error) return self->FailAfterHandshake("send request", error);
-                        self->Read();
-                      });
+    http::async_write(
+        *stream_, request_message_,
+        [self = this->shared_from_this()](const boost::system::error_code& error, std::size_t) {
+          if (error) return self->FailAfterHandshake("send request", error);
+          self->Read();
+        });
   }
 
   // The header first, so that a declared Content-Length over the limit is refused before any
   // body byte is read (Boost 1.74's parser does not always apply body_limit to it).
   void Read() {
     parser_.body_limit(request_.max_body_bytes);
-    http::async_read_header(*stream_, buffer_, parser_,
-                            [self = this->shared_from_this()](const boost::system::error_code& error,
-                                                              std::size_t) {
-                              self->OnHeader(error);
-                            });
+    http::async_read_header(
+        *stream_, buffer_, parser_,
+        [self = this->shared_from_this()](const boost::system::error_code& error, std::size_t) {
+          self->OnHeader(error);
+        });
   }
 
   void OnHeader(const boost::system::error_code& error) {
@@ -169,7 +171,8 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
     ProbeResponse response;
     if (timed_out_) {
       response.failure = ProbeFailure::kTimeout;
-      response.error = "timed out after " + FormatDuration(request_.timeout) + " (during " + step + ")";
+      response.error =
+          "timed out after " + FormatDuration(request_.timeout) + " (during " + step + ")";
     } else {
       response.failure = failure;
       response.error = error ? step + ": " + error.message() : step;
@@ -221,8 +224,9 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
   if (parsed.target.front() == '?') parsed.target = "/" + parsed.target;
   if (authority.find('@') != std::string::npos) {
     // The URL is not repeated: its userinfo may hold a password.
-    return Status::Error("credentials in URLs are not supported (the URL's user:password@ part); "
-                         "use headers or bearer_token_file");
+    return Status::Error(
+        "credentials in URLs are not supported (the URL's user:password@ part); "
+        "use headers or bearer_token_file");
   }
   parsed.port = parsed.https ? "443" : "80";
   if (!authority.empty() && authority.front() == '[') {
@@ -276,8 +280,8 @@ void StartHttpProbe(boost::asio::io_context& io, ProbeRequest request,
       return;
     }
     auto stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io, *request.tls);
-    std::make_shared<Probe<beast::ssl_stream<beast::tcp_stream>>>(io, std::move(request),
-                                                                  std::move(done), std::move(stream))
+    std::make_shared<Probe<beast::ssl_stream<beast::tcp_stream>>>(
+        io, std::move(request), std::move(done), std::move(stream))
         ->Start();
     return;
   }

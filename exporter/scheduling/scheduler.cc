@@ -94,10 +94,10 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     if (collector_->asynchronous()) {
       const auto started = std::chrono::steady_clock::now();
       const auto wall_started = std::chrono::system_clock::now();
-      collector_->CollectAsync(io_, [self = shared_from_this(), started,
-                                     wall_started](CollectOutput output) {
-        self->Finish(std::move(output), started, wall_started);
-      });
+      collector_->CollectAsync(
+          io_, [self = shared_from_this(), started, wall_started](CollectOutput output) {
+            self->Finish(std::move(output), started, wall_started);
+          });
     } else {
       wake_.notify_all();
     }

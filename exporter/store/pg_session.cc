@@ -1,10 +1,9 @@
 // The libpq adapter: libpqxx exceptions stay in this file and leave it as Status values whose
 // text never holds the DSN's password.
-#include <pqxx/pqxx>
-
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <pqxx/pqxx>
 
 #include "exporter/core/dsn.h"
 #include "exporter/store/session.h"

@@ -2,9 +2,9 @@
 
 namespace outcomes {
 
-ReconnectingSession::ReconnectingSession(std::unique_ptr<StoreSession> session,
-                                         Duration interval, Duration max_backoff,
-                                         std::string collector, Logger& log, SteadyClock now)
+ReconnectingSession::ReconnectingSession(std::unique_ptr<StoreSession> session, Duration interval,
+                                         Duration max_backoff, std::string collector, Logger& log,
+                                         SteadyClock now)
     : session_(std::move(session)),
       interval_(interval),
       max_backoff_(max_backoff),
@@ -27,10 +27,11 @@ Status ReconnectingSession::Ensure() {
     return status;
   }
   if (failures_ > 0) {
-    log_.Info("outcomes store connection restored",
-              {{"collector", collector_},
-               {"failed_attempts", std::to_string(failures_)},
-               {"outage", FormatDuration(std::chrono::duration_cast<Duration>(now - outage_started_))}});
+    log_.Info(
+        "outcomes store connection restored",
+        {{"collector", collector_},
+         {"failed_attempts", std::to_string(failures_)},
+         {"outage", FormatDuration(std::chrono::duration_cast<Duration>(now - outage_started_))}});
   }
   failures_ = 0;
   return Status::Ok();

@@ -57,7 +57,8 @@ class AnalyticsTest : public testing::Test {
     return store;
   }
   StoreCollectorDeps Deps() {
-    return StoreCollectorDeps{log_, [](const SessionOptions& options) { return MakePgSession(options); }};
+    return StoreCollectorDeps{log_,
+                              [](const SessionOptions& options) { return MakePgSession(options); }};
   }
   std::ostringstream log_output_;
   Logger log_{log_output_, LogLevel::kDebug, LogFormat::kLogfmt};
@@ -65,18 +66,21 @@ class AnalyticsTest : public testing::Test {
 
 // `customers` customers in `variant`, one recommendation each; the first `converted` purchase.
 void InsertArm(const std::string& test, const std::string& variant, int customers, int converted) {
-  Exec("WITH r AS (INSERT INTO recommendations (customer_id, product_id, model_version, "
-       "ab_test_id, variant, score, price) SELECT '" + variant + "-' || g, 'p', 'v1', '" + test +
-       "', '" + variant + "', 0.5, 10 FROM generate_series(1, " + std::to_string(customers) +
-       ") g RETURNING id, customer_id) "
-       "INSERT INTO outcome_events (recommendation_id, status, revenue) "
-       "SELECT id, 'PURCHASED', 10 FROM r WHERE split_part(customer_id, '-', 2)::int <= " +
-       std::to_string(converted));
+  Exec(
+      "WITH r AS (INSERT INTO recommendations (customer_id, product_id, model_version, "
+      "ab_test_id, variant, score, price) SELECT '" +
+      variant + "-' || g, 'p', 'v1', '" + test + "', '" + variant +
+      "', 0.5, 10 FROM generate_series(1, " + std::to_string(customers) +
+      ") g RETURNING id, customer_id) "
+      "INSERT INTO outcome_events (recommendation_id, status, revenue) "
+      "SELECT id, 'PURCHASED', 10 FROM r WHERE split_part(customer_id, '-', 2)::int <= " +
+      std::to_string(converted));
 }
 
 TEST_F(AnalyticsTest, AbTestKnownAnswer) {
-  Exec("INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at) "
-       "VALUES ('t1', 'control', 'treatment', now() - interval '3 days')");
+  Exec(
+      "INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at) "
+      "VALUES ('t1', 'control', 'treatment', now() - interval '3 days')");
   InsertArm("t1", "control", 1000, 200);
   InsertArm("t1", "treatment", 1000, 250);
   AbTestsCollector collector(Store(), AbTestsConfig{}, Deps());
@@ -92,15 +96,17 @@ TEST_F(AnalyticsTest, AbTestKnownAnswer) {
   EXPECT_NEAR(Samples(output, "outcomes_ab_p_value")["t1,msprt"], 0.12167220139000691, 1e-9);
   EXPECT_NEAR(Samples(output, "outcomes_ab_lift_ratio")["t1"], 0.25, 1e-12);
   // CI of the difference (0.01346, 0.08654) over the control rate 0.2.
-  EXPECT_NEAR(Samples(output, "outcomes_ab_lift_ci_lower_ratio")["t1"], 0.013463621687539853 / 0.2, 1e-9);
+  EXPECT_NEAR(Samples(output, "outcomes_ab_lift_ci_lower_ratio")["t1"], 0.013463621687539853 / 0.2,
+              1e-9);
   EXPECT_NEAR(Samples(output, "outcomes_ab_srm_p_value")["t1"], 1.0, 1e-12);
   EXPECT_EQ(Samples(output, "outcomes_ab_winner"),
             (std::map<std::string, double>{{"t1,control", 0}, {"t1,treatment", 0}}));
 }
 
 TEST_F(AnalyticsTest, AbTestDeclaresAWinnerOnStrongEvidence) {
-  Exec("INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at) "
-       "VALUES ('t2', 'a', 'b', now() - interval '3 days')");
+  Exec(
+      "INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at) "
+      "VALUES ('t2', 'a', 'b', now() - interval '3 days')");
   InsertArm("t2", "a", 3000, 600);
   InsertArm("t2", "b", 3000, 900);
   AbTestsCollector collector(Store(), AbTestsConfig{}, Deps());
@@ -113,8 +119,9 @@ TEST_F(AnalyticsTest, AbTestDeclaresAWinnerOnStrongEvidence) {
 }
 
 TEST_F(AnalyticsTest, AbTestWithABrokenSplitHasNoWinner) {
-  Exec("INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at) "
-       "VALUES ('t3', 'a', 'b', now() - interval '3 days')");
+  Exec(
+      "INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at) "
+      "VALUES ('t3', 'a', 'b', now() - interval '3 days')");
   InsertArm("t3", "a", 2000, 400);
   InsertArm("t3", "b", 3000, 900);
   AbTestsCollector collector(Store(), AbTestsConfig{}, Deps());
@@ -127,9 +134,10 @@ TEST_F(AnalyticsTest, AbTestWithABrokenSplitHasNoWinner) {
 }
 
 TEST_F(AnalyticsTest, AbTestsEndedLongAgoAreLeftOut) {
-  Exec("INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at, ends_at, status) VALUES "
-       "('old', 'a', 'b', now() - interval '60 days', now() - interval '30 days', 'ENDED'), "
-       "('recent', 'a', 'b', now() - interval '20 days', now() - interval '2 days', 'ENDED')");
+  Exec(
+      "INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at, ends_at, status) VALUES "
+      "('old', 'a', 'b', now() - interval '60 days', now() - interval '30 days', 'ENDED'), "
+      "('recent', 'a', 'b', now() - interval '20 days', now() - interval '2 days', 'ENDED')");
   InsertArm("old", "a", 10, 1);
   InsertArm("recent", "a", 10, 1);
   AbTestsCollector collector(Store(), AbTestsConfig{}, Deps());
@@ -143,11 +151,16 @@ TEST_F(AnalyticsTest, AbTestsEndedLongAgoAreLeftOut) {
 TEST_F(AnalyticsTest, DriftKnownAnswer) {
   // Reference (2 to 8 days ago): 100 scores (i + 0.5) / 100, ten per decile. Current (last
   // day): 20 in each of the five lowest deciles, none above.
-  Exec("INSERT INTO recommendations (customer_id, product_id, model_version, score, price, created_at) "
-       "SELECT 'c', 'p', 'v1', (g + 0.5) / 100.0, 1, now() - interval '3 days' FROM generate_series(0, 99) g");
-  Exec("INSERT INTO recommendations (customer_id, product_id, model_version, score, price, created_at) "
-       "SELECT 'c', 'p', 'v1', ((g % 50) + 0.5) / 100.0, 1, now() - interval '1 hour' "
-       "FROM generate_series(0, 99) g");
+  Exec(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+      "created_at) "
+      "SELECT 'c', 'p', 'v1', (g + 0.5) / 100.0, 1, now() - interval '3 days' FROM "
+      "generate_series(0, 99) g");
+  Exec(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+      "created_at) "
+      "SELECT 'c', 'p', 'v1', ((g % 50) + 0.5) / 100.0, 1, now() - interval '1 hour' "
+      "FROM generate_series(0, 99) g");
   DriftCollector collector(Store(), DriftConfig{}, Deps());
   const CollectOutput output = collector.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
@@ -161,10 +174,16 @@ TEST_F(AnalyticsTest, DriftKnownAnswer) {
 }
 
 TEST_F(AnalyticsTest, NoDriftWhenTheDistributionHolds) {
-  Exec("INSERT INTO recommendations (customer_id, product_id, model_version, score, price, created_at) "
-       "SELECT 'c', 'p', 'v1', (g + 0.5) / 100.0, 1, now() - interval '3 days' FROM generate_series(0, 99) g");
-  Exec("INSERT INTO recommendations (customer_id, product_id, model_version, score, price, created_at) "
-       "SELECT 'c', 'p', 'v1', (g + 0.5) / 100.0, 1, now() - interval '1 hour' FROM generate_series(0, 99) g");
+  Exec(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+      "created_at) "
+      "SELECT 'c', 'p', 'v1', (g + 0.5) / 100.0, 1, now() - interval '3 days' FROM "
+      "generate_series(0, 99) g");
+  Exec(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+      "created_at) "
+      "SELECT 'c', 'p', 'v1', (g + 0.5) / 100.0, 1, now() - interval '1 hour' FROM "
+      "generate_series(0, 99) g");
   DriftCollector collector(Store(), DriftConfig{}, Deps());
   const CollectOutput output = collector.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
@@ -173,17 +192,22 @@ TEST_F(AnalyticsTest, NoDriftWhenTheDistributionHolds) {
 
 TEST_F(AnalyticsTest, CohortKnownAnswer) {
   // Ten recommendations 5 days ago (inside [now - 10d, now - 3d]) and one yesterday (too young).
-  Exec("INSERT INTO recommendations (customer_id, product_id, model_version, score, price, created_at) "
-       "SELECT 'c', 'p', 'v1', 0.5, 10, now() - interval '5 days' FROM generate_series(1, 10)");
-  Exec("INSERT INTO recommendations (customer_id, product_id, model_version, score, price, created_at) "
-       "VALUES ('c', 'p', 'v1', 0.5, 10, now() - interval '1 day')");
+  Exec(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+      "created_at) "
+      "SELECT 'c', 'p', 'v1', 0.5, 10, now() - interval '5 days' FROM generate_series(1, 10)");
+  Exec(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+      "created_at) "
+      "VALUES ('c', 'p', 'v1', 0.5, 10, now() - interval '1 day')");
   // 1-6 accepted, 7-8 rejected, 9-10 only pending; 1-3 purchased; 1 returned; 11 accepted.
-  Exec("INSERT INTO outcome_events (recommendation_id, status) "
-       "SELECT g, 'PENDING' FROM generate_series(1, 11) g UNION ALL "
-       "SELECT g, 'ACCEPTED' FROM generate_series(1, 6) g UNION ALL "
-       "SELECT g, 'REJECTED' FROM generate_series(7, 8) g UNION ALL "
-       "SELECT g, 'PURCHASED' FROM generate_series(1, 3) g UNION ALL "
-       "SELECT 1, 'RETURNED' UNION ALL SELECT 11, 'ACCEPTED'");
+  Exec(
+      "INSERT INTO outcome_events (recommendation_id, status) "
+      "SELECT g, 'PENDING' FROM generate_series(1, 11) g UNION ALL "
+      "SELECT g, 'ACCEPTED' FROM generate_series(1, 6) g UNION ALL "
+      "SELECT g, 'REJECTED' FROM generate_series(7, 8) g UNION ALL "
+      "SELECT g, 'PURCHASED' FROM generate_series(1, 3) g UNION ALL "
+      "SELECT 1, 'RETURNED' UNION ALL SELECT 11, 'ACCEPTED'");
   CohortsCollector collector(Store(), CohortsConfig{}, 0.05, Deps());
   const CollectOutput output = collector.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
@@ -193,7 +217,8 @@ TEST_F(AnalyticsTest, CohortKnownAnswer) {
   EXPECT_DOUBLE_EQ(Samples(output, "outcomes_cohort_return_ratio")["v1"], 1.0 / 3.0);
   EXPECT_DOUBLE_EQ(Samples(output, "outcomes_cohort_pending_ratio")["v1"], 0.2);
   EXPECT_EQ(Samples(output, "outcomes_cost_per_recommendation")[""], 0.05);
-  const double first_seen = Samples(output, "outcomes_model_version_first_seen_timestamp_seconds")["v1"];
+  const double first_seen =
+      Samples(output, "outcomes_model_version_first_seen_timestamp_seconds")["v1"];
   const double five_days_ago =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
       5 * 86400;
@@ -257,8 +282,9 @@ class QueryTest : public AnalyticsTest {
 };
 
 TEST_F(QueryTest, GaugeWithLabelsSeveralValuesAndStaticLabels) {
-  QueryConfig query = Query("shop_stock", "SELECT * FROM (VALUES ('eu', 3, 1.5), ('us', NULL, 2.5)) "
-                                          "AS t(region, items, weight)");
+  QueryConfig query = Query("shop_stock",
+                            "SELECT * FROM (VALUES ('eu', 3, 1.5), ('us', NULL, 2.5)) "
+                            "AS t(region, items, weight)");
   query.labels = {"region"};
   query.values = {"items", "weight"};
   query.sql = "SELECT region, coalesce(items, 0) AS items, weight FROM (" + query.sql + ") s";
@@ -303,7 +329,8 @@ TEST_F(QueryTest, CardinalityLimitDropsTheExcessAndWarnsOnce) {
   output = collector.Collect();
   const std::string log = log_output_.str();
   EXPECT_NE(log.find("query result exceeds max_series"), std::string::npos);
-  EXPECT_EQ(log.find("query result exceeds max_series"), log.rfind("query result exceeds max_series"));
+  EXPECT_EQ(log.find("query result exceeds max_series"),
+            log.rfind("query result exceeds max_series"));
 }
 
 TEST_F(QueryTest, EachFailureNamesItsCauseAndSparesTheOthers) {
@@ -332,11 +359,14 @@ TEST_F(QueryTest, EachFailureNamesItsCauseAndSparesTheOthers) {
 }
 
 TEST_F(QueryTest, IncrementalCounterIsExactWithALateCommit) {
-  Exec("CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, region text, amount_cents bigint)");
+  Exec(
+      "CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, region text, amount_cents "
+      "bigint)");
   Exec("TRUNCATE orders RESTART IDENTITY");
   Exec("INSERT INTO orders (region, amount_cents) VALUES ('eu', 100), ('us', 250)");
-  QueryConfig query = Query("shop_orders_total",
-                            "SELECT o.region, 1 AS orders, o.amount_cents FROM orders o WHERE {filter}");
+  QueryConfig query =
+      Query("shop_orders_total",
+            "SELECT o.region, 1 AS orders, o.amount_cents FROM orders o WHERE {filter}");
   query.type = "counter";
   query.labels = {"region"};
   query.values = {"orders", "amount_cents"};

@@ -38,10 +38,13 @@ int FreePort() {
 class FakeServer {
  public:
   explicit FakeServer(std::vector<std::string> extra_args = {}) : port_(FreePort()) {
-    std::vector<std::string> args = {"python3",
-                                     std::string(OUTCOMES_SOURCE_DIR) +
-                                         "/tests/integration/fake_model_server.py",
-                                     "--port", std::to_string(port_), "--slow-seconds", "3"};
+    std::vector<std::string> args = {
+        "python3",
+        std::string(OUTCOMES_SOURCE_DIR) + "/tests/integration/fake_model_server.py",
+        "--port",
+        std::to_string(port_),
+        "--slow-seconds",
+        "3"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
@@ -54,8 +57,8 @@ class FakeServer {
       boost::asio::io_context io;
       boost::asio::ip::tcp::socket socket(io);
       boost::system::error_code error;
-      socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)},
-                     error);
+      socket.connect(
+          {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)}, error);
       if (!error) return;
       std::this_thread::sleep_for(50ms);
     }
@@ -93,8 +96,7 @@ struct Probed {
     for (const auto& family : output.families) {
       if (family.name != name) continue;
       for (const auto& metric : family.metric) {
-        if (!reason.empty() &&
-            (metric.label.size() < 2 || metric.label[1].value != reason)) {
+        if (!reason.empty() && (metric.label.size() < 2 || metric.label[1].value != reason)) {
           continue;
         }
         switch (family.type) {
@@ -129,9 +131,8 @@ class EndpointCollectorTest : public testing::Test {
     Probed result;
     for (int i = 0; i < probes; ++i) {
       boost::asio::io_context io;
-      collector.value()->CollectAsync(io, [&result](CollectOutput output) {
-        result.output = std::move(output);
-      });
+      collector.value()->CollectAsync(
+          io, [&result](CollectOutput output) { result.output = std::move(output); });
       io.run();
     }
     return result;
@@ -340,13 +341,15 @@ TEST_F(EndpointCollectorTest, UnreadableCaFileFailsAtCreation) {
   config.tls.ca_file = "/nonexistent/ca.crt";
   const auto collector = EndpointCollector::Create(config, log_);
   ASSERT_FALSE(collector.ok());
-  EXPECT_EQ(collector.error().rfind("endpoint reco-api: tls.ca_file \"/nonexistent/ca.crt\":", 0), 0u)
+  EXPECT_EQ(collector.error().rfind("endpoint reco-api: tls.ca_file \"/nonexistent/ca.crt\":", 0),
+            0u)
       << collector.error();
 }
 
 std::size_t ThreadCount() {
   std::size_t count = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
     ++count;
   }
   return count;
@@ -419,9 +422,8 @@ Probed QueryRegistry(const RegistryConfig& config, Logger& log) {
   }
   Probed result;
   boost::asio::io_context io;
-  collector.value()->CollectAsync(io, [&result](CollectOutput output) {
-    result.output = std::move(output);
-  });
+  collector.value()->CollectAsync(
+      io, [&result](CollectOutput output) { result.output = std::move(output); });
   io.run();
   return result;
 }

@@ -2,11 +2,10 @@
 // tests, the demo and developers start it the same way. One per test binary.
 #pragma once
 
-#include <pqxx/pqxx>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <pqxx/pqxx>
 #include <stdexcept>
 #include <string>
 
@@ -57,7 +56,8 @@ class PgSandbox {
     const int status = std::system(line.c_str());  // NOLINT(cert-env33-c): test harness
     if (check && status != 0) {
       std::ifstream log(dir_ + ".log");
-      const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+      const std::string text((std::istreambuf_iterator<char>(log)),
+                             std::istreambuf_iterator<char>());
       throw std::runtime_error("pg-sandbox " + command + " failed: " + text);
     }
   }

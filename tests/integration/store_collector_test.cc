@@ -104,7 +104,8 @@ void InsertBatch(pqxx::transaction_base& txn, int count) {
       "WITH r AS (INSERT INTO recommendations (customer_id, product_id, model_version, ab_test_id,"
       " variant, score, price) SELECT 'c' || g, 'p' || (g % 50), "
       "(ARRAY['v1.0.0', 'v1.1.0', 'v1.2.0'])[1 + floor(random() * 3)::int], t.ab, "
-      "CASE WHEN t.ab IS NOT NULL THEN (ARRAY['control', 'treatment'])[1 + (random() > 0.5)::int] END, "
+      "CASE WHEN t.ab IS NOT NULL THEN (ARRAY['control', 'treatment'])[1 + (random() > 0.5)::int] "
+      "END, "
       "random(), round((5 + random() * 495)::numeric, 2) FROM generate_series(1, " +
       std::to_string(count) +
       ") g, LATERAL (SELECT CASE WHEN random() < 0.5 + g * 0 THEN 'reco-ab-1' END AS ab) t "
@@ -140,9 +141,9 @@ class StoreCollectorTest : public testing::Test {
     config.interval = 50ms;
     config.max_backoff = 100ms;
     return std::make_unique<StoreCollector>(
-        config, StoreCollectorDeps{log_,
-                                   [](const SessionOptions& options) { return MakePgSession(options); },
-                                   [this] { return clock_.Now(); }});
+        config, StoreCollectorDeps{
+                    log_, [](const SessionOptions& options) { return MakePgSession(options); },
+                    [this] { return clock_.Now(); }});
   }
 
   static double Value(const CollectOutput& output, const std::string& name,
@@ -228,8 +229,10 @@ TEST_F(StoreCollectorTest, CountersEqualStoreUnderConcurrentWriters) {
   clock_.Advance(6min);
   const CollectOutput recounted = collector->Collect();
   ASSERT_TRUE(recounted.status.ok());
-  EXPECT_EQ(Value(recounted, "outcomes_store_recount_corrections_total", "table=outcome_events,"), 0);
-  EXPECT_EQ(Value(recounted, "outcomes_store_recount_corrections_total", "table=recommendations,"), 0);
+  EXPECT_EQ(Value(recounted, "outcomes_store_recount_corrections_total", "table=outcome_events,"),
+            0);
+  EXPECT_EQ(Value(recounted, "outcomes_store_recount_corrections_total", "table=recommendations,"),
+            0);
   ExpectCountersEqualStore(recounted.families);
 }
 
@@ -372,10 +375,12 @@ TEST_F(StoreCollectorTest, UpdatesFreshnessFromNewestEvent) {
   {
     pqxx::connection connection(sandbox->dsn());
     pqxx::work txn(connection);
-    txn.exec("INSERT INTO recommendations (customer_id, product_id, model_version, score, price) "
-             "VALUES ('c', 'p', 'v1', 0.5, 10)");
-    txn.exec("INSERT INTO outcome_events (recommendation_id, status, occurred_at) VALUES "
-             "(1, 'PENDING', '2026-01-01T00:00:00Z'), (1, 'ACCEPTED', '2026-01-01T00:00:01.5Z')");
+    txn.exec(
+        "INSERT INTO recommendations (customer_id, product_id, model_version, score, price) "
+        "VALUES ('c', 'p', 'v1', 0.5, 10)");
+    txn.exec(
+        "INSERT INTO outcome_events (recommendation_id, status, occurred_at) VALUES "
+        "(1, 'PENDING', '2026-01-01T00:00:00Z'), (1, 'ACCEPTED', '2026-01-01T00:00:01.5Z')");
     txn.commit();
   }
   auto collector = MakeCollector();
@@ -392,7 +397,8 @@ namespace {
 
 std::string WithParams(std::string sql, const std::string& first, const std::string& second) {
   for (const auto& [placeholder, value] : {std::pair{std::string("$1"), first}, {"$2", second}}) {
-    for (std::size_t at = sql.find(placeholder); at != std::string::npos; at = sql.find(placeholder)) {
+    for (std::size_t at = sql.find(placeholder); at != std::string::npos;
+         at = sql.find(placeholder)) {
       sql.replace(at, placeholder.size(), value);
     }
   }
@@ -417,13 +423,13 @@ TEST_F(StoreCollectorTest, IncrementalStatementsUseThePrimaryKey) {
     for (const std::string& sql :
          {store_sql::MaxIdAfter(spec), store_sql::Gaps(spec), store_sql::RowsInRange(spec),
           store_sql::RowsWithIds(spec), store_sql::LateIds(spec)}) {
-      const std::string bound = sql == store_sql::RowsWithIds(spec)
-                                    ? WithParams(sql, "'{" + from + "," + to + "}'", "")
-                                : sql == store_sql::LateIds(spec)
-                                    ? WithParams(sql, "'{" + from + "}'", "'{" + to + "}'")
-                                    : WithParams(sql, from, to);
+      const std::string bound =
+          sql == store_sql::RowsWithIds(spec) ? WithParams(sql, "'{" + from + "," + to + "}'", "")
+          : sql == store_sql::LateIds(spec) ? WithParams(sql, "'{" + from + "}'", "'{" + to + "}'")
+                                            : WithParams(sql, from, to);
       std::string plan;
-      for (const auto& row : txn.exec("EXPLAIN " + bound)) plan += std::string(row[0].c_str()) + "\n";
+      for (const auto& row : txn.exec("EXPLAIN " + bound))
+        plan += std::string(row[0].c_str()) + "\n";
       EXPECT_NE(plan.find(spec.table + "_pkey"), std::string::npos) << bound << "\n" << plan;
       EXPECT_EQ(plan.find("Seq Scan on " + spec.table), std::string::npos) << bound << "\n" << plan;
     }

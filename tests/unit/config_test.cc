@@ -51,7 +51,8 @@ TEST(ConfigTest, ExpandsEnvironmentVariables) {
 TEST(ConfigTest, ReportsUnsetVariableWithPosition) {
   const auto config = Load("store:\n  dsn: \"${OUTCOMES_DSN}\"\n");
   ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.error(), "test.yml:2:8: store.dsn: environment variable OUTCOMES_DSN is not set");
+  EXPECT_EQ(config.error(),
+            "test.yml:2:8: store.dsn: environment variable OUTCOMES_DSN is not set");
 }
 
 TEST(ConfigTest, RejectsUnknownKey) {
@@ -145,9 +146,9 @@ TEST(ConfigTest, EndpointRequiresNameAndUrl) {
 }
 
 TEST(ConfigTest, ShippedExampleLoads) {
-  const auto config = LoadConfigFile(std::string(OUTCOMES_SOURCE_DIR) +
-                                         "/deploy/config/outcomes_exporter.yml",
-                                     FakeEnv({{"OUTCOMES_DSN", "postgresql://u@127.0.0.1/db"}}));
+  const auto config =
+      LoadConfigFile(std::string(OUTCOMES_SOURCE_DIR) + "/deploy/config/outcomes_exporter.yml",
+                     FakeEnv({{"OUTCOMES_DSN", "postgresql://u@127.0.0.1/db"}}));
   ASSERT_TRUE(config.ok()) << config.error();
   ASSERT_TRUE(config.value().store.has_value());
   EXPECT_EQ(config.value().store->dsn, "postgresql://u@127.0.0.1/db");
@@ -182,7 +183,8 @@ TEST(ConfigTest, ReadsEveryEndpointOption) {
   ASSERT_TRUE(config.ok()) << config.error();
   const EndpointConfig& endpoint = config.value().endpoints.at(0);
   EXPECT_EQ(endpoint.method, "POST");
-  EXPECT_EQ(endpoint.headers, (std::vector<std::pair<std::string, std::string>>{{"X-Api-Key", "k1"}}));
+  EXPECT_EQ(endpoint.headers,
+            (std::vector<std::pair<std::string, std::string>>{{"X-Api-Key", "k1"}}));
   EXPECT_EQ(endpoint.valid_status_codes, (std::vector<int>{200, 204}));
   EXPECT_EQ(endpoint.max_body_bytes, 4096);
   EXPECT_EQ(endpoint.buckets, (std::vector<double>{0.1, 1, 5}));
@@ -195,7 +197,8 @@ TEST(ConfigTest, ReadsEveryEndpointOption) {
 
 TEST(ConfigTest, EndpointDefaultBucketsIncludeOneSecond) {
   const EndpointConfig endpoint;
-  EXPECT_NE(std::find(endpoint.buckets.begin(), endpoint.buckets.end(), 1.0), endpoint.buckets.end());
+  EXPECT_NE(std::find(endpoint.buckets.begin(), endpoint.buckets.end(), 1.0),
+            endpoint.buckets.end());
 }
 
 TEST(ConfigTest, RejectsBadEndpointOptions) {
@@ -238,7 +241,8 @@ TEST(ConfigTest, ReadsRegistriesWithTheirDefaults) {
   EXPECT_EQ(registry.stages, (std::vector<std::string>{"Production", "Staging"}));
   const auto empty = Load("registries:\n  - name: m\n    url: http://m\n    models: []\n");
   ASSERT_FALSE(empty.ok());
-  EXPECT_EQ(empty.error(), "test.yml:4:13: registries[0].models: list at least one registered model");
+  EXPECT_EQ(empty.error(),
+            "test.yml:4:13: registries[0].models: list at least one registered model");
 }
 
 TEST(ConfigTest, AnalyticsNeedsAStoreAndValidSettings) {
@@ -252,12 +256,13 @@ TEST(ConfigTest, AnalyticsNeedsAStoreAndValidSettings) {
       "  drift: {bins: 1}\n"
       "  cohorts: {lag: 3x}\n");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error(),
-            "test.yml:4:26: analytics.ab_tests.confidence: must be between 0 and 1 (exclusive)\n"
-            "test.yml:4:58: analytics.ab_tests.minimum_detectable_effect: must be greater than 0\n"
-            "test.yml:5:17: analytics.drift.bins: must be between 2 and 100\n"
-            "test.yml:6:18: analytics.cohorts.lag: invalid duration \"3x\": missing or unknown unit "
-            "(use ms, s, m, h, d, w, y)");
+  EXPECT_EQ(
+      bad.error(),
+      "test.yml:4:26: analytics.ab_tests.confidence: must be between 0 and 1 (exclusive)\n"
+      "test.yml:4:58: analytics.ab_tests.minimum_detectable_effect: must be greater than 0\n"
+      "test.yml:5:17: analytics.drift.bins: must be between 2 and 100\n"
+      "test.yml:6:18: analytics.cohorts.lag: invalid duration \"3x\": missing or unknown unit "
+      "(use ms, s, m, h, d, w, y)");
 }
 
 TEST(ConfigTest, ReadsACustomQuery) {
@@ -295,15 +300,16 @@ TEST(ConfigTest, ValidatesCustomQueryNamesAndModes) {
       "    values: []\n"
       "    incremental: {table: t}\n");
   ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.error(),
-            "test.yml:4:11: queries[0].name: \"outcomes_events_total\" collides with a built-in metric\n"
-            "test.yml:8:10: queries[1].sql: {filter} is only for incremental queries\n"
-            "test.yml:9:13: queries[1].labels: \"le\" is not a valid label name\n"
-            "test.yml:9:13: queries[1].labels: label \"region\" is given twice\n"
-            "test.yml:11:5: queries[2].type: an incremental query exports a counter\n"
-            "test.yml:12:10: queries[2].sql: an incremental query says where the id condition goes "
-            "with {filter} (e.g. WHERE {filter})\n"
-            "test.yml:13:13: queries[2].values: list at least one column");
+  EXPECT_EQ(
+      config.error(),
+      "test.yml:4:11: queries[0].name: \"outcomes_events_total\" collides with a built-in metric\n"
+      "test.yml:8:10: queries[1].sql: {filter} is only for incremental queries\n"
+      "test.yml:9:13: queries[1].labels: \"le\" is not a valid label name\n"
+      "test.yml:9:13: queries[1].labels: label \"region\" is given twice\n"
+      "test.yml:11:5: queries[2].type: an incremental query exports a counter\n"
+      "test.yml:12:10: queries[2].sql: an incremental query says where the id condition goes "
+      "with {filter} (e.g. WHERE {filter})\n"
+      "test.yml:13:13: queries[2].values: list at least one column");
 }
 
 TEST(ConfigTest, MissingFileIsOneClearLine) {

@@ -25,7 +25,8 @@ TEST(DurationTest, ParsesCombinations) {
 TEST(DurationTest, RejectsMissingUnit) {
   const auto result = ParseDuration("15");
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error(), "invalid duration \"15\": missing or unknown unit (use ms, s, m, h, d, w, y)");
+  EXPECT_EQ(result.error(),
+            "invalid duration \"15\": missing or unknown unit (use ms, s, m, h, d, w, y)");
 }
 
 TEST(DurationTest, RejectsUnknownUnitAndGarbage) {

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <future>
-#include <boost/asio/post.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -146,8 +146,8 @@ TEST_F(SchedulerTest, ApplyKeepsUnchangedCollectorsAndReplacesChangedOnes) {
   auto changed_again = std::make_shared<FakeCollector>("changed", 2h, 0ms);
   ApplyOnIo({kept_again, changed_again});
   std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(kept->runs_.load(), 1);         // still the same instance, not re-run
-  EXPECT_EQ(kept_again->runs_.load(), 0);   // the new twin was not started
+  EXPECT_EQ(kept->runs_.load(), 1);           // still the same instance, not re-run
+  EXPECT_EQ(kept_again->runs_.load(), 0);     // the new twin was not started
   EXPECT_EQ(changed_again->runs_.load(), 1);  // the changed one was replaced and ran
   EXPECT_EQ(scheduler_.States().size(), 2u);
 }

@@ -94,8 +94,8 @@ TEST(StatsTest, RequiredUnitsPerArmTextbookExample) {
 
 TEST(StatsTest, PopulationStabilityIndex) {
   // Two bins, 50/50 against 60/40: 0.1*ln(1.2) + 0.1*ln(1.25) = 0.0405465.
-  EXPECT_NEAR(PopulationStabilityIndex({50, 50}, {60, 40}), 0.1 * std::log(1.2) + 0.1 * std::log(1.25),
-              1e-12);
+  EXPECT_NEAR(PopulationStabilityIndex({50, 50}, {60, 40}),
+              0.1 * std::log(1.2) + 0.1 * std::log(1.25), 1e-12);
   EXPECT_NEAR(PopulationStabilityIndex({10, 10, 10}, {20, 20, 20}), 0.0, 1e-12);
   // An empty current bin is floored at 1e-4 instead of making the index infinite.
   const double floored = PopulationStabilityIndex({50, 50}, {100, 0});

@@ -1,8 +1,9 @@
+#include "exporter/core/text.h"
+
 #include <gtest/gtest.h>
 
 #include "exporter/core/dsn.h"
 #include "exporter/core/log.h"
-#include "exporter/core/text.h"
 #include "exporter/metrics/family.h"
 
 namespace outcomes {
@@ -10,13 +11,17 @@ namespace {
 
 TEST(SanitizeUtf8Test, KeepsValidText) {
   EXPECT_EQ(SanitizeUtf8("plain"), "plain");
-  EXPECT_EQ(SanitizeUtf8("mod\xC3\xA8le \xE2\x82\xAC \xF0\x9F\x9A\x80"), "mod\xC3\xA8le \xE2\x82\xAC \xF0\x9F\x9A\x80");
+  EXPECT_EQ(SanitizeUtf8("mod\xC3\xA8le \xE2\x82\xAC \xF0\x9F\x9A\x80"),
+            "mod\xC3\xA8le \xE2\x82\xAC \xF0\x9F\x9A\x80");
 }
 
 TEST(SanitizeUtf8Test, ReplacesInvalidSequences) {
-  EXPECT_EQ(SanitizeUtf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(SanitizeUtf8("\xC3"), "\xEF\xBF\xBD");                 // truncated
-  EXPECT_EQ(SanitizeUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
+  EXPECT_EQ(SanitizeUtf8("a\xFF"
+                         "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(SanitizeUtf8("\xC3"), "\xEF\xBF\xBD");                                  // truncated
+  EXPECT_EQ(SanitizeUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
   EXPECT_EQ(SanitizeUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
 }
 
@@ -51,7 +56,8 @@ TEST(DsnTest, RedactsUriPassword) {
 TEST(DsnTest, RedactsKeyValuePassword) {
   EXPECT_EQ(RedactDsn("host=db user=reader password=s3cret dbname=outcomes"),
             "host=db user=reader password=xxxxx dbname=outcomes");
-  EXPECT_EQ(RedactDsn("host=db password = 'a b\\'c' dbname=x"), "host=db password = xxxxx dbname=x");
+  EXPECT_EQ(RedactDsn("host=db password = 'a b\\'c' dbname=x"),
+            "host=db password = xxxxx dbname=x");
   EXPECT_EQ(RedactDsn("host=db passwordfile=x"), "host=db passwordfile=x");
 }
 

@@ -138,20 +138,11 @@ double parse_duration(std::string_view text, std::string_view what) {
       i += 2;
     } else if (i < text.size()) {
       switch (text[i]) {
-        case 's':
-          unit = 1;
-          break;
-        case 'm':
-          unit = 60;
-          break;
-        case 'h':
-          unit = 3600;
-          break;
-        case 'd':
-          unit = 86400;
-          break;
-        default:
-          throw bad();
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        case 'd': unit = 86400; break;
+        default: throw bad();
       }
       ++i;
     } else {
