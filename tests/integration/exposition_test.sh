@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Every collector at once, against a real PostgreSQL with generated history, a stand-in model
+# endpoint and its registry: the /metrics page must pass `promtool check metrics` with nothing
+# reported, and every metric named by the shipped dashboards, rules and alerts must be exported
+# by it or recorded by a rule.
+# Usage: exposition_test.sh BINARY GENERATOR SOURCE_DIR
+set -uo pipefail
+
+binary=$1
+generator=$2
+source_dir=$3
+work=$(mktemp -d /tmp/outcomes-exposition-test-XXXXXX)
+chmod 755 "$work"  # as root, the server runs as the postgres user and must reach it
+pids=()
+passed=0
+failed=0
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  "$source_dir/scripts/pg-sandbox" stop "$work/pg" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok: $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $name"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+"$source_dir/scripts/pg-sandbox" start "$work/pg" >"$work/pg.log" 2>&1 || { cat "$work/pg.log"; exit 1; }
+dsn=$(cat "$work/pg/dsn")
+OUTCOMES_GENERATOR="$generator" "$source_dir/scripts/load-demo-data" --no-grants "$dsn" \
+  --days 10 --per-day 500 >"$work/load.log" 2>&1 || { cat "$work/load.log"; exit 1; }
+
+model_port=$(free_port)
+python3 "$source_dir/tests/integration/fake_model_server.py" --port "$model_port" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do
+  curl -sf "http://127.0.0.1:$model_port/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+cat >"$work/config.yml" <<EOF2
+store:
+  dsn: "$dsn"
+  interval: 1s
+analytics:
+  cost_per_recommendation: 0.01
+  ab_tests: {interval: 1s}
+  drift: {interval: 1s}
+  cohorts: {interval: 1s}
+queries:
+  - name: shop_recommendations_by_product_prefix
+    sql: SELECT left(product_id, 2) AS prefix, count(*) AS value FROM recommendations GROUP BY 1
+    labels: [prefix]
+    values: [value]
+endpoints:
+  - name: reco-api
+    url: http://127.0.0.1:$model_port/health
+    interval: 1s
+    model_info: {model_name: /model/name, model_version: /model/version, stage: /model/stage}
+    fields:
+      - {metric: model_accuracy_ratio, pointer: /metrics/accuracy}
+      - {metric: model_drift_score, pointer: /metrics/drift_score}
+      - {metric: model_trained_timestamp_seconds, pointer: /metrics/trained_at}
+registries:
+  - name: mlflow
+    url: http://127.0.0.1:$model_port
+    models: [reco-ranker]
+    interval: 1s
+EOF2
+port=$(free_port)
+"$binary" --config.file="$work/config.yml" --web.listen-address="127.0.0.1:$port" \
+  >"$work/exporter.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+sleep 2  # a second cycle of every collector
+curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.txt"
+
+check "every collector succeeded" \
+  bash -c "! grep -E '^outcomes_exporter_collector_success\\{.*\\} 0' '$work/metrics.txt'"
+check "the collectors are store, analytics, query, endpoint and registry" \
+  test "$(grep -c '^outcomes_exporter_collector_success{' "$work/metrics.txt")" -eq 7
+check "promtool check metrics reports nothing" \
+  bash -c "promtool check metrics <'$work/metrics.txt' >'$work/promtool.out' 2>&1 && ! [ -s '$work/promtool.out' ]"
+[[ -s "$work/promtool.out" ]] && cat "$work/promtool.out"
+check "dashboards, rules and alerts name only exported or recorded metrics" \
+  "$source_dir/tests/dashboards/run.sh" "$work/metrics.txt"
+
+if ((failed > 0)); then
+  echo "--- exporter log ---"
+  cat "$work/exporter.log"
+  grep '^outcomes_exporter_collector' "$work/metrics.txt"
+fi
+echo "exposition: $passed passed, $failed failed"
+((failed == 0))
