@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# End to end, with every real part on 127.0.0.1: PostgreSQL with generated history and live
+# traffic whose model version v1.2.0 starts returning 30% of its purchases, the sidecar, a real
+# Prometheus loading rules/ and alerts/, and a real Alertmanager with the shipped routing
+# (receivers pointed at a webhook receiver here). The HIGH_RETURN_RATE alert for v1.2.0 must
+# reach the retraining and on-call receivers with its labels and runbook link; the healthy
+# version v1.1.0 must raise nothing. The rules are loaded as shipped except `for:`, shortened
+# to 0s in a copy (the promtool tests cover them as shipped).
+# Usage: e2e_test.sh BINARY GENERATOR SOURCE_DIR
+set -uo pipefail
+
+binary=$1
+generator=$2
+source_dir=$3
+work=$(mktemp -d /tmp/outcomes-e2e-XXXXXX)
+chmod 755 "$work"  # as root, the server runs as the postgres user and must reach it
+pids=()
+passed=0
+failed=0
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  "$source_dir/scripts/pg-sandbox" stop "$work/pg" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok: $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $name"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for() {  # wait_for SECONDS COMMAND...
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS >= deadline)) && return 1
+    sleep 1
+  done
+}
+
+for tool in prometheus prometheus-alertmanager promtool; do
+  command -v "$tool" >/dev/null || { echo "e2e: $tool is missing (scripts/install-deps installs it)"; exit 1; }
+done
+
+# The store, its history and live traffic with a degraded model version.
+"$source_dir/scripts/pg-sandbox" start "$work/pg" >"$work/pg.log" 2>&1 || { cat "$work/pg.log"; exit 1; }
+dsn=$(cat "$work/pg/dsn")
+OUTCOMES_GENERATOR="$generator" "$source_dir/scripts/load-demo-data" --no-grants "$dsn" \
+  --days 2 --per-day 500 >"$work/load.log" 2>&1 || { cat "$work/load.log"; exit 1; }
+"$generator" --dsn "$dsn" live --rate 40 --degrade-version v1.2.0 --degrade-after 0s \
+  --degrade-return-rate 0.3 >"$work/generator.log" 2>&1 &
+pids+=($!)
+
+# The sidecar.
+sidecar_port=$(free_port)
+printf 'store:\n  dsn: "%s"\n  interval: 1s\n' "$dsn" >"$work/outcomes_exporter.yml"
+"$binary" --config.file="$work/outcomes_exporter.yml" --web.listen-address="127.0.0.1:$sidecar_port" \
+  >"$work/exporter.log" 2>&1 &
+pids+=($!)
+
+# The webhook that stands for the pager, the ticket queue and the retraining pipeline.
+hook_port=$(free_port)
+python3 "$source_dir/tests/e2e/webhook_receiver.py" --port "$hook_port" --out "$work/notifications.jsonl" &
+pids+=($!)
+
+# Alertmanager with the shipped routing; only the receivers' URLs and the waits change.
+am_port=$(free_port)
+sed -e "s#http://127.0.0.1:5001/placeholder/#http://127.0.0.1:$hook_port/#" \
+    -e 's/group_wait: .*/group_wait: 1s/' -e 's/group_interval: .*/group_interval: 1s/' \
+    "$source_dir/deploy/alertmanager/alertmanager.yml" >"$work/alertmanager.yml"
+prometheus-alertmanager --config.file="$work/alertmanager.yml" --storage.path="$work/am" \
+  --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$work/alertmanager.log" 2>&1 &
+pids+=($!)
+
+# Prometheus with the shipped rules and alerts, `for:` shortened in the copies.
+mkdir -p "$work/rules"
+for file in "$source_dir"/rules/*.yml "$source_dir"/alerts/*.yml; do
+  sed -E 's/^([[:space:]]*)for: .*/\1for: 0s/' "$file" >"$work/rules/$(basename "$(dirname "$file")")-$(basename "$file")"
+done
+prom_port=$(free_port)
+cat >"$work/prometheus.yml" <<EOF2
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ["$work/rules/*.yml"]
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:$am_port"]
+scrape_configs:
+  - job_name: outcomes_exporter
+    static_configs:
+      - targets: ["127.0.0.1:$sidecar_port"]
+EOF2
+check "the Prometheus config and the rule copies are valid" \
+  bash -c "promtool check config '$work/prometheus.yml' >/dev/null"
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
+pids+=($!)
+
+prom="http://127.0.0.1:$prom_port"
+query() {  # query PROMQL -> number of series in the result
+  curl -sf --get "$prom/api/v1/query" --data-urlencode "query=$1" |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["data"]["result"]))'
+}
+series_present() { [[ "$(query "$1")" -gt 0 ]]; }
+
+check "Prometheus scrapes the sidecar" wait_for 60 series_present 'up{job="outcomes_exporter"} == 1'
+check "the return rate of v1.2.0 is recorded above 15%" wait_for 150 series_present \
+  'model_version:outcomes_events_returned_per_purchased:ratio1d{model_version="v1.2.0"} > 0.15'
+
+notified() {  # notified RECEIVER_PATH: the webhook got OutcomesReturnRateHigh for v1.2.0 there
+  python3 - "$work/notifications.jsonl" "$1" <<'PY'
+import json, sys
+path, receiver = sys.argv[1], sys.argv[2]
+try:
+    lines = open(path).read().splitlines()
+except FileNotFoundError:
+    sys.exit(1)
+for line in lines:
+    note = json.loads(line)
+    if not note["path"].endswith(receiver):
+        continue
+    for alert in note["payload"].get("alerts", []):
+        labels = alert["labels"]
+        if (labels.get("alertname") == "OutcomesReturnRateHigh"
+                and labels.get("model_version") == "v1.2.0" and alert["status"] == "firing"):
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+check "OutcomesReturnRateHigh for v1.2.0 reaches the retraining webhook" wait_for 120 notified retraining
+check "and pages on-call" wait_for 30 notified oncall
+
+python3 - "$work/notifications.jsonl" >"$work/alert.json" <<'PY'
+import json, sys
+for line in open(sys.argv[1]).read().splitlines():
+    for alert in json.loads(line)["payload"].get("alerts", []):
+        if (alert["labels"].get("alertname") == "OutcomesReturnRateHigh"
+                and alert["labels"].get("model_version") == "v1.2.0"):
+            print(json.dumps(alert))
+            sys.exit(0)
+PY
+label_is() { python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); sys.exit(0 if a["labels"].get(sys.argv[2]) == sys.argv[3] else 1)' "$work/alert.json" "$1" "$2"; }
+check "it is critical" label_is severity critical
+check "its priority is HIGH" label_is priority HIGH
+check "its trigger is HIGH_RETURN_RATE" label_is trigger HIGH_RETURN_RATE
+check "it links its runbook" python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); sys.exit(0 if a["annotations"].get("runbook_url", "").endswith("docs/runbooks/OutcomesReturnRateHigh.md") else 1)' "$work/alert.json"
+check "its description states the current value" python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); sys.exit(0 if "%" in a["annotations"].get("description", "") else 1)' "$work/alert.json"
+
+no_alerts_for_healthy() {
+  [[ "$(query 'ALERTS{alertstate="firing", model_version="v1.1.0"}')" -eq 0 ]] &&
+    ! grep -q '"model_version": "v1.1.0"' "$work/notifications.jsonl"
+}
+check "the healthy version v1.1.0 raises nothing" no_alerts_for_healthy
+
+if ((failed > 0)); then
+  for log in exporter prometheus alertmanager generator; do
+    echo "--- $log log (last lines) ---"
+    tail -n 15 "$work/$log.log"
+  done
+  echo "--- notifications ---"
+  cat "$work/notifications.jsonl" 2>/dev/null | head -c 3000
+  echo
+  echo "--- firing alerts ---"
+  curl -sf --get "$prom/api/v1/query" --data-urlencode 'query=ALERTS{alertstate="firing"}' | head -c 3000
+  echo
+fi
+echo "e2e: $passed passed, $failed failed"
+((failed == 0))
