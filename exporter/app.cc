@@ -29,7 +29,7 @@ Status App::Start(const Config& config) {
     reload_ = {true, std::chrono::system_clock::now()};
   }
   Result<std::unique_ptr<HttpServer>> server =
-      HttpServer::Start(options_.listen_address, Routes(), log_);
+      HttpServer::Start(options_.listen_address, Routes(), log_, options_.web);
   if (!server.ok()) return server.status();
   http_ = std::move(server).value();
   return Status::Ok();

@@ -20,6 +20,7 @@ struct AppOptions {
   std::string config_file;
   std::string listen_address = ":9477";
   std::string telemetry_path = "/metrics";
+  WebConfig web;
 };
 
 class App {

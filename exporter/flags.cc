@@ -12,6 +12,7 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       {"--config.file", &flags.config_file},
       {"--web.listen-address", &flags.listen_address},
       {"--web.telemetry-path", &flags.telemetry_path},
+      {"--web.config.file", &flags.web_config_file},
       {"--log.level", &flags.log_level},
       {"--log.format", &flags.log_format},
   };
@@ -70,6 +71,7 @@ Flags:
   --config.check              validate the configuration, print every problem, and exit
   --web.listen-address=ADDR   address to listen on, host:port or :port (default: :9477)
   --web.telemetry-path=PATH   path under which to expose metrics (default: /metrics)
+  --web.config.file=PATH      TLS and basic auth, in the exporter-toolkit format (default: none)
   --log.level=LEVEL           debug, info, warn or error (default: info)
   --log.format=FORMAT         logfmt or json (default: logfmt)
   --version                   print the version and exit

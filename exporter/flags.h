@@ -12,6 +12,7 @@ struct Flags {
   std::string config_file = "outcomes_exporter.yml";
   std::string listen_address = ":9477";
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool config_check = false;

@@ -34,6 +34,13 @@ int Run(const outcomes::Flags& flags) {
       std::cerr << config.error() << "\n";
       return 1;
     }
+    if (!flags.web_config_file.empty()) {
+      const auto web = outcomes::LoadWebConfigFile(flags.web_config_file);
+      if (!web.ok()) {
+        std::cerr << web.error() << "\n";
+        return 1;
+      }
+    }
     // Building the collectors (without running them) also checks URLs and TLS files.
     outcomes::CollectorContext context{log};
     const auto collectors = outcomes::BuildCollectors(config.value(), context);
@@ -50,9 +57,20 @@ int Run(const outcomes::Flags& flags) {
     return 1;
   }
 
+  outcomes::WebConfig web;
+  if (!flags.web_config_file.empty()) {
+    auto loaded = outcomes::LoadWebConfigFile(flags.web_config_file);
+    if (!loaded.ok()) {
+      log.Error("invalid web configuration", {{"file", flags.web_config_file}, {"err", loaded.error()}});
+      std::cerr << loaded.error() << "\n";
+      return 1;
+    }
+    web = loaded.value();
+  }
+
   boost::asio::io_context io;
-  outcomes::App app({flags.config_file, flags.listen_address, flags.telemetry_path}, build, log,
-                    io);
+  outcomes::App app({flags.config_file, flags.listen_address, flags.telemetry_path, web}, build,
+                    log, io);
   boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   boost::asio::signal_set reload_signals(io, SIGHUP);
   // Holds the io_context open until a stop signal arrives.

@@ -794,6 +794,62 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
   return config;
 }
 
+Result<WebConfig> LoadWebConfigFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return Status::Error(path + ": cannot open web config file");
+  std::stringstream text;
+  text << file.rdbuf();
+  ErrorList errors(path);
+  WebConfig web;
+  const EnvLookup no_env = [](const std::string&) { return std::optional<std::string>(); };
+  try {
+    const YAML::Node root = YAML::Load(text.str());
+    if (!root.IsDefined() || root.IsNull()) return web;
+    MapReader reader(root, "", errors, no_env);
+    if (auto tls = reader.Nested("tls_server_config")) {
+      tls->String("cert_file", web.cert_file, /*required=*/true);
+      tls->String("key_file", web.key_file, /*required=*/true);
+      tls->String("client_ca_file", web.client_ca_file);
+      tls->String("client_auth_type", web.client_auth_type);
+      tls->String("min_version", web.min_version);
+      tls->RejectUnknownKeys();
+      if (web.client_auth_type != "NoClientCert" &&
+          web.client_auth_type != "RequireAndVerifyClientCert") {
+        errors.Add(tls->MarkOf("client_auth_type"),
+                   "tls_server_config.client_auth_type: want NoClientCert or "
+                   "RequireAndVerifyClientCert");
+      }
+      if (web.client_auth_type == "RequireAndVerifyClientCert" && web.client_ca_file.empty()) {
+        errors.Add(tls->MarkOf("client_auth_type"),
+                   "tls_server_config.client_ca_file: required to verify client certificates");
+      }
+      if (web.min_version != "TLS12" && web.min_version != "TLS13") {
+        errors.Add(tls->MarkOf("min_version"), "tls_server_config.min_version: want TLS12 or TLS13");
+      }
+      for (const auto& [key, file_path] : {std::pair{"cert_file", &web.cert_file},
+                                           {"key_file", &web.key_file},
+                                           {"client_ca_file", &web.client_ca_file}}) {
+        if (!file_path->empty() && !std::ifstream(*file_path)) {
+          errors.Add(tls->MarkOf(key), std::string("tls_server_config.") + key + ": cannot read \"" +
+                                           *file_path + "\"");
+        }
+      }
+    }
+    reader.StringMap("basic_auth_users", web.basic_auth_users);
+    for (const auto& [user, hash] : web.basic_auth_users) {
+      if (!(hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"))) {
+        errors.Add(reader.MarkOf("basic_auth_users"),
+                   "basic_auth_users." + user + ": not a bcrypt hash (want $2a$, $2b$ or $2y$)");
+      }
+    }
+    reader.RejectUnknownKeys();
+  } catch (const YAML::Exception& e) {
+    errors.Add(e.mark, "invalid YAML: " + e.msg);
+  }
+  if (!errors.empty()) return Status::Error(errors.Joined());
+  return web;
+}
+
 Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
   std::ifstream file(path);
   if (!file) return Status::Error(path + ": cannot open config file");

@@ -246,6 +246,28 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
+// The --web.config.file, in the Prometheus exporter-toolkit format: TLS and basic auth for
+// every HTTP path but /-/healthy.
+struct WebConfig {
+  // tls_server_config: serve HTTPS when cert_file is set.
+  std::string cert_file;
+  std::string key_file;
+  // CA that signs client certificates; with client_auth_type RequireAndVerifyClientCert.
+  std::string client_ca_file;
+  // NoClientCert (default) or RequireAndVerifyClientCert.
+  std::string client_auth_type = "NoClientCert";
+  // TLS12 (default) or TLS13.
+  std::string min_version = "TLS12";
+  // basic_auth_users: user -> bcrypt hash ($2a$, $2b$ or $2y$). Default: no authentication.
+  std::vector<std::pair<std::string, std::string>> basic_auth_users;
+
+  bool tls() const { return !cert_file.empty(); }
+  bool operator==(const WebConfig&) const = default;
+};
+
+// Reads and validates a web config file; the error lists every problem as for LoadConfigText.
+Result<WebConfig> LoadWebConfigFile(const std::string& path);
+
 // Looks up an environment variable; the seam that lets tests run without touching the real
 // environment.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

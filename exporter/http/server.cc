@@ -1,6 +1,7 @@
 #include "exporter/http/server.h"
 
 #include <civetweb.h>
+#include <openssl/ssl.h>
 
 #include <array>
 #include <cstring>
@@ -43,8 +44,40 @@ Result<std::string> CivetListeningPorts(const std::string& listen_address) {
   return host + ":" + port;       // "127.0.0.1:9477" and "[::1]:9477" alike
 }
 
-HttpServer::HttpServer(std::map<std::string, HttpHandler> routes, Logger& log)
-    : routes_(std::move(routes)), log_(log) {}
+HttpServer::HttpServer(std::map<std::string, HttpHandler> routes, Logger& log,
+                       const WebConfig& web)
+    : routes_(std::move(routes)), log_(log), web_(web), auth_(web.basic_auth_users) {}
+
+// civetweb hands over its SSL_CTX; the certificate, key, minimum version and client
+// verification are set here with OpenSSL, from separate cert and key files.
+int HttpServer::InitTls(void* ssl_context, void* self) {
+  auto* server = static_cast<HttpServer*>(self);
+  auto* context = static_cast<SSL_CTX*>(ssl_context);
+  const WebConfig& web = server->web_;
+  const auto fail = [server](const std::string& what) {
+    server->tls_error_ = what;
+    return -1;
+  };
+  if (SSL_CTX_use_certificate_chain_file(context, web.cert_file.c_str()) != 1) {
+    return fail("cannot load tls_server_config.cert_file \"" + web.cert_file + "\"");
+  }
+  if (SSL_CTX_use_PrivateKey_file(context, web.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(context) != 1) {
+    return fail("cannot load tls_server_config.key_file \"" + web.key_file +
+                "\" (or it does not match the certificate)");
+  }
+  SSL_CTX_set_min_proto_version(context, web.min_version == "TLS13" ? TLS1_3_VERSION
+                                                                    : TLS1_2_VERSION);
+  if (!web.client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(context, web.client_ca_file.c_str(), nullptr) != 1) {
+      return fail("cannot load tls_server_config.client_ca_file \"" + web.client_ca_file + "\"");
+    }
+  }
+  if (web.client_auth_type == "RequireAndVerifyClientCert") {
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  return 1;
+}
 
 HttpServer::~HttpServer() {
   if (context_ != nullptr) mg_stop(context_);
@@ -52,15 +85,28 @@ HttpServer::~HttpServer() {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen_address,
                                                       std::map<std::string, HttpHandler> routes,
-                                                      Logger& log) {
+                                                      Logger& log, const WebConfig& web) {
   Result<std::string> ports = CivetListeningPorts(listen_address);
   if (!ports.ok()) return ports.status();
-  const std::string& listening = ports.value();
-  std::unique_ptr<HttpServer> server(new HttpServer(std::move(routes), log));
+  const std::string listening = ports.value() + (web.tls() ? "s" : "");
+  std::unique_ptr<HttpServer> server(new HttpServer(std::move(routes), log, web));
+  if (web.tls()) {
+    if (mg_check_feature(2) == 0) {
+      return Status::Error("TLS requested but this civetweb was built without TLS support");
+    }
+    // Debian's civetweb loads OpenSSL at run time; this resolves its functions first.
+    if ((mg_init_library(2) & 2) == 0) {
+      return Status::Error(
+          "TLS is unavailable: civetweb could not load OpenSSL (Debian 12's civetweb 1.15 looks "
+          "up SSL_get_peer_certificate, which OpenSSL 3 no longer exports); terminate TLS in "
+          "front of the exporter (a reverse proxy or a service mesh) and keep basic auth here");
+    }
+  }
   const char* options[] = {
       "listening_ports", listening.c_str(),   "num_threads", "4",    "request_timeout_ms",
       "10000",           "enable_keep_alive", "yes",         nullptr};
   mg_callbacks callbacks{};
+  if (web.tls()) callbacks.init_ssl = &HttpServer::InitTls;
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.user_data = server.get();
@@ -71,6 +117,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen_
   error.text_buffer_size = error_text.size();
   server->context_ = mg_start2(&init, &error);
   if (server->context_ == nullptr) {
+    if (!server->tls_error_.empty()) return Status::Error(server->tls_error_);
     return Status::Error("cannot listen on " + listen_address + ": " +
                          (error_text[0] != '\0' ? std::string(error_text.data())
                                                 : std::string("unknown civetweb error")));
@@ -97,7 +144,13 @@ int HttpServer::Dispatch(mg_connection* connection, void* self) {
 
   HttpResponse response;
   const auto route = server->routes_.find(request.path);
-  if (route == server->routes_.end()) {
+  // Liveness stays open so that orchestrators can probe without credentials.
+  if (server->auth_.enabled() && request.path != "/-/healthy" &&
+      !server->auth_.Allows(mg_get_header(connection, "Authorization"))) {
+    response.status = 401;
+    response.body = "Unauthorized\n";
+    response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"outcomes_exporter\"");
+  } else if (route == server->routes_.end()) {
     response.status = 404;
     response.body = "404 page not found\n";
   } else {

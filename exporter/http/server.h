@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "exporter/config/config.h"
 #include "exporter/core/log.h"
 #include "exporter/core/status.h"
+#include "exporter/http/basic_auth.h"
 
 struct mg_context;
 struct mg_connection;
@@ -35,9 +37,10 @@ class HttpServer {
  public:
   // Starts listening on `listen_address` ("host:port", ":port" for every interface, or
   // "[::1]:port"). The error says why binding failed.
+  // `web` adds TLS and basic auth (exporter-toolkit web config); /-/healthy stays open.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen_address,
                                                    std::map<std::string, HttpHandler> routes,
-                                                   Logger& log);
+                                                   Logger& log, const WebConfig& web = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -46,11 +49,15 @@ class HttpServer {
   std::vector<int> ports() const;
 
  private:
-  HttpServer(std::map<std::string, HttpHandler> routes, Logger& log);
+  HttpServer(std::map<std::string, HttpHandler> routes, Logger& log, const WebConfig& web);
   static int Dispatch(mg_connection* connection, void* self);
+  static int InitTls(void* ssl_context, void* self);
 
   std::map<std::string, HttpHandler> routes_;
   Logger& log_;
+  const WebConfig web_;
+  BasicAuth auth_;
+  std::string tls_error_;
   mg_context* context_ = nullptr;
 };
 
