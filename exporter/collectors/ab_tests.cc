@@ -173,6 +173,8 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
        [](const AbArm& arm) { return static_cast<double>(arm.recommendations); }},
       {"outcomes_ab_converted_customers", "Customers of the variant with at least one purchase.",
        [](const AbArm& arm) { return static_cast<double>(arm.converted_customers); }},
+      {"outcomes_ab_purchases", "Recommendations of the variant that were purchased.",
+       [](const AbArm& arm) { return static_cast<double>(arm.purchases); }},
       {"outcomes_ab_conversion_ratio", "Converted customers / customers of the variant.",
        [](const AbArm& arm) {
          return Ratio(static_cast<double>(arm.converted_customers),

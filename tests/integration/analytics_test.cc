@@ -89,6 +89,7 @@ TEST_F(AnalyticsTest, AbTestKnownAnswer) {
   EXPECT_EQ(Samples(output, "outcomes_ab_customers"),
             (std::map<std::string, double>{{"t1,control", 1000}, {"t1,treatment", 1000}}));
   EXPECT_DOUBLE_EQ(Samples(output, "outcomes_ab_conversion_ratio")["t1,treatment"], 0.25);
+  EXPECT_EQ(Samples(output, "outcomes_ab_purchases")["t1,control"], 200);
   EXPECT_DOUBLE_EQ(Samples(output, "outcomes_ab_revenue_per_customer")["t1,control"], 2.0);
   // python3: z-test of 200/1000 vs 250/1000 (see stats_test.cc): p = 0.0074196...
   EXPECT_NEAR(Samples(output, "outcomes_ab_p_value")["t1,z_test"], 0.007419649261025674, 1e-9);
