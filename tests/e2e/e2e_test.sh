@@ -64,9 +64,38 @@ OUTCOMES_GENERATOR="$generator" "$source_dir/scripts/load-demo-data" --no-grants
   --degrade-return-rate 0.3 >"$work/generator.log" 2>&1 &
 pids+=($!)
 
-# The sidecar.
+# A stand-in model endpoint (and registry), so the endpoint panels and SLOs have data.
+model_port=$(free_port)
+python3 "$source_dir/tests/integration/fake_model_server.py" --port "$model_port" >/dev/null 2>&1 &
+pids+=($!)
+wait_for 10 curl -sf "http://127.0.0.1:$model_port/health"
+
+# The sidecar, with every collector.
 sidecar_port=$(free_port)
-printf 'store:\n  dsn: "%s"\n  interval: 1s\n' "$dsn" >"$work/outcomes_exporter.yml"
+cat >"$work/outcomes_exporter.yml" <<EOF2
+store:
+  dsn: "$dsn"
+  interval: 1s
+analytics:
+  cost_per_recommendation: 0.01
+  ab_tests: {interval: 5s}
+  drift: {interval: 5s}
+  cohorts: {interval: 5s}
+endpoints:
+  - name: reco-api
+    url: http://127.0.0.1:$model_port/health
+    interval: 1s
+    model_info: {model_name: /model/name, model_version: /model/version, stage: /model/stage}
+    fields:
+      - {metric: model_accuracy_ratio, pointer: /metrics/accuracy}
+      - {metric: model_drift_score, pointer: /metrics/drift_score}
+      - {metric: model_trained_timestamp_seconds, pointer: /metrics/trained_at}
+registries:
+  - name: mlflow
+    url: http://127.0.0.1:$model_port
+    models: [reco-ranker]
+    interval: 5s
+EOF2
 "$binary" --config.file="$work/outcomes_exporter.yml" --web.listen-address="127.0.0.1:$sidecar_port" \
   >"$work/exporter.log" 2>&1 &
 pids+=($!)
@@ -160,6 +189,10 @@ check "its priority is HIGH" label_is priority HIGH
 check "its trigger is HIGH_RETURN_RATE" label_is trigger HIGH_RETURN_RATE
 check "it links its runbook" python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); sys.exit(0 if a["annotations"].get("runbook_url", "").endswith("docs/runbooks/OutcomesReturnRateHigh.md") else 1)' "$work/alert.json"
 check "its description states the current value" python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); sys.exit(0 if "%" in a["annotations"].get("description", "") else 1)' "$work/alert.json"
+
+check "every dashboard panel's expression evaluates, and returns data where the run's history allows" \
+  bash -c "python3 '$source_dir/tests/e2e/panels_return_data.py' '$prom' >'$work/panels.log' 2>&1"
+grep -E '^(FAIL|\()|^panels:' "$work/panels.log"
 
 no_alerts_for_healthy() {
   [[ "$(query 'ALERTS{alertstate="firing", model_version="v1.1.0"}')" -eq 0 ]] &&
