@@ -58,26 +58,8 @@ std::string LogfmtValue(std::string_view value) {
     }
   }
   if (!needs_quotes) return std::string(value);
-  std::string out = "\"";
-  for (const char c : value) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char hex[8];
-          std::snprintf(hex, sizeof(hex), "\\u%04x", static_cast<unsigned>(c));
-          out += hex;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
+  // A quoted logfmt value escapes exactly as a JSON string does.
+  return "\"" + JsonEscape(value) + "\"";
 }
 
 std::string JsonEscape(std::string_view value) {

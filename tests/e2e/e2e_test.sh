@@ -12,44 +12,17 @@ set -uo pipefail
 binary=$1
 generator=$2
 source_dir=$3
-work=$(mktemp -d /tmp/outcomes-e2e-XXXXXX)
-chmod 755 "$work"  # as root, the server runs as the postgres user and must reach it
-pids=()
-passed=0
-failed=0
+# shellcheck source=../lib/harness.sh
+source "$source_dir/tests/lib/harness.sh"
+HARNESS_NAME=e2e
+work=$(make_workdir outcomes-e2e)
 
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  stop_tracked
   "$source_dir/scripts/pg-sandbox" stop "$work/pg" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok: $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name"
-  fi
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() {  # wait_for SECONDS COMMAND...
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS >= deadline)) && return 1
-    sleep 1
-  done
-}
 
 for tool in prometheus prometheus-alertmanager promtool; do
   command -v "$tool" >/dev/null || { echo "e2e: $tool is missing (scripts/install-deps installs it)"; exit 1; }
@@ -62,12 +35,12 @@ OUTCOMES_GENERATOR="$generator" "$source_dir/scripts/load-demo-data" --no-grants
   --days 2 --per-day 500 >"$work/load.log" 2>&1 || { cat "$work/load.log"; exit 1; }
 "$generator" --dsn "$dsn" live --rate 40 --degrade-version v1.2.0 --degrade-after 0s \
   --degrade-return-rate 0.3 >"$work/generator.log" 2>&1 &
-pids+=($!)
+track $!
 
 # A stand-in model endpoint (and registry), so the endpoint panels and SLOs have data.
 model_port=$(free_port)
 python3 "$source_dir/tests/integration/fake_model_server.py" --port "$model_port" >/dev/null 2>&1 &
-pids+=($!)
+track $!
 wait_for 10 curl -sf "http://127.0.0.1:$model_port/health"
 
 # The sidecar, with every collector.
@@ -98,12 +71,12 @@ registries:
 EOF2
 "$binary" --config.file="$work/outcomes_exporter.yml" --web.listen-address="127.0.0.1:$sidecar_port" \
   >"$work/exporter.log" 2>&1 &
-pids+=($!)
+track $!
 
 # The webhook that stands for the pager, the ticket queue and the retraining pipeline.
 hook_port=$(free_port)
 python3 "$source_dir/tests/e2e/webhook_receiver.py" --port "$hook_port" --out "$work/notifications.jsonl" &
-pids+=($!)
+track $!
 
 # Alertmanager with the shipped routing; only the receivers' URLs and the waits change.
 am_port=$(free_port)
@@ -112,7 +85,7 @@ sed -e "s#http://127.0.0.1:5001/placeholder/#http://127.0.0.1:$hook_port/#" \
     "$source_dir/deploy/alertmanager/alertmanager.yml" >"$work/alertmanager.yml"
 prometheus-alertmanager --config.file="$work/alertmanager.yml" --storage.path="$work/am" \
   --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$work/alertmanager.log" 2>&1 &
-pids+=($!)
+track $!
 
 # Prometheus with the shipped rules and alerts, `for:` shortened in the copies.
 mkdir -p "$work/rules"
@@ -138,7 +111,7 @@ check "the Prometheus config and the rule copies are valid" \
   bash -c "promtool check config '$work/prometheus.yml' >/dev/null"
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
   --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
-pids+=($!)
+track $!
 
 prom="http://127.0.0.1:$prom_port"
 query() {  # query PROMQL -> number of series in the result
@@ -212,5 +185,4 @@ if ((failed > 0)); then
   curl -sf --get "$prom/api/v1/query" --data-urlencode 'query=ALERTS{alertstate="firing"}' | head -c 3000
   echo
 fi
-echo "e2e: $passed passed, $failed failed"
-((failed == 0))
+harness_finish

@@ -8,12 +8,12 @@ set -uo pipefail
 
 binary=$1
 source_dir=$2
-work=$(mktemp -d /tmp/outcomes-daemon-test-XXXXXX)
-chmod 755 "$work"  # as root, the server runs as the postgres user and must reach it
+# shellcheck source=../lib/harness.sh
+source "$source_dir/tests/lib/harness.sh"
+HARNESS_NAME=daemon
+work=$(make_workdir outcomes-daemon-test)
 pg_dir="$work/pg"
 exporter_pid=""
-passed=0
-failed=0
 
 cleanup() {
   if [[ -n "$exporter_pid" ]] && kill -0 "$exporter_pid" 2>/dev/null; then
@@ -24,31 +24,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-check() {  # check NAME COMMAND...: one behaviour, reported by name
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok: $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name"
-  fi
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() {  # wait_for SECONDS COMMAND...
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS >= deadline)) && return 1
-    sleep 0.2
-  done
-}
 
 metric_value() {  # metric_value 'name{labels}' -> value of that exact series
   curl -sf "$base/metrics" | awk -v series="$1" '$1 == series { print $2 }'
@@ -185,5 +160,4 @@ if ((failed > 0)); then
   echo "--- exporter log ---"
   cat "$work/exporter.log"
 fi
-echo "daemon: $passed passed, $failed failed"
-((failed == 0))
+harness_finish

@@ -9,35 +9,17 @@ set -uo pipefail
 binary=$1
 generator=$2
 source_dir=$3
-work=$(mktemp -d /tmp/outcomes-exposition-test-XXXXXX)
-chmod 755 "$work"  # as root, the server runs as the postgres user and must reach it
-pids=()
-passed=0
-failed=0
+# shellcheck source=../lib/harness.sh
+source "$source_dir/tests/lib/harness.sh"
+HARNESS_NAME=exposition
+work=$(make_workdir outcomes-exposition-test)
 
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  stop_tracked
   "$source_dir/scripts/pg-sandbox" stop "$work/pg" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok: $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name"
-  fi
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 "$source_dir/scripts/pg-sandbox" start "$work/pg" >"$work/pg.log" 2>&1 || { cat "$work/pg.log"; exit 1; }
 dsn=$(cat "$work/pg/dsn")
@@ -46,7 +28,7 @@ OUTCOMES_GENERATOR="$generator" "$source_dir/scripts/load-demo-data" --no-grants
 
 model_port=$(free_port)
 python3 "$source_dir/tests/integration/fake_model_server.py" --port "$model_port" >/dev/null 2>&1 &
-pids+=($!)
+track $!
 for _ in $(seq 1 50); do
   curl -sf "http://127.0.0.1:$model_port/health" >/dev/null 2>&1 && break
   sleep 0.1
@@ -83,7 +65,7 @@ EOF2
 port=$(free_port)
 "$binary" --config.file="$work/config.yml" --web.listen-address="127.0.0.1:$port" \
   >"$work/exporter.log" 2>&1 &
-pids+=($!)
+track $!
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && break
   sleep 0.2
@@ -106,5 +88,4 @@ if ((failed > 0)); then
   cat "$work/exporter.log"
   grep '^outcomes_exporter_collector' "$work/metrics.txt"
 fi
-echo "exposition: $passed passed, $failed failed"
-((failed == 0))
+harness_finish

@@ -5,32 +5,17 @@
 set -uo pipefail
 
 binary=$(realpath "$1")
-work=$(mktemp -d /tmp/outcomes-web-test-XXXXXX)
+# shellcheck source=../lib/harness.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
+HARNESS_NAME=web
+work=$(make_workdir outcomes-web-test)
 pid=""
-passed=0
-failed=0
 
 cleanup() {
   [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok: $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name"
-  fi
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # A CA, a server certificate for 127.0.0.1 and a client certificate.
 cd "$work" || exit 1
@@ -124,5 +109,4 @@ check "a bad web config is refused with every problem" bash -c "
   grep -q 'bad.yml:2:14: tls_server_config.cert_file: cannot read \"missing.crt\"' bad.out &&
   grep -q 'basic_auth_users.u: not a bcrypt hash' bad.out"
 
-echo "web: $passed passed, $failed failed"
-((failed == 0))
+harness_finish
