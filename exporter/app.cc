@@ -17,7 +17,13 @@ App::App(AppOptions options, BuildInfo build, Logger& log, boost::asio::io_conte
       collector_context_{log},
       scheduler_(io, log) {}
 
-App::~App() { Stop(std::chrono::seconds(2)); }
+App::~App() {
+  try {
+    Stop(std::chrono::seconds(2));
+  } catch (...) {
+    // Nothing can be reported from a destructor; the process is ending.
+  }
+}
 
 Status App::Start(const Config& config) {
   Result<std::vector<std::shared_ptr<Collector>>> collectors =

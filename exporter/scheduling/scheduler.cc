@@ -217,7 +217,13 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
 
 Scheduler::Scheduler(boost::asio::io_context& io, Logger& log) : io_(io), log_(log) {}
 
-Scheduler::~Scheduler() { Stop(std::chrono::seconds(2)); }
+Scheduler::~Scheduler() {
+  try {
+    Stop(std::chrono::seconds(2));
+  } catch (...) {
+    // Nothing can be reported from a destructor; the process is ending.
+  }
+}
 
 void Scheduler::Apply(const std::vector<std::shared_ptr<Collector>>& collectors) {
   std::vector<std::shared_ptr<Slot>> next;
