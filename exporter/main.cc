@@ -61,7 +61,8 @@ int Run(const outcomes::Flags& flags) {
   if (!flags.web_config_file.empty()) {
     auto loaded = outcomes::LoadWebConfigFile(flags.web_config_file);
     if (!loaded.ok()) {
-      log.Error("invalid web configuration", {{"file", flags.web_config_file}, {"err", loaded.error()}});
+      log.Error("invalid web configuration",
+                {{"file", flags.web_config_file}, {"err", loaded.error()}});
       std::cerr << loaded.error() << "\n";
       return 1;
     }

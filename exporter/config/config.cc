@@ -824,14 +824,15 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
                    "tls_server_config.client_ca_file: required to verify client certificates");
       }
       if (web.min_version != "TLS12" && web.min_version != "TLS13") {
-        errors.Add(tls->MarkOf("min_version"), "tls_server_config.min_version: want TLS12 or TLS13");
+        errors.Add(tls->MarkOf("min_version"),
+                   "tls_server_config.min_version: want TLS12 or TLS13");
       }
       for (const auto& [key, file_path] : {std::pair{"cert_file", &web.cert_file},
                                            {"key_file", &web.key_file},
                                            {"client_ca_file", &web.client_ca_file}}) {
         if (!file_path->empty() && !std::ifstream(*file_path)) {
-          errors.Add(tls->MarkOf(key), std::string("tls_server_config.") + key + ": cannot read \"" +
-                                           *file_path + "\"");
+          errors.Add(tls->MarkOf(key), std::string("tls_server_config.") + key +
+                                           ": cannot read \"" + *file_path + "\"");
         }
       }
     }

@@ -44,8 +44,7 @@ Result<std::string> CivetListeningPorts(const std::string& listen_address) {
   return host + ":" + port;       // "127.0.0.1:9477" and "[::1]:9477" alike
 }
 
-HttpServer::HttpServer(std::map<std::string, HttpHandler> routes, Logger& log,
-                       const WebConfig& web)
+HttpServer::HttpServer(std::map<std::string, HttpHandler> routes, Logger& log, const WebConfig& web)
     : routes_(std::move(routes)), log_(log), web_(web), auth_(web.basic_auth_users) {}
 
 // civetweb hands over its SSL_CTX; the certificate, key, minimum version and client
@@ -66,8 +65,8 @@ int HttpServer::InitTls(void* ssl_context, void* self) {
     return fail("cannot load tls_server_config.key_file \"" + web.key_file +
                 "\" (or it does not match the certificate)");
   }
-  SSL_CTX_set_min_proto_version(context, web.min_version == "TLS13" ? TLS1_3_VERSION
-                                                                    : TLS1_2_VERSION);
+  SSL_CTX_set_min_proto_version(context,
+                                web.min_version == "TLS13" ? TLS1_3_VERSION : TLS1_2_VERSION);
   if (!web.client_ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(context, web.client_ca_file.c_str(), nullptr) != 1) {
       return fail("cannot load tls_server_config.client_ca_file \"" + web.client_ca_file + "\"");

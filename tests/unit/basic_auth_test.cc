@@ -7,7 +7,8 @@ namespace {
 
 // bcrypt (cost 4) of "s3cret-test-pass": a test fixture, not a secret.
 constexpr const char* kHash = "$2b$04$drAsDfKCDO.BE9Q.irktV.8KVHptK.T1tV656EEEaAlp.mzVVuQXi";
-// base64("prometheus:s3cret-test-pass"), base64("prometheus:wrong"), base64("nobody:s3cret-test-pass")
+// base64("prometheus:s3cret-test-pass"), base64("prometheus:wrong"),
+// base64("nobody:s3cret-test-pass")
 constexpr const char* kRight = "Basic cHJvbWV0aGV1czpzM2NyZXQtdGVzdC1wYXNz";
 constexpr const char* kWrong = "Basic cHJvbWV0aGV1czp3cm9uZw==";
 constexpr const char* kUnknownUser = "Basic bm9ib2R5OnMzY3JldC10ZXN0LXBhc3M=";
@@ -29,8 +30,7 @@ TEST(BasicAuthTest, RefusesWrongOrMissingCredentials) {
   EXPECT_FALSE(auth.Allows("Basic cHJvbWV0aGV1cw=="));  // "prometheus", no colon
 }
 
-TEST(BasicAuthTest, DisabledWithoutUsers) {
-  EXPECT_FALSE(BasicAuth({}).enabled()); }
+TEST(BasicAuthTest, DisabledWithoutUsers) { EXPECT_FALSE(BasicAuth({}).enabled()); }
 
 TEST(Base64Test, DecodesStandardPadding) {
   std::string out;
