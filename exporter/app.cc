@@ -124,7 +124,7 @@ std::map<std::string, HttpHandler> App::Routes() {
       return HttpResponse{405,
                           "text/plain; charset=utf-8",
                           "use POST /-/reload to reload the configuration\n",
-                          {{"Allow", "POST"}}};
+                          {{"Allow", "POST, PUT"}}};
     }
     const Status status = ReloadAndWait();
     if (!status.ok()) {

@@ -36,7 +36,7 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       matched = true;
       if (equals != std::string::npos) {
         *flag.target = arg.substr(equals + 1);
-      } else if (i + 1 < args.size()) {
+      } else if (i + 1 < args.size() && !args[i + 1].starts_with("--")) {
         *flag.target = args[++i];
       } else {
         return Status::Error("flag " + name + " needs a value");
@@ -71,7 +71,7 @@ Flags:
   --config.check              validate the configuration, print every problem, and exit
   --web.listen-address=ADDR   address to listen on, host:port or :port (default: :9477)
   --web.telemetry-path=PATH   path under which to expose metrics (default: /metrics)
-  --web.config.file=PATH      TLS and basic auth, in the exporter-toolkit format (default: none)
+  --web.config.file=PATH      basic auth, in the exporter-toolkit format (default: none)
   --log.level=LEVEL           debug, info, warn or error (default: info)
   --log.format=FORMAT         logfmt or json (default: logfmt)
   --version                   print the version and exit

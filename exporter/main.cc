@@ -4,9 +4,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
+#include <sstream>
 
 #include "exporter/app.h"
 #include "exporter/flags.h"
+#include "exporter/http/server.h"
 #include "exporter/version.h"
 
 namespace {
@@ -40,12 +42,22 @@ int Run(const outcomes::Flags& flags) {
         std::cerr << web.error() << "\n";
         return 1;
       }
+      if (web.value().tls()) {
+        if (const std::string reason = outcomes::HttpServer::TlsUnavailableReason();
+            !reason.empty()) {
+          std::cerr << flags.web_config_file << ": tls_server_config: " << reason << "\n";
+          return 1;
+        }
+      }
     }
     // Building the collectors (without running them) also checks URLs and TLS files.
     outcomes::CollectorContext context{log};
     const auto collectors = outcomes::BuildCollectors(config.value(), context);
     if (!collectors.ok()) {
-      std::cerr << flags.config_file << ": " << collectors.error() << "\n";
+      std::istringstream lines(collectors.error());
+      for (std::string line; std::getline(lines, line);) {
+        std::cerr << flags.config_file << ": " << line << "\n";
+      }
       return 1;
     }
     std::cout << flags.config_file << ": configuration is valid\n";

@@ -95,8 +95,8 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
     }
   } else {
     ++failures_[response.failure];
-    output.status = Status::Error("endpoint " + config_.name + ": " +
-                                  ProbeFailureName(response.failure) + ": " + response.error);
+    output.status = Status::Error("endpoint " + config_.name + ": " + response.error + " (reason " +
+                                  ProbeFailureName(response.failure) + ")");
   }
   output.families = BuildFamilies();
   return output;

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -837,10 +838,13 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
       }
     }
     reader.StringMap("basic_auth_users", web.basic_auth_users);
+    // $2b$12$ + 22 characters of salt + 31 of hash, in bcrypt's base64 alphabet.
+    static const std::regex kBcrypt(R"(\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53})");
     for (const auto& [user, hash] : web.basic_auth_users) {
-      if (!(hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"))) {
+      if (!std::regex_match(hash, kBcrypt)) {
         errors.Add(reader.MarkOf("basic_auth_users"),
-                   "basic_auth_users." + user + ": not a bcrypt hash (want $2a$, $2b$ or $2y$)");
+                   "basic_auth_users." + user +
+                       ": not a bcrypt hash ($2a$, $2b$ or $2y$, cost, 53 characters)");
       }
     }
     reader.RejectUnknownKeys();

@@ -44,6 +44,17 @@ Result<std::string> CivetListeningPorts(const std::string& listen_address) {
   return host + ":" + port;       // "127.0.0.1:9477" and "[::1]:9477" alike
 }
 
+std::string HttpServer::TlsUnavailableReason() {
+  if (mg_check_feature(2) == 0) return "TLS is unavailable: this civetweb was built without TLS";
+  // Debian's civetweb loads OpenSSL at run time; this resolves its functions first.
+  if ((mg_init_library(2) & 2) == 0) {
+    return "TLS is unavailable: civetweb could not load OpenSSL (Debian 12's civetweb 1.15 looks "
+           "up SSL_get_peer_certificate, which OpenSSL 3 no longer exports); terminate TLS in "
+           "front of the exporter (a reverse proxy or a service mesh) and keep basic auth here";
+  }
+  return "";
+}
+
 HttpServer::HttpServer(std::map<std::string, HttpHandler> routes, Logger& log, const WebConfig& web)
     : routes_(std::move(routes)), log_(log), web_(web), auth_(web.basic_auth_users) {}
 
@@ -90,16 +101,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen_
   const std::string listening = ports.value() + (web.tls() ? "s" : "");
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(routes), log, web));
   if (web.tls()) {
-    if (mg_check_feature(2) == 0) {
-      return Status::Error("TLS requested but this civetweb was built without TLS support");
-    }
-    // Debian's civetweb loads OpenSSL at run time; this resolves its functions first.
-    if ((mg_init_library(2) & 2) == 0) {
-      return Status::Error(
-          "TLS is unavailable: civetweb could not load OpenSSL (Debian 12's civetweb 1.15 looks "
-          "up SSL_get_peer_certificate, which OpenSSL 3 no longer exports); terminate TLS in "
-          "front of the exporter (a reverse proxy or a service mesh) and keep basic auth here");
-    }
+    if (std::string reason = TlsUnavailableReason(); !reason.empty()) return Status::Error(reason);
   }
   const char* options[] = {
       "listening_ports", listening.c_str(),   "num_threads", "4",    "request_timeout_ms",

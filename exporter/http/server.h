@@ -45,6 +45,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Empty when this civetweb can serve TLS; otherwise why not.
+  static std::string TlsUnavailableReason();
+
   // The ports actually bound (useful with port 0 in tests).
   std::vector<int> ports() const;
 

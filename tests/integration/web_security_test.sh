@@ -102,6 +102,11 @@ else
   check "a TLS config this civetweb cannot serve exits 1" test "$tls_status" -eq 1
   check "and says why" grep -q "TLS is unavailable: civetweb could not load OpenSSL" tls.out
 fi
+check "config.check refuses a TLS config this civetweb cannot serve" \
+  bash -c "! '$binary' --config.check --config.file=config.yml --web.config.file=tls.yml >tls-check.out 2>&1 && grep -q 'tls.yml: tls_server_config: TLS is unavailable' tls-check.out"
+printf "basic_auth_users:\n  u: '\$2b\$12\$short'\n" >short.yml
+check "config.check refuses a truncated bcrypt hash" \
+  bash -c "! '$binary' --config.check --config.file=config.yml --web.config.file=short.yml >/dev/null 2>&1"
 
 printf 'tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\nbasic_auth_users:\n  u: plain\n' >bad.yml
 "$binary" --config.check --config.file=config.yml --web.config.file=bad.yml >bad.out 2>&1

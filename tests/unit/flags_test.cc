@@ -33,6 +33,9 @@ TEST(FlagsTest, RejectsUnknownFlag) {
 
 TEST(FlagsTest, RejectsMissingValueAndBadPath) {
   EXPECT_EQ(ParseFlags({"--config.file"}).error(), "flag --config.file needs a value");
+  // The next flag is never taken as a value.
+  EXPECT_EQ(ParseFlags({"--web.config.file", "--config.check"}).error(),
+            "flag --web.config.file needs a value");
   EXPECT_FALSE(ParseFlags({"--web.telemetry-path=metrics"}).ok());
   EXPECT_FALSE(ParseFlags({"--web.telemetry-path=/-/healthy"}).ok());
   EXPECT_FALSE(ParseFlags({"--config.check=maybe"}).ok());
