@@ -42,12 +42,10 @@ int Run(const outcomes::Flags& flags) {
         std::cerr << web.error() << "\n";
         return 1;
       }
-      if (web.value().tls()) {
-        if (const std::string reason = outcomes::HttpServer::TlsUnavailableReason();
-            !reason.empty()) {
-          std::cerr << flags.web_config_file << ": tls_server_config: " << reason << "\n";
-          return 1;
-        }
+      // Loads the certificate, key and client CA as the server would.
+      if (const Status tls = outcomes::HttpServer::CheckTls(web.value()); !tls.ok()) {
+        std::cerr << flags.web_config_file << ": " << tls.message() << "\n";
+        return 1;
       }
     }
     // Building the collectors (without running them) also checks URLs and TLS files.

@@ -827,20 +827,33 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
       tls->String("client_ca_file", web.client_ca_file);
       tls->String("client_auth_type", web.client_auth_type);
       tls->String("min_version", web.min_version);
+      tls->String("max_version", web.max_version);
       tls->RejectUnknownKeys();
-      if (web.client_auth_type != "NoClientCert" &&
-          web.client_auth_type != "RequireAndVerifyClientCert") {
+      static const std::set<std::string> kClientAuthTypes = {
+          "NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
+          "RequireAndVerifyClientCert"};
+      if (kClientAuthTypes.count(web.client_auth_type) == 0) {
         errors.Add(tls->MarkOf("client_auth_type"),
-                   "tls_server_config.client_auth_type: want NoClientCert or "
-                   "RequireAndVerifyClientCert");
+                   "tls_server_config.client_auth_type: want NoClientCert, RequestClientCert, "
+                   "RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert");
       }
-      if (web.client_auth_type == "RequireAndVerifyClientCert" && web.client_ca_file.empty()) {
+      const bool verifies = web.client_auth_type == "VerifyClientCertIfGiven" ||
+                            web.client_auth_type == "RequireAndVerifyClientCert";
+      if (verifies && web.client_ca_file.empty()) {
         errors.Add(tls->MarkOf("client_auth_type"),
                    "tls_server_config.client_ca_file: required to verify client certificates");
       }
-      if (web.min_version != "TLS12" && web.min_version != "TLS13") {
-        errors.Add(tls->MarkOf("min_version"),
-                   "tls_server_config.min_version: want TLS12 or TLS13");
+      for (const auto& [key, version] :
+           {std::pair{"min_version", &web.min_version}, {"max_version", &web.max_version}}) {
+        if (*version != "TLS12" && *version != "TLS13") {
+          errors.Add(tls->MarkOf(key),
+                     std::string("tls_server_config.") + key +
+                         ": want TLS12 or TLS13 (older versions are not offered)");
+        }
+      }
+      if (web.min_version == "TLS13" && web.max_version == "TLS12") {
+        errors.Add(tls->MarkOf("max_version"),
+                   "tls_server_config.max_version: TLS12 is below min_version TLS13");
       }
       for (const auto& [key, file_path] : {std::pair{"cert_file", &web.cert_file},
                                            {"key_file", &web.key_file},

@@ -252,12 +252,14 @@ struct WebConfig {
   // tls_server_config: serve HTTPS when cert_file is set.
   std::string cert_file;
   std::string key_file;
-  // CA that signs client certificates; with client_auth_type RequireAndVerifyClientCert.
+  // CA that signs client certificates; needed by the client_auth_types that verify them.
   std::string client_ca_file;
-  // NoClientCert (default) or RequireAndVerifyClientCert.
+  // As in Go's crypto/tls: NoClientCert (default), RequestClientCert, RequireAnyClientCert,
+  // VerifyClientCertIfGiven, RequireAndVerifyClientCert.
   std::string client_auth_type = "NoClientCert";
-  // TLS12 (default) or TLS13.
+  // TLS12 or TLS13; min defaults to TLS12, max to TLS13.
   std::string min_version = "TLS12";
+  std::string max_version = "TLS13";
   // basic_auth_users: user -> bcrypt hash ($2a$, $2b$ or $2y$). Default: no authentication.
   std::vector<std::pair<std::string, std::string>> basic_auth_users;
 

@@ -1,176 +1,454 @@
 #include "exporter/http/server.h"
 
-#include <civetweb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
-#include <array>
-#include <cstring>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
+#include <thread>
+#include <type_traits>
+
+#include "exporter/http/basic_auth.h"
 
 namespace outcomes {
 namespace {
 
-const char* StatusText(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
-  }
-}
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using ErrorCode = boost::system::error_code;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 bool AllDigits(const std::string& text) {
   return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
 }
 
+int ProtocolVersion(const std::string& name) {
+  return name == "TLS13" ? TLS1_3_VERSION : TLS1_2_VERSION;
+}
+
+// The OpenSSL verification modes of the exporter-toolkit's client_auth_type values. The
+// "Any" types ask for a certificate but accept it unverified, as Go's tls package does.
+void SetClientVerification(SSL_CTX* context, const std::string& client_auth_type) {
+  const auto accept_any = [](int, X509_STORE_CTX*) { return 1; };
+  if (client_auth_type == "RequestClientCert") {
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, accept_any);
+  } else if (client_auth_type == "RequireAnyClientCert") {
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
+  } else if (client_auth_type == "VerifyClientCertIfGiven") {
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
+  } else if (client_auth_type == "RequireAndVerifyClientCert") {
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  } else {
+    SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
+  }
+}
+
+// OpenSSL's reason, with a hint where its words are obscure.
+std::string Describe(const ErrorCode& error) {
+  const auto reason = ERR_GET_REASON(static_cast<unsigned long>(error.value()));
+  if (reason == PEM_R_NO_START_LINE) return error.message() + " (not a PEM file)";
+  return error.message();
+}
+
+bool KeyMismatch(const ErrorCode& error) {
+  return ERR_GET_REASON(static_cast<unsigned long>(error.value())) == X509_R_KEY_VALUES_MISMATCH;
+}
+
+Result<std::shared_ptr<ssl::context>> MakeTlsContext(const WebConfig& web) {
+  // A failed load can leave more entries in this thread's OpenSSL error queue than the one
+  // reported; later TLS calls on the thread must not see them.
+  struct ClearErrorsOnExit {
+    ClearErrorsOnExit() = default;
+    ClearErrorsOnExit(const ClearErrorsOnExit&) = delete;
+    ClearErrorsOnExit& operator=(const ClearErrorsOnExit&) = delete;
+    ~ClearErrorsOnExit() { ERR_clear_error(); }
+  } clear_errors;
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = context->native_handle();
+  ErrorCode error;
+  context->use_certificate_chain_file(web.cert_file, error);
+  if (error) {
+    return Status::Error("tls_server_config.cert_file \"" + web.cert_file +
+                         "\": " + Describe(error));
+  }
+  context->use_private_key_file(web.key_file, ssl::context::pem, error);
+  if (error && !KeyMismatch(error)) {
+    return Status::Error("tls_server_config.key_file \"" + web.key_file + "\": " + Describe(error));
+  }
+  if (error || SSL_CTX_check_private_key(native) != 1) {
+    return Status::Error("tls_server_config.key_file \"" + web.key_file +
+                         "\" does not match cert_file \"" + web.cert_file + "\"");
+  }
+  SSL_CTX_set_min_proto_version(native, ProtocolVersion(web.min_version));
+  SSL_CTX_set_max_proto_version(native, ProtocolVersion(web.max_version));
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  if (!web.client_ca_file.empty()) {
+    context->load_verify_file(web.client_ca_file, error);
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(web.client_ca_file.c_str());
+    if (error || names == nullptr) {
+      return Status::Error("tls_server_config.client_ca_file \"" + web.client_ca_file +
+                           "\": " + (error ? Describe(error) : "no certificate in the file"));
+    }
+    // Tells clients which CA their certificate must come from.
+    SSL_CTX_set_client_CA_list(native, names);
+  }
+  SetClientVerification(native, web.client_auth_type);
+  // Resumed sessions of verified clients need an id context, or OpenSSL refuses them.
+  static constexpr unsigned char kSessionContext[] = "outcomes_exporter";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof(kSessionContext) - 1);
+  return context;
+}
+
+const char* const kHealthPath = "/-/healthy";
+
 }  // namespace
 
-Result<std::string> CivetListeningPorts(const std::string& listen_address) {
+Result<ListenAddress> ParseListenAddress(const std::string& listen_address) {
   const std::size_t colon = listen_address.rfind(':');
   if (colon == std::string::npos) {
     return Status::Error("invalid listen address \"" + listen_address +
                          "\": expected host:port or :port");
   }
-  const std::string host = listen_address.substr(0, colon);
+  ListenAddress address;
+  address.host = listen_address.substr(0, colon);
   const std::string port = listen_address.substr(colon + 1);
-  if (!AllDigits(port) || std::stoul(port) > 65535) {
+  if (!AllDigits(port) || port.size() > 5 || std::stoul(port) > 65535) {
     return Status::Error("invalid port in listen address \"" + listen_address + "\"");
   }
-  if (host.empty()) return port;  // every interface
-  return host + ":" + port;       // "127.0.0.1:9477" and "[::1]:9477" alike
+  address.port = static_cast<std::uint16_t>(std::stoul(port));
+  if (address.host.size() >= 2 && address.host.front() == '[' && address.host.back() == ']') {
+    address.host = address.host.substr(1, address.host.size() - 2);
+  } else if (address.host.find(':') != std::string::npos) {
+    return Status::Error("invalid listen address \"" + listen_address +
+                         "\": put an IPv6 address in brackets, as in [::1]:9477");
+  }
+  return address;
 }
 
-std::string HttpServer::TlsUnavailableReason() {
-  if (mg_check_feature(2) == 0) return "TLS is unavailable: this civetweb was built without TLS";
-  // Debian's civetweb loads OpenSSL at run time; this resolves its functions first.
-  if ((mg_init_library(2) & 2) == 0) {
-    return "TLS is unavailable: civetweb could not load OpenSSL (Debian 12's civetweb 1.15 looks "
-           "up SSL_get_peer_certificate, which OpenSSL 3 no longer exports); terminate TLS in "
-           "front of the exporter (a reverse proxy or a service mesh) and keep basic auth here";
-  }
-  return "";
-}
+// Everything a connection needs from the server, whatever its stream: routing, auth, limits.
+class HttpServerCore {
+ public:
+  // `tls`: serve HTTPS with this context; null for plain HTTP.
+  HttpServerCore(std::map<std::string, HttpHandler> routes, Logger& log, const WebConfig& web,
+                 const HttpLimits& limits, std::shared_ptr<ssl::context> tls)
+      : routes_(std::move(routes)),
+        log_(log),
+        auth_(web.basic_auth_users),
+        limits_(limits),
+        tls_(std::move(tls)),
+        io_(limits.threads) {}
 
-HttpServer::HttpServer(std::map<std::string, HttpHandler> routes, Logger& log, const WebConfig& web)
-    : routes_(std::move(routes)), log_(log), web_(web), auth_(web.basic_auth_users) {}
+  ~HttpServerCore() {
+    io_.stop();
+    for (std::thread& thread : threads_) thread.join();
+  }
+  HttpServerCore(const HttpServerCore&) = delete;
+  HttpServerCore& operator=(const HttpServerCore&) = delete;
 
-// civetweb hands over its SSL_CTX; the certificate, key, minimum version and client
-// verification are set here with OpenSSL, from separate cert and key files.
-int HttpServer::InitTls(void* ssl_context, void* self) {
-  auto* server = static_cast<HttpServer*>(self);
-  auto* context = static_cast<SSL_CTX*>(ssl_context);
-  const WebConfig& web = server->web_;
-  const auto fail = [server](const std::string& what) {
-    server->tls_error_ = what;
-    return -1;
-  };
-  if (SSL_CTX_use_certificate_chain_file(context, web.cert_file.c_str()) != 1) {
-    return fail("cannot load tls_server_config.cert_file \"" + web.cert_file + "\"");
+  Status Listen(const ListenAddress& address, const std::string& listen_address);
+  void Run() {
+    for (tcp::acceptor& acceptor : acceptors_) Accept(acceptor);
+    for (int i = 0; i < limits_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
   }
-  if (SSL_CTX_use_PrivateKey_file(context, web.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-      SSL_CTX_check_private_key(context) != 1) {
-    return fail("cannot load tls_server_config.key_file \"" + web.key_file +
-                "\" (or it does not match the certificate)");
+
+  HttpResponse Respond(const HttpRequest& request, const std::optional<std::string>& authorization);
+  const HttpLimits& limits() const { return limits_; }
+  Logger& log() { return log_; }
+  std::vector<int> ports() const;
+
+  // Counts open connections; Leave() is called once per successful Enter().
+  bool Enter() {
+    if (connections_.fetch_add(1) >= limits_.max_connections) {
+      connections_.fetch_sub(1);
+      return false;
+    }
+    return true;
   }
-  SSL_CTX_set_min_proto_version(context,
-                                web.min_version == "TLS13" ? TLS1_3_VERSION : TLS1_2_VERSION);
-  if (!web.client_ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(context, web.client_ca_file.c_str(), nullptr) != 1) {
-      return fail("cannot load tls_server_config.client_ca_file \"" + web.client_ca_file + "\"");
+  void Leave() { connections_.fetch_sub(1); }
+
+ private:
+  Status Bind(const tcp::endpoint& endpoint, bool dual_stack);
+  void Accept(tcp::acceptor& acceptor);
+  void Open(tcp::socket socket);
+
+  const std::map<std::string, HttpHandler> routes_;
+  Logger& log_;
+  BasicAuth auth_;
+  const HttpLimits limits_;
+  const std::shared_ptr<ssl::context> tls_;
+  std::atomic<std::size_t> connections_{0};
+  // Declared after what the connections use: destroying the io_context destroys them.
+  asio::io_context io_;
+  std::vector<tcp::acceptor> acceptors_;
+  std::vector<std::thread> threads_;
+};
+
+namespace {
+
+// One connection: (TLS handshake,) then requests in turn until the client closes, an error, a
+// timeout, or a response that closes. Each step runs on the connection's strand.
+template <typename Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  Connection(Stream stream, HttpServerCore& server, std::string remote_address)
+      : stream_(std::move(stream)), server_(server), remote_address_(std::move(remote_address)) {}
+  ~Connection() { server_.Leave(); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void Start() {
+    if constexpr (kTls) {
+      Deadline();
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](const ErrorCode& error) {
+                                if (error) return self->Dropped("TLS handshake", error);
+                                self->Read();
+                              });
+    } else {
+      Read();
     }
   }
-  if (web.client_auth_type == "RequireAndVerifyClientCert") {
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+
+ private:
+  void Deadline() { beast::get_lowest_layer(stream_).expires_after(server_.limits().timeout); }
+
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(server_.limits().max_header_bytes);
+    parser_->body_limit(server_.limits().max_body_bytes);
+    Deadline();
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](const ErrorCode& error, std::size_t) {
+                       self->OnRead(error);
+                     });
   }
-  return 1;
+
+  void OnRead(const ErrorCode& error) {
+    if (error == http::error::end_of_stream) return Close();
+    if (error == http::error::body_limit) return Reject(413, "request body too large\n");
+    if (error == http::error::header_limit) {
+      return Reject(431, "request header fields too large\n");
+    }
+    if (error && error.category() == http::make_error_code(http::error::bad_target).category()) {
+      return Reject(400, "bad request\n");
+    }
+    if (error) return Dropped("read", error);
+
+    const http::request<http::string_body>& request = parser_->get();
+    HttpRequest routed;
+    routed.method = std::string(request.method_string());
+    const beast::string_view target = request.target();
+    routed.path = std::string(target.substr(0, target.find('?')));
+    routed.remote_address = remote_address_;
+    std::optional<std::string> authorization;
+    if (auto found = request.find(http::field::authorization); found != request.end()) {
+      authorization = std::string(found->value());
+    }
+    const bool head = request.method() == http::verb::head;
+    Write(server_.Respond(routed, authorization), head, request.keep_alive());
+  }
+
+  // The request cannot be read to its end: answer, then close.
+  void Reject(int status, std::string body) {
+    Write(HttpResponse{status, "text/plain; charset=utf-8", std::move(body), {}}, false, false);
+  }
+
+  void Write(HttpResponse response, bool head, bool keep_alive) {
+    response_ = {};
+    response_.version(11);
+    response_.result(static_cast<unsigned>(response.status));
+    response_.set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) response_.set(name, value);
+    response_.keep_alive(keep_alive);
+    const std::size_t length = response.body.size();
+    if (!head) response_.body() = std::move(response.body);
+    response_.content_length(length);
+    Deadline();
+    http::async_write(
+        stream_, response_,
+        [self = this->shared_from_this(), keep_alive](const ErrorCode& error, std::size_t) {
+          if (error) return self->Dropped("write", error);
+          if (!keep_alive) return self->Close();
+          self->Read();
+        });
+  }
+
+  void Close() {
+    if constexpr (kTls) {
+      Deadline();
+      stream_.async_shutdown([self = this->shared_from_this()](const ErrorCode&) {});
+    } else {
+      ErrorCode ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  // Clients that vanish or time out are routine; a debug line is enough.
+  void Dropped(std::string_view step, const ErrorCode& error) {
+    server_.log().Debug(
+        "http connection closed",
+        {{"remote", remote_address_}, {"step", std::string(step)}, {"err", error.message()}});
+  }
+
+  Stream stream_;
+  HttpServerCore& server_;
+  const std::string remote_address_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+};
+
+}  // namespace
+
+HttpResponse HttpServerCore::Respond(const HttpRequest& request,
+                                     const std::optional<std::string>& authorization) {
+  // Liveness stays open so that orchestrators can probe without credentials.
+  if (auth_.enabled() && request.path != kHealthPath &&
+      !auth_.Allows(authorization ? authorization->c_str() : nullptr)) {
+    return {401,
+            "text/plain; charset=utf-8",
+            "Unauthorized\n",
+            {{"WWW-Authenticate", "Basic realm=\"outcomes_exporter\""}}};
+  }
+  const auto route = routes_.find(request.path);
+  if (route == routes_.end()) return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};
+  try {
+    return route->second(request);
+  } catch (const std::exception& e) {
+    log_.Error("http handler failed", {{"path", request.path}, {"err", e.what()}});
+    return {500, "text/plain; charset=utf-8", "internal error\n", {}};
+  }
 }
 
-HttpServer::~HttpServer() {
-  if (context_ != nullptr) mg_stop(context_);
+Status HttpServerCore::Bind(const tcp::endpoint& endpoint, bool dual_stack) {
+  tcp::acceptor acceptor(io_);
+  ErrorCode error;
+  acceptor.open(endpoint.protocol(), error);
+  if (!error && dual_stack) acceptor.set_option(asio::ip::v6_only(false), error);
+  if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+  if (error) return Status::Error(error.message());
+  acceptors_.push_back(std::move(acceptor));
+  return Status::Ok();
+}
+
+Status HttpServerCore::Listen(const ListenAddress& address, const std::string& listen_address) {
+  const auto failed = [&](const std::string& why) {
+    return Status::Error("cannot listen on " + listen_address + ": " + why);
+  };
+  if (address.host.empty()) {
+    // Every interface: one dual-stack IPv6 socket, or IPv4 alone where IPv6 is off.
+    if (Bind(tcp::endpoint(tcp::v6(), address.port), true).ok()) return Status::Ok();
+    const Status v4 = Bind(tcp::endpoint(tcp::v4(), address.port), false);
+    return v4.ok() ? v4 : failed(v4.message());
+  }
+  ErrorCode error;
+  tcp::resolver resolver(io_);
+  const auto results =
+      resolver.resolve(address.host, std::to_string(address.port),
+                       tcp::resolver::passive | tcp::resolver::numeric_service, error);
+  if (error) return failed(error.message());
+  for (const auto& result : results) {
+    if (Status bound = Bind(result.endpoint(), false); !bound.ok()) {
+      return failed(result.endpoint().address().to_string() + ": " + bound.message());
+    }
+    // Port 0 picks one port; the other addresses of the name take the same one.
+    if (address.port == 0) break;
+  }
+  return acceptors_.empty() ? failed("the host name has no address") : Status::Ok();
+}
+
+void HttpServerCore::Accept(tcp::acceptor& acceptor) {
+  acceptor.async_accept(
+      asio::make_strand(io_), [this, &acceptor](const ErrorCode& error, tcp::socket socket) {
+        if (error == asio::error::operation_aborted) return;
+        if (error) {
+          // Out of file descriptors, typically: wait a little rather than spin.
+          log_.Warn("http accept failed", {{"err", error.message()}});
+          auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+          timer->async_wait([this, &acceptor, timer](const ErrorCode&) { Accept(acceptor); });
+          return;
+        }
+        Open(std::move(socket));
+        Accept(acceptor);
+      });
+}
+
+void HttpServerCore::Open(tcp::socket socket) {
+  if (!Enter()) {
+    log_.Debug("http connection refused: too many open connections",
+               {{"max", std::to_string(limits_.max_connections)}});
+    return;  // the socket closes here
+  }
+  ErrorCode error;
+  const tcp::endpoint remote = socket.remote_endpoint(error);
+  std::string remote_address = error ? "unknown" : remote.address().to_string();
+  if (tls_) {
+    std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls_), *this,
+                                            std::move(remote_address))
+        ->Start();
+  } else {
+    std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this,
+                                                    std::move(remote_address))
+        ->Start();
+  }
+}
+
+std::vector<int> HttpServerCore::ports() const {
+  std::vector<int> ports;
+  for (const tcp::acceptor& acceptor : acceptors_) {
+    ErrorCode error;
+    const tcp::endpoint local = acceptor.local_endpoint(error);
+    if (!error) ports.push_back(local.port());
+  }
+  return ports;
+}
+
+HttpServer::HttpServer(std::unique_ptr<HttpServerCore> core) : core_(std::move(core)) {}
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::CheckTls(const WebConfig& web) {
+  if (!web.tls()) return Status::Ok();
+  return MakeTlsContext(web).status();
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen_address,
                                                       std::map<std::string, HttpHandler> routes,
-                                                      Logger& log, const WebConfig& web) {
-  Result<std::string> ports = CivetListeningPorts(listen_address);
-  if (!ports.ok()) return ports.status();
-  const std::string listening = ports.value() + (web.tls() ? "s" : "");
-  std::unique_ptr<HttpServer> server(new HttpServer(std::move(routes), log, web));
+                                                      Logger& log, const WebConfig& web,
+                                                      const HttpLimits& limits) {
+  Result<ListenAddress> address = ParseListenAddress(listen_address);
+  if (!address.ok()) return address.status();
+  std::shared_ptr<ssl::context> tls;
   if (web.tls()) {
-    if (std::string reason = TlsUnavailableReason(); !reason.empty()) return Status::Error(reason);
+    Result<std::shared_ptr<ssl::context>> context = MakeTlsContext(web);
+    if (!context.ok()) return context.status();
+    tls = std::move(context).value();
   }
-  const char* options[] = {
-      "listening_ports", listening.c_str(),   "num_threads", "4",    "request_timeout_ms",
-      "10000",           "enable_keep_alive", "yes",         nullptr};
-  mg_callbacks callbacks{};
-  if (web.tls()) callbacks.init_ssl = &HttpServer::InitTls;
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.user_data = server.get();
-  init.configuration_options = options;
-  std::array<char, 256> error_text{};
-  mg_error_data error{};
-  error.text = error_text.data();
-  error.text_buffer_size = error_text.size();
-  server->context_ = mg_start2(&init, &error);
-  if (server->context_ == nullptr) {
-    if (!server->tls_error_.empty()) return Status::Error(server->tls_error_);
-    return Status::Error("cannot listen on " + listen_address + ": " +
-                         (error_text[0] != '\0' ? std::string(error_text.data())
-                                                : std::string("unknown civetweb error")));
+  auto core = std::make_unique<HttpServerCore>(std::move(routes), log, web, limits, std::move(tls));
+  if (Status listening = core->Listen(address.value(), listen_address); !listening.ok()) {
+    return listening;
   }
-  mg_set_request_handler(server->context_, "/", &HttpServer::Dispatch, server.get());
-  return server;
+  core->Run();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(core)));
 }
 
-std::vector<int> HttpServer::ports() const {
-  std::array<mg_server_port, 8> ports{};
-  const int count = mg_get_server_ports(context_, static_cast<int>(ports.size()), ports.data());
-  std::vector<int> out;
-  for (int i = 0; i < count; ++i) out.push_back(ports[static_cast<std::size_t>(i)].port);
-  return out;
-}
-
-int HttpServer::Dispatch(mg_connection* connection, void* self) {
-  auto* server = static_cast<HttpServer*>(self);
-  const mg_request_info* info = mg_get_request_info(connection);
-  HttpRequest request;
-  request.method = info->request_method != nullptr ? info->request_method : "";
-  request.path = info->local_uri != nullptr ? info->local_uri : "/";
-  request.remote_address = info->remote_addr;
-
-  HttpResponse response;
-  const auto route = server->routes_.find(request.path);
-  // Liveness stays open so that orchestrators can probe without credentials.
-  if (server->auth_.enabled() && request.path != "/-/healthy" &&
-      !server->auth_.Allows(mg_get_header(connection, "Authorization"))) {
-    response.status = 401;
-    response.body = "Unauthorized\n";
-    response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"outcomes_exporter\"");
-  } else if (route == server->routes_.end()) {
-    response.status = 404;
-    response.body = "404 page not found\n";
-  } else {
-    try {
-      response = route->second(request);
-    } catch (const std::exception& e) {
-      server->log_.Error("http handler failed", {{"path", request.path}, {"err", e.what()}});
-      response = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
-    }
-  }
-  mg_printf(connection, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
-            response.status, StatusText(response.status), response.content_type.c_str(),
-            response.body.size());
-  for (const auto& [name, value] : response.headers) {
-    mg_printf(connection, "%s: %s\r\n", name.c_str(), value.c_str());
-  }
-  mg_printf(connection, "\r\n");
-  if (request.method != "HEAD") mg_write(connection, response.body.data(), response.body.size());
-  return static_cast<int>(response.status);
-}
+std::vector<int> HttpServer::ports() const { return core_->ports(); }
 
 }  // namespace outcomes

@@ -1,7 +1,11 @@
-// HttpServer: a small civetweb server with exact-path routes. Handlers run on civetweb's
-// worker threads, concurrently, so they must be thread-safe. Request bodies are capped.
+// HttpServer: a small HTTP/1.1 server (Boost.Beast) with exact-path routes, over plain TCP or
+// TLS (OpenSSL). Handlers run on the server's own threads, concurrently, so they must be
+// thread-safe. Every request is bounded in size and time, and connections in number, so that
+// a misbehaving client cannot starve Prometheus' scrapes.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -9,18 +13,15 @@
 #include <vector>
 
 #include "exporter/config/config.h"
+#include "exporter/core/duration.h"
 #include "exporter/core/log.h"
 #include "exporter/core/status.h"
-#include "exporter/http/basic_auth.h"
-
-struct mg_context;
-struct mg_connection;
 
 namespace outcomes {
 
 struct HttpRequest {
   std::string method;
-  std::string path;
+  std::string path;  // the target without its query string
   std::string remote_address;
 };
 
@@ -33,38 +34,47 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+struct HttpLimits {
+  std::size_t max_connections = 64;             // more are closed on accept
+  std::uint32_t max_header_bytes = 8 * 1024;    // request line and headers; more gets 431
+  std::uint64_t max_body_bytes = 64 * 1024;     // no route reads a body; more gets 413
+  Duration timeout = std::chrono::seconds(10);  // TLS handshake, each read, each write
+  int threads = 4;
+};
+
+// Where to listen: "host:port", ":port" (every interface, IPv6 and IPv4 where the machine has
+// both), "[::1]:port". Host names resolve to every address they have.
+struct ListenAddress {
+  std::string host;  // empty: every interface; brackets removed
+  std::uint16_t port = 0;
+};
+Result<ListenAddress> ParseListenAddress(const std::string& listen_address);
+
+class HttpServerCore;
+
 class HttpServer {
  public:
-  // Starts listening on `listen_address` ("host:port", ":port" for every interface, or
-  // "[::1]:port"). The error says why binding failed.
+  // Starts listening; the error says why binding or loading the TLS files failed.
   // `web` adds TLS and basic auth (exporter-toolkit web config); /-/healthy stays open.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen_address,
                                                    std::map<std::string, HttpHandler> routes,
-                                                   Logger& log, const WebConfig& web = {});
+                                                   Logger& log, const WebConfig& web = {},
+                                                   const HttpLimits& limits = {});
+  // Stops accepting, closes every connection and joins the threads; a handler that is running
+  // finishes first.
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Empty when this civetweb can serve TLS; otherwise why not.
-  static std::string TlsUnavailableReason();
+  // Builds the TLS context `web` asks for (certificate, key, client CA), as Start would.
+  static Status CheckTls(const WebConfig& web);
 
   // The ports actually bound (useful with port 0 in tests).
   std::vector<int> ports() const;
 
  private:
-  HttpServer(std::map<std::string, HttpHandler> routes, Logger& log, const WebConfig& web);
-  static int Dispatch(mg_connection* connection, void* self);
-  static int InitTls(void* ssl_context, void* self);
-
-  std::map<std::string, HttpHandler> routes_;
-  Logger& log_;
-  const WebConfig web_;
-  BasicAuth auth_;
-  std::string tls_error_;
-  mg_context* context_ = nullptr;
+  explicit HttpServer(std::unique_ptr<HttpServerCore> core);
+  std::unique_ptr<HttpServerCore> core_;
 };
-
-// Converts a Prometheus-style listen address to civetweb's listening_ports syntax.
-Result<std::string> CivetListeningPorts(const std::string& listen_address);
 
 }  // namespace outcomes
