@@ -367,7 +367,9 @@ Status HttpServerCore::Listen(const ListenAddress& address, const std::string& l
   if (error) return failed(error.message());
   for (const auto& result : results) {
     if (Status bound = Bind(result.endpoint(), false); !bound.ok()) {
-      return failed(result.endpoint().address().to_string() + ": " + bound.message());
+      // Say which address of a host name failed; a literal address says it already.
+      const std::string ip = result.endpoint().address().to_string();
+      return failed(ip == address.host ? bound.message() : ip + ": " + bound.message());
     }
     // Port 0 picks one port; the other addresses of the name take the same one.
     if (address.port == 0) break;
