@@ -42,25 +42,36 @@ Status App::Start(const Config& config) {
 }
 
 Status App::Reload() {
-  Result<Config> config = LoadConfigFile(options_.config_file, ProcessEnv());
-  Result<std::vector<std::shared_ptr<Collector>>> collectors =
-      config.ok() ? BuildCollectors(config.value(), collector_context_)
-                  : Result<std::vector<std::shared_ptr<Collector>>>(config.status());
-  if (!collectors.ok()) {
-    {
-      const std::lock_guard<std::mutex> lock(reload_mutex_);
-      reload_.last_successful = false;
-    }
-    log_.Error("config reload failed; keeping the running configuration",
-               {{"file", options_.config_file}, {"err", collectors.error()}});
-    return collectors.status();
-  }
-  scheduler_.Apply(collectors.value());
+  const Status status = ApplyFiles();
   {
     const std::lock_guard<std::mutex> lock(reload_mutex_);
-    reload_ = {true, std::chrono::system_clock::now()};
+    reload_.last_successful = status.ok();
+    if (status.ok()) reload_.last_success_time = std::chrono::system_clock::now();
+  }
+  if (!status.ok()) {
+    log_.Error("config reload failed; keeping the running configuration",
+               {{"file", options_.config_file}, {"err", status.message()}});
+    return status;
   }
   log_.Info("config reloaded", {{"file", options_.config_file}});
+  return Status::Ok();
+}
+
+// Everything is read and built before anything is applied, so that a reload is all or nothing.
+Status App::ApplyFiles() {
+  Result<Config> config = LoadConfigFile(options_.config_file, ProcessEnv());
+  if (!config.ok()) return config.status();
+  Result<std::vector<std::shared_ptr<Collector>>> collectors =
+      BuildCollectors(config.value(), collector_context_);
+  if (!collectors.ok()) return collectors.status();
+  if (!options_.web_config_file.empty() && http_) {
+    Result<WebConfig> web = LoadWebConfigFile(options_.web_config_file);
+    if (!web.ok()) return web.status();
+    if (Status applied = http_->Reconfigure(web.value()); !applied.ok()) {
+      return Status::Error(options_.web_config_file + ": " + applied.message());
+    }
+  }
+  scheduler_.Apply(collectors.value());
   return Status::Ok();
 }
 

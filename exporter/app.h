@@ -20,7 +20,8 @@ struct AppOptions {
   std::string config_file;
   std::string listen_address = ":9477";
   std::string telemetry_path = "/metrics";
-  WebConfig web;
+  std::string web_config_file;  // empty: no TLS, no auth; read again on every reload
+  WebConfig web;                // as read at start
 };
 
 class App {
@@ -30,7 +31,8 @@ class App {
 
   // Starts the collectors of `config` and the HTTP server.
   Status Start(const Config& config);
-  // Re-reads the config file; on failure keeps the running config. Call on the io thread.
+  // Re-reads the config file and the web config file; on any failure keeps both running
+  // configs. Call on the io thread.
   Status Reload();
   // Posts Reload() to the io thread and waits for its result (for HTTP threads).
   Status ReloadAndWait();
@@ -43,6 +45,7 @@ class App {
 
  private:
   std::map<std::string, HttpHandler> Routes();
+  Status ApplyFiles();
   ReloadState reload_state() const;
 
   const AppOptions options_;

@@ -80,8 +80,9 @@ int Run(const outcomes::Flags& flags) {
   }
 
   boost::asio::io_context io;
-  outcomes::App app({flags.config_file, flags.listen_address, flags.telemetry_path, web}, build,
-                    log, io);
+  outcomes::App app(
+      {flags.config_file, flags.listen_address, flags.telemetry_path, flags.web_config_file, web},
+      build, log, io);
   boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   boost::asio::signal_set reload_signals(io, SIGHUP);
   // Holds the io_context open until a stop signal arrives.

@@ -15,6 +15,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <filesystem>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -113,6 +115,25 @@ Result<std::shared_ptr<ssl::context>> MakeTlsContext(const WebConfig& web) {
   return context;
 }
 
+// What a TLS file looked like when it was loaded; a change means it was rotated.
+struct FileStamp {
+  std::filesystem::file_time_type modified;
+  std::uintmax_t size = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+std::vector<FileStamp> StampTlsFiles(const WebConfig& web) {
+  std::vector<FileStamp> stamps;
+  for (const std::string* path : {&web.cert_file, &web.key_file, &web.client_ca_file}) {
+    std::error_code error;  // a missing file stamps as empty, which differs from any real one
+    FileStamp stamp{std::filesystem::last_write_time(*path, error), 0};
+    stamp.size = std::filesystem::file_size(*path, error);
+    if (error) stamp = {};
+    stamps.push_back(stamp);
+  }
+  return stamps;
+}
+
 const char* const kHealthPath = "/-/healthy";
 
 }  // namespace
@@ -139,17 +160,38 @@ Result<ListenAddress> ParseListenAddress(const std::string& listen_address) {
   return address;
 }
 
+// What the web config decides, replaced whole by a reload or a certificate rotation;
+// connections keep the one they started with.
+struct WebSecurity {
+  WebConfig web;
+  std::shared_ptr<ssl::context> tls;  // null: plain HTTP
+  std::shared_ptr<BasicAuth> auth;
+  std::vector<FileStamp> tls_files;
+};
+
+Result<std::shared_ptr<const WebSecurity>> MakeWebSecurity(const WebConfig& web) {
+  auto security = std::make_shared<WebSecurity>();
+  security->web = web;
+  security->auth = std::make_shared<BasicAuth>(web.basic_auth_users);
+  if (web.tls()) {
+    // Stamped before loading: a file replaced while it loads is loaded again next time.
+    security->tls_files = StampTlsFiles(web);
+    Result<std::shared_ptr<ssl::context>> context = MakeTlsContext(web);
+    if (!context.ok()) return context.status();
+    security->tls = std::move(context).value();
+  }
+  return std::shared_ptr<const WebSecurity>(std::move(security));
+}
+
 // Everything a connection needs from the server, whatever its stream: routing, auth, limits.
 class HttpServerCore {
  public:
-  // `tls`: serve HTTPS with this context; null for plain HTTP.
-  HttpServerCore(std::map<std::string, HttpHandler> routes, Logger& log, const WebConfig& web,
-                 const HttpLimits& limits, std::shared_ptr<ssl::context> tls)
+  HttpServerCore(std::map<std::string, HttpHandler> routes, Logger& log,
+                 std::shared_ptr<const WebSecurity> security, const HttpLimits& limits)
       : routes_(std::move(routes)),
         log_(log),
-        auth_(web.basic_auth_users),
         limits_(limits),
-        tls_(std::move(tls)),
+        security_(std::move(security)),
         io_(limits.threads) {}
 
   ~HttpServerCore() {
@@ -167,6 +209,14 @@ class HttpServerCore {
 
   HttpResponse Respond(const HttpRequest& request, const std::optional<std::string>& authorization);
   const HttpLimits& limits() const { return limits_; }
+  std::shared_ptr<const WebSecurity> security() const {
+    const std::lock_guard<std::mutex> lock(security_mutex_);
+    return security_;
+  }
+  void Replace(std::shared_ptr<const WebSecurity> security) {
+    const std::lock_guard<std::mutex> lock(security_mutex_);
+    security_ = std::move(security);
+  }
   Logger& log() { return log_; }
   std::vector<int> ports() const;
 
@@ -184,12 +234,15 @@ class HttpServerCore {
   Status Bind(const tcp::endpoint& endpoint, bool dual_stack);
   void Accept(tcp::acceptor& acceptor);
   void Open(tcp::socket socket);
+  void ReloadRotatedCertificates();
 
   const std::map<std::string, HttpHandler> routes_;
   Logger& log_;
-  BasicAuth auth_;
   const HttpLimits limits_;
-  const std::shared_ptr<ssl::context> tls_;
+  mutable std::mutex security_mutex_;
+  std::shared_ptr<const WebSecurity> security_;
+  std::mutex rotation_mutex_;
+  std::chrono::steady_clock::time_point next_rotation_check_;
   std::atomic<std::size_t> connections_{0};
   // Declared after what the connections use: destroying the io_context destroys them.
   asio::io_context io_;
@@ -206,8 +259,13 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
-  Connection(Stream stream, HttpServerCore& server, std::string remote_address)
-      : stream_(std::move(stream)), server_(server), remote_address_(std::move(remote_address)) {}
+  // `security` keeps the TLS context that `stream` uses alive.
+  Connection(std::shared_ptr<const WebSecurity> security, Stream stream, HttpServerCore& server,
+             std::string remote_address)
+      : security_(std::move(security)),
+        stream_(std::move(stream)),
+        server_(server),
+        remote_address_(std::move(remote_address)) {}
   ~Connection() { server_.Leave(); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -306,6 +364,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         {{"remote", remote_address_}, {"step", std::string(step)}, {"err", error.message()}});
   }
 
+  const std::shared_ptr<const WebSecurity> security_;
   Stream stream_;
   HttpServerCore& server_;
   const std::string remote_address_;
@@ -319,8 +378,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 HttpResponse HttpServerCore::Respond(const HttpRequest& request,
                                      const std::optional<std::string>& authorization) {
   // Liveness stays open so that orchestrators can probe without credentials.
-  if (auth_.enabled() && request.path != kHealthPath &&
-      !auth_.Allows(authorization ? authorization->c_str() : nullptr)) {
+  BasicAuth& auth = *security()->auth;
+  if (auth.enabled() && request.path != kHealthPath &&
+      !auth.Allows(authorization ? authorization->c_str() : nullptr)) {
     return {401,
             "text/plain; charset=utf-8",
             "Unauthorized\n",
@@ -402,15 +462,44 @@ void HttpServerCore::Open(tcp::socket socket) {
   ErrorCode error;
   const tcp::endpoint remote = socket.remote_endpoint(error);
   std::string remote_address = error ? "unknown" : remote.address().to_string();
-  if (tls_) {
-    std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls_), *this,
-                                            std::move(remote_address))
+  ReloadRotatedCertificates();
+  std::shared_ptr<const WebSecurity> current = security();
+  if (current->tls) {
+    ssl::context& tls = *current->tls;
+    std::make_shared<Connection<TlsStream>>(std::move(current), TlsStream(std::move(socket), tls),
+                                            *this, std::move(remote_address))
         ->Start();
   } else {
-    std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this,
-                                                    std::move(remote_address))
+    std::make_shared<Connection<beast::tcp_stream>>(
+        std::move(current), beast::tcp_stream(std::move(socket)), *this, std::move(remote_address))
         ->Start();
   }
+}
+
+// Certificates are rotated in place (cert-manager, a renewal cron job); new connections get the
+// new ones without a restart. A broken replacement keeps the previous certificate serving.
+void HttpServerCore::ReloadRotatedCertificates() {
+  const std::shared_ptr<const WebSecurity> current = security();
+  if (!current->tls) return;
+  {
+    const std::lock_guard<std::mutex> lock(rotation_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_rotation_check_) return;
+    next_rotation_check_ = now + limits_.certificate_check_interval;
+  }
+  if (StampTlsFiles(current->web) == current->tls_files) return;
+  Result<std::shared_ptr<const WebSecurity>> rotated = MakeWebSecurity(current->web);
+  if (!rotated.ok()) {
+    log_.Error("cannot reload the rotated TLS files; serving the previous ones",
+               {{"err", rotated.error()}});
+    // Not again until the files change once more.
+    auto unchanged = std::make_shared<WebSecurity>(*current);
+    unchanged->tls_files = StampTlsFiles(current->web);
+    Replace(std::move(unchanged));
+    return;
+  }
+  Replace(std::move(rotated).value());
+  log_.Info("TLS files reloaded", {{"cert_file", current->web.cert_file}});
 }
 
 std::vector<int> HttpServerCore::ports() const {
@@ -437,18 +526,22 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen_
                                                       const HttpLimits& limits) {
   Result<ListenAddress> address = ParseListenAddress(listen_address);
   if (!address.ok()) return address.status();
-  std::shared_ptr<ssl::context> tls;
-  if (web.tls()) {
-    Result<std::shared_ptr<ssl::context>> context = MakeTlsContext(web);
-    if (!context.ok()) return context.status();
-    tls = std::move(context).value();
-  }
-  auto core = std::make_unique<HttpServerCore>(std::move(routes), log, web, limits, std::move(tls));
+  Result<std::shared_ptr<const WebSecurity>> security = MakeWebSecurity(web);
+  if (!security.ok()) return security.status();
+  auto core =
+      std::make_unique<HttpServerCore>(std::move(routes), log, std::move(security).value(), limits);
   if (Status listening = core->Listen(address.value(), listen_address); !listening.ok()) {
     return listening;
   }
   core->Run();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(core)));
+}
+
+Status HttpServer::Reconfigure(const WebConfig& web) {
+  Result<std::shared_ptr<const WebSecurity>> security = MakeWebSecurity(web);
+  if (!security.ok()) return security.status();
+  core_->Replace(std::move(security).value());
+  return Status::Ok();
 }
 
 std::vector<int> HttpServer::ports() const { return core_->ports(); }

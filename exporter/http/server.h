@@ -40,6 +40,8 @@ struct HttpLimits {
   std::uint64_t max_body_bytes = 64 * 1024;     // no route reads a body; more gets 413
   Duration timeout = std::chrono::seconds(10);  // TLS handshake, each read, each write
   int threads = 4;
+  // How often, at most, a new connection checks whether the TLS files were replaced.
+  Duration certificate_check_interval = std::chrono::seconds(5);
 };
 
 // Where to listen: "host:port", ":port" (every interface, IPv6 and IPv4 where the machine has
@@ -68,6 +70,10 @@ class HttpServer {
 
   // Builds the TLS context `web` asks for (certificate, key, client CA), as Start would.
   static Status CheckTls(const WebConfig& web);
+
+  // Applies a new web config to the connections that open from now on: plain or TLS, the
+  // certificates, basic auth users. On error nothing changes.
+  Status Reconfigure(const WebConfig& web);
 
   // The ports actually bound (useful with port 0 in tests).
   std::vector<int> ports() const;

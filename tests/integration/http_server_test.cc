@@ -241,6 +241,26 @@ TEST_F(HttpServerTest, ServesIpv6Loopback) {
   EXPECT_EQ(Client(port_, "::1").Get("/").body(), "::1");
 }
 
+TEST_F(HttpServerTest, ReconfigureAppliesToTheNextRequestAndABadConfigChangesNothing) {
+  auto server = Start({{"/", [](const HttpRequest&) { return Text("hi"); }}});
+  Client client(port_);
+  EXPECT_EQ(client.Get("/").result_int(), 200);
+  WebConfig with_auth;
+  // bcrypt (cost 4) of "pw": a test fixture.
+  with_auth.basic_auth_users = {
+      {"u", "$2b$04$0lEzJq/hz1XeL5C6zPmBLeA2Y6powNCCcxsuWZPG6m70Ug8.bqCve"}};
+  ASSERT_TRUE(server->Reconfigure(with_auth).ok());
+  EXPECT_EQ(client.Get("/").result_int(), 401);  // the same connection, the next request
+  WebConfig broken;
+  broken.cert_file = "/nonexistent/server.crt";
+  broken.key_file = "/nonexistent/server.key";
+  const Status refused = server->Reconfigure(broken);
+  EXPECT_NE(refused.message().find("tls_server_config.cert_file \"/nonexistent/server.crt\""),
+            std::string::npos)
+      << refused.message();
+  EXPECT_EQ(Client(port_).Get("/").result_int(), 401);  // still plain HTTP, still with auth
+}
+
 TEST_F(HttpServerTest, APortInUseIsAClearError) {
   auto server = Start({{"/", [](const HttpRequest&) { return Text("hi"); }}});
   const std::string address = "127.0.0.1:" + std::to_string(port_);

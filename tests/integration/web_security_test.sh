@@ -205,4 +205,43 @@ check "a bad web config is refused with every problem" bash -c "
   grep -q 'bad.yml:2:14: tls_server_config.cert_file: cannot read \"missing.crt\"' bad.out &&
   grep -q 'basic_auth_users.u: not a bcrypt hash' bad.out"
 
+# A reload (SIGHUP or POST /-/reload) reads the web config file again; a broken one is refused
+# and the running web config stays.
+cp auth.yml live.yml
+check "starts with basic auth to reload" start_plain live.yml
+url="http://127.0.0.1:$port"
+: >live.yml
+check "a reload with the right password is accepted" \
+  test "$(status -u prometheus:s3cret-test-pass -X POST "$url/-/reload")" = 200
+check "after it, the emptied web config lets /metrics in without credentials" test "$(status "$url/metrics")" = 200
+cp auth.yml live.yml
+kill -HUP "$pid"
+check "SIGHUP brings basic auth back" wait_for 5 test "$(status "$url/metrics")" = 401
+printf "basic_auth_users:\n  prometheus: 'not-a-hash'\n" >live.yml
+kill -HUP "$pid"
+check "a broken web config on reload is refused" \
+  wait_for 5 bash -c "curl -s -u prometheus:s3cret-test-pass '$url/metrics' | grep -qx 'outcomes_exporter_config_last_reload_successful 0'"
+check "and the running one stays" test "$(status "$url/metrics")" = 401
+check "the failure is logged with its reason" grep -q "live.yml.*not a bcrypt hash" exporter.log
+stop
+
+# Certificates rotated in place are picked up by new connections, without a restart; a broken
+# replacement keeps the previous certificate serving.
+cp server.crt live.crt && cp server.key live.key
+printf 'tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\n' >rotate.yml
+check "starts with TLS files to rotate" start rotate.yml
+url="https://127.0.0.1:$port"
+{
+  openssl req $key -keyout rotated.key -out rotated.csr -subj /CN=rotated
+  openssl x509 -req -in rotated.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out rotated.crt -days 2 -extfile server.ext
+} >/dev/null 2>&1
+served_subject() { curl -s -v -o /dev/null --cacert ca.crt "$url/-/healthy" 2>&1 | grep -o 'subject: CN=[a-z]*'; }
+cp rotated.key live.key && cp rotated.crt live.crt
+check "a rotated certificate is served within seconds" wait_for 15 bash -c "$(declare -f served_subject); url=$url; served_subject | grep -q CN=rotated"
+echo "not a certificate" >live.crt
+sleep 6
+check "a broken rotation keeps the previous certificate" bash -c "$(declare -f served_subject); url=$url; served_subject | grep -q CN=rotated"
+check "and says so" grep -q "cannot reload the rotated TLS files; serving the previous ones" exporter.log
+stop
+
 harness_finish
