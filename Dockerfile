@@ -77,8 +77,9 @@ WORKDIR /home/nonroot
 EXPOSE 9477
 
 # The slim image has no curl or wget; bash's /dev/tcp sends the request, so the health check
-# adds no package. It asks the default listen address: change it here too if you run with
-# another --web.listen-address.
+# adds no package. It asks the default listen address over plain HTTP: change it here too if
+# you run with another --web.listen-address, and with a tls_server_config in --web.config.file
+# replace it (compose `healthcheck:`) by a TCP check: `exec 3<>/dev/tcp/127.0.0.1/9477`.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9477 && printf 'GET /-/healthy HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && IFS= read -r -t 4 status <&3 && [[ $status == HTTP/1.?' 200 '* ]]"]
 
