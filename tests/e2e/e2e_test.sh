@@ -69,8 +69,20 @@ registries:
     models: [reco-ranker]
     interval: 5s
 EOF2
-"$binary" --config.file="$work/outcomes_exporter.yml" --web.listen-address="127.0.0.1:$sidecar_port" \
-  >"$work/exporter.log" 2>&1 &
+# Served as a careful deployment would: HTTPS, client certificates required, basic auth.
+(cd "$work" && make_test_pki) || { echo "openssl failed"; exit 1; }
+cat >"$work/web.yml" <<EOF2
+tls_server_config:
+  cert_file: $work/server.crt
+  key_file: $work/server.key
+  client_ca_file: $work/ca.crt
+  client_auth_type: RequireAndVerifyClientCert
+basic_auth_users:
+  prometheus: '$test_bcrypt_hash'
+EOF2
+printf 's3cret-test-pass' >"$work/scrape-password"
+"$binary" --config.file="$work/outcomes_exporter.yml" --web.config.file="$work/web.yml" \
+  --web.listen-address="127.0.0.1:$sidecar_port" >"$work/exporter.log" 2>&1 &
 track $!
 
 # The webhook that stands for the pager, the ticket queue and the retraining pipeline.
@@ -104,6 +116,14 @@ alerting:
         - targets: ["127.0.0.1:$am_port"]
 scrape_configs:
   - job_name: outcomes_exporter
+    scheme: https
+    tls_config:
+      ca_file: $work/ca.crt
+      cert_file: $work/client.crt
+      key_file: $work/client.key
+    basic_auth:
+      username: prometheus
+      password_file: $work/scrape-password
     static_configs:
       - targets: ["127.0.0.1:$sidecar_port"]
 EOF2
@@ -120,7 +140,7 @@ query() {  # query PROMQL -> number of series in the result
 }
 series_present() { [[ "$(query "$1")" -gt 0 ]]; }
 
-check "Prometheus scrapes the sidecar" wait_for 60 series_present 'up{job="outcomes_exporter"} == 1'
+check "Prometheus scrapes the sidecar over mutual TLS with basic auth" wait_for 60 series_present 'up{job="outcomes_exporter"} == 1'
 check "the return rate of v1.2.0 is recorded above 15%" wait_for 150 series_present \
   'model_version:outcomes_events_returned_per_purchased:ratio1d{model_version="v1.2.0"} > 0.15'
 

@@ -19,19 +19,11 @@ trap cleanup EXIT
 
 # A CA, a server certificate for 127.0.0.1 and a client certificate.
 cd "$work" || exit 1
+make_test_pki || { echo "openssl failed"; exit 1; }
 key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-{
-  openssl req -x509 $key -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca
-  echo "subjectAltName=IP:127.0.0.1,DNS:localhost" >server.ext
-  openssl req $key -keyout server.key -out server.csr -subj /CN=localhost
-  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile server.ext
-  openssl req $key -keyout client.key -out client.csr -subj /CN=prometheus
-  openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2
-} >/dev/null 2>&1 || { echo "openssl failed"; exit 1; }
 : >config.yml
 
-# bcrypt (cost 4) of "s3cret-test-pass": a test fixture, not a secret.
-hash='$2b$04$drAsDfKCDO.BE9Q.irktV.8KVHptK.T1tV656EEEaAlp.mzVVuQXi'
+hash=$test_bcrypt_hash
 
 start() {  # start WEB_CONFIG: runs the exporter, waits until it answers
   port=$(free_port)

@@ -54,3 +54,22 @@ harness_finish() {  # prints the closing line and returns the test's status
   echo "${HARNESS_NAME:-test}: $passed passed, $failed failed"
   ((failed == 0))
 }
+
+# A throwaway PKI in the current directory: ca.crt/.key, server.crt/.key for 127.0.0.1 and
+# localhost, client.crt/.key (CN=prometheus), all signed by the CA and valid for two days.
+make_test_pki() {
+  local key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+  {
+    # shellcheck disable=SC2086 # $key is several options
+    openssl req -x509 $key -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca &&
+      echo "subjectAltName=IP:127.0.0.1,DNS:localhost" >server.ext &&
+      openssl req $key -keyout server.key -out server.csr -subj /CN=localhost &&
+      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile server.ext &&
+      openssl req $key -keyout client.key -out client.csr -subj /CN=prometheus &&
+      openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2
+  } >/dev/null 2>&1
+}
+
+# bcrypt (cost 4) of "s3cret-test-pass": a test fixture, not a secret.
+# shellcheck disable=SC2016,SC2034 # a literal hash, used by the tests that source this file
+test_bcrypt_hash='$2b$04$drAsDfKCDO.BE9Q.irktV.8KVHptK.T1tV656EEEaAlp.mzVVuQXi'
