@@ -42,7 +42,7 @@ Status App::Start(const Config& config) {
 }
 
 Status App::Reload() {
-  const Status status = ApplyFiles();
+  Status status = ApplyFiles();
   {
     const std::lock_guard<std::mutex> lock(reload_mutex_);
     reload_.last_successful = status.ok();

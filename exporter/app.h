@@ -28,6 +28,10 @@ class App {
  public:
   App(AppOptions options, BuildInfo build, Logger& log, boost::asio::io_context& io);
   ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+  App(App&&) = delete;
+  App& operator=(App&&) = delete;
 
   // Starts the collectors of `config` and the HTTP server.
   Status Start(const Config& config);

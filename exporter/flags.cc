@@ -47,7 +47,7 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       matched = true;
       const std::string value = equals == std::string::npos ? "true" : arg.substr(equals + 1);
       if (value != "true" && value != "false") {
-        return Status::Error("flag " + name + " takes true or false, not \"" + value + "\"");
+        return Status::Error("flag " + name + R"( takes true or false, not ")" + value + "\"");
       }
       *flag.target = value == "true";
     }

@@ -120,7 +120,7 @@ int Run(const outcomes::Flags& flags) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   const std::vector<std::string> args(argv + 1, argv + argc);
   const auto flags = outcomes::ParseFlags(args);
   if (!flags.ok()) {
@@ -132,4 +132,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   return Run(flags.value());
+} catch (const std::exception& e) {
+  // Every expected failure is a Status; this is the last line of defence, with a reason.
+  std::cerr << "outcomes_exporter: fatal: " << e.what() << "\n";
+  return 1;
 }

@@ -2,10 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace outcomes::stats {
 namespace {
+
+// std::lgamma writes the global signgam: a data race between collector threads. lgamma_r does not.
+double LogGamma(double x) {
+  int sign = 0;
+  return ::lgamma_r(x, &sign);
+}
 
 constexpr double kPi = 3.14159265358979323846;
 
@@ -19,7 +26,7 @@ double GammaPSeries(double a, double x) {
     sum += term;
     if (std::fabs(term) < std::fabs(sum) * 1e-15) break;
   }
-  return sum * std::exp(-x + a * std::log(x) - std::lgamma(a));
+  return sum * std::exp(-x + a * std::log(x) - LogGamma(a));
 }
 
 double GammaQContinuedFraction(double a, double x) {
@@ -40,45 +47,45 @@ double GammaQContinuedFraction(double a, double x) {
     h *= delta;
     if (std::fabs(delta - 1.0) < 1e-15) break;
   }
-  return std::exp(-x + a * std::log(x) - std::lgamma(a)) * h;
+  return std::exp(-x + a * std::log(x) - LogGamma(a)) * h;
 }
 
-double LogBeta(double a, double b) { return std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b); }
+double LogBeta(double a, double b) { return LogGamma(a) + LogGamma(b) - LogGamma(a + b); }
 
 }  // namespace
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
 double NormalQuantile(double p) {
-  if (p <= 0) return -INFINITY;
-  if (p >= 1) return INFINITY;
+  if (p <= 0) return -std::numeric_limits<double>::infinity();
+  if (p >= 1) return std::numeric_limits<double>::infinity();
   // Acklam's coefficients.
-  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
-                                 -2.759285104469687e+02, 1.383577518672690e+02,
-                                 -3.066479806614716e+01, 2.506628277459239e+00};
-  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
-                                 -1.556989798598866e+02, 6.680131188771972e+01,
-                                 -1.328068155288572e+01};
-  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
-                                 -2.400758277161838e+00, -2.549732539343734e+00,
-                                 4.374664141464968e+00,  2.938163982698783e+00};
-  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
-                                 2.445134137142996e+00, 3.754408661907416e+00};
+  static constexpr double kA[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                                  -2.759285104469687e+02, 1.383577518672690e+02,
+                                  -3.066479806614716e+01, 2.506628277459239e+00};
+  static constexpr double kB[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                                  -1.556989798598866e+02, 6.680131188771972e+01,
+                                  -1.328068155288572e+01};
+  static constexpr double kC[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                                  -2.400758277161838e+00, -2.549732539343734e+00,
+                                  4.374664141464968e+00,  2.938163982698783e+00};
+  static constexpr double kD[] = {7.784695709041462e-03, 3.224671290700398e-01,
+                                  2.445134137142996e+00, 3.754408661907416e+00};
   constexpr double kLow = 0.02425;
-  double x;
+  double x = 0;
   if (p < kLow) {
     const double q = std::sqrt(-2 * std::log(p));
-    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    x = (((((kC[0] * q + kC[1]) * q + kC[2]) * q + kC[3]) * q + kC[4]) * q + kC[5]) /
+        ((((kD[0] * q + kD[1]) * q + kD[2]) * q + kD[3]) * q + 1);
   } else if (p <= 1 - kLow) {
     const double q = p - 0.5;
     const double r = q * q;
-    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    x = (((((kA[0] * r + kA[1]) * r + kA[2]) * r + kA[3]) * r + kA[4]) * r + kA[5]) * q /
+        (((((kB[0] * r + kB[1]) * r + kB[2]) * r + kB[3]) * r + kB[4]) * r + 1);
   } else {
     const double q = std::sqrt(-2 * std::log(1 - p));
-    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    x = -(((((kC[0] * q + kC[1]) * q + kC[2]) * q + kC[3]) * q + kC[4]) * q + kC[5]) /
+        ((((kD[0] * q + kD[1]) * q + kD[2]) * q + kD[3]) * q + 1);
   }
   // One Halley step against the exact CDF.
   const double e = NormalCdf(x) - p;
@@ -114,13 +121,13 @@ ProportionTest TwoProportionZTest(std::int64_t x_a, std::int64_t n_a, std::int64
                                   std::int64_t n_b, double confidence) {
   ProportionTest test;
   if (n_a <= 0 || n_b <= 0) return test;
-  const double na = static_cast<double>(n_a);
-  const double nb = static_cast<double>(n_b);
+  const auto na = static_cast<double>(n_a);
+  const auto nb = static_cast<double>(n_b);
   test.rate_a = static_cast<double>(x_a) / na;
   test.rate_b = static_cast<double>(x_b) / nb;
   test.difference = test.rate_b - test.rate_a;
   test.relative_lift = test.rate_a > 0 ? test.difference / test.rate_a : 0;
-  const double pooled = static_cast<double>(x_a + x_b) / (na + nb);
+  const auto pooled = static_cast<double>(x_a + x_b) / (na + nb);
   const double pooled_se = std::sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb));
   test.z = pooled_se > 0 ? test.difference / pooled_se : 0;
   test.p_value = pooled_se > 0 ? 2 * (1 - NormalCdf(std::fabs(test.z))) : 1;
@@ -135,8 +142,8 @@ ProportionTest TwoProportionZTest(std::int64_t x_a, std::int64_t n_a, std::int64
 double MsprtPValue(std::int64_t x_a, std::int64_t n_a, std::int64_t x_b, std::int64_t n_b,
                    double tau) {
   if (n_a <= 0 || n_b <= 0 || tau <= 0) return 1.0;
-  const double pa = static_cast<double>(x_a) / static_cast<double>(n_a);
-  const double pb = static_cast<double>(x_b) / static_cast<double>(n_b);
+  const auto pa = static_cast<double>(x_a) / static_cast<double>(n_a);
+  const auto pb = static_cast<double>(x_b) / static_cast<double>(n_b);
   const double v =
       pa * (1 - pa) / static_cast<double>(n_a) + pb * (1 - pb) / static_cast<double>(n_b);
   if (v <= 0) return 1.0;
@@ -163,7 +170,7 @@ double ProbabilityBBeatsA(std::int64_t x_a, std::int64_t n_a, std::int64_t x_b, 
   double total = 0;
   const double log_beta_a = LogBeta(alpha_a, beta_a);
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(alpha_b); ++i) {
-    const double k = static_cast<double>(i);
+    const auto k = static_cast<double>(i);
     total += std::exp(LogBeta(alpha_a + k, beta_a + beta_b) - std::log(beta_b + k) -
                       LogBeta(1 + k, beta_b) - log_beta_a);
   }
@@ -186,7 +193,7 @@ double SampleRatioMismatchPValue(const std::vector<std::int64_t>& observed,
   for (std::size_t i = 0; i < observed.size() && i < weights.size(); ++i) {
     if (weights[i] <= 0) continue;
     const double expected = weights[i] / weight_sum * total;
-    const double diff = static_cast<double>(observed[i]) - expected;
+    const auto diff = static_cast<double>(observed[i]) - expected;
     chi2 += diff * diff / expected;
   }
   return ChiSquareSurvival(chi2, arms - 1);
@@ -204,9 +211,9 @@ double RequiredUnitsPerArm(double baseline, double relative_mde, double alpha, d
 
 double PopulationStabilityIndex(const std::vector<std::int64_t>& reference,
                                 const std::vector<std::int64_t>& current, double floor) {
-  const double n =
+  const auto n =
       static_cast<double>(std::accumulate(reference.begin(), reference.end(), std::int64_t{0}));
-  const double m =
+  const auto m =
       static_cast<double>(std::accumulate(current.begin(), current.end(), std::int64_t{0}));
   if (n <= 0 || m <= 0) return 0;
   double psi = 0;

@@ -41,8 +41,10 @@ class Collector {
   // it: CollectAsync() starts a cycle and calls `done` exactly once on that thread. One thread
   // then drives any number of them.
   virtual bool asynchronous() const { return false; }
-  virtual void CollectAsync(boost::asio::io_context& /*io*/,
-                            std::function<void(CollectOutput)> done) {
+  // By value: the asynchronous collectors keep `done` until their requests finish.
+  virtual void CollectAsync(
+      boost::asio::io_context& /*io*/,
+      std::function<void(CollectOutput)> done) {  // NOLINT(performance-unnecessary-value-param)
     done({Status::Error("not an asynchronous collector"), {}});
   }
 

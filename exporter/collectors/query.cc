@@ -30,7 +30,7 @@ std::string QueryCollector::WrappedSql(const QueryConfig& config) {
 }
 
 QueryCollector::QueryCollector(const StoreConfig& store, QueryConfig config,
-                               StoreCollectorDeps deps)
+                               const StoreCollectorDeps& deps)
     : SqlCollector("query/" + config.name, store, config.interval, config.timeout, deps),
       config_(std::move(config)),
       now_(deps.now) {

@@ -15,7 +15,7 @@ namespace outcomes {
 
 class QueryCollector : public SqlCollector {
  public:
-  QueryCollector(const StoreConfig& store, QueryConfig config, StoreCollectorDeps deps);
+  QueryCollector(const StoreConfig& store, QueryConfig config, const StoreCollectorDeps& deps);
   bool SameConfig(const Collector& other) const override;
 
   // The user's SQL wrapped so that the database picks the configured columns by name, in

@@ -77,7 +77,8 @@ void MlflowRegistryCollector::CollectAsync(boost::asio::io_context& io,
     request.method = "POST";
     request.body = nlohmann::json{{"name", model}, {"stages", config_.stages}}.dump();
     StartHttpProbe(
-        io, std::move(request), [self = shared_from_this(), cycle, model](ProbeResponse response) {
+        io, std::move(request),
+        [self = shared_from_this(), cycle, model](const ProbeResponse& response) {
           std::string error;
           if (response.failure != ProbeFailure::kNone) {
             error = response.error;
@@ -91,8 +92,8 @@ void MlflowRegistryCollector::CollectAsync(boost::asio::io_context& io,
             error = parsed.error();
           }
           if (!error.empty()) {
-            cycle->errors +=
-                (cycle->errors.empty() ? "" : "; ") + ("model " + model + ": " + error);
+            if (!cycle->errors.empty()) cycle->errors += "; ";
+            cycle->errors += "model " + model + ": " + error;
           }
           if (--cycle->pending > 0) return;
           CollectOutput output;

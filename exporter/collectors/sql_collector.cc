@@ -4,10 +4,10 @@
 
 namespace outcomes {
 
-SqlCollector::SqlCollector(std::string name, const StoreConfig& store, Duration interval,
-                           Duration timeout, StoreCollectorDeps deps)
+SqlCollector::SqlCollector(std::string name, StoreConfig store, Duration interval, Duration timeout,
+                           StoreCollectorDeps deps)
     : name_(std::move(name)),
-      store_(store),
+      store_(std::move(store)),
       interval_(interval),
       timeout_(timeout),
       deps_(std::move(deps)) {

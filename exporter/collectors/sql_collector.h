@@ -14,7 +14,7 @@ namespace outcomes {
 
 class SqlCollector : public Collector {
  public:
-  SqlCollector(std::string name, const StoreConfig& store, Duration interval, Duration timeout,
+  SqlCollector(std::string name, StoreConfig store, Duration interval, Duration timeout,
                StoreCollectorDeps deps);
 
   const std::string& name() const final { return name_; }

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -90,7 +91,7 @@ class MapReader {
     }
     std::set<std::string> seen;
     for (const auto& entry : node_) {
-      const std::string key = entry.first.as<std::string>();
+      const auto key = entry.first.as<std::string>();
       if (!seen.insert(key).second) {
         errors_.Add(entry.first.Mark(), Qualified(key) + ": duplicate key");
       }
@@ -268,15 +269,15 @@ class MapReader {
   void RejectUnknownKeys() {
     if (!valid_) return;
     for (const auto& entry : node_) {
-      const std::string key = entry.first.as<std::string>();
+      const auto key = entry.first.as<std::string>();
       if (!known_.contains(key)) {
         errors_.Add(entry.first.Mark(), Qualified(key) + ": unknown key");
       }
     }
   }
 
-  const YAML::Mark Mark() const { return node_.Mark(); }
-  const YAML::Mark MarkOf(const std::string& key) {
+  YAML::Mark Mark() const { return node_.Mark(); }
+  YAML::Mark MarkOf(const std::string& key) {
     const YAML::Node value = Get(key);
     return value.IsDefined() ? value.Mark() : node_.Mark();
   }
@@ -380,12 +381,10 @@ bool IsReservedMetricName(const std::string& name) {
 }
 
 bool ValidUrl(const std::string& url) {
-  for (const std::string_view scheme : {"http://", "https://"}) {
-    if (url.starts_with(scheme) && url.size() > scheme.size() && url[scheme.size()] != '/') {
-      return true;
-    }
-  }
-  return false;
+  constexpr std::array<std::string_view, 2> kSchemes = {"http://", "https://"};
+  return std::ranges::any_of(kSchemes, [&url](std::string_view scheme) {
+    return url.starts_with(scheme) && url.size() > scheme.size() && url[scheme.size()] != '/';
+  });
 }
 
 // The fields every HTTP client shares; call before reading the kind's own fields.
@@ -832,7 +831,7 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
       static const std::set<std::string> kClientAuthTypes = {
           "NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
           "RequireAndVerifyClientCert"};
-      if (kClientAuthTypes.count(web.client_auth_type) == 0) {
+      if (!kClientAuthTypes.contains(web.client_auth_type)) {
         errors.Add(tls->MarkOf("client_auth_type"),
                    "tls_server_config.client_auth_type: want NoClientCert, RequestClientCert, "
                    "RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert");

@@ -95,7 +95,7 @@ std::string WithConnParams(std::string_view dsn,
     for (const auto& [key, value] : params) {
       if (out.find(key + "=") != std::string::npos) continue;
       out += (out.find('?') == std::string::npos ? "?" : "&");
-      out += key + "=" + value;
+      out.append(key).append("=").append(value);
     }
     return out;
   }
@@ -104,7 +104,7 @@ std::string WithConnParams(std::string_view dsn,
       continue;
     }
     if (!out.empty()) out += ' ';
-    out += key + "='" + value + "'";
+    out.append(key).append("='").append(value).append("'");
   }
   return out;
 }

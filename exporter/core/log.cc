@@ -92,8 +92,8 @@ void Logger::Log(LogLevel level, std::string_view msg, std::initializer_list<Log
   if (level < level_) return;
   std::string line;
   if (format_ == LogFormat::kJson) {
-    line = "{\"ts\":\"" + Timestamp() + "\",\"level\":\"" + std::string(LevelName(level)) +
-           "\",\"msg\":\"" + JsonEscape(msg) + "\"";
+    line = R"({"ts":")" + Timestamp() + R"(","level":")" + std::string(LevelName(level)) +
+           R"(","msg":")" + JsonEscape(msg) + "\"";
     for (const auto& [key, value] : fields) {
       line += ",\"" + JsonEscape(key) + "\":\"" + JsonEscape(value) + "\"";
     }

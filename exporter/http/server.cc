@@ -30,7 +30,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
+using boost::asio::ip::tcp;
 using ErrorCode = boost::system::error_code;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
@@ -61,13 +61,13 @@ void SetClientVerification(SSL_CTX* context, const std::string& client_auth_type
 
 // OpenSSL's reason, with a hint where its words are obscure.
 std::string Describe(const ErrorCode& error) {
-  const auto reason = ERR_GET_REASON(static_cast<unsigned long>(error.value()));
+  const auto reason = ERR_GET_REASON(static_cast<std::uint64_t>(error.value()));
   if (reason == PEM_R_NO_START_LINE) return error.message() + " (not a PEM file)";
   return error.message();
 }
 
 bool KeyMismatch(const ErrorCode& error) {
-  return ERR_GET_REASON(static_cast<unsigned long>(error.value())) == X509_R_KEY_VALUES_MISMATCH;
+  return ERR_GET_REASON(static_cast<std::uint64_t>(error.value())) == X509_R_KEY_VALUES_MISMATCH;
 }
 
 Result<std::shared_ptr<ssl::context>> MakeTlsContext(const WebConfig& web) {
@@ -310,13 +310,15 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
     const http::request<http::string_body>& request = parser_->get();
     HttpRequest routed;
-    routed.method = std::string(request.method_string());
+    const beast::string_view method = request.method_string();
+    routed.method.assign(method.data(), method.size());
     const beast::string_view target = request.target();
-    routed.path = std::string(target.substr(0, target.find('?')));
+    const beast::string_view path = target.substr(0, target.find('?'));
+    routed.path.assign(path.data(), path.size());
     routed.remote_address = remote_address_;
     std::optional<std::string> authorization;
     if (auto found = request.find(http::field::authorization); found != request.end()) {
-      authorization = std::string(found->value());
+      authorization.emplace(found->value().data(), found->value().size());
     }
     const bool head = request.method() == http::verb::head;
     Write(server_.Respond(routed, authorization), head, request.keep_alive());

@@ -36,8 +36,8 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpLimits {
   std::size_t max_connections = 64;             // more are closed on accept
-  std::uint32_t max_header_bytes = 8 * 1024;    // request line and headers; more gets 431
-  std::uint64_t max_body_bytes = 64 * 1024;     // no route reads a body; more gets 413
+  std::uint32_t max_header_bytes = 8 * 1024U;   // request line and headers; more gets 431
+  std::uint64_t max_body_bytes = 64 * 1024ULL;  // no route reads a body; more gets 413
   Duration timeout = std::chrono::seconds(10);  // TLS handshake, each read, each write
   int threads = 4;
   // How often, at most, a new connection checks whether the TLS files were replaced.

@@ -44,8 +44,8 @@ double BootTimeSeconds(const std::string& proc_root) {
 
 std::vector<prometheus::MetricFamily> ProcessMetrics(const std::string& proc_root) {
   std::vector<prometheus::MetricFamily> out;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  const double page_size = static_cast<double>(sysconf(_SC_PAGESIZE));
+  const auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto page_size = static_cast<double>(sysconf(_SC_PAGESIZE));
 
   const std::string stat = ReadFile(proc_root + "/self/stat");
   // Fields after the command name, which is in parentheses and may hold spaces.

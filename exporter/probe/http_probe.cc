@@ -17,7 +17,7 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = boost::asio::ip::tcp;
+using boost::asio::ip::tcp;
 
 bool IsTlsError(const boost::system::error_code& error) {
   return error.category() == boost::asio::error::get_ssl_category() ||
@@ -187,8 +187,9 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
     beast::error_code ignored;
     beast::get_lowest_layer(*stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(*stream_).close();
-    response.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    response.seconds = std::chrono::duration_cast<std::chrono::duration<double>>(
+                           std::chrono::steady_clock::now() - started_)
+                           .count();
     done_(std::move(response));
   }
 

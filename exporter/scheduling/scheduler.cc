@@ -79,7 +79,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
 
   // On the io thread: starts the cycle (or hands it to the worker) and its watchdog.
   void Trigger() {
-    std::uint64_t run;
+    std::uint64_t run = 0;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
@@ -151,7 +151,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
               std::chrono::system_clock::time_point wall_started) {
     const auto finished = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(finished - started).count();
-    bool stopping;
+    bool stopping = false;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       stopping = stopping_;
@@ -185,7 +185,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     // Next cycle one interval after this one started, or at once if that is already past.
     const auto next = std::max(started + collector_->interval(), std::chrono::steady_clock::now());
     boost::asio::post(io_, [self = shared_from_this(), next] {
-      bool stopping_now;
+      bool stopping_now = false;
       {
         const std::lock_guard<std::mutex> lock(self->mutex_);
         stopping_now = self->stopping_;

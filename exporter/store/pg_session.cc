@@ -80,12 +80,13 @@ class PgSession : public StoreSession {
     const auto connect_seconds =
         std::chrono::duration_cast<std::chrono::seconds>(options_.connect_timeout).count();
     const std::string dsn = WithConnParams(
-        options_.dsn, {{"application_name", options_.application_name},
-                       {"connect_timeout", std::to_string(std::max<long long>(1, connect_seconds))},
-                       // Keepalives notice a store that vanished without closing the socket.
-                       {"keepalives_idle", "30"},
-                       {"keepalives_interval", "10"},
-                       {"keepalives_count", "3"}});
+        options_.dsn,
+        {{"application_name", options_.application_name},
+         {"connect_timeout", std::to_string(std::max<std::int64_t>(1, connect_seconds))},
+         // Keepalives notice a store that vanished without closing the socket.
+         {"keepalives_idle", "30"},
+         {"keepalives_interval", "10"},
+         {"keepalives_count", "3"}});
     try {
       auto connection = std::make_unique<pqxx::connection>(dsn);
       const auto statement_ms =
