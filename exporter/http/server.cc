@@ -217,6 +217,12 @@ class HttpServerCore {
     const std::lock_guard<std::mutex> lock(security_mutex_);
     security_ = std::move(security);
   }
+  // Replaces `expected` only: a reload that came in meanwhile wins over a rotation.
+  void ReplaceIfCurrent(const std::shared_ptr<const WebSecurity>& expected,
+                        std::shared_ptr<const WebSecurity> security) {
+    const std::lock_guard<std::mutex> lock(security_mutex_);
+    if (security_ == expected) security_ = std::move(security);
+  }
   Logger& log() { return log_; }
   std::vector<int> ports() const;
 
@@ -462,6 +468,9 @@ void HttpServerCore::Open(tcp::socket socket) {
     return;  // the socket closes here
   }
   ErrorCode error;
+  // A TLS response goes out as several records; with Nagle's algorithm the last one would
+  // wait for the client's delayed ACK (40 ms on Linux) on every kept-alive scrape.
+  socket.set_option(tcp::no_delay(true), error);
   const tcp::endpoint remote = socket.remote_endpoint(error);
   std::string remote_address = error ? "unknown" : remote.address().to_string();
   ReloadRotatedCertificates();
@@ -497,10 +506,10 @@ void HttpServerCore::ReloadRotatedCertificates() {
     // Not again until the files change once more.
     auto unchanged = std::make_shared<WebSecurity>(*current);
     unchanged->tls_files = StampTlsFiles(current->web);
-    Replace(std::move(unchanged));
+    ReplaceIfCurrent(current, std::move(unchanged));
     return;
   }
-  Replace(std::move(rotated).value());
+  ReplaceIfCurrent(current, std::move(rotated).value());
   log_.Info("TLS files reloaded", {{"cert_file", current->web.cert_file}});
 }
 
