@@ -25,27 +25,27 @@ key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
 
 hash=$test_bcrypt_hash
 
-start() {  # start WEB_CONFIG: runs the exporter, waits until it answers
+start() {  # start WEB_CONFIG SCHEME [CURL_ARGS...]: runs the exporter, waits until it answers
+  local web=$1 scheme=$2
+  shift 2
   port=$(free_port)
-  "$binary" --config.file=config.yml --web.config.file="$1" --web.listen-address="127.0.0.1:$port" \
+  url="$scheme://127.0.0.1:$port"
+  "$binary" --config.file=config.yml --web.config.file="$web" --web.listen-address="127.0.0.1:$port" \
     >exporter.log 2>&1 &
   pid=$!
   for _ in $(seq 1 50); do
-    curl -s -o /dev/null --cacert ca.crt "https://127.0.0.1:$port/-/healthy" && return 0
+    curl -s -o /dev/null "$@" "$url/-/healthy" && return 0
     sleep 0.1
   done
   return 1
 }
-start_mtls() {  # start_mtls WEB_CONFIG: as start, probing with the client certificate
-  port=$(free_port)
-  "$binary" --config.file=config.yml --web.config.file="$1" --web.listen-address="127.0.0.1:$port" \
-    >exporter.log 2>&1 &
-  pid=$!
-  for _ in $(seq 1 50); do
-    curl -s -o /dev/null --cacert ca.crt --cert client.crt --key client.key "https://127.0.0.1:$port/-/healthy" && return 0
-    sleep 0.1
-  done
-  return 1
+tls_config() {  # tls_config FILE [SETTING...]: server.crt and server.key, plus settings
+  local file=$1
+  shift
+  {
+    printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n'
+    (($# == 0)) || printf '  %s\n' "$@"
+  } >"$file"
 }
 stop() {
   kill "$pid" 2>/dev/null
@@ -60,20 +60,8 @@ cat >auth.yml <<EOF2
 basic_auth_users:
   prometheus: '$hash'
 EOF2
-start_plain() {  # start_plain WEB_CONFIG
-  port=$(free_port)
-  "$binary" --config.file=config.yml --web.config.file="$1" --web.listen-address="127.0.0.1:$port" \
-    >exporter.log 2>&1 &
-  pid=$!
-  for _ in $(seq 1 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/-/healthy" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 check "config.check accepts the web config" "$binary" --config.check --config.file=config.yml --web.config.file=auth.yml
-check "starts with basic auth" start_plain auth.yml
-url="http://127.0.0.1:$port"
+check "starts with basic auth" start auth.yml http
 check "/metrics without credentials is 401" test "$(status "$url/metrics")" = 401
 check "it asks for basic auth" bash -c "curl -s -D - -o /dev/null '$url/metrics' | grep -qi '^WWW-Authenticate: Basic realm=\"outcomes_exporter\"'"
 check "/metrics with a wrong password is 401" test "$(status -u prometheus:wrong "$url/metrics")" = 401
@@ -86,14 +74,9 @@ check "the password is not logged" bash -c "! grep -q s3cret-test-pass exporter.
 stop
 
 # TLS, with the server certificate signed by the test CA.
-cat >tls.yml <<EOF2
-tls_server_config:
-  cert_file: server.crt
-  key_file: server.key
-EOF2
+tls_config tls.yml
 check "config.check accepts the TLS config" "$binary" --config.check --config.file=config.yml --web.config.file=tls.yml
-check "starts with TLS" start tls.yml
-url="https://127.0.0.1:$port"
+check "starts with TLS" start tls.yml https --cacert ca.crt
 check "/metrics over TLS is 200" test "$(status --cacert ca.crt "$url/metrics")" = 200
 check "the served certificate is the configured one" \
   bash -c "curl -s -v -o /dev/null --cacert ca.crt '$url/-/healthy' 2>&1 | grep -q 'subject: CN=localhost'"
@@ -103,70 +86,41 @@ check "TLS 1.2 is offered by default" test "$(status --cacert ca.crt --tlsv1.2 -
 check "TLS 1.1 is not" test "$(status --cacert ca.crt --tlsv1.1 --tls-max 1.1 "$url/metrics")" = 000
 stop
 
-cat >tls13.yml <<EOF2
-tls_server_config:
-  cert_file: server.crt
-  key_file: server.key
-  min_version: TLS13
-EOF2
-check "starts with min_version TLS13" start tls13.yml
-url="https://127.0.0.1:$port"
+tls_config tls13.yml "min_version: TLS13"
+check "starts with min_version TLS13" start tls13.yml https --cacert ca.crt
 check "min_version TLS13 refuses a TLS 1.2 client" test "$(status --cacert ca.crt --tls-max 1.2 "$url/metrics")" = 000
 check "and serves a TLS 1.3 one" test "$(status --cacert ca.crt --tlsv1.3 "$url/metrics")" = 200
 stop
 
-cat >tls12.yml <<EOF2
-tls_server_config:
-  cert_file: server.crt
-  key_file: server.key
-  max_version: TLS12
-EOF2
-check "starts with max_version TLS12" start tls12.yml
+tls_config tls12.yml "max_version: TLS12"
+check "starts with max_version TLS12" start tls12.yml https --cacert ca.crt
 check "max_version TLS12 refuses a TLS 1.3-only client" \
-  test "$(status --cacert ca.crt --tlsv1.3 "https://127.0.0.1:$port/metrics")" = 000
+  test "$(status --cacert ca.crt --tlsv1.3 "$url/metrics")" = 000
 stop
 
 # Mutual TLS: only clients with a certificate from the client CA get in.
 openssl req -x509 $key -keyout rogue.key -out rogue.crt -days 2 -subj /CN=rogue >/dev/null 2>&1
-cat >mtls.yml <<EOF2
-tls_server_config:
-  cert_file: server.crt
-  key_file: server.key
-  client_ca_file: ca.crt
-  client_auth_type: RequireAndVerifyClientCert
-EOF2
-check "starts with mutual TLS" start_mtls mtls.yml
-url="https://127.0.0.1:$port"
+tls_config mtls.yml "client_ca_file: ca.crt" "client_auth_type: RequireAndVerifyClientCert"
+client_cert=(--cacert ca.crt --cert client.crt --key client.key)
+check "starts with mutual TLS" start mtls.yml https "${client_cert[@]}"
 check "mTLS: no client certificate is refused" test "$(status --cacert ca.crt "$url/metrics")" = 000
 check "mTLS: a certificate from another CA is refused" \
   test "$(status --cacert ca.crt --cert rogue.crt --key rogue.key "$url/metrics")" = 000
 check "mTLS: the client CA's certificate is served" \
-  test "$(status --cacert ca.crt --cert client.crt --key client.key "$url/metrics")" = 200
+  test "$(status "${client_cert[@]}" "$url/metrics")" = 200
 stop
 
-cat >any.yml <<EOF2
-tls_server_config:
-  cert_file: server.crt
-  key_file: server.key
-  client_auth_type: RequireAnyClientCert
-EOF2
-check "starts with RequireAnyClientCert" start_mtls any.yml
-url="https://127.0.0.1:$port"
+tls_config any.yml "client_auth_type: RequireAnyClientCert"
+check "starts with RequireAnyClientCert" start any.yml https "${client_cert[@]}"
 check "RequireAnyClientCert: no certificate is refused" test "$(status --cacert ca.crt "$url/metrics")" = 000
 check "RequireAnyClientCert: any certificate is served" \
   test "$(status --cacert ca.crt --cert rogue.crt --key rogue.key "$url/metrics")" = 200
 stop
 
 # TLS and basic auth together, as most deployments run them.
-cat >both.yml <<EOF2
-tls_server_config:
-  cert_file: server.crt
-  key_file: server.key
-basic_auth_users:
-  prometheus: '$hash'
-EOF2
-check "starts with TLS and basic auth" start both.yml
-url="https://127.0.0.1:$port"
+tls_config both.yml
+printf "basic_auth_users:\n  prometheus: '%s'\n" "$hash" >>both.yml
+check "starts with TLS and basic auth" start both.yml https --cacert ca.crt
 check "TLS + auth: no credentials is 401" test "$(status --cacert ca.crt "$url/metrics")" = 401
 check "TLS + auth: the right password is 200" \
   test "$(status --cacert ca.crt -u prometheus:s3cret-test-pass "$url/metrics")" = 200
@@ -200,8 +154,7 @@ check "a bad web config is refused with every problem" bash -c "
 # A reload (SIGHUP or POST /-/reload) reads the web config file again; a broken one is refused
 # and the running web config stays.
 cp auth.yml live.yml
-check "starts with basic auth to reload" start_plain live.yml
-url="http://127.0.0.1:$port"
+check "starts with basic auth to reload" start live.yml http
 : >live.yml
 check "a reload with the right password is accepted" \
   test "$(status -u prometheus:s3cret-test-pass -X POST "$url/-/reload")" = 200
@@ -221,8 +174,7 @@ stop
 # replacement keeps the previous certificate serving.
 cp server.crt live.crt && cp server.key live.key
 printf 'tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\n' >rotate.yml
-check "starts with TLS files to rotate" start rotate.yml
-url="https://127.0.0.1:$port"
+check "starts with TLS files to rotate" start rotate.yml https --cacert ca.crt
 {
   openssl req $key -keyout rotated.key -out rotated.csr -subj /CN=rotated
   openssl x509 -req -in rotated.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out rotated.crt -days 2 -extfile server.ext
