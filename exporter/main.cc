@@ -110,6 +110,7 @@ int Run(const outcomes::Flags& flags) {
     return 1;
   }
   log.Info("listening", {{"address", flags.listen_address},
+                         {"tls", web.tls() ? "true" : "false"},
                          {"telemetry_path", flags.telemetry_path},
                          {"version", build.version}});
   io.run();

@@ -12,6 +12,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -64,6 +65,12 @@ std::string Describe(const ErrorCode& error) {
   const auto reason = ERR_GET_REASON(static_cast<std::uint64_t>(error.value()));
   if (reason == PEM_R_NO_START_LINE) return error.message() + " (not a PEM file)";
   return error.message();
+}
+
+// OpenSSL recognises an HTTP request line where a TLS ClientHello should be.
+bool IsPlainHttp(const ErrorCode& error) {
+  return error.category() == asio::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<std::uint64_t>(error.value())) == SSL_R_HTTP_REQUEST;
 }
 
 bool KeyMismatch(const ErrorCode& error) {
@@ -281,6 +288,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       Deadline();
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](const ErrorCode& error) {
+                                if (IsPlainHttp(error)) return self->AnswerPlainHttp();
                                 if (error) return self->Dropped("TLS handshake", error);
                                 self->Read();
                               });
@@ -290,6 +298,21 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
  private:
+  // A client that speaks plain HTTP to the HTTPS port (a scrape config without
+  // `scheme: https`) gets a readable 400 instead of a reset, as Go's servers answer.
+  void AnswerPlainHttp() {
+    static constexpr std::string_view kAnswer =
+        "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Connection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+    asio::async_write(beast::get_lowest_layer(stream_), asio::buffer(kAnswer),
+                      [self = this->shared_from_this()](const ErrorCode&, std::size_t) {
+                        ErrorCode ignored;
+                        beast::get_lowest_layer(self->stream_)
+                            .socket()
+                            .shutdown(tcp::socket::shutdown_send, ignored);
+                      });
+  }
+
   void Deadline() { beast::get_lowest_layer(stream_).expires_after(server_.limits().timeout); }
 
   void Read() {

@@ -81,7 +81,10 @@ check "/metrics over TLS is 200" test "$(status --cacert ca.crt "$url/metrics")"
 check "the served certificate is the configured one" \
   bash -c "curl -s -v -o /dev/null --cacert ca.crt '$url/-/healthy' 2>&1 | grep -q 'subject: CN=localhost'"
 check "a client that does not trust the CA is refused" test "$(status "$url/metrics")" = 000
-check "plain HTTP on the TLS port gets no answer" test "$(status "http://127.0.0.1:$port/metrics")" = 000
+check "plain HTTP on the TLS port gets a 400 that says why" bash -c "
+  test \"\$(curl -s -o plain.out -w '%{http_code}' 'http://127.0.0.1:$port/metrics')\" = 400 &&
+  grep -q 'Client sent an HTTP request to an HTTPS server.' plain.out"
+check "the start is logged with tls=true" grep -q 'msg=listening .*tls=true' exporter.log
 check "TLS 1.2 is offered by default" test "$(status --cacert ca.crt --tlsv1.2 --tls-max 1.2 "$url/metrics")" = 200
 check "TLS 1.1 is not" test "$(status --cacert ca.crt --tlsv1.1 --tls-max 1.1 "$url/metrics")" = 000
 stop
