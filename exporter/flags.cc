@@ -71,7 +71,8 @@ Flags:
   --config.check              validate the configuration, print every problem, and exit
   --web.listen-address=ADDR   address to listen on, host:port or :port (default: :9477)
   --web.telemetry-path=PATH   path under which to expose metrics (default: /metrics)
-  --web.config.file=PATH      basic auth, in the exporter-toolkit format (default: none)
+  --web.config.file=PATH      TLS, mutual TLS and basic auth, in the exporter-toolkit
+                              format (default: none)
   --log.level=LEVEL           debug, info, warn or error (default: info)
   --log.format=FORMAT         logfmt or json (default: logfmt)
   --version                   print the version and exit

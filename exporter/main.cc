@@ -109,8 +109,13 @@ int Run(const outcomes::Flags& flags) {
     log.Error("cannot start", {{"err", started.message()}});
     return 1;
   }
+  std::string ports;  // the bound ports: with :0, the only place they are said
+  for (const int port : app.http()->ports())
+    ports += (ports.empty() ? "" : ",") + std::to_string(port);
   log.Info("listening", {{"address", flags.listen_address},
+                         {"port", ports},
                          {"tls", web.tls() ? "true" : "false"},
+                         {"basic_auth", web.basic_auth_users.empty() ? "false" : "true"},
                          {"telemetry_path", flags.telemetry_path},
                          {"version", build.version}});
   io.run();

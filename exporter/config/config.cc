@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -24,6 +27,8 @@ bool IsBcryptHash(const std::string& hash) {
       !std::isdigit(static_cast<unsigned char>(hash[5]))) {
     return false;
   }
+  const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+  if (cost < 4 || cost > 31) return false;
   return std::all_of(hash.begin() + 7, hash.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '/';
   });
@@ -809,8 +814,13 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
 }
 
 Result<WebConfig> LoadWebConfigFile(const std::string& path) {
+  if (std::filesystem::is_directory(path)) {
+    return Status::Error(path + ": is a directory, not a web config file");
+  }
   std::ifstream file(path);
-  if (!file) return Status::Error(path + ": cannot open web config file");
+  if (!file) {
+    return Status::Error(path + ": cannot open web config file: " + std::strerror(errno));
+  }
   std::stringstream text;
   text << file.rdbuf();
   ErrorList errors(path);
@@ -828,6 +838,16 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
       tls->String("min_version", web.min_version);
       tls->String("max_version", web.max_version);
       tls->RejectUnknownKeys();
+      // As in the exporter-toolkit: relative paths are relative to the web config's folder.
+      const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+      for (std::string* file_path : {&web.cert_file, &web.key_file, &web.client_ca_file}) {
+        if (!file_path->empty() && std::filesystem::path(*file_path).is_relative()) {
+          *file_path = (folder / *file_path).string();
+        }
+      }
+      // The exporter-toolkit's older name.
+      if (web.client_auth_type == "RequireClientCert")
+        web.client_auth_type = "RequireAnyClientCert";
       static const std::set<std::string> kClientAuthTypes = {
           "NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
           "RequireAndVerifyClientCert"};
@@ -841,6 +861,12 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
       if (verifies && web.client_ca_file.empty()) {
         errors.Add(tls->MarkOf("client_auth_type"),
                    "tls_server_config.client_ca_file: required to verify client certificates");
+      }
+      if (!web.client_ca_file.empty() && web.client_auth_type == "NoClientCert") {
+        // A CA with no policy would look like mutual TLS and check nothing.
+        errors.Add(tls->MarkOf("client_ca_file"),
+                   "tls_server_config.client_auth_type: set it (RequireAndVerifyClientCert for "
+                   "mutual TLS) when client_ca_file is given");
       }
       for (const auto& [key, version] :
            {std::pair{"min_version", &web.min_version}, {"max_version", &web.max_version}}) {
@@ -857,9 +883,16 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
       for (const auto& [key, file_path] : {std::pair{"cert_file", &web.cert_file},
                                            {"key_file", &web.key_file},
                                            {"client_ca_file", &web.client_ca_file}}) {
-        if (!file_path->empty() && !std::ifstream(*file_path)) {
+        if (file_path->empty()) continue;
+        std::string problem;
+        if (std::filesystem::is_directory(*file_path)) {
+          problem = "is a directory";
+        } else if (!std::ifstream(*file_path)) {
+          problem = std::strerror(errno);
+        }
+        if (!problem.empty()) {
           errors.Add(tls->MarkOf(key), std::string("tls_server_config.") + key +
-                                           ": cannot read \"" + *file_path + "\"");
+                                           ": cannot read \"" + *file_path + "\": " + problem);
         }
       }
     }
@@ -880,6 +913,9 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
 }
 
 Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  if (std::filesystem::is_directory(path)) {
+    return Status::Error(path + ": is a directory, not a config file");
+  }
   std::ifstream file(path);
   if (!file) return Status::Error(path + ": cannot open config file");
   std::stringstream text;

@@ -4,6 +4,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <memory>
 
@@ -57,8 +59,12 @@ BasicAuth::BasicAuth(std::vector<std::pair<std::string, std::string>> users)
 bool BasicAuth::Allows(const char* authorization_header) {
   if (authorization_header == nullptr) return false;
   const std::string header = authorization_header;
-  constexpr std::string_view kScheme = "Basic ";
-  if (header.size() <= kScheme.size() || header.compare(0, kScheme.size(), kScheme) != 0) {
+  constexpr std::string_view kScheme = "basic ";
+  // The scheme name is case-insensitive (RFC 7235).
+  if (header.size() <= kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), header.begin(), [](char want, char got) {
+        return want == std::tolower(static_cast<unsigned char>(got));
+      })) {
     return false;
   }
   std::string decoded;
@@ -79,6 +85,9 @@ bool BasicAuth::Allows(const char* authorization_header) {
     if (verified_.size() < 1024) verified_.insert(digest);
     return true;
   }
+  // An unknown user costs a bcrypt as well, so that response times do not tell which users
+  // exist.
+  if (!users_.empty()) (void)BcryptMatches(password, users_.front().second);
   return false;
 }
 

@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -62,19 +63,30 @@ void SetClientVerification(SSL_CTX* context, const std::string& client_auth_type
 
 // OpenSSL's reason, with a hint where its words are obscure.
 std::string Describe(const ErrorCode& error) {
-  const auto reason = ERR_GET_REASON(static_cast<std::uint64_t>(error.value()));
-  if (reason == PEM_R_NO_START_LINE) return error.message() + " (not a PEM file)";
+  const auto code = static_cast<std::uint64_t>(error.value());
+  if (ERR_GET_LIB(code) == ERR_LIB_PEM && ERR_GET_REASON(code) == PEM_R_NO_START_LINE) {
+    return error.message() + " (not a PEM file)";
+  }
   return error.message();
+}
+
+// PKCS#8 ("BEGIN ENCRYPTED PRIVATE KEY") and traditional ("Proc-Type: 4,ENCRYPTED") keys.
+bool IsEncryptedPem(const std::string& path) {
+  std::ifstream file(path);
+  for (std::string line; std::getline(file, line);) {
+    if (line.find("ENCRYPTED") != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool KeyMismatch(const ErrorCode& error) {
+  return ERR_GET_REASON(static_cast<std::uint64_t>(error.value())) == X509_R_KEY_VALUES_MISMATCH;
 }
 
 // OpenSSL recognises an HTTP request line where a TLS ClientHello should be.
 bool IsPlainHttp(const ErrorCode& error) {
   return error.category() == asio::error::get_ssl_category() &&
          ERR_GET_REASON(static_cast<std::uint64_t>(error.value())) == SSL_R_HTTP_REQUEST;
-}
-
-bool KeyMismatch(const ErrorCode& error) {
-  return ERR_GET_REASON(static_cast<std::uint64_t>(error.value())) == X509_R_KEY_VALUES_MISMATCH;
 }
 
 Result<std::shared_ptr<ssl::context>> MakeTlsContext(const WebConfig& web) {
@@ -94,9 +106,16 @@ Result<std::shared_ptr<ssl::context>> MakeTlsContext(const WebConfig& web) {
     return Status::Error("tls_server_config.cert_file \"" + web.cert_file +
                          "\": " + Describe(error));
   }
+  // An encrypted key would make OpenSSL ask for a pass phrase on the terminal and block.
+  SSL_CTX_set_default_passwd_cb(native, [](char*, int, int, void*) { return 0; });
   context->use_private_key_file(web.key_file, ssl::context::pem, error);
   if (error && !KeyMismatch(error)) {
-    return Status::Error("tls_server_config.key_file \"" + web.key_file + "\": " + Describe(error));
+    const std::string hint = IsEncryptedPem(web.key_file)
+                                 ? " (the key is encrypted; give the exporter an unencrypted key, "
+                                   "readable by its user alone)"
+                                 : "";
+    return Status::Error("tls_server_config.key_file \"" + web.key_file + "\": " + Describe(error) +
+                         hint);
   }
   if (error || SSL_CTX_check_private_key(native) != 1) {
     return Status::Error("tls_server_config.key_file \"" + web.key_file +

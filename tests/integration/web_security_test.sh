@@ -70,6 +70,9 @@ check "/metrics with the right password is 200" test "$(status -u prometheus:s3c
 check "the landing page and reload need credentials too" \
   bash -c "test \$(curl -s -o /dev/null -w '%{http_code}' '$url/') = 401 && test \$(curl -s -o /dev/null -w '%{http_code}' -X POST '$url/-/reload') = 401"
 check "/-/healthy needs none" test "$(status "$url/-/healthy")" = 200
+check "the scheme name is case-insensitive (RFC 7235)" \
+  test "$(status -H "Authorization: basic $(printf prometheus:s3cret-test-pass | base64)" "$url/metrics")" = 200
+check "the start log names the bound port and basic_auth=true" grep -q "msg=listening .*port=$port .*basic_auth=true" exporter.log
 check "the password is not logged" bash -c "! grep -q s3cret-test-pass exporter.log"
 stop
 
@@ -139,6 +142,22 @@ check "config.check refuses a key that does not match the certificate" \
 mismatch_status=$?
 check "and so does a start with it, exit 1 with the reason" \
   bash -c "test $mismatch_status -eq 1 && grep -q 'does not match cert_file' mismatch-start.out"
+refused() {  # refused WEB_CONFIG TEXT: config.check exits 1 and prints TEXT
+  ! "$binary" --config.check --config.file=config.yml --web.config.file="$1" >refused.out 2>&1 &&
+    grep -qF "$2" refused.out
+}
+check "a directory as web config is refused, not ignored" refused "$work" "is a directory, not a web config file"
+tls_config ca-only.yml "client_ca_file: ca.crt"
+check "client_ca_file without client_auth_type is refused" refused ca-only.yml \
+  "client_auth_type: set it (RequireAndVerifyClientCert for mutual TLS) when client_ca_file is given"
+openssl ec -in server.key -aes256 -passout pass:x -out encrypted.key 2>/dev/null
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: encrypted.key\n' >encrypted.yml
+check "an encrypted key is refused with the reason, without asking for a pass phrase" \
+  refused encrypted.yml "(the key is encrypted; give the exporter an unencrypted key"
+mkdir -p elsewhere && cp server.crt server.key elsewhere/
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n' >elsewhere/web.yml
+check "relative TLS paths are relative to the web config's folder" \
+  bash -c "cd / && '$binary' --config.check --config.file='$work/config.yml' --web.config.file='$work/elsewhere/web.yml' >/dev/null 2>&1"
 printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n  min_version: TLS11\n' >weak.yml
 "$binary" --config.check --config.file=config.yml --web.config.file=weak.yml >weak.out 2>&1
 check "config.check lists every TLS problem" bash -c "

@@ -384,6 +384,14 @@ TEST(WebConfigTest, ListsEveryTlsProblemWithItsPlace) {
       << error;
 }
 
+TEST(WebConfigTest, RefusesABcryptCostOutsideFourToThirtyOne) {
+  const std::string tail = "$drAsDfKCDO.BE9Q.irktV.8KVHptK.T1tV656EEEaAlp.mzVVuQXi";
+  EXPECT_TRUE(LoadWeb("basic_auth_users:\n  u: '$2b$04" + tail + "'\n").ok());
+  EXPECT_TRUE(LoadWeb("basic_auth_users:\n  u: '$2b$31" + tail + "'\n").ok());
+  EXPECT_FALSE(LoadWeb("basic_auth_users:\n  u: '$2b$32" + tail + "'\n").ok());
+  EXPECT_FALSE(LoadWeb("basic_auth_users:\n  u: '$2b$03" + tail + "'\n").ok());
+}
+
 TEST(WebConfigTest, VerifyingClientCertificatesNeedsTheirCa) {
   for (const std::string type : {"VerifyClientCertIfGiven", "RequireAndVerifyClientCert"}) {
     const auto web =
