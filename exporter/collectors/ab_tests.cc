@@ -1,7 +1,6 @@
 #include "exporter/collectors/ab_tests.h"
 
 #include <cmath>
-#include <limits>
 
 #include "exporter/analytics/stats.h"
 #include "exporter/metrics/family.h"
