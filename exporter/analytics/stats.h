@@ -87,7 +87,8 @@ double PopulationStabilityIndex(const std::vector<std::int64_t>& reference,
 // from the same continuous distribution, with PopulationStabilityIndex's floor. Computed by a
 // deterministic simulation (fixed seed, `replicates` draws): the chi-square approximation of
 // Yurdakul (2018), chi2_confidence(bins - 1) * (1/n + 1/m), ignores the floored empty bins
-// and is far too low when m / bins is small. Cost: O(bins * replicates), whatever n and m.
+// and is far too low when m / bins is small. Cost: O(bins * replicates), whatever n and m;
+// none when both windows have 100 scores a bin or more, where the approximation is used.
 double PsiNoiseLevel(int bins, std::int64_t n, std::int64_t m, double confidence,
                      int replicates = 20000);
 
