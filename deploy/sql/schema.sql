@@ -67,8 +67,16 @@ CREATE TABLE IF NOT EXISTS ab_tests (
     variant_b  text NOT NULL,
     started_at timestamptz NOT NULL,
     ends_at    timestamptz,
-    status     text NOT NULL DEFAULT 'RUNNING'
+    status     text NOT NULL DEFAULT 'RUNNING',
+    -- Intended share of customers assigned to variant_b (0.1 for a 90/10 canary); NULL means
+    -- 50/50. The sample-ratio-mismatch check tests the realised split against it. Optional:
+    -- the exporter reads it only where the column exists.
+    traffic_share_b double precision
+        CHECK (traffic_share_b > 0 AND traffic_share_b < 1)
 );
+-- Stores created before the column existed get it here (the statement is idempotent).
+ALTER TABLE ab_tests ADD COLUMN IF NOT EXISTS traffic_share_b double precision
+    CHECK (traffic_share_b > 0 AND traffic_share_b < 1);
 
 -- Indexes. The primary keys already serve the exporter's incremental reads
 -- ("rows with id > last seen id"), so every index below is about joins and time windows.

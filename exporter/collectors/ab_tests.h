@@ -2,7 +2,8 @@
 // for `ended_retention`), per variant units, conversions, revenue, satisfaction and returns from
 // aggregate SQL (no raw rows leave the store), and per test the lift with its confidence
 // interval, the fixed-horizon and always-valid (mSPRT) p-values, the chance that B beats A,
-// the sample-ratio-mismatch p-value, the sample size needed, and the winner. The unit of
+// the sample-ratio-mismatch p-value against the test's intended split, the revenue per
+// customer's standard error and Welch test, the sample size needed, and the winner. The unit of
 // analysis is the customer (assignment is by customer). See docs/METRICS.md.
 #pragma once
 
@@ -21,8 +22,20 @@ struct AbArm {
   std::int64_t purchases = 0;            // recommendations purchased
   std::int64_t returns = 0;              // recommendations returned
   double revenue = 0;                    // PURCHASED minus RETURNED revenue
+  double revenue_squares = 0;            // sum over customers of their revenue squared
   std::int64_t satisfaction_sum = 0;     // SATISFACTION feedback scores
   std::int64_t satisfaction_count = 0;
+};
+
+// The strongest always-valid evidence a test has seen: the running minimum of the mSPRT
+// p-value and the direction of the look that set it (+1 favours B, -1 favours A, 0 none).
+// The winner follows this direction, not the current difference, so a later swing of the
+// data cannot hand the win to an arm that never had the evidence.
+struct AlwaysValidEvidence {
+  double p_value = 1;
+  int direction = 0;
+
+  bool operator==(const AlwaysValidEvidence&) const = default;
 };
 
 // The statistics of one test, A being variant_a (control) and B variant_b.
@@ -30,22 +43,29 @@ struct AbResult {
   std::string test;
   AbArm a;
   AbArm b;
-  double lift = 0;  // relative, (rate_b - rate_a) / rate_a
+  double traffic_share_b = 0.5;  // intended share of customers in B (ab_tests.traffic_share_b)
+  double lift = 0;               // relative, (rate_b - rate_a) / rate_a
   double lift_ci_low = 0;
   double lift_ci_high = 0;
   double p_value = 1;
-  double always_valid_p_value = 1;
+  double always_valid_p_value = 1;  // evidence.p_value, kept for readers
+  AlwaysValidEvidence evidence;
+  double msprt_tau = 0;  // the mixing standard deviation used (configured or derived)
   double probability_b_beats_a = 0.5;
   double srm_p_value = 1;
+  double revenue_se_a = 0;  // standard error of revenue per customer, per arm
+  double revenue_se_b = 0;
+  double revenue_p_value = 1;  // Welch t-test of revenue per customer, B against A
   double required_units_per_arm = 0;
   bool sample_size_reached = false;
   std::string winner;  // variant name, or empty while inconclusive
 };
 
-// Computes the statistics of a test from its arms; `previous_always_valid` is the running
-// minimum of the always-valid p-value so far (1 at the start).
+// Computes the statistics of a test from its arms; `previous` is the evidence of the earlier
+// looks (none at the start) and `traffic_share_b` the intended share of B, in (0, 1).
 AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
-                       const AbTestsConfig& config, double previous_always_valid);
+                       const AbTestsConfig& config, const AlwaysValidEvidence& previous,
+                       double traffic_share_b = 0.5);
 
 class AbTestsCollector : public SqlCollector {
  public:
@@ -59,8 +79,8 @@ class AbTestsCollector : public SqlCollector {
  private:
   const AbTestsConfig config_;
   std::vector<AbResult> results_;
-  // Running minimum of each test's always-valid p-value, which makes it monotone.
-  std::map<std::string, double> always_valid_;
+  // Each test's strongest always-valid evidence so far, which makes its p-value monotone.
+  std::map<std::string, AlwaysValidEvidence> always_valid_;
 };
 
 }  // namespace outcomes

@@ -54,6 +54,16 @@ bool DriftCollector::SameConfig(const Collector& other) const {
   return same != nullptr && same->config_ == config_ && same->store_config() == store_config();
 }
 
+double DriftCollector::NoiseLevel(std::int64_t n, std::int64_t m) {
+  const auto key = std::make_tuple(n, m);
+  const auto cached = noise_levels_.find(key);
+  const double level = cached != noise_levels_.end()
+                           ? cached->second
+                           : stats::PsiNoiseLevel(static_cast<int>(config_.bins), n, m, 0.95);
+  noise_levels_used_[key] = level;
+  return level;
+}
+
 Status DriftCollector::Read(SnapshotReader& reader) {
   Result<std::vector<Row>> rows =
       reader.Query("drift_bins", BinsSql(config_.bins),
@@ -84,10 +94,12 @@ Status DriftCollector::Read(SnapshotReader& reader) {
         std::accumulate(result.current.begin(), result.current.end(), std::int64_t{0});
     if (n == 0 || m == 0) continue;  // nothing to compare yet
     result.psi = stats::PopulationStabilityIndex(result.reference, result.current);
-    result.noise_level = stats::PsiNoiseLevel(static_cast<int>(config_.bins), n, m, 0.95);
+    result.noise_level = NoiseLevel(n, m);
     results.push_back(std::move(result));
   }
   results_ = std::move(results);
+  noise_levels_ = std::move(noise_levels_used_);
+  noise_levels_used_.clear();
   return Status::Ok();
 }
 
@@ -97,10 +109,11 @@ std::vector<prometheus::MetricFamily> DriftCollector::Families() const {
                         "Population stability index of recommendations.score, current window "
                         "against the reference window.",
                         MetricType::Gauge);
-  auto noise = MakeFamily("outcomes_prediction_psi_noise_level",
-                          "PSI that sampling noise alone exceeds 5% of the time at these sample "
-                          "sizes; drift below it is not evidence.",
-                          MetricType::Gauge);
+  auto noise =
+      MakeFamily("outcomes_prediction_psi_noise_level",
+                 "95th percentile of the PSI under no drift at these bins and sample sizes "
+                 "(simulated): drift below it is not evidence.",
+                 MetricType::Gauge);
   auto samples = MakeFamily("outcomes_prediction_psi_samples",
                             "Recommendations in each window of the PSI.", MetricType::Gauge);
   for (const DriftResult& result : results_) {

@@ -6,10 +6,12 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -554,7 +556,9 @@ AnalyticsConfig ReadAnalytics(const YAML::Node& node, ErrorList& errors, const E
     ab->Double("power", config.power);
     ab->Int64("min_units_per_arm", config.min_units_per_arm);
     ab->Double("srm_threshold", config.srm_threshold);
-    ab->Double("msprt_tau", config.msprt_tau);
+    double tau = std::numeric_limits<double>::quiet_NaN();  // NaN: not set, derived per test
+    ab->Double("msprt_tau", tau);
+    if (!std::isnan(tau)) config.msprt_tau = tau;
     ab->DurationField("ended_retention", config.ended_retention);
     ab->RejectUnknownKeys();
     RequirePositive(*ab, "interval", config.interval, errors);
@@ -566,7 +570,7 @@ AnalyticsConfig ReadAnalytics(const YAML::Node& node, ErrorList& errors, const E
       errors.Add(ab->MarkOf("minimum_detectable_effect"),
                  ab->Qualified("minimum_detectable_effect") + ": must be greater than 0");
     }
-    if (config.msprt_tau <= 0) {
+    if (config.msprt_tau && *config.msprt_tau <= 0) {
       errors.Add(ab->MarkOf("msprt_tau"), ab->Qualified("msprt_tau") + ": must be greater than 0");
     }
     if (config.min_units_per_arm < 1) {

@@ -145,8 +145,9 @@ struct AbTestsConfig {
   std::int64_t min_units_per_arm = 100;
   // Sample ratio mismatch p-value below which the split is broken. Default: 0.001.
   double srm_threshold = 0.001;
-  // Standard deviation of the mSPRT mixing prior on the conversion difference. Default: 0.05.
-  double msprt_tau = 0.05;
+  // Standard deviation of the mSPRT mixing prior on the conversion difference. Default: unset,
+  // derived per test as minimum_detectable_effect * variant_a's observed conversion rate.
+  std::optional<double> msprt_tau;
   // How long ENDED tests keep being exported. Default: 7d.
   Duration ended_retention = std::chrono::hours(24 * 7);
 

@@ -64,17 +64,20 @@ class AnalyticsTest : public testing::Test {
   Logger log_{log_output_, LogLevel::kDebug, LogFormat::kLogfmt};
 };
 
-// `customers` customers in `variant`, one recommendation each; the first `converted` purchase.
-void InsertArm(const std::string& test, const std::string& variant, int customers, int converted) {
+// `customers` customers in `variant`, one recommendation each, numbered from `first`; the
+// first `converted` of them purchase for 10.
+void InsertArm(const std::string& test, const std::string& variant, int customers, int converted,
+               int first = 1) {
   Exec(
       "WITH r AS (INSERT INTO recommendations (customer_id, product_id, model_version, "
       "ab_test_id, variant, score, price) SELECT '" +
       variant + "-' || g, 'p', 'v1', '" + test + "', '" + variant +
-      "', 0.5, 10 FROM generate_series(1, " + std::to_string(customers) +
+      "', 0.5, 10 FROM generate_series(" + std::to_string(first) + ", " +
+      std::to_string(first + customers - 1) +
       ") g RETURNING id, customer_id) "
       "INSERT INTO outcome_events (recommendation_id, status, revenue) "
-      "SELECT id, 'PURCHASED', 10 FROM r WHERE split_part(customer_id, '-', 2)::int <= " +
-      std::to_string(converted));
+      "SELECT id, 'PURCHASED', 10 FROM r WHERE split_part(customer_id, '-', 2)::int < " +
+      std::to_string(first + converted));
 }
 
 TEST_F(AnalyticsTest, AbTestKnownAnswer) {
@@ -93,12 +96,22 @@ TEST_F(AnalyticsTest, AbTestKnownAnswer) {
   EXPECT_DOUBLE_EQ(Samples(output, "outcomes_ab_revenue_per_customer")["t1,control"], 2.0);
   // python3: z-test of 200/1000 vs 250/1000 (see stats_test.cc): p = 0.0074196...
   EXPECT_NEAR(Samples(output, "outcomes_ab_p_value")["t1,z_test"], 0.007419649261025674, 1e-9);
-  // The always-valid p is 0.1217: a continuously watched test has not proven anything yet.
-  EXPECT_NEAR(Samples(output, "outcomes_ab_p_value")["t1,msprt"], 0.12167220139000691, 1e-9);
+  // The always-valid p with tau = 0.1 * 0.2 (MDE times the control's rate) is 0.214: a
+  // continuously watched test has not proven anything yet. python3: the mSPRT formula of
+  // stats_test.cc with tau = 0.02 gives 0.21397487458110998.
+  EXPECT_NEAR(Samples(output, "outcomes_ab_msprt_tau")["t1"], 0.02, 1e-15);
+  EXPECT_NEAR(Samples(output, "outcomes_ab_p_value")["t1,msprt"], 0.21397487458110998, 1e-9);
   EXPECT_NEAR(Samples(output, "outcomes_ab_lift_ratio")["t1"], 0.25, 1e-12);
-  // CI of the difference (0.01346, 0.08654) over the control rate 0.2.
-  EXPECT_NEAR(Samples(output, "outcomes_ab_lift_ci_lower_ratio")["t1"], 0.013463621687539853 / 0.2,
-              1e-9);
+  // Log-ratio (delta method) interval of the lift; the python3/scipy command is in stats_test.cc.
+  EXPECT_NEAR(Samples(output, "outcomes_ab_lift_ci_lower_ratio")["t1"], 0.06094625083756311, 1e-9);
+  EXPECT_NEAR(Samples(output, "outcomes_ab_lift_ci_upper_ratio")["t1"], 0.47274190258600335, 1e-9);
+  // Revenue per customer: 200 (250) customers at 10, the others at 0. python3 with scipy:
+  // a = r_[full(200, 10.), zeros(800)]; b = r_[full(250, 10.), zeros(750)];
+  // scipy.stats.sem(a), sem(b), ttest_ind(b, a, equal_var=False).pvalue
+  const auto standard_errors = Samples(output, "outcomes_ab_revenue_per_customer_standard_error");
+  EXPECT_NEAR(standard_errors.at("t1,control"), 0.12655439943366653, 1e-9);
+  EXPECT_NEAR(standard_errors.at("t1,treatment"), 0.13699915608779775, 1e-9);
+  EXPECT_NEAR(Samples(output, "outcomes_ab_revenue_p_value")["t1"], 0.007403908842650818, 1e-9);
   EXPECT_NEAR(Samples(output, "outcomes_ab_srm_p_value")["t1"], 1.0, 1e-12);
   EXPECT_EQ(Samples(output, "outcomes_ab_winner"),
             (std::map<std::string, double>{{"t1,control", 0}, {"t1,treatment", 0}}));
@@ -132,6 +145,72 @@ TEST_F(AnalyticsTest, AbTestWithABrokenSplitHasNoWinner) {
   // math.erfc(math.sqrt(200 / 2)) = 2.08e-45.
   EXPECT_LT(Samples(output, "outcomes_ab_srm_p_value")["t3"], 1e-40);
   EXPECT_EQ(Samples(output, "outcomes_ab_winner")["t3,b"], 0);
+}
+
+TEST_F(AnalyticsTest, AbTestWinnerDoesNotFlipWithoutNewEvidence) {
+  Exec(
+      "INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at) "
+      "VALUES ('flip', 'a', 'b', now() - interval '3 days')");
+  InsertArm("flip", "a", 3000, 900);
+  InsertArm("flip", "b", 3000, 600);
+  AbTestsCollector collector(Store(), AbTestsConfig{}, Deps());
+  CollectOutput output = collector.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  // 900/3000 vs 600/3000 with tau = 0.1 * 0.3. python3: the mSPRT formula of stats_test.cc,
+  // msprt(900, 3000, 600, 3000, 0.03) = 9.438332760238314e-16.
+  EXPECT_NEAR(Samples(output, "outcomes_ab_p_value")["flip,msprt"] / 9.438332760238314e-16, 1,
+              1e-6);
+  EXPECT_EQ(Samples(output, "outcomes_ab_winner"),
+            (std::map<std::string, double>{{"flip,a", 1}, {"flip,b", 0}}));
+  // Then B does better: 1500/6000 vs 1600/6000, B ahead, but this look's own always-valid p
+  // is 0.456 (python3: msprt(1500, 6000, 1600, 6000, 0.025)): no evidence for B.
+  InsertArm("flip", "a", 3000, 600, 3001);
+  InsertArm("flip", "b", 3000, 1000, 3001);
+  output = collector.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_GT(Samples(output, "outcomes_ab_lift_ratio")["flip"], 0);
+  EXPECT_NEAR(Samples(output, "outcomes_ab_p_value")["flip,msprt"] / 9.438332760238314e-16, 1,
+              1e-6);
+  EXPECT_EQ(Samples(output, "outcomes_ab_winner"),
+            (std::map<std::string, double>{{"flip,a", 1}, {"flip,b", 0}}));
+}
+
+TEST_F(AnalyticsTest, AbTestCanaryIsJudgedAgainstItsIntendedSplit) {
+  Exec(
+      "INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at, traffic_share_b) "
+      "VALUES ('canary', 'a', 'b', now() - interval '3 days', 0.1)");
+  InsertArm("canary", "a", 9000, 900);
+  InsertArm("canary", "b", 1000, 400);
+  AbTestsCollector collector(Store(), AbTestsConfig{}, Deps());
+  const CollectOutput output = collector.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  // 9000/1000 is exactly the intended 90/10: python3 scipy.stats.chisquare([9000, 1000],
+  // [9000, 1000]).pvalue = 1.0 (against 50/50 it would be 0).
+  EXPECT_NEAR(Samples(output, "outcomes_ab_srm_p_value")["canary"], 1.0, 1e-12);
+  EXPECT_EQ(Samples(output, "outcomes_ab_traffic_share_ratio")["canary"], 0.1);
+  // python3: msprt(900, 9000, 400, 1000, 0.1 * 0.1) = 5.469142437790103e-23.
+  EXPECT_NEAR(Samples(output, "outcomes_ab_p_value")["canary,msprt"] / 5.469142437790103e-23, 1,
+              1e-6);
+  EXPECT_EQ(Samples(output, "outcomes_ab_winner"),
+            (std::map<std::string, double>{{"canary,a", 0}, {"canary,b", 1}}));
+}
+
+TEST_F(AnalyticsTest, AbTestOnAStoreWithoutTheSplitColumnAssumesFiftyFifty) {
+  Exec("ALTER TABLE ab_tests DROP COLUMN traffic_share_b");
+  Exec(
+      "INSERT INTO ab_tests (test_id, variant_a, variant_b, started_at) "
+      "VALUES ('old_store', 'a', 'b', now() - interval '3 days')");
+  InsertArm("old_store", "a", 5000, 500);
+  InsertArm("old_store", "b", 5200, 520);
+  AbTestsCollector collector(Store(), AbTestsConfig{}, Deps());
+  const CollectOutput output = collector.Collect();
+  Exec(
+      "ALTER TABLE ab_tests ADD COLUMN traffic_share_b double precision "
+      "CHECK (traffic_share_b > 0 AND traffic_share_b < 1)");
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  // 5000 vs 5200 against 50/50: the value and its command are in stats_test.cc.
+  EXPECT_NEAR(Samples(output, "outcomes_ab_srm_p_value")["old_store"], 0.04767038065616144, 1e-9);
+  EXPECT_EQ(Samples(output, "outcomes_ab_traffic_share_ratio")["old_store"], 0.5);
 }
 
 TEST_F(AnalyticsTest, AbTestsEndedLongAgoAreLeftOut) {
@@ -170,8 +249,9 @@ TEST_F(AnalyticsTest, DriftKnownAnswer) {
   EXPECT_NEAR(Samples(output, "outcomes_prediction_psi")["v1"], expected, 1e-9);
   EXPECT_EQ(Samples(output, "outcomes_prediction_psi_samples"),
             (std::map<std::string, double>{{"v1,current", 100}, {"v1,reference", 100}}));
-  // chi2_0.95(9) * (1/100 + 1/100) = 16.919 * 0.02.
-  EXPECT_NEAR(Samples(output, "outcomes_prediction_psi_noise_level")["v1"], 0.33838, 1e-4);
+  // The simulated 95th percentile at 10 bins, N = M = 100: 0.36729 (the direct simulation and
+  // its command are in stats_test.cc; the chi-square approximation would say 0.338).
+  EXPECT_NEAR(Samples(output, "outcomes_prediction_psi_noise_level")["v1"], 0.36729, 0.011);
 }
 
 TEST_F(AnalyticsTest, NoDriftWhenTheDistributionHolds) {
@@ -248,13 +328,61 @@ namespace {
 TEST(AbWinnerRuleTest, NeedsEnoughUnitsInBothArms) {
   AbTestsConfig config;
   config.min_units_per_arm = 5000;
-  AbArm a{"a", 3000, 3000, 600, 600, 0, 0, 0, 0};
-  AbArm b{"b", 3000, 3000, 900, 900, 0, 0, 0, 0};
-  EXPECT_EQ(AnalyzeAbTest("t", a, b, config, 1.0).winner, "");
+  AbArm a{"a", 3000, 3000, 600, 600, 0, 0, 0, 0, 0};
+  AbArm b{"b", 3000, 3000, 900, 900, 0, 0, 0, 0, 0};
+  EXPECT_EQ(AnalyzeAbTest("t", a, b, config, {}).winner, "");
   config.min_units_per_arm = 100;
-  EXPECT_EQ(AnalyzeAbTest("t", a, b, config, 1.0).winner, "b");
+  EXPECT_EQ(AnalyzeAbTest("t", a, b, config, {}).winner, "b");
   // The always-valid p-value only goes down: a later, weaker look keeps the earlier evidence.
-  EXPECT_EQ(AnalyzeAbTest("t", a, a, config, 0.01).always_valid_p_value, 0.01);
+  EXPECT_EQ(AnalyzeAbTest("t", a, a, config, {0.01, 1}).always_valid_p_value, 0.01);
+}
+
+TEST(AbWinnerRuleTest, WinnerIsTheArmTheStrongestEvidenceFavoured) {
+  // Earlier looks proved A better (p 1e-6); now B is ahead, with its own always-valid p of
+  // 0.456 (python3: the mSPRT formula of stats_test.cc, msprt(1500, 6000, 1600, 6000, 0.025)).
+  const AbArm a{"a", 6000, 6000, 1500, 1500, 0, 0, 0, 0, 0};
+  const AbArm b{"b", 6000, 6000, 1600, 1600, 0, 0, 0, 0, 0};
+  const AbResult result = AnalyzeAbTest("t", a, b, AbTestsConfig{}, {1e-6, -1});
+  EXPECT_GT(result.lift, 0);
+  EXPECT_EQ(result.evidence, (AlwaysValidEvidence{1e-6, -1}));
+  EXPECT_EQ(result.winner, "a");
+}
+
+TEST(AbWinnerRuleTest, WinnerChangesOnlyOnStrongerEvidence) {
+  // B far ahead: 5000/20000 vs 10000/20000, always-valid p far below the earlier 1e-6.
+  const AbArm a{"a", 20000, 20000, 5000, 5000, 0, 0, 0, 0, 0};
+  const AbArm b{"b", 20000, 20000, 10000, 10000, 0, 0, 0, 0, 0};
+  const AbResult result = AnalyzeAbTest("t", a, b, AbTestsConfig{}, {1e-6, -1});
+  EXPECT_LT(result.evidence.p_value, 1e-6);
+  EXPECT_EQ(result.evidence.direction, 1);
+  EXPECT_EQ(result.winner, "b");
+}
+
+TEST(AbWinnerRuleTest, TauComesFromTheMinimumEffectUnlessConfigured) {
+  const AbArm a{"a", 1000, 1000, 200, 200, 0, 0, 0, 0, 0};
+  const AbArm b{"b", 1000, 1000, 250, 250, 0, 0, 0, 0, 0};
+  AbTestsConfig config;
+  config.minimum_detectable_effect = 0.1;
+  // tau = 0.1 * 0.2; python3: msprt(200, 1000, 250, 1000, 0.02) = 0.21397487458110998.
+  AbResult result = AnalyzeAbTest("t", a, b, config, {});
+  EXPECT_NEAR(result.msprt_tau, 0.02, 1e-15);
+  EXPECT_NEAR(result.always_valid_p_value, 0.21397487458110998, 1e-9);
+  // An explicit tau wins: 0.05 gives 0.12167220139000691 (command in stats_test.cc).
+  config.msprt_tau = 0.05;
+  result = AnalyzeAbTest("t", a, b, config, {});
+  EXPECT_EQ(result.msprt_tau, 0.05);
+  EXPECT_NEAR(result.always_valid_p_value, 0.12167220139000691, 1e-9);
+}
+
+TEST(AbWinnerRuleTest, SampleRatioIsCheckedAgainstTheIntendedSplit) {
+  const AbArm a{"a", 9100, 9100, 910, 910, 0, 0, 0, 0, 0};
+  const AbArm b{"b", 900, 900, 360, 360, 0, 0, 0, 0, 0};
+  // python3: scipy.stats.chisquare([9100, 900], [9000, 1000]).pvalue = 0.0008581206663936758.
+  EXPECT_NEAR(AnalyzeAbTest("t", a, b, AbTestsConfig{}, {}, 0.1).srm_p_value, 0.0008581206663936758,
+              1e-12);
+  // An intended share outside (0, 1) cannot be checked: the split counts as broken.
+  EXPECT_EQ(AnalyzeAbTest("t", a, b, AbTestsConfig{}, {}, 1.5).srm_p_value, 0);
+  EXPECT_EQ(AnalyzeAbTest("t", a, b, AbTestsConfig{}, {}, 1.5).winner, "");
 }
 
 }  // namespace
