@@ -313,7 +313,7 @@ TEST_F(StoreCollectorTest, IncrementalStatementsUseThePrimaryKey) {
     const std::string from = std::to_string(top - 100);
     const std::string to = std::to_string(top);
     for (const std::string& sql :
-         {store_sql::MaxIdAfter(spec), store_sql::Gaps(spec), store_sql::RowsInRange(spec),
+         {store_sql::MaxId(spec), store_sql::Gaps(spec), store_sql::RowsInRange(spec),
           store_sql::RowsWithIds(spec), store_sql::LateIds(spec)}) {
       const std::string bound =
           sql == store_sql::RowsWithIds(spec) ? WithParams(sql, "'{" + from + "," + to + "}'", "")

@@ -58,38 +58,57 @@ inline Samples Expected(pqxx::connection& connection, const std::string& sql,
   return samples;
 }
 
-inline void ExpectCountersEqualStore(const std::vector<prometheus::MetricFamily>& families) {
+// Which rows of the store to count: SQL conditions on r.id, e.id and f.id.
+struct RowFilter {
+  std::string recommendations = "TRUE";
+  std::string events = "TRUE";
+  std::string feedback = "TRUE";
+};
+
+// The business counters as the store's GROUP BY gives them, by family name.
+inline std::map<std::string, Samples> StoreCounters(const RowFilter& where = {}) {
   pqxx::connection connection(sandbox->dsn());
-  EXPECT_EQ(SamplesOf(families, "outcomes_recommendations_total"),
-            Expected(connection,
-                     "SELECT model_version, coalesce(ab_test_id, ''), coalesce(variant, ''), "
-                     "count(*) FROM recommendations GROUP BY 1, 2, 3",
-                     {"model_version", "ab_test", "variant"}));
-  EXPECT_EQ(SamplesOf(families, "outcomes_events_total"),
-            Expected(connection,
-                     "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
-                     "e.status, coalesce(e.reason, ''), count(*) FROM outcome_events e, "
-                     "recommendations r WHERE r.id = e.recommendation_id GROUP BY 1, 2, 3, 4, 5",
-                     {"model_version", "ab_test", "variant", "status", "reason"}));
-  EXPECT_EQ(SamplesOf(families, "outcomes_revenue_total"),
-            Expected(connection,
-                     "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
-                     "e.status, sum(e.revenue)::float8 FROM outcome_events e, recommendations r "
-                     "WHERE r.id = e.recommendation_id AND e.status IN ('PURCHASED', 'RETURNED') "
-                     "GROUP BY 1, 2, 3, 4",
-                     {"model_version", "ab_test", "variant", "status"}));
-  EXPECT_EQ(SamplesOf(families, "outcomes_feedback_total"),
-            Expected(connection,
-                     "SELECT r.model_version, f.feedback_type, CASE WHEN f.score < 3 THEN "
-                     "'negative' WHEN f.score > 3 THEN 'positive' ELSE 'neutral' END, count(*) "
-                     "FROM feedback f, recommendations r WHERE r.id = f.recommendation_id "
-                     "GROUP BY 1, 2, 3",
-                     {"model_version", "type", "sentiment"}));
-  EXPECT_EQ(SamplesOf(families, "outcomes_feedback_score_total"),
-            Expected(connection,
-                     "SELECT r.model_version, f.feedback_type, sum(f.score) FROM feedback f, "
-                     "recommendations r WHERE r.id = f.recommendation_id GROUP BY 1, 2",
-                     {"model_version", "type"}));
+  std::map<std::string, Samples> counters;
+  counters["outcomes_recommendations_total"] =
+      Expected(connection,
+               "SELECT model_version, coalesce(ab_test_id, ''), coalesce(variant, ''), "
+               "count(*) FROM recommendations r WHERE " +
+                   where.recommendations + " GROUP BY 1, 2, 3",
+               {"model_version", "ab_test", "variant"});
+  counters["outcomes_events_total"] =
+      Expected(connection,
+               "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
+               "e.status, coalesce(e.reason, ''), count(*) FROM outcome_events e, "
+               "recommendations r WHERE r.id = e.recommendation_id AND " +
+                   where.events + " GROUP BY 1, 2, 3, 4, 5",
+               {"model_version", "ab_test", "variant", "status", "reason"});
+  counters["outcomes_revenue_total"] =
+      Expected(connection,
+               "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
+               "e.status, sum(e.revenue)::float8 FROM outcome_events e, recommendations r "
+               "WHERE r.id = e.recommendation_id AND e.status IN ('PURCHASED', 'RETURNED') AND " +
+                   where.events + " GROUP BY 1, 2, 3, 4",
+               {"model_version", "ab_test", "variant", "status"});
+  counters["outcomes_feedback_total"] =
+      Expected(connection,
+               "SELECT r.model_version, f.feedback_type, CASE WHEN f.score < 3 THEN "
+               "'negative' WHEN f.score > 3 THEN 'positive' ELSE 'neutral' END, count(*) "
+               "FROM feedback f, recommendations r WHERE r.id = f.recommendation_id AND " +
+                   where.feedback + " GROUP BY 1, 2, 3",
+               {"model_version", "type", "sentiment"});
+  counters["outcomes_feedback_score_total"] =
+      Expected(connection,
+               "SELECT r.model_version, f.feedback_type, sum(f.score) FROM feedback f, "
+               "recommendations r WHERE r.id = f.recommendation_id AND " +
+                   where.feedback + " GROUP BY 1, 2",
+               {"model_version", "type"});
+  return counters;
+}
+
+inline void ExpectCountersEqualStore(const std::vector<prometheus::MetricFamily>& families) {
+  for (const auto& [name, expected] : StoreCounters()) {
+    EXPECT_EQ(SamplesOf(families, name), expected) << name;
+  }
 }
 
 // Inserts `count` recommendations with 1-3 events each and feedback on about a third, in one
