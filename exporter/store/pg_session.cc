@@ -64,10 +64,10 @@ class PgSnapshotReader : public SnapshotReader {
   const std::string& dsn_;
 };
 
-// libpqxx 6 silently reconnects a broken connection on its next use, and closes it first
-// (PQfinish) from whichever call noticed: then Cancel() on the watchdog thread could read the
-// freed PGconn, and a silent reconnect would lose the session settings made in Connect().
-// Reconnecting is ReconnectingSession's job, through Connect() under cancel_mutex_.
+// libpqxx 6 tries to revive a broken connection on its next use: it closes it (PQfinish) from
+// whichever call noticed, outside cancel_mutex_, where Cancel() on the watchdog thread may be
+// reading it, and a revived connection would lack the settings made in Connect(). Only
+// Connect() and Disconnect() replace the connection here.
 void InhibitReactivation(pqxx::connection& connection) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -118,9 +118,17 @@ class PgSession : public StoreSession {
 
   Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override {
     if (!connected()) return Status::Error("outcomes store: not connected");
-    Status status = RunSnapshot(body);
-    // Only now that the transaction is gone may a broken connection be dropped: a transaction
-    // outliving its connection would roll back through freed memory in its destructor.
+    bool began = false;
+    Status status = RunSnapshot(body, began);
+    if (status.ok() || connection_->is_open()) return status;
+    // Only now that the transaction is gone may the broken connection be dropped: a
+    // transaction outliving its connection would roll back through freed memory.
+    Disconnect();
+    if (began) return status;
+    // The store closed the connection while it was idle (a restart, idle_session_timeout, a
+    // proxy): nothing was read yet, so this cycle gets one fresh connection.
+    if (!Connect().ok()) return status;
+    status = RunSnapshot(body, began);
     if (!status.ok() && !connection_->is_open()) Disconnect();
     return status;
   }
@@ -141,10 +149,12 @@ class PgSession : public StoreSession {
 
  private:
   // The transaction lives and dies inside this function, so the connection is never dropped
-  // under it.
-  Status RunSnapshot(const std::function<Status(SnapshotReader&)>& body) {
+  // under it. `began` tells whether the store accepted the transaction.
+  Status RunSnapshot(const std::function<Status(SnapshotReader&)>& body, bool& began) {
+    began = false;
     try {
       ReadSnapshot txn(*connection_, "outcomes_exporter");
+      began = true;
       PgSnapshotReader reader(txn, durations_, options_.dsn);
       Status status = body(reader);
       if (!status.ok()) return Status::Error("outcomes store: " + status.message());

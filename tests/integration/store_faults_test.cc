@@ -121,13 +121,16 @@ class StoreFaultsTest : public testing::Test {
  protected:
   void SetUp() override { sandbox->Reset(); }
 
-  std::unique_ptr<StoreCollector> MakeCollector(std::function<SteadyTime()> now) {
+  std::unique_ptr<StoreCollector> MakeCollector(
+      std::function<SteadyTime()> now,
+      const std::function<void(StoreConfig&)>& adjust = [](StoreConfig&) {}) {
     StoreConfig config;
     config.dsn = sandbox->dsn();
     config.application_name = "outcomes_store_faults";
     config.interval = 20ms;
     config.max_backoff = 50ms;
     config.statement_timeout = 30s;  // the kills, not the timeout, end the waits
+    adjust(config);
     return std::make_unique<StoreCollector>(
         config, StoreCollectorDeps{
                     log_, [](const SessionOptions& options) { return MakePgSession(options); },
@@ -204,6 +207,76 @@ TEST_F(StoreFaultsTest, BackendsKilledMidSnapshotAndRestartsLeaveCountsExact) {
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   EXPECT_EQ(Value(output, "outcomes_store_up"), 1);
   ExpectCountersEqualStore(output.families);
+}
+
+// The scheduler's watchdog cancels an overdue cycle from its own thread: cancelling while the
+// store kills the connection under the cycle must not touch a closed connection.
+TEST_F(StoreFaultsTest, CancelFromTheWatchdogWhileBackendsAreKilled) {
+  InsertCommitted(200);
+  auto collector = MakeCollector([] { return std::chrono::steady_clock::now(); });
+  ASSERT_TRUE(collector->Collect().status.ok());
+  Writers writers(2);
+  CycleLoop cycles(*collector);
+  std::atomic<bool> stop{false};
+  std::thread watchdog([&] {
+    while (!stop) {
+      collector->Cancel();
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  int kills = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    Exec(std::string("SELECT pg_terminate_backend(pid) ") + kCollectorBackends);
+    ++kills;
+    std::this_thread::sleep_for(5ms);
+  }
+  stop = true;
+  watchdog.join();
+  writers.Stop();
+  cycles.Stop();
+
+  EXPECT_GT(kills, 50);
+  EXPECT_GT(cycles.failures(), 10);
+  const CollectOutput output = CollectUntilOk(*collector);
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectCountersEqualStore(output.families);
+}
+
+void TerminateCollectorBackends() {
+  Exec(std::string("SELECT pg_terminate_backend(pid) ") + kCollectorBackends);
+  ASSERT_TRUE(WaitFor(
+      [] { return Scalar(std::string("SELECT count(*) ") + kCollectorBackends) == 0; }, 5s));
+}
+
+// Regression: the first cycle after the store closed the idle connection failed.
+TEST_F(StoreFaultsTest, IdleConnectionClosedByTheStoreCostsNoCycle) {
+  auto collector = MakeCollector();
+  ASSERT_TRUE(collector->Collect().status.ok());
+  TerminateCollectorBackends();  // as idle_session_timeout or a restart between cycles does
+  InsertCommitted(10);
+  const CollectOutput output = collector->Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectCountersEqualStore(output.families);
+}
+
+// The cycle retried on a fresh connection still runs with the session's statement_timeout.
+TEST_F(StoreFaultsTest, ReconnectAfterTheStoreClosedTheConnectionKeepsTheStatementTimeout) {
+  auto collector = MakeCollector([this] { return clock_.Now(); },
+                                 [](StoreConfig& config) { config.statement_timeout = 200ms; });
+  ASSERT_TRUE(collector->Collect().status.ok());
+  TerminateCollectorBackends();
+  pqxx::connection locker_connection(sandbox->dsn());
+  // The server ends the locker after 4 s: a cycle without a statement timeout waits that long.
+  pqxx::nontransaction(locker_connection).exec("SET idle_in_transaction_session_timeout = '4s'");
+  pqxx::work locker(locker_connection);
+  locker.exec("LOCK TABLE outcome_events IN ACCESS EXCLUSIVE MODE");
+  const auto started = std::chrono::steady_clock::now();
+  const CollectOutput output = collector->Collect();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  ASSERT_FALSE(output.status.ok());
+  EXPECT_NE(output.status.message().find("statement timeout"), std::string::npos)
+      << output.status.message();
 }
 
 constexpr const char* kTables[] = {"recommendations", "outcome_events", "feedback"};
