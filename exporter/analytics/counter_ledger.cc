@@ -48,20 +48,87 @@ void CounterLedger::RemoveFromGaps(std::int64_t id) {
   gaps_.insert(position, pieces.begin(), pieces.end());
 }
 
-void CounterLedger::ApplyIncrement(const IncrementBatch& batch, SteadyTime now) {
+std::int64_t CounterLedger::TrackedGapWidth() const {
+  std::int64_t handed_out = 0;
+  for (const auto& [when, ids] : advances_) handed_out += ids;
+  return std::max(kMinTrackedGapIds, handed_out);
+}
+
+std::int64_t CounterLedger::ApplyIncrement(const IncrementBatch& batch, SteadyTime now) {
   assert(initialized_);
   for (const std::int64_t id : batch.found_ids) RemoveFromGaps(id);
-  for (const IdRange& range : batch.new_gaps) {
+  const std::int64_t widest = TrackedGapWidth();
+  std::int64_t skipped = 0;
+  for (IdRange range : batch.new_gaps) {
     // Only ranges above the old watermark are new; anything else would be a reader bug.
-    if (range.first > watermark_ && range.last <= batch.new_watermark &&
-        range.first <= range.last) {
-      gaps_.push_back({range, now});
+    if (range.first <= watermark_ || range.last > batch.new_watermark || range.first > range.last) {
+      continue;
     }
+    const std::int64_t width = range.last - range.first + 1;
+    if (width > widest) {
+      skipped += width - widest;
+      range.last = range.first + widest - 1;
+    }
+    gaps_.push_back({range, now});
   }
   std::sort(gaps_.begin(), gaps_.end(),
             [](const Gap& a, const Gap& b) { return a.range.first < b.range.first; });
   for (const AggregateRow& row : batch.rows) Add(row);
+  if (batch.new_watermark > watermark_) {
+    advances_.emplace_back(now, batch.new_watermark - watermark_ - skipped);
+  }
   watermark_ = std::max(watermark_, batch.new_watermark);
+  return skipped;
+}
+
+void CounterLedger::TrackInitialGaps(const std::vector<IdRange>& recent_gaps,
+                                     std::int64_t watermark, SteadyTime now) {
+  gaps_.clear();
+  for (const IdRange& range : recent_gaps) {
+    if (range.first <= range.last && range.last <= watermark) gaps_.push_back({range, now});
+  }
+  std::sort(gaps_.begin(), gaps_.end(),
+            [](const Gap& a, const Gap& b) { return a.range.first < b.range.first; });
+}
+
+FullCountReport CounterLedger::Rebase(const std::vector<AggregateRow>& totals, SteadyTime now,
+                                      std::int64_t watermark,
+                                      const std::vector<IdRange>& recent_gaps) {
+  assert(initialized_);
+  FullCountReport report;
+  report.rebased = true;
+  report.old_watermark = watermark_;
+  report.new_watermark = watermark;
+  watermark_ = watermark;
+  advances_.clear();
+  TrackInitialGaps(recent_gaps, watermark, now);
+  // Every counted row is deleted until the store shows it again.
+  for (auto& [labels, counted] : values_) {
+    std::vector<std::int64_t>& deleted = deleted_[labels];
+    deleted.assign(merges_.size(), 0);
+    for (std::size_t i = 0; i < merges_.size(); ++i) {
+      if (merges_[i] == Merge::kSum) deleted[i] = counted[i];
+    }
+  }
+  for (const AggregateRow& row : totals) {
+    std::vector<std::int64_t>& counted = values_[row.labels];
+    std::vector<std::int64_t>& deleted = deleted_[row.labels];
+    counted.resize(merges_.size(), 0);
+    deleted.resize(merges_.size(), 0);
+    for (std::size_t i = 0; i < merges_.size() && i < row.values.size(); ++i) {
+      if (merges_[i] == Merge::kMax) {
+        counted[i] = std::max(counted[i], row.values[i]);
+      } else if (row.values[i] > counted[i]) {
+        if (i == 0) report.rows_added += row.values[i] - counted[i];
+        counted[i] = row.values[i];
+        deleted[i] = 0;
+      } else {
+        deleted[i] = counted[i] - row.values[i];
+      }
+    }
+  }
+  for (const auto& [labels, deleted] : deleted_) report.rows_deleted += deleted[0];
+  return report;
 }
 
 FullCountReport CounterLedger::ApplyFullCount(const std::vector<AggregateRow>& totals,
@@ -71,11 +138,7 @@ FullCountReport CounterLedger::ApplyFullCount(const std::vector<AggregateRow>& t
   if (!initialized_) {
     initialized_ = true;
     watermark_ = watermark;
-    for (const IdRange& range : recent_gaps) {
-      if (range.first <= range.last && range.last <= watermark) gaps_.push_back({range, now});
-    }
-    std::sort(gaps_.begin(), gaps_.end(),
-              [](const Gap& a, const Gap& b) { return a.range.first < b.range.first; });
+    TrackInitialGaps(recent_gaps, watermark, now);
     for (const AggregateRow& row : totals) Add(row);
     return report;
   }
@@ -118,6 +181,7 @@ FullCountReport CounterLedger::ApplyFullCount(const std::vector<AggregateRow>& t
 }
 
 std::int64_t CounterLedger::ExpireGaps(SteadyTime now, Duration window) {
+  while (!advances_.empty() && now - advances_.front().first > window) advances_.pop_front();
   std::int64_t expired = 0;
   std::erase_if(gaps_, [&](const Gap& gap) {
     if (now - gap.first_seen <= window) return false;

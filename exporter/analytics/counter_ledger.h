@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -45,9 +46,18 @@ struct IncrementBatch {
 };
 
 struct FullCountReport {
-  std::int64_t rows_added = 0;    // rows the recount found that increments had missed
-  std::int64_t rows_deleted = 0;  // rows counted before that the store no longer holds
+  std::int64_t rows_added = 0;     // rows the recount found that increments had missed
+  std::int64_t rows_deleted = 0;   // rows counted before that the store no longer holds
+  std::int64_t ids_skipped = 0;    // ids of jumps past the watermark, not tracked as gaps
+  bool rebased = false;            // the store went back below the watermark (see Rebase)
+  std::int64_t old_watermark = 0;  // when rebased: the watermark before
+  std::int64_t new_watermark = 0;  // when rebased: the table's highest id
 };
+
+// The fewest ids one gap is tracked for. A wider gap than ids were handed out during one
+// late-commit window (at least this many) is a jump of the id sequence, not transactions in
+// flight: only its first ids, those taken before the jump, are re-checked.
+inline constexpr std::int64_t kMinTrackedGapIds = 100'000;
 
 class CounterLedger {
  public:
@@ -64,8 +74,9 @@ class CounterLedger {
   // Total rows added by full counts since the start: late commits that increments missed.
   std::int64_t corrections() const { return corrections_; }
 
-  // Applies an incremental read. Requires initialized().
-  void ApplyIncrement(const IncrementBatch& batch, SteadyTime now);
+  // Applies an incremental read. Requires initialized(). Returns how many ids of new gaps
+  // were too many to track (see kMinTrackedGapIds).
+  std::int64_t ApplyIncrement(const IncrementBatch& batch, SteadyTime now);
 
   // Applies a full recount read in the same snapshot as the increment just applied (or, on the
   // first call, as `watermark` and `recent_gaps`). Counters only grow: a label set whose
@@ -75,7 +86,16 @@ class CounterLedger {
                                  std::int64_t watermark = 0,
                                  const std::vector<IdRange>& recent_gaps = {});
 
+  // Starts over from a store that went back below the watermark (an older backup restored,
+  // the newest rows deleted): `totals`, `watermark` and `recent_gaps` as for the first full
+  // count. Counters never go down: what the store holds becomes the baseline, the counted rows
+  // it no longer holds count as deleted, and rows of label sets it holds more of than were
+  // counted are added.
+  FullCountReport Rebase(const std::vector<AggregateRow>& totals, SteadyTime now,
+                         std::int64_t watermark, const std::vector<IdRange>& recent_gaps);
+
   // Stops re-checking gaps first seen more than `window` ago; returns how many ids that was.
+  // `window` is also how far back the ids handed out are remembered (see kMinTrackedGapIds).
   std::int64_t ExpireGaps(SteadyTime now, Duration window);
 
   // Caps the tracked gap ranges (oldest dropped first); returns how many ids were dropped.
@@ -89,6 +109,10 @@ class CounterLedger {
 
   void Add(const AggregateRow& row);
   void RemoveFromGaps(std::int64_t id);
+  void TrackInitialGaps(const std::vector<IdRange>& recent_gaps, std::int64_t watermark,
+                        SteadyTime now);
+  // How many ids of one new gap are tracked: the ids handed out during the last window.
+  std::int64_t TrackedGapWidth() const;
 
   std::vector<Merge> merges_;
   bool initialized_ = false;
@@ -98,6 +122,8 @@ class CounterLedger {
   // Per label set, what the store lost to deletions, so that counted == store + deleted.
   std::map<LabelValues, std::vector<std::int64_t>> deleted_;
   std::int64_t corrections_ = 0;
+  // Ids the watermark moved past per increment (jumps excluded), for TrackedGapWidth().
+  std::deque<std::pair<SteadyTime, std::int64_t>> advances_;
 };
 
 }  // namespace outcomes

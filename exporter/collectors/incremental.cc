@@ -69,11 +69,6 @@ std::string ArrayLiteral(const std::vector<std::int64_t>& ids) {
 
 namespace store_sql {
 
-std::string MaxIdAfter(const TableSpec& spec) {
-  return "SELECT coalesce(max(" + spec.key + "), $1::bigint) FROM " + spec.table + " WHERE " +
-         spec.key + " > $1::bigint";
-}
-
 std::string MaxId(const TableSpec& spec) {
   return "SELECT coalesce(max(" + spec.key + "), 0) FROM " + spec.table;
 }
@@ -110,16 +105,25 @@ std::string AllRows(const TableSpec& spec) { return Fill(spec.aggregate_sql, "TR
 
 namespace {
 
-Status InitialCount(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
-                    SteadyTime now) {
+Result<std::int64_t> ReadMaxId(SnapshotReader& reader, const TableSpec& spec) {
   Result<std::vector<Row>> top = reader.Query(spec.table + "_max_id", store_sql::MaxId(spec), {});
   if (!top.ok()) return top.status();
-  Result<std::int64_t> watermark = ParseInt(top.value().at(0).at(0), spec.table);
-  if (!watermark.ok()) return watermark.status();
-  const std::int64_t scan_from = std::max<std::int64_t>(0, watermark.value() - kInitialGapScan);
+  return ParseInt(top.value().at(0).at(0), spec.table);
+}
+
+// What a count from scratch needs: the whole table's aggregate and the ids missing just below
+// `watermark`, which may still be in flight.
+struct Baseline {
+  std::vector<AggregateRow> totals;
+  std::vector<IdRange> recent_gaps;
+};
+
+Result<Baseline> ReadBaseline(SnapshotReader& reader, const TableSpec& spec,
+                              std::int64_t watermark) {
+  const std::int64_t scan_from = std::max<std::int64_t>(0, watermark - kInitialGapScan);
   Result<std::vector<Row>> gap_rows =
       reader.Query(spec.table + "_gaps", store_sql::Gaps(spec),
-                   {std::to_string(scan_from), std::to_string(watermark.value())});
+                   {std::to_string(scan_from), std::to_string(watermark)});
   if (!gap_rows.ok()) return gap_rows.status();
   Result<std::vector<IdRange>> gaps = ParseRanges(gap_rows.value(), spec.table);
   if (!gaps.ok()) return gaps.status();
@@ -127,22 +131,40 @@ Status InitialCount(SnapshotReader& reader, const TableSpec& spec, CounterLedger
   if (!rows.ok()) return rows.status();
   Result<std::vector<AggregateRow>> totals = ParseAggregate(rows.value(), spec);
   if (!totals.ok()) return totals.status();
-  ledger.ApplyFullCount(totals.value(), now, watermark.value(), gaps.value());
+  return Baseline{std::move(totals).value(), std::move(gaps).value()};
+}
+
+Status InitialCount(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
+                    SteadyTime now) {
+  Result<std::int64_t> watermark = ReadMaxId(reader, spec);
+  if (!watermark.ok()) return watermark.status();
+  Result<Baseline> baseline = ReadBaseline(reader, spec, watermark.value());
+  if (!baseline.ok()) return baseline.status();
+  ledger.ApplyFullCount(baseline.value().totals, now, watermark.value(),
+                        baseline.value().recent_gaps);
   return Status::Ok();
 }
 
-Status Increment(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
-                 SteadyTime now) {
-  IncrementBatch batch;
-  const std::string old_watermark = std::to_string(ledger.watermark());
-  Result<std::vector<Row>> top =
-      reader.Query(spec.table + "_max_id", store_sql::MaxIdAfter(spec), {old_watermark});
-  if (!top.ok()) return top.status();
-  Result<std::int64_t> watermark = ParseInt(top.value().at(0).at(0), spec.table);
-  if (!watermark.ok()) return watermark.status();
-  batch.new_watermark = watermark.value();
-  const std::string new_watermark = std::to_string(batch.new_watermark);
+// The table's highest id is below the watermark: rows were counted that the store no longer
+// has, and the ids past its top will be handed out again (an older backup restored with its
+// sequence, or the newest rows deleted). The ids below the watermark are no longer the ones
+// counted, so counting starts over from this snapshot.
+Result<FullCountReport> Rebase(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
+                               std::int64_t top, SteadyTime now) {
+  Result<Baseline> baseline = ReadBaseline(reader, spec, top);
+  if (!baseline.ok()) return baseline.status();
+  return ledger.Rebase(baseline.value().totals, now, top, baseline.value().recent_gaps);
+}
 
+Result<FullCountReport> Increment(SnapshotReader& reader, const TableSpec& spec,
+                                  CounterLedger& ledger, SteadyTime now) {
+  Result<std::int64_t> top = ReadMaxId(reader, spec);
+  if (!top.ok()) return top.status();
+  if (top.value() < ledger.watermark()) return Rebase(reader, spec, ledger, top.value(), now);
+  IncrementBatch batch;
+  batch.new_watermark = top.value();
+  const std::string old_watermark = std::to_string(ledger.watermark());
+  const std::string new_watermark = std::to_string(batch.new_watermark);
   // Old gaps first: which of the ids missing before are visible now.
   const std::vector<IdRange> gaps = ledger.gaps();
   if (!gaps.empty()) {
@@ -186,8 +208,9 @@ Status Increment(SnapshotReader& reader, const TableSpec& spec, CounterLedger& l
     if (!parsed.ok()) return parsed.status();
     batch.rows.insert(batch.rows.end(), parsed.value().begin(), parsed.value().end());
   }
-  ledger.ApplyIncrement(batch, now);
-  return Status::Ok();
+  FullCountReport report;
+  report.ids_skipped = ledger.ApplyIncrement(batch, now);
+  return report;
 }
 
 Result<FullCountReport> FullCount(SnapshotReader& reader, const TableSpec& spec,
@@ -208,14 +231,34 @@ Result<FullCountReport> ReadIncremental(SnapshotReader& reader, const TableSpec&
     if (!status.ok()) return status;
     return FullCountReport{};
   }
-  Status status = Increment(reader, spec, ledger, now);
-  if (!status.ok()) return status;
-  if (!full_count) return FullCountReport{};
-  return FullCount(reader, spec, ledger, now);
+  Result<FullCountReport> increment = Increment(reader, spec, ledger, now);
+  if (!increment.ok() || !full_count || increment.value().rebased) return increment;
+  Result<FullCountReport> recount = FullCount(reader, spec, ledger, now);
+  if (!recount.ok()) return recount;
+  FullCountReport report = std::move(recount).value();
+  report.ids_skipped = increment.value().ids_skipped;
+  return report;
 }
 
 void LogRecount(Logger& log, const std::string& collector, const std::string& table,
                 const FullCountReport& report) {
+  if (report.rebased) {
+    log.Warn(
+        "the table went back below the ids counted (older backup restored?); counting starts "
+        "over from what it holds now and the counters keep their values",
+        {{"collector", collector},
+         {"table", table},
+         {"counted_up_to_id", std::to_string(report.old_watermark)},
+         {"highest_id", std::to_string(report.new_watermark)},
+         {"rows_no_longer_held", std::to_string(report.rows_deleted)}});
+    return;
+  }
+  if (report.ids_skipped > 0) {
+    log.Info(
+        "ids jumped past the watermark (id sequence set ahead?); only the ids taken before the "
+        "jump are re-checked",
+        {{"collector", collector}, {"table", table}, {"ids", std::to_string(report.ids_skipped)}});
+  }
   if (report.rows_added > 0) {
     log.Info(
         "full recount found rows the incremental reads missed",

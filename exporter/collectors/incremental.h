@@ -31,8 +31,6 @@ inline constexpr std::int64_t kInitialGapScan = 100'000;
 
 // The statements of one cycle, exposed so tests can check their plans. $1/$2 are ids.
 namespace store_sql {
-// Highest id past $1 (or $1 when there is none).
-std::string MaxIdAfter(const TableSpec& spec);
 // Highest id of the table (0 when empty).
 std::string MaxId(const TableSpec& spec);
 // Ranges of ids missing in ($1, $2], as (first, last) rows.
@@ -48,12 +46,13 @@ std::string AllRows(const TableSpec& spec);
 }  // namespace store_sql
 
 // Brings `ledger` up to the snapshot: the first full count when it is empty, else an
-// increment, followed by a full recount when `full_count`. Statement names start with the
-// table's name. Returns what the recount corrected.
+// increment, followed by a full recount when `full_count`; a table that went back below the
+// watermark is counted from scratch instead (CounterLedger::Rebase). Statement names start
+// with the table's name. Returns what the read noticed and the recount corrected.
 Result<FullCountReport> ReadIncremental(SnapshotReader& reader, const TableSpec& spec,
                                         CounterLedger& ledger, bool full_count, SteadyTime now);
 
-// One log line per kind of correction a recount made.
+// One log line per kind of correction: a rebase, a jump of ids, what a recount found.
 void LogRecount(Logger& log, const std::string& collector, const std::string& table,
                 const FullCountReport& report);
 

@@ -31,14 +31,9 @@ class PgSnapshotReader : public SnapshotReader {
                                  const std::vector<std::string>& params) override {
     const auto started = std::chrono::steady_clock::now();
     try {
-      pqxx::result result;
-      switch (params.size()) {
-        case 0: result = txn_.exec(sql); break;
-        case 1: result = txn_.exec_params(sql, params[0]); break;
-        case 2: result = txn_.exec_params(sql, params[0], params[1]); break;
-        case 3: result = txn_.exec_params(sql, params[0], params[1], params[2]); break;
-        default: return Status::Error("query " + name + ": too many parameters");
-      }
+      const pqxx::result result =
+          params.empty() ? txn_.exec(sql)
+                         : txn_.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
       durations_[name] =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       std::vector<Row> rows;
@@ -69,6 +64,17 @@ class PgSnapshotReader : public SnapshotReader {
   const std::string& dsn_;
 };
 
+// libpqxx 6 tries to revive a broken connection on its next use: it closes it (PQfinish) from
+// whichever call noticed, outside cancel_mutex_, where Cancel() on the watchdog thread may be
+// reading it, and a revived connection would lack the settings made in Connect(). Only
+// Connect() and Disconnect() replace the connection here.
+void InhibitReactivation(pqxx::connection& connection) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  connection.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+}
+
 class PgSession : public StoreSession {
  public:
   explicit PgSession(SessionOptions options) : options_(std::move(options)) {}
@@ -89,6 +95,7 @@ class PgSession : public StoreSession {
          {"keepalives_count", "3"}});
     try {
       auto connection = std::make_unique<pqxx::connection>(dsn);
+      InhibitReactivation(*connection);
       const auto statement_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(options_.statement_timeout).count();
       pqxx::nontransaction setup(*connection);
@@ -111,16 +118,19 @@ class PgSession : public StoreSession {
 
   Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override {
     if (!connected()) return Status::Error("outcomes store: not connected");
-    try {
-      ReadSnapshot txn(*connection_, "outcomes_exporter");
-      PgSnapshotReader reader(txn, durations_, options_.dsn);
-      Status status = body(reader);
-      if (!status.ok()) return Fail(status.message());
-      txn.commit();
-      return status;
-    } catch (const std::exception& e) {
-      return Fail(OneLine(ScrubSecret(e.what(), options_.dsn)));
-    }
+    bool began = false;
+    Status status = RunSnapshot(body, began);
+    if (status.ok() || connection_->is_open()) return status;
+    // Only now that the transaction is gone may the broken connection be dropped: a
+    // transaction outliving its connection would roll back through freed memory.
+    Disconnect();
+    if (began) return status;
+    // The store closed the connection while it was idle (a restart, idle_session_timeout, a
+    // proxy): nothing was read yet, so this cycle gets one fresh connection.
+    if (!Connect().ok()) return status;
+    status = RunSnapshot(body, began);
+    if (!status.ok() && !connection_->is_open()) Disconnect();
+    return status;
   }
 
   void Cancel() override {
@@ -138,10 +148,21 @@ class PgSession : public StoreSession {
   }
 
  private:
-  // A broken connection is dropped so that the next cycle reconnects.
-  Status Fail(const std::string& message) {
-    if (connection_ != nullptr && !connection_->is_open()) Disconnect();
-    return Status::Error("outcomes store: " + message);
+  // The transaction lives and dies inside this function, so the connection is never dropped
+  // under it. `began` tells whether the store accepted the transaction.
+  Status RunSnapshot(const std::function<Status(SnapshotReader&)>& body, bool& began) {
+    began = false;
+    try {
+      ReadSnapshot txn(*connection_, "outcomes_exporter");
+      began = true;
+      PgSnapshotReader reader(txn, durations_, options_.dsn);
+      Status status = body(reader);
+      if (!status.ok()) return Status::Error("outcomes store: " + status.message());
+      txn.commit();
+      return status;
+    } catch (const std::exception& e) {
+      return Status::Error("outcomes store: " + OneLine(ScrubSecret(e.what(), options_.dsn)));
+    }
   }
 
   SessionOptions options_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace outcomes {
 namespace {
 
@@ -132,6 +134,72 @@ TEST(CounterLedgerTest, InitialGapsBelowTheWatermarkAreTracked) {
   ledger.ApplyIncrement({100, {}, {98}, {Row("a", 1)}}, kStart);
   EXPECT_EQ(Count(ledger, "a"), 99);
   EXPECT_EQ(ledger.gaps(), (std::vector<IdRange>{{97, 97}}));
+}
+
+// Regression: after setval() far ahead, the gap up to the new ids was tracked id by id and
+// outcomes_store_pending_late_ids read 9.2e18.
+TEST(CounterLedgerTest, SequenceJumpTracksOnlyTheIdsTakenBeforeIt) {
+  CounterLedger ledger = Initialized(10, {Row("a", 10)});
+  const std::int64_t top = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t skipped =
+      ledger.ApplyIncrement({top, {{11, top - 1}}, {}, {Row("a", 1)}}, kStart);
+  EXPECT_EQ(ledger.gaps(), (std::vector<IdRange>{{11, 10 + kMinTrackedGapIds}}));
+  EXPECT_EQ(ledger.pending_ids(), kMinTrackedGapIds);
+  EXPECT_EQ(skipped, top - 11 - kMinTrackedGapIds);
+  // A transaction that took id 12 before the jump commits: still counted, once.
+  ledger.ApplyIncrement({top, {}, {12}, {Row("a", 1)}}, kStart + 1s);
+  EXPECT_EQ(Count(ledger, "a"), 12);
+  EXPECT_EQ(ledger.pending_ids(), kMinTrackedGapIds - 1);
+}
+
+TEST(CounterLedgerTest, GapsAsWideAsTheIdsOfOneWindowAreTrackedWhole) {
+  CounterLedger ledger = Initialized(0, {});
+  // 300,000 ids handed out within the window: a gap that wide may be transactions in flight.
+  ledger.ApplyIncrement({300'000, {}, {}, {Row("a", 300'000)}}, kStart);
+  EXPECT_EQ(ledger.ApplyIncrement({600'001, {{300'001, 600'000}}, {}, {Row("a", 1)}}, kStart + 1s),
+            0);
+  EXPECT_EQ(ledger.pending_ids(), 300'000);
+  // Once those ids are older than the window, the same width is a jump again.
+  ledger.ExpireGaps(kStart + 11min, 10min);
+  EXPECT_EQ(ledger.ApplyIncrement({900'002, {{600'002, 900'001}}, {}, {}}, kStart + 11min),
+            300'000 - kMinTrackedGapIds);
+  EXPECT_EQ(ledger.pending_ids(), kMinTrackedGapIds);
+}
+
+// An older backup restored: the ledger starts over from what the store holds, counters keep
+// their values and every row written afterwards is counted.
+TEST(CounterLedgerTest, RebaseKeepsCountersAndCountsWhatComesAfter) {
+  CounterLedger ledger = Initialized(100, {Row("a", 60, 600), Row("b", 40, 400)});
+  // The backup held ids up to 70: 50 rows of "a", 20 of "b".
+  const FullCountReport report =
+      ledger.Rebase({Row("a", 50, 500), Row("b", 20, 200)}, kStart + 1min, 70, {{69, 69}});
+  EXPECT_TRUE(report.rebased);
+  EXPECT_EQ(report.old_watermark, 100);
+  EXPECT_EQ(report.rows_deleted, 30);
+  EXPECT_EQ(ledger.watermark(), 70);
+  EXPECT_EQ(ledger.gaps(), (std::vector<IdRange>{{69, 69}}));
+  EXPECT_EQ(Count(ledger, "a"), 60);
+  EXPECT_EQ(Count(ledger, "b"), 40);
+  // Writers go on from id 71.
+  ledger.ApplyIncrement({75, {}, {}, {Row("a", 3, 30), Row("c", 2, 20)}}, kStart + 2min);
+  EXPECT_EQ(Count(ledger, "a"), 63);
+  EXPECT_EQ(ledger.values().at({"a"})[1], 630);
+  EXPECT_EQ(Count(ledger, "c"), 2);
+  // The next recount books nothing as deleted or missed.
+  const FullCountReport recount =
+      ledger.ApplyFullCount({Row("a", 53, 530), Row("b", 20, 200), Row("c", 2, 20)}, kStart + 6min);
+  EXPECT_EQ(recount.rows_added, 0);
+  EXPECT_EQ(recount.rows_deleted, 0);
+  EXPECT_EQ(Count(ledger, "a"), 63);
+}
+
+TEST(CounterLedgerTest, RebaseAddsLabelSetsTheStoreHoldsMoreOf) {
+  CounterLedger ledger = Initialized(10, {Row("a", 10)});
+  const FullCountReport report = ledger.Rebase({Row("a", 4), Row("new", 3)}, kStart, 7, {});
+  EXPECT_EQ(report.rows_added, 3);
+  EXPECT_EQ(report.rows_deleted, 6);
+  EXPECT_EQ(Count(ledger, "a"), 10);
+  EXPECT_EQ(Count(ledger, "new"), 3);
 }
 
 }  // namespace
