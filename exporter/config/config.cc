@@ -16,6 +16,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <tuple>
 
 #include "exporter/probe/http_probe.h"
@@ -1151,7 +1152,8 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
 }
 
 Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
-  if (std::filesystem::is_directory(path)) {
+  std::error_code error;  // the overload that throws would end a reload on EACCES or ENAMETOOLONG
+  if (std::filesystem::is_directory(path, error)) {
     return Status::Error(path + ": is a directory, not a config file");
   }
   std::ifstream file(path);

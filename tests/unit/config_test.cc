@@ -427,6 +427,14 @@ TEST(ConfigTest, RejectsADurationTooLongForTimers) {
             "cannot count further)");
 }
 
+// The throwing std::filesystem::is_directory ended a reload on a name longer than NAME_MAX.
+TEST(ConfigTest, AnUnreachablePathIsAnErrorNotAnException) {
+  const std::string path = "/" + std::string(300, 'a') + ".yml";
+  const auto config = LoadConfigFile(path, FakeEnv({}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(), path + ": cannot open config file");
+}
+
 TEST(ConfigTest, MissingFileIsOneClearLine) {
   const auto config = LoadConfigFile("/nonexistent/outcomes.yml", FakeEnv({}));
   ASSERT_FALSE(config.ok());
