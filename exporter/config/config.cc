@@ -268,11 +268,17 @@ class DocumentCheck : public YAML::EventHandler {
   std::vector<Container> stack_;
 };
 
+// The text as yaml-cpp counts positions in it: without a UTF-8 byte order mark.
+std::string_view WithoutBom(std::string_view yaml) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  return yaml.starts_with(kBom) ? yaml.substr(kBom.size()) : yaml;
+}
+
 // Runs DocumentCheck over `yaml`; false if it found a problem.
 bool CheckDocument(std::string_view yaml, ErrorList& errors) {
   std::istringstream in{std::string(yaml)};
   YAML::Parser parser(in);
-  DocumentCheck check(yaml, errors);
+  DocumentCheck check(WithoutBom(yaml), errors);
   while (check.want_more() && parser.HandleNextDocument(check)) {
   }
   return errors.empty();
@@ -652,9 +658,11 @@ void ValidateHttpClient(MapReader& reader, const HttpClientConfig& client,
   if (!client.url.empty() && !ValidUrl(client.url)) {
     errors.Add(reader.MarkOf("url"),
                reader.Qualified("url") + ": expected an http:// or https:// URL");
-  } else if (Result<ParsedUrl> url = ParseUrl(client.url); !client.url.empty() && !url.ok()) {
+  } else if (!client.url.empty()) {
     // The probe's own parser, so that what passes here is what the collectors accept.
-    errors.Add(reader.MarkOf("url"), reader.Qualified("url") + ": " + url.error());
+    if (Result<ParsedUrl> url = ParseUrl(client.url); !url.ok()) {
+      errors.Add(reader.MarkOf("url"), reader.Qualified("url") + ": " + url.error());
+    }
   }
   RequirePositive(reader, "interval", client.interval, errors);
   RequirePositive(reader, "timeout", client.timeout, errors);
@@ -1007,7 +1015,7 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     const std::optional<YAML::Mark> quote =
-        e.msg == YAML::ErrorMsg::EOF_IN_SCALAR ? FindUnclosedQuote(yaml) : std::nullopt;
+        e.msg == YAML::ErrorMsg::EOF_IN_SCALAR ? FindUnclosedQuote(WithoutBom(yaml)) : std::nullopt;
     if (quote) {
       errors.Add(*quote, "invalid YAML: the quote that opens here is never closed");
     } else {

@@ -333,6 +333,14 @@ TEST(ConfigTest, RejectsAnUnterminatedQuoteAtWhereItOpens) {
             "line (for text over several lines, use a block scalar: |)");
 }
 
+TEST(ConfigTest, FindsAnUnterminatedQuoteAfterAByteOrderMark) {
+  const auto config = Load("\xEF\xBB\xBFstore:\n  dsn: \"x\n  interval: 5s\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().rfind("test.yml:2:8: store.dsn: the quoted value that opens here", 0),
+            0u)
+      << config.error();
+}
+
 TEST(ConfigTest, RejectsAQuoteLeftOpenAtTheEndOfTheFile) {
   const auto config = Load("store:\n  interval: 5s\n  dsn: 'x");
   ASSERT_FALSE(config.ok());
