@@ -123,10 +123,10 @@ std::optional<YAML::Mark> FindUnclosedQuote(std::string_view text) {
   std::optional<std::size_t> last_double;
   std::optional<std::size_t> last_single;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\') {
-      ++i;  // an escaped character, perhaps a double quote
-    } else if (text[i] == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
-      ++i;  // '' is a quote inside single quotes
+    const bool escaped_pair =
+        text[i] == '\\' || (text[i] == '\'' && i + 1 < text.size() && text[i + 1] == '\'');
+    if (escaped_pair) {
+      ++i;  // \" (or any escape) in double quotes, '' in single quotes: no quote opens here
     } else if (text[i] == '"' && CanOpenScalar(text, i)) {
       last_double = i;
     } else if (text[i] == '\'' && CanOpenScalar(text, i)) {
@@ -191,7 +191,7 @@ class DocumentCheck : public YAML::EventHandler {
       return;
     }
     const auto [path, is_key] = Place(&value);
-    const std::size_t open = static_cast<std::size_t>(mark.pos);
+    const auto open = static_cast<std::size_t>(mark.pos);
     if (open < text_.size() && (text_[open] == '"' || text_[open] == '\'') &&
         !QuoteClosesOnItsLine(text_, open)) {
       // The value itself is not repeated: it holds the rest of the file, maybe a password.
