@@ -42,7 +42,15 @@ Status App::Start(const Config& config) {
 }
 
 Status App::Reload() {
-  Status status = ApplyFiles();
+  Status status = Status::Ok();
+  try {
+    status = ApplyFiles();
+  } catch (const std::exception& e) {
+    // Every expected failure is a Status; a reload still must never end the process.
+    status = Status::Error(std::string("unexpected exception: ") + e.what());
+  } catch (...) {
+    status = Status::Error("unexpected exception of an unknown type");
+  }
   {
     const std::lock_guard<std::mutex> lock(reload_mutex_);
     reload_.last_successful = status.ok();
@@ -76,14 +84,19 @@ Status App::ApplyFiles() {
 }
 
 Status App::ReloadAndWait() {
-  auto done = std::make_shared<std::promise<Status>>();
-  std::future<Status> result = done->get_future();
-  boost::asio::post(io_, [this, done] { done->set_value(Reload()); });
-  if (io_.stopped()) return Status::Error("the exporter is stopping");
-  if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    return Status::Error("reload did not finish within 10s");
+  try {
+    auto done = std::make_shared<std::promise<Status>>();
+    std::future<Status> result = done->get_future();
+    boost::asio::post(io_, [this, done] { done->set_value(Reload()); });
+    if (io_.stopped()) return Status::Error("the exporter is stopping");
+    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      return Status::Error("reload did not finish within 10s");
+    }
+    return result.get();
+  } catch (const std::exception& e) {
+    // For example a broken promise when the io thread drops the reload at shutdown.
+    return Status::Error(std::string("reload failed: ") + e.what());
   }
-  return result.get();
 }
 
 bool App::Stop(Duration grace) {

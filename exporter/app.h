@@ -35,10 +35,10 @@ class App {
 
   // Starts the collectors of `config` and the HTTP server.
   Status Start(const Config& config);
-  // Re-reads the config file and the web config file; on any failure keeps both running
-  // configs. Call on the io thread.
+  // Re-reads the config file and the web config file; on any failure, an exception included,
+  // keeps both running configs and returns the reason. Never throws. Call on the io thread.
   Status Reload();
-  // Posts Reload() to the io thread and waits for its result (for HTTP threads).
+  // Posts Reload() to the io thread and waits for its result (for HTTP threads). Never throws.
   Status ReloadAndWait();
   // Stops HTTP and collectors; returns false if a collector did not stop within `grace`.
   bool Stop(Duration grace);

@@ -98,9 +98,9 @@ int Run(const outcomes::Flags& flags) {
   std::function<void(const boost::system::error_code&, int)> on_hup =
       [&](const boost::system::error_code& error, int) {
         if (error) return;
+        reload_signals.async_wait(on_hup);  // first, so that the next SIGHUP is always heard
         log.Info("SIGHUP received, reloading configuration");
-        (void)app.Reload();
-        reload_signals.async_wait(on_hup);
+        (void)app.Reload();  // never throws; a failure is logged and kept in a metric
       };
   reload_signals.async_wait(on_hup);
 
@@ -118,7 +118,7 @@ int Run(const outcomes::Flags& flags) {
                          {"basic_auth", web.basic_auth_users.empty() ? "false" : "true"},
                          {"telemetry_path", flags.telemetry_path},
                          {"version", build.version}});
-  io.run();
+  outcomes::RunEventLoop(io, log);
   const bool clean = app.Stop(std::chrono::seconds(3));
   log.Info(clean ? "stopped" : "stopped with collectors still running");
   return 0;

@@ -1,11 +1,14 @@
 #include "exporter/config/config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -14,10 +17,17 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <tuple>
+
+#include "exporter/probe/http_probe.h"
 
 namespace outcomes {
 namespace {
+
+// The longest duration any setting takes: timers count nanoseconds in 64 bits (about 292
+// years from the clock's epoch) and libpq's connect_timeout is an int of seconds.
+constexpr Duration kLongestDuration = std::chrono::hours(24 * 365 * 10);
 
 // "$2b$12$" + 22 characters of salt + 31 of hash, in bcrypt's base64 alphabet.
 bool IsBcryptHash(const std::string& hash) {
@@ -36,15 +46,11 @@ bool IsBcryptHash(const std::string& hash) {
   });
 }
 
+// from_chars, not stoll: out of range is a false, never an exception.
 bool ParseInteger(const std::string& text, std::int64_t& out) {
-  if (text.empty()) return false;
-  std::size_t used = 0;
-  try {
-    out = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return used == text.size();
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, out);
+  return !text.empty() && error == std::errc() && stop == end;
 }
 
 // Collects every problem with its position, so that one run of --config.check lists them all.
@@ -84,6 +90,200 @@ class ErrorList {
   std::string source_;
   std::vector<Entry> errors_;
 };
+
+// Whether the quoted scalar whose quote is at text[open] closes on that same line.
+bool QuoteClosesOnItsLine(std::string_view text, std::size_t open) {
+  const char quote = text[open];
+  for (std::size_t i = open + 1; i < text.size() && text[i] != '\n'; ++i) {
+    if (quote == '"' && text[i] == '\\') {
+      if (i + 1 < text.size() && text[i + 1] == '\n') return false;  // an escaped line break
+      ++i;  // the escaped character, which may be a quote
+    } else if (text[i] == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // '' is a quote inside single quotes
+      } else {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Whether a quote at text[pos] can open a scalar: first on its line, or after ':', '-', '[',
+// '{', ',' or '?'. An apostrophe inside a word (it's) cannot.
+bool CanOpenScalar(std::string_view text, std::size_t pos) {
+  while (pos > 0 && (text[pos - 1] == ' ' || text[pos - 1] == '\t')) --pos;
+  return pos == 0 || std::string_view("\n:-[{,?").find(text[pos - 1]) != std::string_view::npos;
+}
+
+// Where the quoted scalar that is still open at the end of the file opens, for yaml-cpp's
+// "illegal EOF in scalar", which points at the end. Inside that scalar there is no closing
+// quote of its kind, so it opens at the last double quote or the last lone single quote that can
+// open a scalar; if both can, the later one is inside the earlier one.
+std::optional<YAML::Mark> FindUnclosedQuote(std::string_view text) {
+  std::optional<std::size_t> last_double;
+  std::optional<std::size_t> last_single;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool escaped_pair =
+        text[i] == '\\' || (text[i] == '\'' && i + 1 < text.size() && text[i + 1] == '\'');
+    if (escaped_pair) {
+      ++i;  // \" (or any escape) in double quotes, '' in single quotes: no quote opens here
+    } else if (text[i] == '"' && CanOpenScalar(text, i)) {
+      last_double = i;
+    } else if (text[i] == '\'' && CanOpenScalar(text, i)) {
+      last_single = i;
+    }
+  }
+  if (!last_double && !last_single) return std::nullopt;
+  const std::size_t open =
+      std::min(last_double.value_or(text.size()), last_single.value_or(text.size()));
+  YAML::Mark mark;
+  mark.pos = static_cast<int>(open);
+  const std::size_t line_start = text.rfind('\n', open);
+  mark.line = static_cast<int>(std::count(text.begin(), text.begin() + open, '\n'));
+  mark.column =
+      static_cast<int>(line_start == std::string_view::npos ? open : open - line_start - 1);
+  return mark;
+}
+
+// Refuses what yaml-cpp accepts but a config file must not be: a top level that is not a
+// mapping (junk such as "," or "&a" reads as an empty document, so the exporter would run with
+// no collectors), a second document (YAML::Load ignores it silently), and a quoted value that
+// does not close on its line (an unterminated quote swallows the rest of the file). It works on
+// parser events, so aliases are never expanded. Feed it one document at a time.
+class DocumentCheck : public YAML::EventHandler {
+ public:
+  DocumentCheck(std::string_view text, ErrorList& errors) : text_(text), errors_(errors) {}
+
+  // Whether another document may be read: false after a refused top level, because some junk
+  // makes yaml-cpp return empty documents forever, and after the second document.
+  bool want_more() const { return documents_ < 2 && !root_refused_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) {
+      errors_.Add(mark, "a second YAML document starts here; a config file holds exactly one");
+    }
+  }
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override {
+    if (documents_ != 1) return;
+    if (stack_.empty()) {
+      // A null top level is an empty file (comments, "---") unless text stands where it is.
+      const std::string token = TokenAt(mark.pos);
+      if (!token.empty()) RefuseRoot(mark, "\"" + token + "\"");
+      return;
+    }
+    Place(nullptr);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override {
+    if (documents_ != 1) return;
+    if (stack_.empty()) {
+      RefuseRoot(mark, "an alias");
+      return;
+    }
+    Place(nullptr);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& value) override {
+    if (documents_ != 1) return;
+    if (stack_.empty()) {
+      RefuseRoot(mark, "a single value");
+      return;
+    }
+    const auto [path, is_key] = Place(&value);
+    const auto open = static_cast<std::size_t>(mark.pos);
+    if (open < text_.size() && (text_[open] == '"' || text_[open] == '\'') &&
+        !QuoteClosesOnItsLine(text_, open)) {
+      // The value itself is not repeated: it holds the rest of the file, maybe a password.
+      errors_.Add(mark, (path.empty() ? std::string("top level") : path) +
+                            (is_key ? ": a quoted key" : ": the quoted value") +
+                            " that opens here does not close on this line (for text over "
+                            "several lines, use a block scalar: |)");
+    }
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
+    if (documents_ != 1) return;
+    if (stack_.empty()) RefuseRoot(mark, "a list");
+    Push(/*mapping=*/false);
+  }
+  void OnSequenceEnd() override {
+    if (documents_ == 1) stack_.pop_back();
+  }
+  void OnMapStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {
+    if (documents_ != 1) return;
+    Push(/*mapping=*/true);
+  }
+  void OnMapEnd() override {
+    if (documents_ == 1) stack_.pop_back();
+  }
+
+ private:
+  struct Container {
+    bool mapping;
+    std::string path;
+    bool at_key = true;
+    std::string key;
+    std::size_t index = 0;
+  };
+
+  void Push(bool mapping) {
+    std::string path = stack_.empty() ? "" : Place(nullptr).first;
+    stack_.push_back({mapping, std::move(path), true, {}, 0});
+  }
+
+  // The path of the node that starts now and whether it is a mapping key; moves the parent on.
+  std::pair<std::string, bool> Place(const std::string* scalar) {
+    Container& parent = stack_.back();
+    if (!parent.mapping) return {parent.path + "[" + std::to_string(parent.index++) + "]", false};
+    if (parent.at_key) {
+      parent.at_key = false;
+      parent.key = scalar != nullptr ? *scalar : "?";
+      return {parent.path, true};
+    }
+    parent.at_key = true;
+    return {parent.path.empty() ? parent.key : parent.path + "." + parent.key, false};
+  }
+
+  void RefuseRoot(const YAML::Mark& mark, const std::string& found) {
+    root_refused_ = true;
+    errors_.Add(mark,
+                "the top level must be a mapping of sections (store:, endpoints:, registries:, "
+                "queries:, analytics:), not " +
+                    found);
+  }
+
+  // The text that starts at `pos` up to the next blank, or "" if there is none.
+  std::string TokenAt(std::size_t pos) const {
+    if (pos >= text_.size() || text_[pos] == '#') return "";
+    const std::size_t end = std::min(text_.find_first_of(" \t\r\n", pos), pos + 20);
+    return std::string(text_.substr(pos, end - pos));
+  }
+
+  std::string_view text_;
+  ErrorList& errors_;
+  int documents_ = 0;
+  bool root_refused_ = false;
+  std::vector<Container> stack_;
+};
+
+// The text as yaml-cpp counts positions in it: without a UTF-8 byte order mark.
+std::string_view WithoutBom(std::string_view yaml) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  return yaml.starts_with(kBom) ? yaml.substr(kBom.size()) : yaml;
+}
+
+// Runs DocumentCheck over `yaml`; false if it found a problem.
+bool CheckDocument(std::string_view yaml, ErrorList& errors) {
+  std::istringstream in{std::string(yaml)};
+  YAML::Parser parser(in);
+  DocumentCheck check(WithoutBom(yaml), errors);
+  while (check.want_more() && parser.HandleNextDocument(check)) {
+  }
+  return errors.empty();
+}
 
 // Reads the fields of one YAML mapping, remembering which keys were used so that unknown
 // keys can be reported with their own position.
@@ -155,6 +355,12 @@ class MapReader {
       errors_.Add(value.Mark(), Qualified(key) + ": " + parsed.error());
       return;
     }
+    if (parsed.value() > kLongestDuration) {
+      errors_.Add(value.Mark(), Qualified(key) + ": must be at most " +
+                                    FormatDuration(kLongestDuration) +
+                                    " (timers and libpq cannot count further)");
+      return;
+    }
     out = parsed.value();
   }
 
@@ -182,10 +388,10 @@ class MapReader {
   void Double(const std::string& key, double& out) {
     const YAML::Node value = Get(key);
     if (!value.IsDefined() || value.IsNull()) return;
-    try {
-      out = value.as<double>();
-    } catch (const YAML::Exception&) {
-      errors_.Add(value.Mark(), Qualified(key) + ": expected a number");
+    if (std::optional<double> number = FiniteNumber(value)) {
+      out = *number;
+    } else {
+      errors_.Add(value.Mark(), Qualified(key) + ": expected a finite number");
     }
   }
 
@@ -207,21 +413,28 @@ class MapReader {
     }
   }
 
-  void DoubleList(const std::string& key, std::vector<double>& out) {
+  // Upper bounds of a histogram. All or nothing: one bad item keeps the default, so that
+  // only that item is reported.
+  void BucketList(const std::string& key, std::vector<double>& out) {
     const YAML::Node value = Get(key);
     if (!value.IsDefined() || value.IsNull()) return;
     if (!value.IsSequence()) {
       errors_.Add(value.Mark(), Qualified(key) + ": expected a list of numbers");
       return;
     }
-    out.clear();
+    std::vector<double> buckets;
+    bool valid = true;
     for (const auto& item : value) {
-      try {
-        out.push_back(item.as<double>());
-      } catch (const YAML::Exception&) {
-        errors_.Add(item.Mark(), Qualified(key) + ": expected a number");
+      if (std::optional<double> number = FiniteNumber(item)) {
+        buckets.push_back(*number);
+      } else {
+        errors_.Add(
+            item.Mark(),
+            Qualified(key) + ": expected a finite number (the +Inf bucket is always there)");
+        valid = false;
       }
     }
+    if (valid) out = std::move(buckets);
   }
 
   void StringList(const std::string& key, std::vector<std::string>& out) {
@@ -290,6 +503,18 @@ class MapReader {
   }
 
  private:
+  // .inf and .nan are numbers to YAML but no setting of ours can use them.
+  static std::optional<double> FiniteNumber(const YAML::Node& node) {
+    if (!node.IsScalar()) return std::nullopt;
+    try {
+      const auto number = node.as<double>();
+      if (std::isfinite(number)) return number;
+    } catch (const YAML::Exception&) {
+      // Not a number: reported by the caller like a non-finite one.
+    }
+    return std::nullopt;
+  }
+
   YAML::Node node_;
   std::string path_;
   ErrorList& errors_;
@@ -297,6 +522,9 @@ class MapReader {
   std::set<std::string> known_;
   bool valid_ = true;
 };
+
+// PostgreSQL's largest statement_timeout: an int of milliseconds (about 24.8 days).
+constexpr Duration kLongestStatementTimeout{INT_MAX};
 
 void RequirePositive(MapReader& reader, const std::string& key, Duration value, ErrorList& errors) {
   if (value <= Duration::zero()) {
@@ -352,6 +580,12 @@ StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup
   }
   RequirePositive(reader, "interval", store.interval, errors);
   RequirePositive(reader, "statement_timeout", store.statement_timeout, errors);
+  if (store.statement_timeout > kLongestStatementTimeout) {
+    // PostgreSQL would refuse the SET, and the store would never connect.
+    errors.Add(reader.MarkOf("statement_timeout"), "store.statement_timeout: must be at most " +
+                                                       FormatDuration(kLongestStatementTimeout) +
+                                                       " (PostgreSQL's limit, 2147483647ms)");
+  }
   RequirePositive(reader, "timeout", store.timeout, errors);
   RequirePositive(reader, "max_backoff", store.max_backoff, errors);
   if (store.connect_timeout < 1s) {
@@ -425,6 +659,11 @@ void ValidateHttpClient(MapReader& reader, const HttpClientConfig& client,
   if (!client.url.empty() && !ValidUrl(client.url)) {
     errors.Add(reader.MarkOf("url"),
                reader.Qualified("url") + ": expected an http:// or https:// URL");
+  } else if (!client.url.empty()) {
+    // The probe's own parser, so that what passes here is what the collectors accept.
+    if (Result<ParsedUrl> url = ParseUrl(client.url); !url.ok()) {
+      errors.Add(reader.MarkOf("url"), reader.Qualified("url") + ": " + url.error());
+    }
   }
   RequirePositive(reader, "interval", client.interval, errors);
   RequirePositive(reader, "timeout", client.timeout, errors);
@@ -506,7 +745,7 @@ std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& err
         reader.String("method", endpoint.method);
         reader.IntList("valid_status_codes", endpoint.valid_status_codes);
         reader.Int64("max_body_bytes", endpoint.max_body_bytes);
-        reader.DoubleList("buckets", endpoint.buckets);
+        reader.BucketList("buckets", endpoint.buckets);
         if (auto model_info = reader.Nested("model_info")) {
           model_info->String("model_name", endpoint.model_name_pointer);
           model_info->String("model_version", endpoint.model_version_pointer);
@@ -775,9 +1014,16 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
   ErrorList errors(source);
   YAML::Node root;
   try {
+    if (!CheckDocument(yaml, errors)) return Status::Error(errors.Joined());
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, "invalid YAML: " + e.msg);
+    const std::optional<YAML::Mark> quote =
+        e.msg == YAML::ErrorMsg::EOF_IN_SCALAR ? FindUnclosedQuote(WithoutBom(yaml)) : std::nullopt;
+    if (quote) {
+      errors.Add(*quote, "invalid YAML: the quote that opens here is never closed");
+    } else {
+      errors.Add(e.mark, "invalid YAML: " + e.msg);
+    }
     return Status::Error(errors.Joined());
   }
   Config config;
@@ -917,7 +1163,8 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
 }
 
 Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
-  if (std::filesystem::is_directory(path)) {
+  std::error_code error;  // the overload that throws would end a reload on EACCES or ENAMETOOLONG
+  if (std::filesystem::is_directory(path, error)) {
     return Status::Error(path + ": is a directory, not a config file");
   }
   std::ifstream file(path);

@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <charconv>
 #include <chrono>
 
 namespace outcomes {
@@ -243,9 +244,13 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
     if (colon != std::string::npos) parsed.port = authority.substr(colon + 1);
   }
   if (parsed.host.empty()) return Status::Error("URL \"" + url + "\" has no host");
-  if (parsed.port.empty() || parsed.port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(parsed.port) == 0 || std::stoul(parsed.port) > 65535) {
-    return Status::Error("URL \"" + url + "\" has an invalid port");
+  // from_chars, not stoul: a port of 20 digits must be an error value, not an exception.
+  unsigned port = 0;
+  const char* port_end = parsed.port.data() + parsed.port.size();
+  const auto [end, error] = std::from_chars(parsed.port.data(), port_end, port);
+  if (parsed.port.empty() || error != std::errc() || end != port_end || port == 0 || port > 65535) {
+    // The port, not the URL: the place in the config says which URL it is.
+    return Status::Error("URL port \"" + parsed.port + "\" is not a number from 1 to 65535");
   }
   return parsed;
 }

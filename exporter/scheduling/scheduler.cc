@@ -1,5 +1,6 @@
 #include "exporter/scheduling/scheduler.h"
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
@@ -92,12 +93,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
       }
     }
     if (collector_->asynchronous()) {
-      const auto started = std::chrono::steady_clock::now();
-      const auto wall_started = std::chrono::system_clock::now();
-      collector_->CollectAsync(
-          io_, [self = shared_from_this(), started, wall_started](CollectOutput output) {
-            self->Finish(std::move(output), started, wall_started);
-          });
+      StartAsyncCycle();
     } else {
       wake_.notify_all();
     }
@@ -105,6 +101,62 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     watchdog_.async_wait([self = shared_from_this(), run](const boost::system::error_code& error) {
       if (!error) self->OnTimeout(run);
     });
+  }
+
+  // Hands an asynchronous cycle to its collector. Whatever the collector does, the cycle ends:
+  // by `done`, by the exception CollectAsync throws, or when the collector drops every copy of
+  // `done` uncalled (an exception left one of its handlers; RunEventLoop logs it).
+  void StartAsyncCycle() {
+    auto cycle = std::make_shared<AsyncCycle>(shared_from_this());
+    try {
+      collector_->CollectAsync(
+          io_, [cycle](CollectOutput output) { cycle->Complete(std::move(output)); });
+    } catch (const std::exception& e) {
+      cycle->Complete({Status::Error(std::string("unexpected exception: ") + e.what()), {}});
+    } catch (...) {
+      cycle->Complete({Status::Error("unexpected exception of an unknown type"), {}});
+    }
+  }
+
+  // One asynchronous cycle, shared by the copies of its `done`; it finishes the cycle once.
+  class AsyncCycle {
+   public:
+    explicit AsyncCycle(std::shared_ptr<Slot> slot)
+        : slot_(std::move(slot)),
+          started_(std::chrono::steady_clock::now()),
+          wall_started_(std::chrono::system_clock::now()) {}
+    AsyncCycle(const AsyncCycle&) = delete;
+    AsyncCycle& operator=(const AsyncCycle&) = delete;
+    ~AsyncCycle() {
+      if (completed_.exchange(true)) return;
+      try {
+        slot_->Abandon(started_, wall_started_);
+      } catch (...) {
+        // Nothing can be reported from a destructor that may run during unwinding.
+      }
+    }
+
+    void Complete(CollectOutput output) {
+      if (completed_.exchange(true)) return;
+      slot_->Finish(std::move(output), started_, wall_started_);
+    }
+
+   private:
+    const std::shared_ptr<Slot> slot_;
+    const std::chrono::steady_clock::time_point started_;
+    const std::chrono::system_clock::time_point wall_started_;
+    std::atomic<bool> completed_{false};
+  };
+
+  // A cycle whose collector gave up on it without a result. At shutdown that is expected.
+  void Abandon(std::chrono::steady_clock::time_point started,
+               std::chrono::system_clock::time_point wall_started) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;
+    }
+    Finish({Status::Error("the cycle ended without a result (an unexpected exception)"), {}},
+           started, wall_started);
   }
 
   void OnTimeout(std::uint64_t run) {
@@ -142,6 +194,8 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     } catch (const std::exception& e) {
       // Collectors return errors as values; this is the last line of defence.
       output.status = Status::Error(std::string("unexpected exception: ") + e.what());
+    } catch (...) {
+      output.status = Status::Error("unexpected exception of an unknown type");
     }
     Finish(std::move(output), started, wall_started);
   }
@@ -216,6 +270,21 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
 };
 
 Scheduler::Scheduler(boost::asio::io_context& io, Logger& log) : io_(io), log_(log) {}
+
+void RunEventLoop(boost::asio::io_context& io, Logger& log) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      // Asio lets run() be called again after a handler threw; the rest of the work is intact.
+      log.Error("unexpected exception in an event handler, continuing", {{"err", e.what()}});
+    } catch (...) {
+      log.Error("unexpected exception in an event handler, continuing",
+                {{"err", "unknown exception type"}});
+    }
+  }
+}
 
 Scheduler::~Scheduler() {
   try {

@@ -61,4 +61,9 @@ class Scheduler {
   std::vector<std::shared_ptr<Slot>> retired_;  // stopped, threads not yet joined
 };
 
+// Runs `io` until it is stopped or out of work. An exception that escapes a handler (a bug: every
+// module returns errors as values) is logged in one line and the loop goes on, so one broken
+// cycle never ends the process; the scheduler records that cycle as failed.
+void RunEventLoop(boost::asio::io_context& io, Logger& log);
+
 }  // namespace outcomes

@@ -77,17 +77,23 @@ printf 'endpoints:\n  - name: a\n    url: https://127.0.0.1:1/\n    tls: {ca_fil
 "$binary" --config.check --config.file="$work/bad-tls.yml" >"$work/check-tls.out" 2>&1
 check "config.check finds an unreadable TLS file" \
   grep -qx "$work/bad-tls.yml: endpoint a: tls.ca_file \"$work/missing.pem\": cannot read" "$work/check-tls.out"
+printf 'endpoints:\n  - name: model\n    url: http://127.0.0.1:99999999999999999999/health\n' >"$work/bad-port.yml"
+"$binary" --config.check --config.file="$work/bad-port.yml" >"$work/check-port.out" 2>&1
+check "config.check refuses a port past 65535 with file:line:col" \
+  grep -qx "$work/bad-port.yml:3:10: endpoints\[0\].url: URL port \"99999999999999999999\" is not a number from 1 to 65535" "$work/check-port.out"
 "$binary" --config.file="$work/bad.yml" --web.listen-address=127.0.0.1:0 >"$work/bad-start.out" 2>&1
 check "a bad config at start exits non-zero" test $? -eq 1
 "$binary" --no-such-flag >/dev/null 2>&1
 check "an unknown flag exits 2" test $? -eq 2
 check "--version names the product" bash -c "'$binary' --version | grep -q '^outcomes_exporter, version '"
 
-# Start the daemon.
+# Start the daemon, with a web config that asks for nothing (plain HTTP), read on every reload.
+web_config="$work/web.yml"
+echo '# plain HTTP, no authentication' >"$web_config"
 listen_port=$(free_port)
 base="http://127.0.0.1:$listen_port"
 "$binary" --config.file="$config" --web.listen-address="127.0.0.1:$listen_port" \
-  --log.level=debug >"$work/exporter.log" 2>&1 &
+  --web.config.file="$web_config" --log.level=debug >"$work/exporter.log" 2>&1 &
 exporter_pid=$!
 check "becomes ready" wait_for 15 curl -sf "$base/-/ready"
 check "/-/healthy answers 200" curl -sf "$base/-/healthy"
@@ -124,6 +130,32 @@ sed 's/interval: 200ms/interval: 300ms/' "$work/good.yml" >"$config"
 check "a good HTTP reload answers 200" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/-/reload")" = 200
 check "reload_successful is 1 again" series_is outcomes_exporter_config_last_reload_successful 1
 check "counters survive the reload" wait_for 5 series_is 'outcomes_recommendations_total{model_version="v1",ab_test="",variant=""}' 3
+
+# Reloads that used to end the process with an exception: a URL port past 65535 (std::stoul
+# threw) and a web config path too long for the file system (std::filesystem threw).
+cp "$config" "$work/running.yml"
+{ cat "$work/running.yml"; cat "$work/bad-port.yml"; } >"$config"
+kill -HUP "$exporter_pid"
+check "a SIGHUP with a port past 65535 sets reload_successful 0" \
+  wait_for 5 series_is outcomes_exporter_config_last_reload_successful 0
+check "the process survives that SIGHUP" kill -0 "$exporter_pid"
+check "a POST /-/reload with that port answers 500" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/-/reload")" = 500
+check "the process survives that POST" kill -0 "$exporter_pid"
+check "the old config is kept: no endpoint collector" \
+  bash -c "! curl -sf '$base/metrics' | grep -q 'collector=\"endpoint/model\"'"
+check "the old config keeps collecting" series_is outcomes_store_up 1
+cp "$work/running.yml" "$config"
+check "a good reload after it answers 200" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/-/reload")" = 200
+printf 'tls_server_config:\n  cert_file: %s/%0300d.crt\n  key_file: x.key\n' "$work" 0 >"$web_config"
+kill -HUP "$exporter_pid"
+check "a SIGHUP with an unreachable web config path sets reload_successful 0" \
+  wait_for 5 series_is outcomes_exporter_config_last_reload_successful 0
+check "the process survives that SIGHUP too" kill -0 "$exporter_pid"
+echo '# plain HTTP, no authentication' >"$web_config"
+check "reloading the fixed web config answers 200" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/-/reload")" = 200
 
 # Store outage: /metrics keeps answering with the last counters.
 "$source_dir/scripts/pg-sandbox" stop "$pg_dir" >/dev/null 2>&1

@@ -312,6 +312,137 @@ TEST(ConfigTest, ValidatesCustomQueryNamesAndModes) {
       "test.yml:13:13: queries[2].values: list at least one column");
 }
 
+// A port that does not fit any integer: std::stoul threw, which ended the daemon on a reload.
+TEST(ConfigTest, RejectsAPortOutOfRangeWithItsPlace) {
+  const auto config = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://127.0.0.1:99999999999999999999/health\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:3:10: endpoints[0].url: URL port \"99999999999999999999\" is not a number "
+            "from 1 to 65535");
+}
+
+// yaml-cpp reads the rest of the file into the quoted value and calls it valid.
+TEST(ConfigTest, RejectsAnUnterminatedQuoteAtWhereItOpens) {
+  const auto config = Load("store:\n  dsn: \"x\n  interval: 5s\nendpoints: []\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:2:8: store.dsn: the quoted value that opens here does not close on this "
+            "line (for text over several lines, use a block scalar: |)");
+}
+
+TEST(ConfigTest, FindsAnUnterminatedQuoteAfterAByteOrderMark) {
+  const auto config = Load("\xEF\xBB\xBFstore:\n  dsn: \"x\n  interval: 5s\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().rfind("test.yml:2:8: store.dsn: the quoted value that opens here", 0),
+            0u)
+      << config.error();
+}
+
+TEST(ConfigTest, RejectsAQuoteLeftOpenAtTheEndOfTheFile) {
+  const auto config = Load("store:\n  interval: 5s\n  dsn: 'x");
+  ASSERT_FALSE(config.ok());
+  // yaml-cpp refuses this one itself, but points at the end of the file.
+  EXPECT_EQ(config.error(),
+            "test.yml:3:8: invalid YAML: the quote that opens here is never closed");
+}
+
+TEST(ConfigTest, QuotesInsideAQuotedValueDoNotOpenOne) {
+  const auto config =
+      Load("store:\n  dsn: \"host=\\\"db\\\"\"\n  application_name: 'it''s'\n  interval: 5s\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config.value().store->dsn, "host=\"db\"");
+  EXPECT_EQ(config.value().store->application_name, "it's");
+}
+
+// Junk at the start read as an empty document: the exporter ran with no collectors.
+TEST(ConfigTest, RejectsJunkInsteadOfATopLevelMapping) {
+  for (const std::string junk : {",", "!", "&a", "~"}) {
+    const auto config = Load(junk + "\n");
+    ASSERT_FALSE(config.ok()) << junk;
+    EXPECT_EQ(config.error(),
+              "test.yml:1:1: the top level must be a mapping of sections (store:, endpoints:, "
+              "registries:, queries:, analytics:), not \"" +
+                  junk + "\"");
+  }
+}
+
+TEST(ConfigTest, RejectsATopLevelListOrSingleValue) {
+  EXPECT_EQ(Load("- store\n").error(),
+            "test.yml:1:1: the top level must be a mapping of sections (store:, endpoints:, "
+            "registries:, queries:, analytics:), not a list");
+  EXPECT_EQ(Load("store\n").error(),
+            "test.yml:1:1: the top level must be a mapping of sections (store:, endpoints:, "
+            "registries:, queries:, analytics:), not a single value");
+}
+
+TEST(ConfigTest, ADocumentMarkerAndCommentsAloneAreAnEmptyConfig) {
+  const auto config = Load("# nothing to collect yet\n---\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config.value(), Config{});
+}
+
+// YAML::Load reads the first document only: the second one was silently ignored.
+TEST(ConfigTest, RejectsASecondDocument) {
+  const auto config = Load("endpoints: []\n---\nstore: {dsn: x}\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:2:1: a second YAML document starts here; a config file holds exactly one");
+}
+
+// +Inf is always the last bucket: a second one is a duplicate le="+Inf" series.
+TEST(ConfigTest, RejectsAnInfiniteBucket) {
+  const auto config = Load("endpoints:\n  - name: a\n    url: http://a\n    buckets: [1, .inf]\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:4:18: endpoints[0].buckets: expected a finite number (the +Inf bucket is "
+            "always there)");
+}
+
+TEST(ConfigTest, RejectsANanBucket) {
+  const auto config = Load("endpoints:\n  - name: a\n    url: http://a\n    buckets: [.nan]\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:4:15: endpoints[0].buckets: expected a finite number (the +Inf bucket is "
+            "always there)");
+}
+
+TEST(ConfigTest, RejectsANonFiniteNumber) {
+  const auto config = Load("store: {dsn: x}\nanalytics:\n  cost_per_recommendation: .inf\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:3:28: analytics.cost_per_recommendation: expected a finite number");
+}
+
+// PostgreSQL refuses a SET statement_timeout past INT_MAX ms: the store never connected.
+TEST(ConfigTest, RejectsAStatementTimeoutPostgresqlRefuses) {
+  EXPECT_TRUE(Load("store:\n  dsn: x\n  statement_timeout: 2147483647ms\n").ok());
+  const auto config = Load("store:\n  dsn: x\n  statement_timeout: 25d\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:3:22: store.statement_timeout: must be at most 24d20h31m23s647ms "
+            "(PostgreSQL's limit, 2147483647ms)");
+}
+
+// A steady_clock timer counts nanoseconds: 1000y overflowed it, and the cycle ran in a loop.
+TEST(ConfigTest, RejectsADurationTooLongForTimers) {
+  const auto config = Load("endpoints:\n  - name: a\n    url: http://a\n    interval: 1000y\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:4:15: endpoints[0].interval: must be at most 3650d (timers and libpq "
+            "cannot count further)");
+}
+
+// The throwing std::filesystem::is_directory ended a reload on a name longer than NAME_MAX.
+TEST(ConfigTest, AnUnreachablePathIsAnErrorNotAnException) {
+  const std::string path = "/" + std::string(300, 'a') + ".yml";
+  const auto config = LoadConfigFile(path, FakeEnv({}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(), path + ": cannot open config file");
+}
+
 TEST(ConfigTest, MissingFileIsOneClearLine) {
   const auto config = LoadConfigFile("/nonexistent/outcomes.yml", FakeEnv({}));
   ASSERT_FALSE(config.ok());

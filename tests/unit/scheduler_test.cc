@@ -59,10 +59,38 @@ class FakeCollector : public Collector {
   std::atomic<bool> cancelled_{false};
 };
 
+// An asynchronous collector whose cycles throw: from CollectAsync itself, or from a handler it
+// posted, after taking `done` along.
+class ThrowingAsyncCollector : public Collector {
+ public:
+  enum class Where { kInCollectAsync, kInItsHandler };
+  ThrowingAsyncCollector(std::string name, Where where) : name_(std::move(name)), where_(where) {}
+
+  const std::string& name() const override { return name_; }
+  Duration interval() const override { return 20ms; }
+  Duration timeout() const override { return 5s; }
+  bool asynchronous() const override { return true; }
+  void CollectAsync(boost::asio::io_context& io, std::function<void(CollectOutput)> done) override {
+    ++runs_;
+    if (where_ == Where::kInCollectAsync) throw std::runtime_error("boom");
+    boost::asio::post(io, [done = std::move(done)] {
+      throw std::runtime_error("boom in a handler");
+      done({});  // never reached: the exception drops `done`
+    });
+  }
+  bool SameConfig(const Collector& /*other*/) const override { return false; }
+
+  std::atomic<int> runs_{0};
+
+ private:
+  std::string name_;
+  Where where_;
+};
+
 class SchedulerTest : public testing::Test {
  protected:
   void SetUp() override {
-    io_thread_ = std::thread([this] { io_.run(); });
+    io_thread_ = std::thread([this] { RunEventLoop(io_, log_); });
   }
   void TearDown() override {
     scheduler_.Stop(2s);
@@ -160,6 +188,34 @@ TEST_F(SchedulerTest, StopIsBoundedByTheGraceEvenWithAStuckCycle) {
   // Cancel() ends the fake's cycle, so the stop completes well within the grace.
   EXPECT_TRUE(scheduler_.Stop(2s));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+}
+
+TEST_F(SchedulerTest, AnAsynchronousCycleThatThrowsFailsAndTheNextOneRuns) {
+  auto throwing = std::make_shared<ThrowingAsyncCollector>(
+      "throwing", ThrowingAsyncCollector::Where::kInCollectAsync);
+  ApplyOnIo({throwing});
+  std::this_thread::sleep_for(200ms);
+  EXPECT_GE(throwing->runs_.load(), 3);
+  const CollectorState state = StateOf("throwing");
+  EXPECT_FALSE(state.success);
+  EXPECT_EQ(state.last_error, "unexpected exception: boom");
+}
+
+TEST_F(SchedulerTest, AnExceptionInAnAsynchronousHandlerFailsTheCycleAndTheLoopGoesOn) {
+  auto throwing = std::make_shared<ThrowingAsyncCollector>(
+      "throwing", ThrowingAsyncCollector::Where::kInItsHandler);
+  auto fast = std::make_shared<FakeCollector>("fast", 20ms, 0ms);
+  ApplyOnIo({throwing, fast});
+  std::this_thread::sleep_for(200ms);
+  EXPECT_GE(throwing->runs_.load(), 3);  // not stuck "running" after the first one
+  const CollectorState state = StateOf("throwing");
+  EXPECT_FALSE(state.success);
+  EXPECT_EQ(state.last_error, "the cycle ended without a result (an unexpected exception)");
+  EXPECT_GE(fast->runs_.load(), 3);
+  EXPECT_NE(log_output_.str().find("msg=\"unexpected exception in an event handler, continuing\" "
+                                   "err=\"boom in a handler\""),
+            std::string::npos)
+      << log_output_.str();
 }
 
 }  // namespace
