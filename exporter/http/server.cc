@@ -24,6 +24,7 @@
 #include <type_traits>
 
 #include "exporter/http/basic_auth.h"
+#include "exporter/http/rate_limiter.h"
 #include "exporter/http/tls_context.h"
 
 namespace outcomes {
@@ -79,6 +80,7 @@ struct WebSecurity {
   WebConfig web;
   std::shared_ptr<ssl::context> tls;  // null: plain HTTP
   std::shared_ptr<BasicAuth> auth;
+  std::shared_ptr<RateLimiter> limiter;  // null: unlimited
   std::vector<FileStamp> tls_files;
 };
 
@@ -86,6 +88,10 @@ Result<std::shared_ptr<const WebSecurity>> MakeWebSecurity(const WebConfig& web)
   auto security = std::make_shared<WebSecurity>();
   security->web = web;
   security->auth = std::make_shared<BasicAuth>(web.basic_auth_users);
+  if (web.rate_limit.enabled()) {
+    security->limiter =
+        std::make_shared<RateLimiter>(web.rate_limit.interval, web.rate_limit.burst);
+  }
   if (web.tls()) {
     // Stamped before loading: a file replaced while it loads is loaded again next time.
     security->tls_files = StampTlsFiles(web);
@@ -120,6 +126,8 @@ class HttpServerCore {
     for (int i = 0; i < limits_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
   }
 
+  // Rate limit, then Respond, then the web config's headers.
+  HttpResponse Serve(const HttpRequest& request, const std::optional<std::string>& authorization);
   HttpResponse Respond(const HttpRequest& request, const std::optional<std::string>& authorization);
   const HttpLimits& limits() const { return limits_; }
   std::shared_ptr<const WebSecurity> security() const {
@@ -256,7 +264,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       authorization.emplace(found->value().data(), found->value().size());
     }
     const bool head = request.method() == http::verb::head;
-    Write(server_.Respond(routed, authorization), head, request.keep_alive());
+    Write(server_.Serve(routed, authorization), head, request.keep_alive());
   }
 
   // The request cannot be read to its end: answer, then close.
@@ -311,6 +319,24 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 };
 
 }  // namespace
+
+HttpResponse HttpServerCore::Serve(const HttpRequest& request,
+                                   const std::optional<std::string>& authorization) {
+  const std::shared_ptr<const WebSecurity> current = security();
+  // One bucket for every client, as the exporter-toolkit's; liveness is never limited.
+  HttpResponse response =
+      current->limiter && request.path != kHealthPath && !current->limiter->Allow()
+          ? HttpResponse{429,
+                         "text/plain; charset=utf-8",
+                         "Too Many Requests\n",
+                         {{"X-Content-Type-Options", "nosniff"}}}
+          : Respond(request, authorization);
+  // In front, so that a handler's own value of the header wins, as in Go's handlers.
+  for (const auto& [name, value] : current->web.headers) {
+    if (!value.empty()) response.headers.emplace(response.headers.begin(), name, value);
+  }
+  return response;
+}
 
 HttpResponse HttpServerCore::Respond(const HttpRequest& request,
                                      const std::optional<std::string>& authorization) {
