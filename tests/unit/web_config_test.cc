@@ -7,9 +7,11 @@
 namespace outcomes {
 namespace {
 
-// The web config file, written to a temporary file; the TLS paths point at files that exist.
+// The web config file, written to a temporary file named after the test (ctest runs tests in
+// parallel); the TLS paths point at files that exist.
 Result<WebConfig> LoadWeb(const std::string& yaml) {
-  const std::string path = testing::TempDir() + "web_config_test.yml";
+  const std::string path = testing::TempDir() + "web_config_" +
+                           testing::UnitTest::GetInstance()->current_test_info()->name() + ".yml";
   std::ofstream(path) << yaml;
   return LoadWebConfigFile(path);
 }
