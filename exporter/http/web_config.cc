@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 
 #include "exporter/http/tls_context.h"
@@ -34,6 +35,11 @@ bool IsBcryptHash(const std::string& hash) {
   return std::all_of(hash.begin() + 7, hash.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '/';
   });
+}
+
+// strerror's text, without strerror's shared buffer.
+std::string SystemError(int code) {
+  return std::error_code(code, std::generic_category()).message();
 }
 
 bool ParseInteger(const std::string& text, std::int64_t& out) {
@@ -412,7 +418,7 @@ void CheckFilesReadable(WebMapReader& tls, const WebConfig& web, ErrorList& erro
     if (std::filesystem::is_directory(*file_path)) {
       problem = "is a directory";
     } else if (!std::ifstream(*file_path)) {
-      problem = std::strerror(errno);
+      problem = SystemError(errno);
     }
     if (!problem.empty()) {
       errors.Add(tls.MarkOf(key), std::string("tls_server_config.") + key + ": cannot read \"" +
@@ -477,7 +483,9 @@ void ReadHttpServerConfig(WebMapReader& http, WebConfig& web, ErrorList& errors)
   http.Bool("http2", web.http2);
   http.StringMap("headers", web.headers);
   http.RejectUnknownKeys();
-  for (const auto& [name, value] : web.headers) {
+  for (const auto& header : web.headers) {
+    const std::string& name = header.first;
+    const std::string& value = header.second;
     const auto settable = std::find_if(kSettableHeaders.begin(), kSettableHeaders.end(),
                                        [&](const auto& known) { return known.first == name; });
     const std::string where = "http_server_config.headers." + name;
@@ -521,7 +529,7 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
   }
   std::ifstream file(path);
   if (!file) {
-    return Status::Error(path + ": cannot open web config file: " + std::strerror(errno));
+    return Status::Error(path + ": cannot open web config file: " + SystemError(errno));
   }
   std::stringstream text;
   text << file.rdbuf();
