@@ -435,8 +435,9 @@ void ReadTlsServerConfig(WebMapReader& tls, const std::filesystem::path& folder,
   tls.String("cert_file", web.cert_file);
   tls.String("key_file", web.key_file);
   tls.String("client_ca_file", web.client_ca_file);
-  const bool auth_type_given = tls.Has("client_auth_type");
   tls.String("client_auth_type", web.client_auth_type);
+  // As Go reads it, an explicit empty value is no value.
+  const bool auth_type_given = tls.Has("client_auth_type") && !web.client_auth_type.empty();
   if (tls.Has("client_allowed_sans")) {
     web.client_allowed_sans.emplace();
     tls.StringList("client_allowed_sans", *web.client_allowed_sans);

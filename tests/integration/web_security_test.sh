@@ -296,13 +296,14 @@ san_client() {  # san_client NAME SAN: NAME.crt/.key signed by the CA, with that
 } >/dev/null 2>&1
 san_client dns DNS:scraper.example
 san_client ip IP:10.0.0.7
+san_client ip6 IP:2001:db8:0:0:0:0:0:1
 san_client email email:ops@example.com
 san_client uri URI:spiffe://example/prometheus
 san_client other DNS:other.example
 tls_config sans.yml "client_ca_file: ca.crt" "client_auth_type: RequireAndVerifyClientCert" \
-  "client_allowed_sans: [scraper.example, 10.0.0.7, ops@example.com, 'spiffe://example/prometheus']"
+  "client_allowed_sans: [scraper.example, 10.0.0.7, '2001:db8::1', ops@example.com, 'spiffe://example/prometheus']"
 check "starts with client_allowed_sans" start sans.yml https --cacert ca.crt --cert dns.crt --key dns.key
-for name in dns ip email uri; do
+for name in dns ip ip6 email uri; do
   check "client_allowed_sans: a ${name^^} SAN in the list gets in" \
     test "$(status --cacert ca.crt --cert $name.crt --key $name.key "$url/metrics")" = 200
 done

@@ -174,6 +174,12 @@ TEST(WebConfigTest, ASectionWithOnlyVersionsIsPlainHttp) {
   EXPECT_FALSE(web.value().tls());
 }
 
+TEST(WebConfigTest, AnEmptyClientAuthTypeIsNoValueAsInGo) {
+  const auto web = LoadWeb("tls_server_config:\n  client_auth_type: \"\"\n");
+  ASSERT_TRUE(web.ok()) << web.error();
+  EXPECT_FALSE(web.value().tls());
+}
+
 TEST(WebConfigTest, InlineAndFileFormsOfOneInputAreNotBothAccepted) {
   EXPECT_NE(Refusal(TlsWith("  cert: PEM\n")).find("at most one of cert and cert_file"),
             std::string::npos);
