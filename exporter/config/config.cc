@@ -29,23 +29,6 @@ namespace {
 // years from the clock's epoch) and libpq's connect_timeout is an int of seconds.
 constexpr Duration kLongestDuration = std::chrono::hours(24 * 365 * 10);
 
-// "$2b$12$" + 22 characters of salt + 31 of hash, in bcrypt's base64 alphabet.
-bool IsBcryptHash(const std::string& hash) {
-  if (hash.size() != 60 || hash[0] != '$' || hash[1] != '2' || hash[3] != '$' || hash[6] != '$') {
-    return false;
-  }
-  if (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') return false;
-  if (!std::isdigit(static_cast<unsigned char>(hash[4])) ||
-      !std::isdigit(static_cast<unsigned char>(hash[5]))) {
-    return false;
-  }
-  const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
-  if (cost < 4 || cost > 31) return false;
-  return std::all_of(hash.begin() + 7, hash.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '/';
-  });
-}
-
 // from_chars, not stoll: out of range is a false, never an exception.
 bool ParseInteger(const std::string& text, std::int64_t& out) {
   const char* end = text.data() + text.size();
@@ -1061,105 +1044,6 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
   }
   if (!errors.empty()) return Status::Error(errors.Joined());
   return config;
-}
-
-Result<WebConfig> LoadWebConfigFile(const std::string& path) {
-  if (std::filesystem::is_directory(path)) {
-    return Status::Error(path + ": is a directory, not a web config file");
-  }
-  std::ifstream file(path);
-  if (!file) {
-    return Status::Error(path + ": cannot open web config file: " + std::strerror(errno));
-  }
-  std::stringstream text;
-  text << file.rdbuf();
-  ErrorList errors(path);
-  WebConfig web;
-  const EnvLookup no_env = [](const std::string&) { return std::optional<std::string>(); };
-  try {
-    const YAML::Node root = YAML::Load(text.str());
-    if (!root.IsDefined() || root.IsNull()) return web;
-    MapReader reader(root, "", errors, no_env);
-    if (auto tls = reader.Nested("tls_server_config")) {
-      tls->String("cert_file", web.cert_file, /*required=*/true);
-      tls->String("key_file", web.key_file, /*required=*/true);
-      tls->String("client_ca_file", web.client_ca_file);
-      tls->String("client_auth_type", web.client_auth_type);
-      tls->String("min_version", web.min_version);
-      tls->String("max_version", web.max_version);
-      tls->RejectUnknownKeys();
-      // As in the exporter-toolkit: relative paths are relative to the web config's folder.
-      const std::filesystem::path folder = std::filesystem::path(path).parent_path();
-      for (std::string* file_path : {&web.cert_file, &web.key_file, &web.client_ca_file}) {
-        if (!file_path->empty() && std::filesystem::path(*file_path).is_relative()) {
-          *file_path = (folder / *file_path).string();
-        }
-      }
-      // The exporter-toolkit's older name.
-      if (web.client_auth_type == "RequireClientCert")
-        web.client_auth_type = "RequireAnyClientCert";
-      static const std::set<std::string> kClientAuthTypes = {
-          "NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
-          "RequireAndVerifyClientCert"};
-      if (!kClientAuthTypes.contains(web.client_auth_type)) {
-        errors.Add(tls->MarkOf("client_auth_type"),
-                   "tls_server_config.client_auth_type: want NoClientCert, RequestClientCert, "
-                   "RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert");
-      }
-      const bool verifies = web.client_auth_type == "VerifyClientCertIfGiven" ||
-                            web.client_auth_type == "RequireAndVerifyClientCert";
-      if (verifies && web.client_ca_file.empty()) {
-        errors.Add(tls->MarkOf("client_auth_type"),
-                   "tls_server_config.client_ca_file: required to verify client certificates");
-      }
-      if (!web.client_ca_file.empty() && web.client_auth_type == "NoClientCert") {
-        // A CA with no policy would look like mutual TLS and check nothing.
-        errors.Add(tls->MarkOf("client_ca_file"),
-                   "tls_server_config.client_auth_type: set it (RequireAndVerifyClientCert for "
-                   "mutual TLS) when client_ca_file is given");
-      }
-      for (const auto& [key, version] :
-           {std::pair{"min_version", &web.min_version}, {"max_version", &web.max_version}}) {
-        if (*version != "TLS12" && *version != "TLS13") {
-          errors.Add(tls->MarkOf(key),
-                     std::string("tls_server_config.") + key +
-                         ": want TLS12 or TLS13 (older versions are not offered)");
-        }
-      }
-      if (web.min_version == "TLS13" && web.max_version == "TLS12") {
-        errors.Add(tls->MarkOf("max_version"),
-                   "tls_server_config.max_version: TLS12 is below min_version TLS13");
-      }
-      for (const auto& [key, file_path] : {std::pair{"cert_file", &web.cert_file},
-                                           {"key_file", &web.key_file},
-                                           {"client_ca_file", &web.client_ca_file}}) {
-        if (file_path->empty()) continue;
-        std::string problem;
-        if (std::filesystem::is_directory(*file_path)) {
-          problem = "is a directory";
-        } else if (!std::ifstream(*file_path)) {
-          problem = std::strerror(errno);
-        }
-        if (!problem.empty()) {
-          errors.Add(tls->MarkOf(key), std::string("tls_server_config.") + key +
-                                           ": cannot read \"" + *file_path + "\": " + problem);
-        }
-      }
-    }
-    reader.StringMap("basic_auth_users", web.basic_auth_users);
-    for (const auto& [user, hash] : web.basic_auth_users) {
-      if (!IsBcryptHash(hash)) {
-        errors.Add(reader.MarkOf("basic_auth_users"),
-                   "basic_auth_users." + user +
-                       ": not a bcrypt hash ($2a$, $2b$ or $2y$, cost, 53 characters)");
-      }
-    }
-    reader.RejectUnknownKeys();
-  } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, "invalid YAML: " + e.msg);
-  }
-  if (!errors.empty()) return Status::Error(errors.Joined());
-  return web;
 }
 
 Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {

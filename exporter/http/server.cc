@@ -24,6 +24,8 @@
 #include <type_traits>
 
 #include "exporter/http/basic_auth.h"
+#include "exporter/http/rate_limiter.h"
+#include "exporter/http/tls_context.h"
 
 namespace outcomes {
 namespace {
@@ -40,124 +42,10 @@ bool AllDigits(const std::string& text) {
   return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
 }
 
-int ProtocolVersion(const std::string& name) {
-  return name == "TLS13" ? TLS1_3_VERSION : TLS1_2_VERSION;
-}
-
-// The OpenSSL verification modes of the exporter-toolkit's client_auth_type values. The
-// "Any" types ask for a certificate but accept it unverified, as Go's tls package does.
-void SetClientVerification(SSL_CTX* context, const std::string& client_auth_type) {
-  const auto accept_any = [](int, X509_STORE_CTX*) { return 1; };
-  if (client_auth_type == "RequestClientCert") {
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, accept_any);
-  } else if (client_auth_type == "RequireAnyClientCert") {
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
-  } else if (client_auth_type == "VerifyClientCertIfGiven") {
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
-  } else if (client_auth_type == "RequireAndVerifyClientCert") {
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-  } else {
-    SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
-  }
-}
-
-// OpenSSL's reason, with a hint where its words are obscure.
-std::string Describe(const ErrorCode& error) {
-  const auto code = static_cast<std::uint64_t>(error.value());
-  if (ERR_GET_LIB(code) == ERR_LIB_PEM && ERR_GET_REASON(code) == PEM_R_NO_START_LINE) {
-    return error.message() + " (not a PEM file)";
-  }
-  return error.message();
-}
-
-// PKCS#8 ("BEGIN ENCRYPTED PRIVATE KEY") and traditional ("Proc-Type: 4,ENCRYPTED") keys.
-bool IsEncryptedPem(const std::string& path) {
-  std::ifstream file(path);
-  for (std::string line; std::getline(file, line);) {
-    if (line.find("ENCRYPTED") != std::string::npos) return true;
-  }
-  return false;
-}
-
-bool KeyMismatch(const ErrorCode& error) {
-  return ERR_GET_REASON(static_cast<std::uint64_t>(error.value())) == X509_R_KEY_VALUES_MISMATCH;
-}
-
 // OpenSSL recognises an HTTP request line where a TLS ClientHello should be.
 bool IsPlainHttp(const ErrorCode& error) {
   return error.category() == asio::error::get_ssl_category() &&
          ERR_GET_REASON(static_cast<std::uint64_t>(error.value())) == SSL_R_HTTP_REQUEST;
-}
-
-Result<std::shared_ptr<ssl::context>> MakeTlsContext(const WebConfig& web) {
-  // A failed load can leave more entries in this thread's OpenSSL error queue than the one
-  // reported; later TLS calls on the thread must not see them.
-  struct ClearErrorsOnExit {
-    ClearErrorsOnExit() = default;
-    ClearErrorsOnExit(const ClearErrorsOnExit&) = delete;
-    ClearErrorsOnExit& operator=(const ClearErrorsOnExit&) = delete;
-    ~ClearErrorsOnExit() { ERR_clear_error(); }
-  } clear_errors;
-  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
-  SSL_CTX* native = context->native_handle();
-  ErrorCode error;
-  context->use_certificate_chain_file(web.cert_file, error);
-  if (error) {
-    return Status::Error("tls_server_config.cert_file \"" + web.cert_file +
-                         "\": " + Describe(error));
-  }
-  // An encrypted key would make OpenSSL ask for a pass phrase on the terminal and block.
-  SSL_CTX_set_default_passwd_cb(native, [](char*, int, int, void*) { return 0; });
-  context->use_private_key_file(web.key_file, ssl::context::pem, error);
-  if (error && !KeyMismatch(error)) {
-    const std::string hint = IsEncryptedPem(web.key_file)
-                                 ? " (the key is encrypted; give the exporter an unencrypted key, "
-                                   "readable by its user alone)"
-                                 : "";
-    return Status::Error("tls_server_config.key_file \"" + web.key_file + "\": " + Describe(error) +
-                         hint);
-  }
-  if (error || SSL_CTX_check_private_key(native) != 1) {
-    return Status::Error("tls_server_config.key_file \"" + web.key_file +
-                         "\" does not match cert_file \"" + web.cert_file + "\"");
-  }
-  SSL_CTX_set_min_proto_version(native, ProtocolVersion(web.min_version));
-  SSL_CTX_set_max_proto_version(native, ProtocolVersion(web.max_version));
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  if (!web.client_ca_file.empty()) {
-    context->load_verify_file(web.client_ca_file, error);
-    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(web.client_ca_file.c_str());
-    if (error || names == nullptr) {
-      return Status::Error("tls_server_config.client_ca_file \"" + web.client_ca_file +
-                           "\": " + (error ? Describe(error) : "no certificate in the file"));
-    }
-    // Tells clients which CA their certificate must come from.
-    SSL_CTX_set_client_CA_list(native, names);
-  }
-  SetClientVerification(native, web.client_auth_type);
-  // Resumed sessions of verified clients need an id context, or OpenSSL refuses them.
-  static constexpr unsigned char kSessionContext[] = "outcomes_exporter";
-  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof(kSessionContext) - 1);
-  return context;
-}
-
-// What a TLS file looked like when it was loaded; a change means it was rotated.
-struct FileStamp {
-  std::filesystem::file_time_type modified;
-  std::uintmax_t size = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-std::vector<FileStamp> StampTlsFiles(const WebConfig& web) {
-  std::vector<FileStamp> stamps;
-  for (const std::string* path : {&web.cert_file, &web.key_file, &web.client_ca_file}) {
-    std::error_code error;  // a missing file stamps as empty, which differs from any real one
-    FileStamp stamp{std::filesystem::last_write_time(*path, error), 0};
-    stamp.size = std::filesystem::file_size(*path, error);
-    if (error) stamp = {};
-    stamps.push_back(stamp);
-  }
-  return stamps;
 }
 
 const char* const kHealthPath = "/-/healthy";
@@ -192,6 +80,7 @@ struct WebSecurity {
   WebConfig web;
   std::shared_ptr<ssl::context> tls;  // null: plain HTTP
   std::shared_ptr<BasicAuth> auth;
+  std::shared_ptr<RateLimiter> limiter;  // null: unlimited
   std::vector<FileStamp> tls_files;
 };
 
@@ -199,6 +88,10 @@ Result<std::shared_ptr<const WebSecurity>> MakeWebSecurity(const WebConfig& web)
   auto security = std::make_shared<WebSecurity>();
   security->web = web;
   security->auth = std::make_shared<BasicAuth>(web.basic_auth_users);
+  if (web.rate_limit.enabled()) {
+    security->limiter =
+        std::make_shared<RateLimiter>(web.rate_limit.interval, web.rate_limit.burst);
+  }
   if (web.tls()) {
     // Stamped before loading: a file replaced while it loads is loaded again next time.
     security->tls_files = StampTlsFiles(web);
@@ -233,6 +126,8 @@ class HttpServerCore {
     for (int i = 0; i < limits_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
   }
 
+  // Rate limit, then Respond, then the web config's headers.
+  HttpResponse Serve(const HttpRequest& request, const std::optional<std::string>& authorization);
   HttpResponse Respond(const HttpRequest& request, const std::optional<std::string>& authorization);
   const HttpLimits& limits() const { return limits_; }
   std::shared_ptr<const WebSecurity> security() const {
@@ -369,7 +264,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       authorization.emplace(found->value().data(), found->value().size());
     }
     const bool head = request.method() == http::verb::head;
-    Write(server_.Respond(routed, authorization), head, request.keep_alive());
+    Write(server_.Serve(routed, authorization), head, request.keep_alive());
   }
 
   // The request cannot be read to its end: answer, then close.
@@ -424,6 +319,24 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 };
 
 }  // namespace
+
+HttpResponse HttpServerCore::Serve(const HttpRequest& request,
+                                   const std::optional<std::string>& authorization) {
+  const std::shared_ptr<const WebSecurity> current = security();
+  // One bucket for every client, as the exporter-toolkit's; liveness is never limited.
+  HttpResponse response =
+      current->limiter && request.path != kHealthPath && !current->limiter->Allow()
+          ? HttpResponse{429,
+                         "text/plain; charset=utf-8",
+                         "Too Many Requests\n",
+                         {{"X-Content-Type-Options", "nosniff"}}}
+          : Respond(request, authorization);
+  // In front, so that a handler's own value of the header wins, as in Go's handlers.
+  for (const auto& [name, value] : current->web.headers) {
+    if (!value.empty()) response.headers.emplace(response.headers.begin(), name, value);
+  }
+  return response;
+}
 
 HttpResponse HttpServerCore::Respond(const HttpRequest& request,
                                      const std::optional<std::string>& authorization) {

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "exporter/config/config.h"
 #include "exporter/core/duration.h"
 #include "exporter/core/log.h"
 #include "exporter/core/status.h"
+#include "exporter/http/web_config.h"
 
 namespace outcomes {
 

@@ -210,4 +210,161 @@ check "a broken rotation keeps the previous certificate" bash -c "$(declare -f s
 check "and says so" grep -q "cannot reload the rotated TLS files; serving the previous ones" exporter.log
 stop
 
+# The rest of the exporter-toolkit's format, as node_exporter's users write it.
+s_client() {  # s_client ARGS...: a handshake with openssl s_client, its output on stdout
+  openssl s_client -connect "127.0.0.1:$port" -CAfile ca.crt "$@" </dev/null 2>&1
+}
+cipher_of() { s_client "$@" | sed -n 's/.*Cipher is \(.*\)$/\1/p' | head -1; }
+
+indented() { sed 's/^/    /' "$1"; }  # a PEM file as a YAML block scalar's lines
+{
+  printf 'tls_server_config:\n  cert: |\n'
+  indented server.crt
+  printf '  key: |\n'
+  indented server.key
+  printf '  client_ca: |\n'
+  indented ca.crt
+  printf '  client_auth_type: RequireAndVerifyClientCert\n'
+} >inline.yml
+check "starts with inline cert, key and client_ca" start inline.yml https "${client_cert[@]}"
+check "inline: the inline certificate is served" \
+  bash -c "curl -s -v -o /dev/null $(printf '%q ' "${client_cert[@]}") '$url/-/healthy' 2>&1 | grep -q 'subject: CN=localhost'"
+check "inline: a client certificate from the inline CA gets in" test "$(status "${client_cert[@]}" "$url/metrics")" = 200
+check "inline: one from another CA does not" \
+  test "$(status --cacert ca.crt --cert rogue.crt --key rogue.key "$url/metrics")" = 000
+check "inline: the key is not logged" bash -c "! grep -q 'PRIVATE KEY' exporter.log"
+stop
+
+# The security defect this format's rules close: a half-written TLS section served plain HTTP.
+printf 'tls_server_config:\n  cert_file: ""\n  key_file: server.key\n' >half.yml
+check "cert_file \"\" with a key_file is refused, as the exporter-toolkit refuses it" \
+  refused half.yml "half.yml:2:3: tls_server_config: missing one of cert or cert_file"
+timeout 10 "$binary" --config.file=config.yml --web.config.file=half.yml --web.listen-address="127.0.0.1:$(free_port)" >half-start.out 2>&1
+half_status=$?  # 124: it kept running
+check "and the exporter does not start on plain HTTP with it" test "$half_status" -eq 1
+printf 'tls_server_config:\n  key_file: server.key\n' >keyonly.yml
+check "a key_file alone is refused too" refused keyonly.yml "missing one of cert or cert_file"
+tls_config tls10.yml "min_version: TLS10"
+check "min_version TLS10 is a known name, refused with the reason" refused tls10.yml \
+  "tls_server_config.min_version: want TLS12 or TLS13 (TLS10 is not offered"
+
+# Cipher suites, by their Go names; TLS 1.3 suites are not configurable.
+tls_config ciphers.yml "cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]"
+check "starts with cipher_suites" start ciphers.yml https --cacert ca.crt
+check "cipher_suites: a listed suite is negotiated" \
+  test "$(cipher_of -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256)" = ECDHE-ECDSA-AES128-GCM-SHA256
+check "cipher_suites: an unlisted one is refused" \
+  bash -c "$(declare -f s_client cipher_of); port=$port; test \"\$(cipher_of -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305)\" != ECDHE-ECDSA-CHACHA20-POLY1305"
+check "prefer_server_cipher_suites (default true): the server's order wins" \
+  test "$(cipher_of -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384)" = ECDHE-ECDSA-AES256-GCM-SHA384
+check "TLS 1.3 keeps its suites" test "$(status --cacert ca.crt --tlsv1.3 "$url/metrics")" = 200
+stop
+tls_config client-order.yml "cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]" \
+  "prefer_server_cipher_suites: false"
+check "starts with prefer_server_cipher_suites false" start client-order.yml https --cacert ca.crt
+check "prefer_server_cipher_suites false: the client's order wins" \
+  test "$(cipher_of -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384)" = ECDHE-ECDSA-AES128-GCM-SHA256
+stop
+tls_config defaults.yml
+check "starts with the default TLS policy" start defaults.yml https --cacert ca.crt
+check "by default, Go's suites: ECDHE-ECDSA-CHACHA20-POLY1305 is offered" \
+  test "$(cipher_of -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305)" = ECDHE-ECDSA-CHACHA20-POLY1305
+check "and a suite Go does not offer (CBC with SHA-384) is not" \
+  bash -c "$(declare -f s_client cipher_of); port=$port; test \"\$(cipher_of -tls1_2 -cipher ECDHE-ECDSA-AES256-SHA384)\" != ECDHE-ECDSA-AES256-SHA384"
+check "by default, Go's curves: X25519 is offered" bash -c "$(declare -f s_client); port=$port; s_client -tls1_3 -groups X25519 | grep -q 'Server Temp Key: X25519'"
+check "and X448, which Go does not offer, is not" bash -c "$(declare -f s_client); port=$port; ! s_client -tls1_3 -groups X448 | grep -q 'Server Temp Key'"
+check "ALPN offers http/1.1 to a client that asks for h2 and http/1.1" \
+  bash -c "$(declare -f s_client); port=$port; s_client -alpn h2,http/1.1 | grep -q 'ALPN protocol: http/1.1'"
+check "and nothing to a client that asks for h2 alone" \
+  bash -c "$(declare -f s_client); port=$port; s_client -alpn h2 | grep -q 'No ALPN negotiated'"
+check "curl --http2 gets HTTP/1.1" test "$(curl -s -o /dev/null -w '%{http_version}' --http2 --cacert ca.crt "$url/metrics")" = 1.1
+stop
+
+tls_config curves.yml "curve_preferences: [CurveP384]" "min_version: TLS13"
+check "starts with curve_preferences" start curves.yml https --cacert ca.crt
+check "curve_preferences: a listed curve is used" \
+  bash -c "$(declare -f s_client); port=$port; s_client -groups P-384 | grep -q 'Server Temp Key: ECDH, secp384r1'"
+check "curve_preferences: an unlisted one is refused" \
+  bash -c "$(declare -f s_client); port=$port; ! s_client -groups X25519:P-256 | grep -q 'Server Temp Key'"
+stop
+
+# client_allowed_sans: the client certificate must carry one of them (DNS, IP, email, URI).
+san_client() {  # san_client NAME SAN: NAME.crt/.key signed by the CA, with that SAN
+  openssl req $key -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" &&
+    echo "subjectAltName=$2" >"$1.ext" &&
+    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$1.crt" -days 2 -extfile "$1.ext"
+} >/dev/null 2>&1
+san_client dns DNS:scraper.example
+san_client ip IP:10.0.0.7
+san_client ip6 IP:2001:db8:0:0:0:0:0:1
+san_client email email:ops@example.com
+san_client uri URI:spiffe://example/prometheus
+san_client other DNS:other.example
+tls_config sans.yml "client_ca_file: ca.crt" "client_auth_type: RequireAndVerifyClientCert" \
+  "client_allowed_sans: [scraper.example, 10.0.0.7, '2001:db8::1', ops@example.com, 'spiffe://example/prometheus']"
+check "starts with client_allowed_sans" start sans.yml https --cacert ca.crt --cert dns.crt --key dns.key
+for name in dns ip ip6 email uri; do
+  check "client_allowed_sans: a ${name^^} SAN in the list gets in" \
+    test "$(status --cacert ca.crt --cert $name.crt --key $name.key "$url/metrics")" = 200
+done
+check "client_allowed_sans: a SAN not in the list is refused" \
+  test "$(status --cacert ca.crt --cert other.crt --key other.key "$url/metrics")" = 000
+check "client_allowed_sans: a certificate without SANs is refused" \
+  test "$(status "${client_cert[@]}" "$url/metrics")" = 000
+stop
+tls_config sans-nocert.yml "client_auth_type: RequestClientCert" "client_allowed_sans: [scraper.example]"
+check "client_allowed_sans with a client certificate that may be absent is refused" refused sans-nocert.yml \
+  "client_allowed_sans: requires client_auth_type to be one of RequireAnyClientCert or RequireAndVerifyClientCert"
+
+# http_server_config.headers: the exporter-toolkit's five headers, on every response.
+cat >headers.yml <<EOF2
+http_server_config:
+  http2: false
+  headers:
+    X-Frame-Options: deny
+    X-Content-Type-Options: nosniff
+    Strict-Transport-Security: max-age=31536000
+    Content-Security-Policy: ""
+basic_auth_users:
+  prometheus: '$hash'
+EOF2
+check "starts with headers" start headers.yml http
+curl -s -D headers.out -o /dev/null -u prometheus:s3cret-test-pass "$url/metrics"
+check "headers: the configured headers are on /metrics" bash -c "
+  grep -qi '^X-Frame-Options: deny' headers.out && grep -qi '^X-Content-Type-Options: nosniff' headers.out &&
+  grep -qi '^Strict-Transport-Security: max-age=31536000' headers.out"
+check "headers: a blank value sends nothing" bash -c "! grep -qi '^Content-Security-Policy' headers.out"
+check "headers: also on a 401 and on /-/healthy" bash -c "
+  curl -s -D - -o /dev/null '$url/metrics' | grep -qi '^X-Frame-Options: deny' &&
+  curl -s -D - -o /dev/null '$url/-/healthy' | grep -qi '^X-Frame-Options: deny'"
+stop
+printf 'http_server_config:\n  headers:\n    Server: outcomes\n' >bad-header.yml
+check "a header outside the toolkit's list is refused with its message" refused bad-header.yml \
+  'http_server_config.headers.Server: HTTP header "Server" can not be configured'
+printf 'http_server_config:\n  headers:\n    X-Frame-Options: allow\n' >bad-value.yml
+check "a value outside the listed ones is refused with its message" refused bad-value.yml \
+  'invalid value for X-Frame-Options. Expected one of: ["deny" "sameorigin"], but got: "allow"'
+
+# rate_limit: one token bucket for the whole server, as the exporter-toolkit's.
+printf 'rate_limit:\n  interval: 1m\n  burst: 3\n' >limit.yml
+check "starts with rate_limit" start limit.yml http
+# start() waited on /-/healthy, which takes no token.
+codes=$(for _ in 1 2 3; do status "$url/metrics"; echo; done | tr '\n' ' ')
+check "rate_limit: the burst is served" test "$codes" = "200 200 200 "
+check "rate_limit: beyond it, 429 Too Many Requests" bash -c "
+  test \"\$(curl -s -o limited.out -w '%{http_code}' '$url/metrics')\" = 429 && grep -qx 'Too Many Requests' limited.out"
+check "rate_limit: the bucket is global, another client address gets 429 too" \
+  test "$(status --interface 127.0.0.2 "$url/metrics")" = 429
+check "rate_limit: /-/healthy is not limited" test "$(status "$url/-/healthy")" = 200
+stop
+printf 'rate_limit:\n  interval: 500ms\n  burst: 1\n' >refill.yml
+check "starts with a rate_limit of 1 per 500ms" start refill.yml http
+check "rate_limit: one request, then 429" test "$(status "$url/metrics") $(status "$url/metrics")" = "200 429"
+sleep 0.6
+check "rate_limit: a token is back after the interval" test "$(status "$url/metrics")" = 200
+stop
+printf 'rate_limit:\n  interval: 1s\n  burst: 0\n' >burst0.yml
+check "rate_limit with burst 0 (every request 429) is refused" refused burst0.yml \
+  "rate_limit.burst: must be at least 1 when interval is set"
+
 harness_finish
