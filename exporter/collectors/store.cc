@@ -14,6 +14,12 @@ double Seconds(std::chrono::system_clock::time_point time) {
   return std::chrono::duration<double>(time.time_since_epoch()).count();
 }
 
+using Values = std::vector<std::int64_t>;
+
+// How SeriesLimit ranks label sets: by their count (the first ledger value), or the sum itself.
+constexpr auto kFirstValue = [](const Values& values) { return values[0]; };
+constexpr auto kItself = [](std::int64_t value) { return value; };
+
 }  // namespace
 
 const std::vector<TableSpec>& ReferenceTables() {
@@ -92,7 +98,30 @@ CollectOutput StoreCollector::Collect() {
   store_up_ = status.ok();
   output.status = status;
   output.families = BuildFamilies();
+  WarnAboutNewDrops();
   return output;
+}
+
+SeriesLimit& StoreCollector::LimitOf(const std::string& family) {
+  return limits_.try_emplace(family, static_cast<std::size_t>(config_.series_limit)).first->second;
+}
+
+void StoreCollector::WarnAboutNewDrops() {
+  std::string families;
+  std::size_t dropped = 0;
+  for (const auto& [family, limit] : limits_) {
+    if (limit.dropped() == 0 || !warned_families_.insert(family).second) continue;
+    families += (families.empty() ? "" : ",") + family;
+    dropped += limit.dropped();
+  }
+  if (families.empty()) return;
+  deps_.log.Warn(
+      "families exceed store.series_limit; the excess series are left out of /metrics but "
+      "still counted",
+      {{"collector", name_},
+       {"series_limit", std::to_string(config_.series_limit)},
+       {"families", families},
+       {"dropped", std::to_string(dropped)}});
 }
 
 Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
@@ -107,7 +136,7 @@ Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
   return Status::Ok();
 }
 
-std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
+std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
   std::vector<prometheus::MetricFamily> families;
   const auto& recs = ledgers_[0];
   const auto& events = ledgers_[1];
@@ -125,11 +154,13 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
         "Recommendations in the outcomes store (collected in the background, exact within one "
         "reconcile interval).",
         MetricType::Counter);
-    for (const auto& [labels, values] : recs.values()) {
+    SeriesLimit& limit = LimitOf(family.name);
+    limit.Update(recs.values(), kFirstValue);
+    limit.ForEachKept(recs.values(), [&](const LabelValues& labels, const Values& values) {
       AddSample(family,
                 {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
                 static_cast<double>(values[0]));
-    }
+    });
     families.push_back(std::move(family));
   }
 
@@ -145,6 +176,14 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
     std::map<LabelValues, std::int64_t> revenue_cents;
     std::int64_t newest_ms = 0;
     for (const auto& [labels, values] : events.values()) {
+      if (labels[3] == "PURCHASED" || labels[3] == "RETURNED") {
+        revenue_cents[{labels[0], labels[1], labels[2], labels[3]}] += values[1];
+      }
+      newest_ms = std::max(newest_ms, values[2]);
+    }
+    SeriesLimit& counts_limit = LimitOf(counts.name);
+    counts_limit.Update(events.values(), kFirstValue);
+    counts_limit.ForEachKept(events.values(), [&](const LabelValues& labels, const Values& values) {
       AddSample(counts,
                 {{"model_version", labels[0]},
                  {"ab_test", labels[1]},
@@ -152,19 +191,17 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
                  {"status", labels[3]},
                  {"reason", labels[4]}},
                 static_cast<double>(values[0]));
-      if (labels[3] == "PURCHASED" || labels[3] == "RETURNED") {
-        revenue_cents[{labels[0], labels[1], labels[2], labels[3]}] += values[1];
-      }
-      newest_ms = std::max(newest_ms, values[2]);
-    }
-    for (const auto& [labels, cents] : revenue_cents) {
+    });
+    SeriesLimit& revenue_limit = LimitOf(revenue.name);
+    revenue_limit.Update(revenue_cents, kItself);
+    revenue_limit.ForEachKept(revenue_cents, [&](const LabelValues& labels, std::int64_t cents) {
       AddSample(revenue,
                 {{"model_version", labels[0]},
                  {"ab_test", labels[1]},
                  {"variant", labels[2]},
                  {"status", labels[3]}},
                 static_cast<double>(cents) / 100.0);
-    }
+    });
     families.push_back(std::move(counts));
     families.push_back(std::move(revenue));
     if (newest_ms > 0) {
@@ -187,15 +224,22 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
                              MetricType::Counter);
     std::map<LabelValues, std::int64_t> score_sums;
     for (const auto& [labels, values] : feedback.values()) {
-      AddSample(counts,
-                {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
-                static_cast<double>(values[0]));
       score_sums[{labels[0], labels[1]}] += values[1];
     }
-    for (const auto& [labels, sum] : score_sums) {
+    SeriesLimit& counts_limit = LimitOf(counts.name);
+    counts_limit.Update(feedback.values(), kFirstValue);
+    counts_limit.ForEachKept(
+        feedback.values(), [&](const LabelValues& labels, const Values& values) {
+          AddSample(counts,
+                    {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
+                    static_cast<double>(values[0]));
+        });
+    SeriesLimit& scores_limit = LimitOf(scores.name);
+    scores_limit.Update(score_sums, kItself);
+    scores_limit.ForEachKept(score_sums, [&](const LabelValues& labels, std::int64_t sum) {
       AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
                 static_cast<double>(sum));
-    }
+    });
     families.push_back(std::move(counts));
     families.push_back(std::move(scores));
   }
@@ -231,6 +275,16 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
     AddSample(recount, {}, Seconds(last_full_count_wall_));
     families.push_back(std::move(recount));
   }
+
+  auto dropped = MakeFamily("outcomes_exporter_series_dropped",
+                            "Label sets of a built-in family left out of /metrics by "
+                            "store.series_limit (still counted).",
+                            MetricType::Gauge);
+  for (const auto& [family, limit] : limits_) {
+    AddSample(dropped, {{"collector", name_}, {"family", family}},
+              static_cast<double>(limit.dropped()));
+  }
+  if (!dropped.metric.empty()) families.push_back(std::move(dropped));
 
   auto durations = MakeFamily("outcomes_store_query_duration_seconds",
                               "Duration of the last run of each store query.", MetricType::Gauge);
