@@ -156,6 +156,7 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
         MetricType::Counter);
     SeriesLimit& limit = LimitOf(family.name);
     limit.Update(recs.values(), kFirstValue);
+    family.metric.reserve(limit.kept());
     limit.ForEachKept(recs.values(), [&](const LabelValues& labels, const Values& values) {
       AddSample(family,
                 {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
@@ -183,6 +184,7 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
     }
     SeriesLimit& counts_limit = LimitOf(counts.name);
     counts_limit.Update(events.values(), kFirstValue);
+    counts.metric.reserve(counts_limit.kept());
     counts_limit.ForEachKept(events.values(), [&](const LabelValues& labels, const Values& values) {
       AddSample(counts,
                 {{"model_version", labels[0]},
@@ -194,6 +196,7 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
     });
     SeriesLimit& revenue_limit = LimitOf(revenue.name);
     revenue_limit.Update(revenue_cents, kItself);
+    revenue.metric.reserve(revenue_limit.kept());
     revenue_limit.ForEachKept(revenue_cents, [&](const LabelValues& labels, std::int64_t cents) {
       AddSample(revenue,
                 {{"model_version", labels[0]},
@@ -228,6 +231,7 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
     }
     SeriesLimit& counts_limit = LimitOf(counts.name);
     counts_limit.Update(feedback.values(), kFirstValue);
+    counts.metric.reserve(counts_limit.kept());
     counts_limit.ForEachKept(
         feedback.values(), [&](const LabelValues& labels, const Values& values) {
           AddSample(counts,
@@ -236,6 +240,7 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
         });
     SeriesLimit& scores_limit = LimitOf(scores.name);
     scores_limit.Update(score_sums, kItself);
+    scores.metric.reserve(scores_limit.kept());
     scores_limit.ForEachKept(score_sums, [&](const LabelValues& labels, std::int64_t sum) {
       AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
                 static_cast<double>(sum));

@@ -34,7 +34,8 @@ class SeriesLimit {
   template <typename Map, typename Fn>
   void ForEachKept(const Map& series, Fn fn) const;
 
-  // Label sets of the last Update left out.
+  // Label sets of the last Update exported, and left out.
+  std::size_t kept() const { return kept_.size(); }
   std::size_t dropped() const { return dropped_; }
 
  private:
