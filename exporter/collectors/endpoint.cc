@@ -65,10 +65,11 @@ std::string QuoteNonFiniteNumbers(const std::string& body) {
       out += c;
       continue;
     }
-    const std::string_view rest = std::string_view(body).substr(i);
+    const std::string_view rest = std::string_view{body}.substr(i);
     std::size_t length = NumberTokenLength(rest);
-    const auto literal = std::find_if(kNonFiniteLiterals.begin(), kNonFiniteLiterals.end(),
-                                      [&](std::string_view l) { return rest.starts_with(l); });
+    const auto* const literal =
+        std::find_if(kNonFiniteLiterals.begin(), kNonFiniteLiterals.end(),
+                     [&](std::string_view l) { return rest.starts_with(l); });
     if (literal != kNonFiniteLiterals.end()) length = literal->size();
     if (length == 0) {
       out += c;
