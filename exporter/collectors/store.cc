@@ -20,6 +20,15 @@ using Values = std::vector<std::int64_t>;
 constexpr auto kFirstValue = [](const Values& values) { return values[0]; };
 constexpr auto kItself = [](std::int64_t value) { return value; };
 
+// Brings `limit` up to date with `series` and passes the kept entries to add(labels, value).
+template <typename Map, typename Size, typename Add>
+void AddKept(prometheus::MetricFamily& family, SeriesLimit& limit, const Map& series, Size size,
+             Add add) {
+  limit.Update(series, size);
+  family.metric.reserve(limit.kept());
+  limit.ForEachKept(series, add);
+}
+
 }  // namespace
 
 const std::vector<TableSpec>& ReferenceTables() {
@@ -154,14 +163,13 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
         "Recommendations in the outcomes store (collected in the background, exact within one "
         "reconcile interval).",
         MetricType::Counter);
-    SeriesLimit& limit = LimitOf(family.name);
-    limit.Update(recs.values(), kFirstValue);
-    family.metric.reserve(limit.kept());
-    limit.ForEachKept(recs.values(), [&](const LabelValues& labels, const Values& values) {
-      AddSample(family,
-                {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
-                static_cast<double>(values[0]));
-    });
+    AddKept(family, LimitOf(family.name), recs.values(), kFirstValue,
+            [&](const LabelValues& labels, const Values& values) {
+              AddSample(
+                  family,
+                  {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
+                  static_cast<double>(values[0]));
+            });
     families.push_back(std::move(family));
   }
 
@@ -182,29 +190,25 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
       }
       newest_ms = std::max(newest_ms, values[2]);
     }
-    SeriesLimit& counts_limit = LimitOf(counts.name);
-    counts_limit.Update(events.values(), kFirstValue);
-    counts.metric.reserve(counts_limit.kept());
-    counts_limit.ForEachKept(events.values(), [&](const LabelValues& labels, const Values& values) {
-      AddSample(counts,
-                {{"model_version", labels[0]},
-                 {"ab_test", labels[1]},
-                 {"variant", labels[2]},
-                 {"status", labels[3]},
-                 {"reason", labels[4]}},
-                static_cast<double>(values[0]));
-    });
-    SeriesLimit& revenue_limit = LimitOf(revenue.name);
-    revenue_limit.Update(revenue_cents, kItself);
-    revenue.metric.reserve(revenue_limit.kept());
-    revenue_limit.ForEachKept(revenue_cents, [&](const LabelValues& labels, std::int64_t cents) {
-      AddSample(revenue,
-                {{"model_version", labels[0]},
-                 {"ab_test", labels[1]},
-                 {"variant", labels[2]},
-                 {"status", labels[3]}},
-                static_cast<double>(cents) / 100.0);
-    });
+    AddKept(counts, LimitOf(counts.name), events.values(), kFirstValue,
+            [&](const LabelValues& labels, const Values& values) {
+              AddSample(counts,
+                        {{"model_version", labels[0]},
+                         {"ab_test", labels[1]},
+                         {"variant", labels[2]},
+                         {"status", labels[3]},
+                         {"reason", labels[4]}},
+                        static_cast<double>(values[0]));
+            });
+    AddKept(revenue, LimitOf(revenue.name), revenue_cents, kItself,
+            [&](const LabelValues& labels, std::int64_t cents) {
+              AddSample(revenue,
+                        {{"model_version", labels[0]},
+                         {"ab_test", labels[1]},
+                         {"variant", labels[2]},
+                         {"status", labels[3]}},
+                        static_cast<double>(cents) / 100.0);
+            });
     families.push_back(std::move(counts));
     families.push_back(std::move(revenue));
     if (newest_ms > 0) {
@@ -229,22 +233,18 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
     for (const auto& [labels, values] : feedback.values()) {
       score_sums[{labels[0], labels[1]}] += values[1];
     }
-    SeriesLimit& counts_limit = LimitOf(counts.name);
-    counts_limit.Update(feedback.values(), kFirstValue);
-    counts.metric.reserve(counts_limit.kept());
-    counts_limit.ForEachKept(
-        feedback.values(), [&](const LabelValues& labels, const Values& values) {
-          AddSample(counts,
-                    {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
-                    static_cast<double>(values[0]));
-        });
-    SeriesLimit& scores_limit = LimitOf(scores.name);
-    scores_limit.Update(score_sums, kItself);
-    scores.metric.reserve(scores_limit.kept());
-    scores_limit.ForEachKept(score_sums, [&](const LabelValues& labels, std::int64_t sum) {
-      AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
-                static_cast<double>(sum));
-    });
+    AddKept(counts, LimitOf(counts.name), feedback.values(), kFirstValue,
+            [&](const LabelValues& labels, const Values& values) {
+              AddSample(
+                  counts,
+                  {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
+                  static_cast<double>(values[0]));
+            });
+    AddKept(scores, LimitOf(scores.name), score_sums, kItself,
+            [&](const LabelValues& labels, std::int64_t sum) {
+              AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
+                        static_cast<double>(sum));
+            });
     families.push_back(std::move(counts));
     families.push_back(std::move(scores));
   }
