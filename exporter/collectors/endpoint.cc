@@ -1,7 +1,13 @@
 #include "exporter/collectors/endpoint.h"
 
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "exporter/metrics/family.h"
 
@@ -12,6 +18,77 @@ using prometheus::MetricType;
 
 double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+constexpr std::array<std::string_view, 3> kNonFiniteLiterals = {"-Infinity", "Infinity", "NaN"};
+
+// The length of the number token at the start of `text` (JSON's characters, loosely), or 0.
+std::size_t NumberTokenLength(std::string_view text) {
+  if (text.empty() || !(text[0] == '-' || std::isdigit(static_cast<unsigned char>(text[0])))) {
+    return 0;
+  }
+  return std::min(text.size(), text.find_first_not_of("0123456789+-.eE"));
+}
+
+// A number, or one of the literals, that a double cannot hold: NaN, +/-infinity, 1e999.
+bool IsNonFiniteNumber(const std::string& text) {
+  if (std::find(kNonFiniteLiterals.begin(), kNonFiniteLiterals.end(), text) !=
+      kNonFiniteLiterals.end()) {
+    return true;
+  }
+  if (text.empty() || NumberTokenLength(text) != text.size()) return false;
+  char* end = nullptr;
+  return std::isinf(std::strtod(text.c_str(), &end)) && *end == '\0';
+}
+
+// Python's json, Jackson and others write NaN, Infinity and -Infinity as bare tokens, which
+// JSON does not allow, and nlohmann::json refuses numbers that overflow a double (1e999).
+// Turned into strings, such values fail only the field that holds them instead of the whole
+// body. Only used on a body that is not valid JSON as it is.
+std::string QuoteNonFiniteNumbers(const std::string& body) {
+  std::string out;
+  out.reserve(body.size() + 16);
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < body.size()) {
+        out += body[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    const std::string_view rest = std::string_view{body}.substr(i);
+    std::size_t length = NumberTokenLength(rest);
+    const auto* const literal =
+        std::find_if(kNonFiniteLiterals.begin(), kNonFiniteLiterals.end(),
+                     [&](std::string_view l) { return rest.starts_with(l); });
+    if (literal != kNonFiniteLiterals.end()) length = literal->size();
+    if (length == 0) {
+      out += c;
+      continue;
+    }
+    const std::string token(rest.substr(0, length));
+    out += IsNonFiniteNumber(token) ? '"' + token + '"' : token;
+    i += length - 1;
+  }
+  return out;
+}
+
+// Why `value` cannot be exported as a sample, or empty when it can.
+std::string NumberProblem(const nlohmann::json& value) {
+  if (value.is_number()) return "";
+  if (value.is_string() && IsNonFiniteNumber(value.get_ref<const std::string&>())) {
+    return "not a finite number (" + value.get<std::string>() + ")";
+  }
+  return "not a number";
 }
 
 }  // namespace
@@ -70,6 +147,9 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
                           !config_.model_version_pointer.empty() || !config_.stage_pointer.empty();
   std::vector<std::string> problems;
   if (response.failure == ProbeFailure::kNone && wants_json) {
+    if (!nlohmann::json::accept(response.body)) {
+      response.body = QuoteNonFiniteNumbers(response.body);
+    }
     if (!nlohmann::json::accept(response.body)) {
       response.failure = ProbeFailure::kParse;
       response.error = "response body is not valid JSON";
@@ -135,8 +215,8 @@ std::vector<std::string> EndpointCollector::Extract(const std::string& body) {
     const nlohmann::json* value = lookup(field.pointer);
     if (value == nullptr) {
       field_values_.erase(field.metric);
-    } else if (!value->is_number()) {
-      problems.push_back(field.pointer + ": not a number");
+    } else if (const std::string problem = NumberProblem(*value); !problem.empty()) {
+      problems.push_back(field.pointer + ": " + problem);
       field_values_.erase(field.metric);
     } else {
       field_values_[field.metric] = value->get<double>();
@@ -195,7 +275,7 @@ std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
 
   auto extraction = MakeFamily("model_endpoint_extraction_errors_total",
                                "Successful probes whose JSON lacked a configured pointer or held "
-                               "a non-number where a number was expected.",
+                               "something else than a finite number where one was expected.",
                                MetricType::Counter);
   AddSample(extraction, endpoint, static_cast<double>(extraction_errors_));
   families.push_back(std::move(extraction));

@@ -14,6 +14,21 @@ double Seconds(std::chrono::system_clock::time_point time) {
   return std::chrono::duration<double>(time.time_since_epoch()).count();
 }
 
+using Values = std::vector<std::int64_t>;
+
+// How SeriesLimit ranks label sets: by their count (the first ledger value), or the sum itself.
+constexpr auto kFirstValue = [](const Values& values) { return values[0]; };
+constexpr auto kItself = [](std::int64_t value) { return value; };
+
+// Brings `limit` up to date with `series` and passes the kept entries to add(labels, value).
+template <typename Map, typename Size, typename Add>
+void AddKept(prometheus::MetricFamily& family, SeriesLimit& limit, const Map& series, Size size,
+             Add add) {
+  limit.Update(series, size);
+  family.metric.reserve(limit.kept());
+  limit.ForEachKept(series, add);
+}
+
 }  // namespace
 
 const std::vector<TableSpec>& ReferenceTables() {
@@ -92,7 +107,30 @@ CollectOutput StoreCollector::Collect() {
   store_up_ = status.ok();
   output.status = status;
   output.families = BuildFamilies();
+  WarnAboutNewDrops();
   return output;
+}
+
+SeriesLimit& StoreCollector::LimitOf(const std::string& family) {
+  return limits_.try_emplace(family, static_cast<std::size_t>(config_.series_limit)).first->second;
+}
+
+void StoreCollector::WarnAboutNewDrops() {
+  std::string families;
+  std::size_t dropped = 0;
+  for (const auto& [family, limit] : limits_) {
+    if (limit.dropped() == 0 || !warned_families_.insert(family).second) continue;
+    families += (families.empty() ? "" : ",") + family;
+    dropped += limit.dropped();
+  }
+  if (families.empty()) return;
+  deps_.log.Warn(
+      "families exceed store.series_limit; the excess series are left out of /metrics but "
+      "still counted",
+      {{"collector", name_},
+       {"series_limit", std::to_string(config_.series_limit)},
+       {"families", families},
+       {"dropped", std::to_string(dropped)}});
 }
 
 Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
@@ -107,7 +145,7 @@ Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
   return Status::Ok();
 }
 
-std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
+std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
   std::vector<prometheus::MetricFamily> families;
   const auto& recs = ledgers_[0];
   const auto& events = ledgers_[1];
@@ -125,11 +163,13 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
         "Recommendations in the outcomes store (collected in the background, exact within one "
         "reconcile interval).",
         MetricType::Counter);
-    for (const auto& [labels, values] : recs.values()) {
-      AddSample(family,
-                {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
-                static_cast<double>(values[0]));
-    }
+    AddKept(family, LimitOf(family.name), recs.values(), kFirstValue,
+            [&](const LabelValues& labels, const Values& values) {
+              AddSample(
+                  family,
+                  {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
+                  static_cast<double>(values[0]));
+            });
     families.push_back(std::move(family));
   }
 
@@ -145,26 +185,30 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
     std::map<LabelValues, std::int64_t> revenue_cents;
     std::int64_t newest_ms = 0;
     for (const auto& [labels, values] : events.values()) {
-      AddSample(counts,
-                {{"model_version", labels[0]},
-                 {"ab_test", labels[1]},
-                 {"variant", labels[2]},
-                 {"status", labels[3]},
-                 {"reason", labels[4]}},
-                static_cast<double>(values[0]));
       if (labels[3] == "PURCHASED" || labels[3] == "RETURNED") {
         revenue_cents[{labels[0], labels[1], labels[2], labels[3]}] += values[1];
       }
       newest_ms = std::max(newest_ms, values[2]);
     }
-    for (const auto& [labels, cents] : revenue_cents) {
-      AddSample(revenue,
-                {{"model_version", labels[0]},
-                 {"ab_test", labels[1]},
-                 {"variant", labels[2]},
-                 {"status", labels[3]}},
-                static_cast<double>(cents) / 100.0);
-    }
+    AddKept(counts, LimitOf(counts.name), events.values(), kFirstValue,
+            [&](const LabelValues& labels, const Values& values) {
+              AddSample(counts,
+                        {{"model_version", labels[0]},
+                         {"ab_test", labels[1]},
+                         {"variant", labels[2]},
+                         {"status", labels[3]},
+                         {"reason", labels[4]}},
+                        static_cast<double>(values[0]));
+            });
+    AddKept(revenue, LimitOf(revenue.name), revenue_cents, kItself,
+            [&](const LabelValues& labels, std::int64_t cents) {
+              AddSample(revenue,
+                        {{"model_version", labels[0]},
+                         {"ab_test", labels[1]},
+                         {"variant", labels[2]},
+                         {"status", labels[3]}},
+                        static_cast<double>(cents) / 100.0);
+            });
     families.push_back(std::move(counts));
     families.push_back(std::move(revenue));
     if (newest_ms > 0) {
@@ -187,15 +231,20 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
                              MetricType::Counter);
     std::map<LabelValues, std::int64_t> score_sums;
     for (const auto& [labels, values] : feedback.values()) {
-      AddSample(counts,
-                {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
-                static_cast<double>(values[0]));
       score_sums[{labels[0], labels[1]}] += values[1];
     }
-    for (const auto& [labels, sum] : score_sums) {
-      AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
-                static_cast<double>(sum));
-    }
+    AddKept(counts, LimitOf(counts.name), feedback.values(), kFirstValue,
+            [&](const LabelValues& labels, const Values& values) {
+              AddSample(
+                  counts,
+                  {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
+                  static_cast<double>(values[0]));
+            });
+    AddKept(scores, LimitOf(scores.name), score_sums, kItself,
+            [&](const LabelValues& labels, std::int64_t sum) {
+              AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
+                        static_cast<double>(sum));
+            });
     families.push_back(std::move(counts));
     families.push_back(std::move(scores));
   }
@@ -231,6 +280,16 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() const {
     AddSample(recount, {}, Seconds(last_full_count_wall_));
     families.push_back(std::move(recount));
   }
+
+  auto dropped = MakeFamily("outcomes_exporter_series_dropped",
+                            "Label sets of a built-in family left out of /metrics by "
+                            "store.series_limit (still counted).",
+                            MetricType::Gauge);
+  for (const auto& [family, limit] : limits_) {
+    AddSample(dropped, {{"collector", name_}, {"family", family}},
+              static_cast<double>(limit.dropped()));
+  }
+  if (!dropped.metric.empty()) families.push_back(std::move(dropped));
 
   auto durations = MakeFamily("outcomes_store_query_duration_seconds",
                               "Duration of the last run of each store query.", MetricType::Gauge);

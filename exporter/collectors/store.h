@@ -1,18 +1,23 @@
 // The outcomes store collector ("store"): exact business counters from the reference schema,
 // read incrementally past per-table watermarks and corrected by a periodic full recount (see
-// CounterLedger and docs/EXACTNESS.md), plus store health gauges. Owned by the scheduler's
-// worker thread; Cancel() is safe from any thread.
+// CounterLedger and docs/EXACTNESS.md), plus store health gauges. Each business family exports
+// at most store.series_limit label sets (see SeriesLimit); the excess is still counted, shown
+// in outcomes_exporter_series_dropped and logged once. Owned by the scheduler's worker thread;
+// Cancel() is safe from any thread.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "exporter/collectors/collector.h"
 #include "exporter/collectors/incremental.h"
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
+#include "exporter/metrics/series_limit.h"
 #include "exporter/store/reconnecting_session.h"
 
 namespace outcomes {
@@ -42,7 +47,11 @@ class StoreCollector : public Collector {
 
  private:
   Status ReadTables(SnapshotReader& reader, bool full_count);
-  std::vector<prometheus::MetricFamily> BuildFamilies() const;
+  // Also brings each business family's SeriesLimit up to date with the ledgers.
+  std::vector<prometheus::MetricFamily> BuildFamilies();
+  SeriesLimit& LimitOf(const std::string& family);
+  // One line when a family starts dropping series, not one per cycle.
+  void WarnAboutNewDrops();
 
   const std::string name_ = "store";
   const StoreConfig config_;
@@ -52,6 +61,9 @@ class StoreCollector : public Collector {
   bool store_up_ = false;
   std::optional<std::chrono::steady_clock::time_point> last_full_count_;
   std::chrono::system_clock::time_point last_full_count_wall_{};
+  // By family name; the ledgers keep counting every label set, /metrics gets the kept ones.
+  std::map<std::string, SeriesLimit> limits_;
+  std::set<std::string> warned_families_;
 };
 
 }  // namespace outcomes

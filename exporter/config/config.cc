@@ -544,6 +544,7 @@ StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup
   reader.DurationField("timeout", store.timeout);
   reader.DurationField("max_backoff", store.max_backoff);
   reader.String("application_name", store.application_name);
+  reader.Int64("series_limit", store.series_limit);
   reader.RejectUnknownKeys();
   if (!reader.valid()) return store;
 
@@ -586,6 +587,9 @@ StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup
   }
   if (store.application_name.empty()) {
     errors.Add(reader.MarkOf("application_name"), "store.application_name: must not be empty");
+  }
+  if (store.series_limit < 1) {
+    errors.Add(reader.MarkOf("series_limit"), "store.series_limit: must be at least 1");
   }
   return store;
 }

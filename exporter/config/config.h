@@ -41,6 +41,10 @@ struct StoreConfig {
   Duration max_backoff = 2min;
   // application_name shown in pg_stat_activity. Default: outcomes_exporter.
   std::string application_name = "outcomes_exporter";
+  // Most label sets exported per built-in family (outcomes_events_total, ...); the excess keeps
+  // counting but is left out of /metrics and counted in outcomes_exporter_series_dropped.
+  // Default: 10000.
+  std::int64_t series_limit = 10'000;
 
   bool operator==(const StoreConfig&) const = default;
 };

@@ -112,7 +112,7 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
   }
 
   // The header first, so that a declared Content-Length over the limit is refused before any
-  // body byte is read (Boost 1.74's parser does not always apply body_limit to it).
+  // body byte is read, instead of reading a trickling body until the deadline.
   void Read() {
     parser_.body_limit(request_.max_body_bytes);
     http::async_read_header(
@@ -123,10 +123,12 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
   }
 
   void OnHeader(const boost::system::error_code& error) {
-    if (!error && parser_.content_length() && *parser_.content_length() > request_.max_body_bytes) {
-      return FailTooLarge();
-    }
-    if (error && error != http::error::body_limit) return OnRead(error);
+    // Boost 1.74's parser reports a Content-Length over body_limit as a body_limit error of the
+    // header read itself; the explicit check covers parsers that leave it to the body.
+    const bool declared_too_large =
+        !error && parser_.content_length() && *parser_.content_length() > request_.max_body_bytes;
+    if (error == http::error::body_limit || declared_too_large) return FailTooLarge();
+    if (error) return OnRead(error);
     http::async_read(*stream_, buffer_, parser_,
                      [self = this->shared_from_this()](const boost::system::error_code& read_error,
                                                        std::size_t) { self->OnRead(read_error); });

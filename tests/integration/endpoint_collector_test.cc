@@ -238,6 +238,55 @@ TEST_F(EndpointCollectorTest, HugeBodyIsRefused) {
       << probed.output.status.message();
 }
 
+// A server declaring a body over max_body_bytes is refused on its headers, not read until the
+// deadline while it trickles bytes.
+TEST_F(EndpointCollectorTest, DeclaredHugeBodyIsRefusedBeforeTheTimeout) {
+  FakeServer server;
+  EndpointConfig config = Config(server.Url("/huge-declared"));
+  config.timeout = 3s;
+  const auto started = std::chrono::steady_clock::now();
+  const Probed probed = Probe(config);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  EXPECT_EQ(probed.value("model_endpoint_probe_failures_total", "body_too_large"), 1)
+      << probed.output.status.message();
+  EXPECT_EQ(probed.value("model_endpoint_probe_failures_total", "timeout"), 0);
+}
+
+// NaN, Infinity and -Infinity tokens (not JSON, but what Python's json writes), 1e999 (JSON,
+// but more than a double holds) and strings each fail their own field only.
+TEST_F(EndpointCollectorTest, NonFiniteFieldIsAnErrorOfThatFieldOnly) {
+  FakeServer server;
+  EndpointConfig config = Config(server.Url("/nonfinite"));
+  config.model_version_pointer = "/model/version";
+  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", ""},
+                   {"model_drift_score", "/metrics/drift_score", ""},
+                   {"model_loss", "/metrics/loss", ""},
+                   {"model_gain", "/metrics/gain", ""},
+                   {"model_huge", "/metrics/huge", ""},
+                   {"model_label", "/metrics/label", ""},
+                   {"model_note", "/metrics/note", ""}};
+  const Probed probed = Probe(config);
+  EXPECT_TRUE(probed.output.status.ok()) << probed.output.status.message();
+  EXPECT_EQ(probed.value("model_endpoint_up"), 1);
+  EXPECT_EQ(probed.value("model_endpoint_probe_failures_total", "parse"), 0);
+  EXPECT_DOUBLE_EQ(probed.value("model_drift_score"), 0.07);
+  for (const char* absent :
+       {"model_accuracy_ratio", "model_loss", "model_gain", "model_huge", "model_label"}) {
+    EXPECT_EQ(probed.value(absent), -1) << absent;
+  }
+  EXPECT_EQ(probed.exposition_of("model_info"),
+            "endpoint=reco-api,model_name=,model_version=v1.2.0,stage=,;");
+  EXPECT_EQ(probed.value("model_endpoint_extraction_errors_total"), 1);
+  EXPECT_NE(log_output_.str().find("/metrics/accuracy: not a finite number (NaN); "
+                                   "/metrics/loss: not a finite number (Infinity); "
+                                   "/metrics/gain: not a finite number (-Infinity); "
+                                   "/metrics/huge: not a finite number (1e999); "
+                                   "/metrics/label: not a finite number (NaN); "
+                                   "/metrics/note: not a number"),
+            std::string::npos)
+      << log_output_.str();
+}
+
 TEST_F(EndpointCollectorTest, HistogramCountEqualsProbesMade) {
   FakeServer server;
   const Probed probed = Probe(Config(server.Url("/health")), 7);

@@ -10,6 +10,10 @@ Routes:
   /malformed     200 with a body that is not JSON
   /missing       200 JSON without the model fields, accuracy as a string
   /huge          200 with a 5 MiB body
+  /huge-declared 200 that declares a 1 GiB Content-Length, then trickles bytes for
+                 --slow-seconds
+  /nonfinite     200 JSON whose numbers include NaN, Infinity, -Infinity and 1e999 (what
+                 Python's json and some servers write), next to finite ones and a string
   /count/<path>  how many requests <path> has received (plain text)
   POST /api/2.0/mlflow/registered-models/get-latest-versions
                  an MLflow registry: model "reco-ranker" is at version 7 in Production and
@@ -44,6 +48,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+    def trickle(self, declared_length):
+        """Declares a body of declared_length bytes and sends one byte every 50 ms."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(declared_length))
+        self.end_headers()
+        deadline = time.monotonic() + self.server.slow_seconds
+        try:
+            while time.monotonic() < deadline:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:  # the prober hung up, as it should
+            pass
 
     def do_HEAD(self):
         self.do_GET()
@@ -108,6 +127,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(200, json.dumps({"status": "ok", "metrics": {"accuracy": "high"}}))
         if path == "/huge":
             return self.send(200, json.dumps({"padding": "x" * (5 << 20)}))
+        if path == "/huge-declared":
+            return self.trickle(1 << 30)
+        if path == "/nonfinite":
+            # Written by hand: json.dumps writes NaN and Infinity but never 1e999.
+            return self.send(200, '{"model": {"version": "v1.2.0"}, "metrics": {'
+                             '"accuracy": NaN, "drift_score": 0.07, "loss": Infinity, '
+                             '"gain": -Infinity, "huge": 1e999, "label": "NaN", '
+                             '"note": "not NaN, a string: [NaN]"}}')
         return self.send(404, '{"error": "not found"}')
 
 

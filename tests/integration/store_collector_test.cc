@@ -330,3 +330,126 @@ TEST_F(StoreCollectorTest, IncrementalStatementsUseThePrimaryKey) {
 
 }  // namespace
 }  // namespace outcomes
+
+namespace outcomes {
+namespace {
+
+// 50 model versions m00..m49; version mNN has NN + 1 recommendations, each with one PURCHASED
+// event of 10.00 and one SATISFACTION feedback of 5, so every business family has 50 label
+// sets and m40..m49 are the 10 largest of each.
+void InsertManyVersions(pqxx::connection& connection) {
+  pqxx::work txn(connection);
+  txn.exec(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, score, price) "
+      "SELECT 'c', 'p', 'm' || lpad(v::text, 2, '0'), 0.5, 10 "
+      "FROM generate_series(0, 49) v, generate_series(0, v) k");
+  txn.exec(
+      "INSERT INTO outcome_events (recommendation_id, status, revenue) "
+      "SELECT id, 'PURCHASED', 10 FROM recommendations");
+  txn.exec(
+      "INSERT INTO feedback (recommendation_id, feedback_type, score) "
+      "SELECT id, 'SATISFACTION', 5 FROM recommendations");
+  txn.commit();
+}
+
+// The store's own counts for recommendations, restricted to the given model versions.
+Samples RecommendationsOf(pqxx::connection& connection, const std::string& versions_regex) {
+  return Expected(connection,
+                  "SELECT model_version, '', '', count(*) FROM recommendations "
+                  "WHERE model_version ~ '" +
+                      versions_regex + "' GROUP BY 1",
+                  {"model_version", "ab_test", "variant"});
+}
+
+const std::vector<std::string> kBusinessFamilies = {
+    "outcomes_recommendations_total", "outcomes_events_total", "outcomes_revenue_total",
+    "outcomes_feedback_total", "outcomes_feedback_score_total"};
+
+std::string DroppedKey(const std::string& family) {
+  return "collector=store,family=" + family + ",";
+}
+
+TEST_F(StoreCollectorTest, SeriesLimitExportsTheLargestLabelSetsExactly) {
+  pqxx::connection connection(sandbox->dsn());
+  InsertManyVersions(connection);
+  StoreConfig config;
+  config.series_limit = 10;
+  auto collector = MakeCollector(config);
+  const CollectOutput output = collector->Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(SamplesOf(output.families, "outcomes_recommendations_total"),
+            RecommendationsOf(connection, "^m4"));
+  for (const std::string& family : kBusinessFamilies) {
+    const Samples samples = SamplesOf(output.families, family);
+    EXPECT_EQ(samples.size(), 10u) << family;
+    for (const auto& [key, value] : samples) {
+      EXPECT_EQ(key.rfind("model_version=m4", 0), 0u) << family << " " << key;
+    }
+    EXPECT_EQ(Value(output, "outcomes_exporter_series_dropped", DroppedKey(family)), 40) << family;
+  }
+  EXPECT_EQ(Value(output, "outcomes_revenue_total",
+                  "model_version=m49,ab_test=,variant=,status=PURCHASED,"),
+            500);
+}
+
+// A larger label set that appears once the family is full waits; the exported ones stay and
+// keep counting exactly, and the ledger counts the newcomer (the drop count grows).
+TEST_F(StoreCollectorTest, SeriesLimitKeepsExportedSeriesWhenLargerOnesAppear) {
+  pqxx::connection connection(sandbox->dsn());
+  InsertManyVersions(connection);
+  StoreConfig config;
+  config.series_limit = 10;
+  auto collector = MakeCollector(config);
+  ASSERT_TRUE(collector->Collect().status.ok());
+  {
+    pqxx::work txn(connection);
+    txn.exec(
+        "INSERT INTO recommendations (customer_id, product_id, model_version, score, price) "
+        "SELECT 'c', 'p', v, 0.5, 10 FROM unnest(ARRAY['m99', 'm40']) v, "
+        "generate_series(1, 1000) k");
+    txn.commit();
+  }
+  const CollectOutput output = collector->Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(SamplesOf(output.families, "outcomes_recommendations_total"),
+            RecommendationsOf(connection, "^m4"));
+  EXPECT_EQ(Value(output, "outcomes_recommendations_total", "model_version=m40,ab_test=,variant=,"),
+            1041);
+  EXPECT_EQ(Value(output, "outcomes_exporter_series_dropped",
+                  DroppedKey("outcomes_recommendations_total")),
+            41);
+}
+
+TEST_F(StoreCollectorTest, SeriesLimitWarnsOnceNotEveryCycle) {
+  pqxx::connection connection(sandbox->dsn());
+  InsertManyVersions(connection);
+  StoreConfig config;
+  config.series_limit = 10;
+  auto collector = MakeCollector(config);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(collector->Collect().status.ok());
+  const std::string log = log_output_.str();
+  const std::string warning = "families exceed store.series_limit";
+  ASSERT_NE(log.find(warning), std::string::npos) << log;
+  EXPECT_EQ(log.find(warning), log.rfind(warning)) << log;
+  EXPECT_NE(log.find("families=outcomes_events_total,outcomes_feedback_score_total,"
+                     "outcomes_feedback_total,outcomes_recommendations_total,"
+                     "outcomes_revenue_total dropped=200"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(StoreCollectorTest, UnderTheSeriesLimitNothingIsDropped) {
+  pqxx::connection connection(sandbox->dsn());
+  InsertManyVersions(connection);
+  auto collector = MakeCollector();
+  const CollectOutput output = collector->Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectCountersEqualStore(output.families);
+  for (const std::string& family : kBusinessFamilies) {
+    EXPECT_EQ(Value(output, "outcomes_exporter_series_dropped", DroppedKey(family)), 0) << family;
+  }
+  EXPECT_EQ(log_output_.str().find("series_limit"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace outcomes
