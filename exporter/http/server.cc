@@ -5,7 +5,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -209,6 +208,85 @@ Result<std::shared_ptr<const WebSecurity>> MakeWebSecurity(const WebConfig& web)
   return std::shared_ptr<const WebSecurity>(std::move(security));
 }
 
+// A connection the server may close to make room for a new one.
+class Evictable {
+ public:
+  virtual ~Evictable() = default;
+  virtual void Evict() = 0;
+};
+
+// The open connections and what each is doing, so that a full server makes room by closing the
+// one that has held a slot longest without asking for anything. Thread-safe.
+class ConnectionTable {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit ConnectionTable(std::size_t capacity) : capacity_(capacity) {}
+
+  // Takes a slot for `connection`, which waits for its first request. When every slot is taken,
+  // evicts the connection that has waited longest, preferring one that never sent a complete
+  // request to an idle kept-alive one. Returns 0 (no slot) when every connection is busy.
+  std::uint64_t Admit(const std::weak_ptr<Evictable>& connection) {
+    std::shared_ptr<Evictable> victim;
+    std::uint64_t id = 0;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (entries_.size() >= capacity_) {
+        const auto oldest = OldestWaiting();
+        if (oldest == entries_.end()) return 0;
+        victim = oldest->second.connection.lock();
+        entries_.erase(oldest);
+      }
+      id = next_id_++;
+      entries_.emplace(id, Entry{connection, State::kFirstRequest, Clock::now()});
+    }
+    if (victim) victim->Evict();
+    return id;
+  }
+  // The connection waits for its next request (kept alive).
+  void Waiting(std::uint64_t id) { Set(id, State::kNextRequest); }
+  // The connection has read a request and is answering it.
+  void Busy(std::uint64_t id) { Set(id, State::kBusy); }
+  void Remove(std::uint64_t id) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    entries_.erase(id);
+  }
+
+ private:
+  // Declared in eviction order.
+  enum class State { kFirstRequest, kNextRequest, kBusy };
+  struct Entry {
+    std::weak_ptr<Evictable> connection;
+    State state;
+    Clock::time_point since;
+  };
+
+  void Set(std::uint64_t id, State state) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (const auto found = entries_.find(id); found != entries_.end()) {
+      found->second.state = state;
+      found->second.since = Clock::now();
+    }
+  }
+
+  // A linear scan: the table holds max_connections entries, 64 by default.
+  std::map<std::uint64_t, Entry>::iterator OldestWaiting() {
+    auto oldest = entries_.end();
+    for (auto entry = entries_.begin(); entry != entries_.end(); ++entry) {
+      if (entry->second.state == State::kBusy) continue;
+      if (oldest == entries_.end() || std::pair(entry->second.state, entry->second.since) <
+                                          std::pair(oldest->second.state, oldest->second.since)) {
+        oldest = entry;
+      }
+    }
+    return oldest;
+  }
+
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::map<std::uint64_t, Entry> entries_;
+  std::uint64_t next_id_ = 1;  // 0 means no slot
+};
+
 // Everything a connection needs from the server, whatever its stream: routing, auth, limits.
 class HttpServerCore {
  public:
@@ -218,6 +296,7 @@ class HttpServerCore {
         log_(log),
         limits_(limits),
         security_(std::move(security)),
+        connections_(limits.max_connections),
         io_(limits.threads) {}
 
   ~HttpServerCore() {
@@ -252,15 +331,7 @@ class HttpServerCore {
   Logger& log() { return log_; }
   std::vector<int> ports() const;
 
-  // Counts open connections; Leave() is called once per successful Enter().
-  bool Enter() {
-    if (connections_.fetch_add(1) >= limits_.max_connections) {
-      connections_.fetch_sub(1);
-      return false;
-    }
-    return true;
-  }
-  void Leave() { connections_.fetch_sub(1); }
+  ConnectionTable& connections() { return connections_; }
 
  private:
   Status Bind(const tcp::endpoint& endpoint, bool dual_stack);
@@ -275,7 +346,7 @@ class HttpServerCore {
   std::shared_ptr<const WebSecurity> security_;
   std::mutex rotation_mutex_;
   std::chrono::steady_clock::time_point next_rotation_check_;
-  std::atomic<std::size_t> connections_{0};
+  ConnectionTable connections_;
   // Declared after what the connections use: destroying the io_context destroys them.
   asio::io_context io_;
   std::vector<tcp::acceptor> acceptors_;
@@ -287,7 +358,7 @@ namespace {
 // One connection: (TLS handshake,) then requests in turn until the client closes, an error, a
 // timeout, or a response that closes. Each step runs on the connection's strand.
 template <typename Stream>
-class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+class Connection : public Evictable, public std::enable_shared_from_this<Connection<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
@@ -298,13 +369,29 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         stream_(std::move(stream)),
         server_(server),
         remote_address_(std::move(remote_address)) {}
-  ~Connection() { server_.Leave(); }
+  ~Connection() override { server_.connections().Remove(id_); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // False when the server is full of connections that are all busy.
+  bool Admit() {
+    id_ = server_.connections().Admit(this->weak_from_this());
+    return id_ != 0;
+  }
+
+  void Evict() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->server_.log().Debug("http connection evicted to make room for a new one",
+                                {{"remote", self->remote_address_}});
+      beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+
   void Start() {
+    // The handshake and the first request head share one deadline, so that a client that
+    // connects and then trickles or says nothing frees its slot within header_timeout.
+    Deadline(server_.limits().header_timeout);
     if constexpr (kTls) {
-      Deadline();
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](const ErrorCode& error) {
                                 if (IsPlainHttp(error)) return self->AnswerPlainHttp();
@@ -332,20 +419,32 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
                       });
   }
 
-  void Deadline() { beast::get_lowest_layer(stream_).expires_after(server_.limits().timeout); }
+  void Deadline(Duration timeout) { beast::get_lowest_layer(stream_).expires_after(timeout); }
+  void Deadline() { Deadline(server_.limits().timeout); }
 
+  // The head within header_timeout, then the body (if any) within timeout.
   void Read() {
     parser_.emplace();
     parser_->header_limit(server_.limits().max_header_bytes);
     parser_->body_limit(server_.limits().max_body_bytes);
-    Deadline();
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](const ErrorCode& error, std::size_t) {
-                       self->OnRead(error);
-                     });
+    if (served_) {
+      server_.connections().Waiting(id_);
+      Deadline(server_.limits().header_timeout);
+    }
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](const ErrorCode& error, std::size_t) {
+                              if (error || self->parser_->is_done()) return self->OnRead(error);
+                              self->Deadline();
+                              http::async_read(self->stream_, self->buffer_, *self->parser_,
+                                               [self](const ErrorCode& body_error, std::size_t) {
+                                                 self->OnRead(body_error);
+                                               });
+                            });
   }
 
   void OnRead(const ErrorCode& error) {
+    served_ = true;
+    server_.connections().Busy(id_);
     if (error == http::error::end_of_stream) return Close();
     if (error == http::error::body_limit) return Reject(413, "request body too large\n");
     if (error == http::error::header_limit) {
@@ -418,6 +517,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   Stream stream_;
   HttpServerCore& server_;
   const std::string remote_address_;
+  std::uint64_t id_ = 0;  // the slot in the server's connection table
+  bool served_ = false;   // a request came in: the next ones are on a kept-alive connection
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -504,11 +605,6 @@ void HttpServerCore::Accept(tcp::acceptor& acceptor) {
 }
 
 void HttpServerCore::Open(tcp::socket socket) {
-  if (!Enter()) {
-    log_.Debug("http connection refused: too many open connections",
-               {{"max", std::to_string(limits_.max_connections)}});
-    return;  // the socket closes here
-  }
   ErrorCode error;
   // A TLS response goes out as several records; with Nagle's algorithm the last one would
   // wait for the client's delayed ACK (40 ms on Linux) on every kept-alive scrape.
@@ -517,15 +613,19 @@ void HttpServerCore::Open(tcp::socket socket) {
   std::string remote_address = error ? "unknown" : remote.address().to_string();
   ReloadRotatedCertificates();
   std::shared_ptr<const WebSecurity> current = security();
+  const auto start = [this](const auto& connection) {
+    if (connection->Admit()) return connection->Start();
+    log_.Debug("http connection refused: every connection is busy",
+               {{"max", std::to_string(limits_.max_connections)}});
+  };  // a refused connection's socket closes here
   if (current->tls) {
     ssl::context& tls = *current->tls;
-    std::make_shared<Connection<TlsStream>>(std::move(current), TlsStream(std::move(socket), tls),
-                                            *this, std::move(remote_address))
-        ->Start();
+    start(std::make_shared<Connection<TlsStream>>(
+        std::move(current), TlsStream(std::move(socket), tls), *this, std::move(remote_address)));
   } else {
-    std::make_shared<Connection<beast::tcp_stream>>(
-        std::move(current), beast::tcp_stream(std::move(socket)), *this, std::move(remote_address))
-        ->Start();
+    start(std::make_shared<Connection<beast::tcp_stream>>(std::move(current),
+                                                          beast::tcp_stream(std::move(socket)),
+                                                          *this, std::move(remote_address)));
   }
 }
 
