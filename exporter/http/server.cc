@@ -5,9 +5,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -17,6 +20,7 @@
 #include <boost/beast/ssl.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -287,6 +291,9 @@ class ConnectionTable {
   std::uint64_t next_id_ = 1;  // 0 means no slot
 };
 
+// Whether a request may be answered.
+enum class Access { kGranted, kDenied, kThrottled };
+
 // Everything a connection needs from the server, whatever its stream: routing, auth, limits.
 class HttpServerCore {
  public:
@@ -297,11 +304,15 @@ class HttpServerCore {
         limits_(limits),
         security_(std::move(security)),
         connections_(limits.max_connections),
+        auth_limiter_(limits.auth_burst, limits.auth_refill, kMaxAuthClients),
+        auth_pool_(limits.auth_threads, limits.auth_max_pending),
         io_(limits.threads) {}
 
   ~HttpServerCore() {
     io_.stop();
     for (std::thread& thread : threads_) thread.join();
+    // Checks that wait are dropped with the connections they hold, while io_ is still there.
+    auth_pool_.Stop();
   }
   HttpServerCore(const HttpServerCore&) = delete;
   HttpServerCore& operator=(const HttpServerCore&) = delete;
@@ -312,7 +323,11 @@ class HttpServerCore {
     for (int i = 0; i < limits_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
   }
 
-  HttpResponse Respond(const HttpRequest& request, const std::optional<std::string>& authorization);
+  // Decides whether `request` may be answered. `done` runs once: on this thread, or on a bcrypt
+  // worker for credentials that were not verified before.
+  void Authorize(const HttpRequest& request, const std::optional<std::string>& authorization,
+                 const std::function<void(Access)>& done);
+  HttpResponse Respond(const HttpRequest& request, Access access);
   const HttpLimits& limits() const { return limits_; }
   std::shared_ptr<const WebSecurity> security() const {
     const std::lock_guard<std::mutex> lock(security_mutex_);
@@ -347,6 +362,9 @@ class HttpServerCore {
   std::mutex rotation_mutex_;
   std::chrono::steady_clock::time_point next_rotation_check_;
   ConnectionTable connections_;
+  static constexpr std::size_t kMaxAuthClients = 4096;  // client addresses with their own bucket
+  PasswordCheckLimiter auth_limiter_;
+  PasswordCheckPool auth_pool_;
   // Declared after what the connections use: destroying the io_context destroys them.
   asio::io_context io_;
   std::vector<tcp::acceptor> acceptors_;
@@ -468,7 +486,14 @@ class Connection : public Evictable, public std::enable_shared_from_this<Connect
       authorization.emplace(found->value().data(), found->value().size());
     }
     const bool head = request.method() == http::verb::head;
-    Write(server_.Respond(routed, authorization), head, request.keep_alive());
+    const bool keep_alive = request.keep_alive();
+    server_.Authorize(routed, authorization,
+                      [self = this->shared_from_this(), routed, head, keep_alive](Access access) {
+                        asio::dispatch(
+                            self->stream_.get_executor(), [self, routed, head, keep_alive, access] {
+                              self->Write(self->server_.Respond(routed, access), head, keep_alive);
+                            });
+                      });
   }
 
   // The request cannot be read to its end: answer, then close.
@@ -526,16 +551,40 @@ class Connection : public Evictable, public std::enable_shared_from_this<Connect
 
 }  // namespace
 
-HttpResponse HttpServerCore::Respond(const HttpRequest& request,
-                                     const std::optional<std::string>& authorization) {
+void HttpServerCore::Authorize(const HttpRequest& request,
+                               const std::optional<std::string>& authorization,
+                               const std::function<void(Access)>& done) {
+  const std::shared_ptr<BasicAuth> auth = security()->auth;
   // Liveness stays open so that orchestrators can probe without credentials.
-  BasicAuth& auth = *security()->auth;
-  if (auth.enabled() && request.path != kHealthPath &&
-      !auth.Allows(authorization ? authorization->c_str() : nullptr)) {
+  if (!auth->enabled() || request.path == kHealthPath) return done(Access::kGranted);
+  BasicAuth::Credentials credentials;
+  switch (auth->Check(authorization ? authorization->c_str() : nullptr, credentials)) {
+    case BasicAuth::Precheck::kAllowed: return done(Access::kGranted);
+    case BasicAuth::Precheck::kRefused: return done(Access::kDenied);
+    case BasicAuth::Precheck::kNeedsBcrypt: break;
+  }
+  if (!auth_limiter_.TryTake(request.remote_address, std::chrono::steady_clock::now())) {
+    return done(Access::kThrottled);
+  }
+  const bool queued = auth_pool_.TrySubmit([auth, credentials = std::move(credentials), done] {
+    done(auth->Verify(credentials) ? Access::kGranted : Access::kDenied);
+  });
+  if (!queued) done(Access::kThrottled);
+}
+
+HttpResponse HttpServerCore::Respond(const HttpRequest& request, Access access) {
+  if (access == Access::kDenied) {
     return {401,
             "text/plain; charset=utf-8",
             "Unauthorized\n",
             {{"WWW-Authenticate", "Basic realm=\"outcomes_exporter\""}}};
+  }
+  if (access == Access::kThrottled) {
+    const auto retry = std::chrono::ceil<std::chrono::seconds>(limits_.auth_refill).count();
+    return {429,
+            "text/plain; charset=utf-8",
+            "too many password checks from this address or in all; try again later\n",
+            {{"Retry-After", std::to_string(std::max<std::int64_t>(1, retry))}}};
   }
   const auto route = routes_.find(request.path);
   if (route == routes_.end()) return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};

@@ -46,6 +46,15 @@ struct HttpLimits {
   Duration header_timeout = std::chrono::seconds(5);
   Duration timeout = std::chrono::seconds(10);  // the rest of a request (its body), each write
   int threads = 4;
+  // Credentials not verified before need a bcrypt check (about 250 ms at cost 12). Each client
+  // address may start auth_burst of them at once, then one per auth_refill; beyond that, or
+  // while auth_max_pending checks are running or waiting, the answer is 429 without bcrypt.
+  int auth_burst = 10;
+  Duration auth_refill = std::chrono::seconds(1);
+  // Threads that run bcrypt, apart from the I/O threads, so that a flood of wrong passwords
+  // cannot hold up scrapes whose credentials verified before.
+  int auth_threads = 1;
+  std::size_t auth_max_pending = 8;
   // How often, at most, a new connection checks whether the TLS files were replaced.
   Duration certificate_check_interval = std::chrono::seconds(5);
 };

@@ -2,6 +2,7 @@
 // connection cap, timeouts, concurrency of handlers, IPv6 and listen errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -13,10 +14,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <future>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
 #include "exporter/http/server.h"
+#include "tests/lib/credentials.h"
 
 namespace outcomes {
 namespace {
@@ -26,6 +29,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Response = http::response<http::string_body>;
+using test_support::BasicAuthorization;
+using test_support::BcryptHash;
 
 HttpResponse Text(std::string body) {
   return HttpResponse{200, "text/plain; charset=utf-8", std::move(body), {}};
@@ -40,11 +45,16 @@ class Client {
 
   void Send(const std::string& raw) { asio::write(socket_, asio::buffer(raw)); }
 
-  Response Get(const std::string& target, http::verb verb = http::verb::get) {
+  Response Get(const std::string& target, http::verb verb = http::verb::get,
+               const std::string& authorization = "") {
     http::request<http::empty_body> request(verb, target, 11);
     request.set(http::field::host, "127.0.0.1");
+    if (!authorization.empty()) request.set(http::field::authorization, authorization);
     http::write(socket_, request);
     return Read(verb == http::verb::head);
+  }
+  Response Get(const std::string& target, const std::string& authorization) {
+    return Get(target, http::verb::get, authorization);
   }
 
   Response Read(bool head = false) {
@@ -189,9 +199,10 @@ class HttpServerTest : public ::testing::Test {
  protected:
   std::unique_ptr<HttpServer> Start(std::map<std::string, HttpHandler> routes,
                                     const HttpLimits& limits = {},
-                                    const std::string& address = "127.0.0.1:0") {
+                                    const std::string& address = "127.0.0.1:0",
+                                    const WebConfig& web = {}) {
     Result<std::unique_ptr<HttpServer>> server =
-        HttpServer::Start(address, std::move(routes), log_, {}, limits);
+        HttpServer::Start(address, std::move(routes), log_, web, limits);
     EXPECT_TRUE(server.ok()) << server.error();
     if (!server.ok()) return nullptr;
     port_ = server.value()->ports().at(0);
@@ -383,6 +394,77 @@ TEST_F(HttpServerTest, IdleAndSlowClientsAreDisconnectedAfterTheTimeout) {
   Client slow(port_);
   slow.Send("GET / HTTP/1.1\r\nHo");  // never finishes its headers
   EXPECT_TRUE(slow.ClosedByServer());
+}
+
+TEST_F(HttpServerTest, PasswordChecksBeyondTheBurstGet429AndVerifiedCredentialsStillPass) {
+  HttpLimits limits;
+  limits.auth_burst = 2;
+  limits.auth_refill = std::chrono::seconds(60);
+  WebConfig web;
+  web.basic_auth_users = {{"prometheus", BcryptHash("right-pass", 4)}};
+  auto server = Start({{"/metrics", [](const HttpRequest&) { return Text("up 1\n"); }},
+                       {"/-/healthy", [](const HttpRequest&) { return Text("Healthy\n"); }}},
+                      limits, "127.0.0.1:0", web);
+  const std::string right = BasicAuthorization("prometheus", "right-pass");
+  Client client(port_);
+  EXPECT_EQ(client.Get("/metrics", right).result_int(), 200);  // a check: one token left
+  EXPECT_EQ(client.Get("/metrics", BasicAuthorization("prometheus", "wrong")).result_int(), 401);
+  const Response throttled = client.Get("/metrics", BasicAuthorization("prometheus", "wrong"));
+  EXPECT_EQ(throttled.result_int(), 429);
+  EXPECT_EQ(throttled[http::field::retry_after], "60");
+  EXPECT_EQ(client.Get("/metrics", BasicAuthorization("nobody", "x")).result_int(), 429);
+  EXPECT_EQ(client.Get("/metrics", right).result_int(), 200);  // remembered: no check needed
+  EXPECT_EQ(client.Get("/-/healthy").result_int(), 200);       // needs no check at all
+}
+
+// Eight clients sending wrong passwords (bcrypt cost 12, a quarter of a second each) must not
+// slow down a scraper whose credentials verified before.
+TEST_F(HttpServerTest, AFloodOfWrongPasswordsDoesNotSlowAVerifiedScraper) {
+  WebConfig web;
+  web.basic_auth_users = {{"prometheus", BcryptHash("right-pass", 12)}};
+  auto server = Start({{"/metrics", [](const HttpRequest&) { return Text("up 1\n"); }}}, {},
+                      "127.0.0.1:0", web);
+  const std::string right = BasicAuthorization("prometheus", "right-pass");
+  ASSERT_EQ(StatusWithin(port_, "/metrics", std::chrono::seconds(30), right), 200);
+  const auto median_scrape = [&] {
+    std::vector<double> milliseconds;
+    for (int scrape = 0; scrape < 15; ++scrape) {
+      const auto start = std::chrono::steady_clock::now();
+      EXPECT_EQ(StatusWithin(port_, "/metrics", std::chrono::seconds(30), right), 200);
+      milliseconds.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::nth_element(milliseconds.begin(), milliseconds.begin() + 7, milliseconds.end());
+    return milliseconds[7];
+  };
+  const double quiet = median_scrape();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 8; ++i) {
+    flood.emplace_back([&, i] {
+      const std::string wrong = BasicAuthorization("prometheus", "wrong-" + std::to_string(i));
+      while (!stop) {
+        try {
+          Client attacker(port_);
+          while (!stop) {
+            attacker.Get("/metrics", wrong);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          }
+        } catch (const boost::system::system_error&) {
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double flooded = median_scrape();
+  stop = true;
+  for (std::thread& attacker : flood) attacker.join();
+  RecordProperty("quiet_median_ms", std::to_string(quiet));
+  RecordProperty("flooded_median_ms", std::to_string(flooded));
+  std::cout << "median scrape: " << quiet << " ms quiet, " << flooded << " ms flooded\n";
+  EXPECT_LT(flooded, 200.0);
 }
 
 TEST_F(HttpServerTest, HandlersRunConcurrently) {
