@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <cstring>
 #include <iterator>
@@ -171,6 +172,19 @@ bool PasswordCheckLimiter::TryTake(const std::string& client, Clock::time_point 
   if (bucket.tokens < 1) return false;
   bucket.tokens -= 1;
   return true;
+}
+
+std::string ClientKey(const std::string& address) {
+  boost::system::error_code error;
+  const boost::asio::ip::address parsed = boost::asio::ip::make_address(address, error);
+  if (error || !parsed.is_v6()) return address;
+  boost::asio::ip::address_v6 v6 = parsed.to_v6();
+  if (v6.is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  }
+  boost::asio::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
 PasswordCheckPool::PasswordCheckPool(int threads, std::size_t max_pending)

@@ -81,6 +81,10 @@ class PasswordCheckLimiter {
   Bucket shared_;  // for the addresses that do not fit in buckets_
 };
 
+// The bucket a client address falls in: an IPv4 address, or an IPv6 address's /64, which a
+// single host usually controls whole. Anything else is its own key.
+std::string ClientKey(const std::string& address);
+
 // Runs jobs (bcrypt checks) on `threads` threads of its own, at most `max_pending` running or
 // waiting at a time. Stop() or the destructor discards waiting jobs and joins. Thread-safe.
 class PasswordCheckPool {

@@ -563,7 +563,7 @@ void HttpServerCore::Authorize(const HttpRequest& request,
     case BasicAuth::Precheck::kRefused: return done(Access::kDenied);
     case BasicAuth::Precheck::kNeedsBcrypt: break;
   }
-  if (!auth_limiter_.TryTake(request.remote_address, std::chrono::steady_clock::now())) {
+  if (!auth_limiter_.TryTake(ClientKey(request.remote_address), std::chrono::steady_clock::now())) {
     return done(Access::kThrottled);
   }
   const bool queued = auth_pool_.TrySubmit([auth, credentials = std::move(credentials), done] {

@@ -112,6 +112,15 @@ TEST(PasswordCheckLimiterTest, AddressesBeyondTheTableShareOneBucket) {
   EXPECT_TRUE(limiter.TryTake("10.0.0.5", now + std::chrono::seconds(60)));
 }
 
+TEST(ClientKeyTest, AnIpv6HostIsLimitedByItsSlash64) {
+  EXPECT_EQ(ClientKey("10.1.2.3"), "10.1.2.3");
+  EXPECT_EQ(ClientKey("::ffff:10.1.2.3"), "10.1.2.3");  // dual-stack sockets
+  EXPECT_EQ(ClientKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientKey("2001:db8:1:2:bbbb::9"), ClientKey("2001:db8:1:2:aaaa::1"));
+  EXPECT_NE(ClientKey("2001:db8:1:3::1"), ClientKey("2001:db8:1:2::1"));
+  EXPECT_EQ(ClientKey("unknown"), "unknown");
+}
+
 TEST(PasswordCheckPoolTest, RefusesJobsBeyondItsBound) {
   PasswordCheckPool pool(1, 2);
   std::promise<void> started;
