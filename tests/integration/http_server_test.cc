@@ -332,10 +332,14 @@ TEST_F(HttpServerTest, AFullServerEvictsTheOldestIdleKeptAliveConnection) {
   HttpLimits limits;
   limits.max_connections = 2;
   auto server = Start({{"/", [](const HttpRequest&) { return Text("hi"); }}}, limits);
+  // The server turns a connection idle once it has seen its response written, a little after
+  // the client read it: the pauses keep the order of the two clear.
   Client oldest(port_);
   EXPECT_EQ(oldest.Get("/").body(), "hi");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   Client newer(port_);
   EXPECT_EQ(newer.Get("/").body(), "hi");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(StatusWithin(port_, "/", std::chrono::seconds(2)), 200);
   EXPECT_TRUE(oldest.ClosedByServer());
   EXPECT_EQ(newer.Get("/").body(), "hi");
