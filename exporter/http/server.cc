@@ -583,7 +583,7 @@ HttpResponse HttpServerCore::Respond(const HttpRequest& request, Access access) 
     const auto retry = std::chrono::ceil<std::chrono::seconds>(limits_.auth_refill).count();
     return {429,
             "text/plain; charset=utf-8",
-            "too many password checks from this address or in all; try again later\n",
+            "too many password checks; try again later\n",
             {{"Retry-After", std::to_string(std::max<std::int64_t>(1, retry))}}};
   }
   const auto route = routes_.find(request.path);

@@ -371,6 +371,18 @@ TEST_F(HttpServerTest, RequestHeadsHaveTheirOwnShortTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+TEST_F(HttpServerTest, ABodyHasTheLongerTimeoutOnceTheHeadIsIn) {
+  HttpLimits limits;
+  limits.header_timeout = std::chrono::milliseconds(200);
+  limits.timeout = std::chrono::seconds(5);
+  auto server = Start({{"/", [](const HttpRequest&) { return Text("hi"); }}}, limits);
+  Client client(port_);
+  client.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  client.Send("body");
+  EXPECT_EQ(client.Read().body(), "hi");
+}
+
 // The scraper gets every one of its scrapes while clients that connect and say nothing, or
 // trickle a request head (slowloris), try to hold every slot, reconnecting as soon as closed.
 TEST_F(HttpServerTest, ScrapesGoOnWhileHundredsOfIdleAndTricklingConnectionsAreHeld) {
