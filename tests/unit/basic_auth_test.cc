@@ -41,6 +41,12 @@ TEST(BasicAuthTest, RefusesWrongOrMissingCredentials) {
   EXPECT_FALSE(auth.Allows("Basic cHJvbWV0aGV1cw=="));  // "prometheus", no colon
 }
 
+TEST(BasicAuthTest, TheSchemeNameIsCaseInsensitive) {
+  BasicAuth auth(std::vector<std::pair<std::string, std::string>>{{"prometheus", kHash}});
+  EXPECT_TRUE(auth.Allows("basic cHJvbWV0aGV1czpzM2NyZXQtdGVzdC1wYXNz"));
+  EXPECT_TRUE(auth.Allows("BASIC cHJvbWV0aGV1czpzM2NyZXQtdGVzdC1wYXNz"));
+}
+
 TEST(BasicAuthTest, RefusesTheRightPasswordFollowedByANulAndMore) {
   BasicAuth auth(std::vector<std::pair<std::string, std::string>>{{"prometheus", kHash}});
   const std::string credentials = std::string("prometheus:s3cret-test-pass") + '\0' + "junk";
