@@ -5,10 +5,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <atomic>
+#include <algorithm>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -18,6 +20,7 @@
 #include <boost/beast/ssl.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -102,6 +105,89 @@ Result<std::shared_ptr<const WebSecurity>> MakeWebSecurity(const WebConfig& web)
   return std::shared_ptr<const WebSecurity>(std::move(security));
 }
 
+// A connection the server may close to make room for a new one.
+class Evictable {
+ public:
+  virtual ~Evictable() = default;
+  virtual void Evict() = 0;
+};
+
+// The open connections and what each is doing, so that a full server makes room by closing the
+// one that has held a slot longest without asking for anything. Thread-safe.
+class ConnectionTable {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit ConnectionTable(std::size_t capacity) : capacity_(capacity) {}
+
+  // Takes a slot for `connection`, which waits for its first request. When every slot is taken,
+  // evicts the connection that has waited longest, preferring one that never sent a complete
+  // request to an idle kept-alive one. Returns 0 (no slot) when every connection is busy.
+  std::uint64_t Admit(const std::weak_ptr<Evictable>& connection) {
+    std::shared_ptr<Evictable> victim;
+    std::uint64_t id = 0;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (entries_.size() >= capacity_) {
+        const auto oldest = OldestWaiting();
+        if (oldest == entries_.end()) return 0;
+        victim = oldest->second.connection.lock();
+        entries_.erase(oldest);
+      }
+      id = next_id_++;
+      entries_.emplace(id, Entry{connection, State::kFirstRequest, Clock::now()});
+    }
+    if (victim) victim->Evict();
+    return id;
+  }
+  // The connection waits for its next request (kept alive).
+  void Waiting(std::uint64_t id) { Set(id, State::kNextRequest); }
+  // The connection has read a request and is answering it.
+  void Busy(std::uint64_t id) { Set(id, State::kBusy); }
+  void Remove(std::uint64_t id) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    entries_.erase(id);
+  }
+
+ private:
+  // Declared in eviction order.
+  enum class State { kFirstRequest, kNextRequest, kBusy };
+  struct Entry {
+    std::weak_ptr<Evictable> connection;
+    State state;
+    Clock::time_point since;
+  };
+
+  void Set(std::uint64_t id, State state) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (const auto found = entries_.find(id); found != entries_.end()) {
+      found->second.state = state;
+      found->second.since = Clock::now();
+    }
+  }
+
+  // A linear scan: the table holds max_connections entries, 64 by default.
+  std::map<std::uint64_t, Entry>::iterator OldestWaiting() {
+    auto oldest = entries_.end();
+    for (auto entry = entries_.begin(); entry != entries_.end(); ++entry) {
+      if (entry->second.state == State::kBusy) continue;
+      if (oldest == entries_.end() || std::pair(entry->second.state, entry->second.since) <
+                                          std::pair(oldest->second.state, oldest->second.since)) {
+        oldest = entry;
+      }
+    }
+    return oldest;
+  }
+
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::map<std::uint64_t, Entry> entries_;
+  std::uint64_t next_id_ = 1;  // 0 means no slot
+};
+
+// Whether a request may be answered.
+// kRateLimited: the web config's rate_limit; kThrottled: too many password checks.
+enum class Access { kGranted, kDenied, kThrottled, kRateLimited };
+
 // Everything a connection needs from the server, whatever its stream: routing, auth, limits.
 class HttpServerCore {
  public:
@@ -111,11 +197,16 @@ class HttpServerCore {
         log_(log),
         limits_(limits),
         security_(std::move(security)),
+        connections_(limits.max_connections),
+        auth_limiter_(limits.auth_burst, limits.auth_refill, kMaxAuthClients),
+        auth_pool_(limits.auth_threads, limits.auth_max_pending),
         io_(limits.threads) {}
 
   ~HttpServerCore() {
     io_.stop();
     for (std::thread& thread : threads_) thread.join();
+    // Checks that wait are dropped with the connections they hold, while io_ is still there.
+    auth_pool_.Stop();
   }
   HttpServerCore(const HttpServerCore&) = delete;
   HttpServerCore& operator=(const HttpServerCore&) = delete;
@@ -126,9 +217,13 @@ class HttpServerCore {
     for (int i = 0; i < limits_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
   }
 
-  // Rate limit, then Respond, then the web config's headers.
-  HttpResponse Serve(const HttpRequest& request, const std::optional<std::string>& authorization);
-  HttpResponse Respond(const HttpRequest& request, const std::optional<std::string>& authorization);
+  // The web config's rate limit, then basic auth. `done` runs once: on this thread, or on a
+  // bcrypt worker for credentials that were not verified before.
+  void Authorize(const HttpRequest& request, const std::optional<std::string>& authorization,
+                 const std::function<void(Access)>& done);
+  // Respond, then the web config's headers.
+  HttpResponse Serve(const HttpRequest& request, Access access);
+  HttpResponse Respond(const HttpRequest& request, Access access);
   const HttpLimits& limits() const { return limits_; }
   std::shared_ptr<const WebSecurity> security() const {
     const std::lock_guard<std::mutex> lock(security_mutex_);
@@ -147,15 +242,7 @@ class HttpServerCore {
   Logger& log() { return log_; }
   std::vector<int> ports() const;
 
-  // Counts open connections; Leave() is called once per successful Enter().
-  bool Enter() {
-    if (connections_.fetch_add(1) >= limits_.max_connections) {
-      connections_.fetch_sub(1);
-      return false;
-    }
-    return true;
-  }
-  void Leave() { connections_.fetch_sub(1); }
+  ConnectionTable& connections() { return connections_; }
 
  private:
   Status Bind(const tcp::endpoint& endpoint, bool dual_stack);
@@ -170,7 +257,10 @@ class HttpServerCore {
   std::shared_ptr<const WebSecurity> security_;
   std::mutex rotation_mutex_;
   std::chrono::steady_clock::time_point next_rotation_check_;
-  std::atomic<std::size_t> connections_{0};
+  ConnectionTable connections_;
+  static constexpr std::size_t kMaxAuthClients = 4096;  // client addresses with their own bucket
+  PasswordCheckLimiter auth_limiter_;
+  PasswordCheckPool auth_pool_;
   // Declared after what the connections use: destroying the io_context destroys them.
   asio::io_context io_;
   std::vector<tcp::acceptor> acceptors_;
@@ -182,7 +272,7 @@ namespace {
 // One connection: (TLS handshake,) then requests in turn until the client closes, an error, a
 // timeout, or a response that closes. Each step runs on the connection's strand.
 template <typename Stream>
-class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+class Connection : public Evictable, public std::enable_shared_from_this<Connection<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
@@ -193,13 +283,29 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         stream_(std::move(stream)),
         server_(server),
         remote_address_(std::move(remote_address)) {}
-  ~Connection() { server_.Leave(); }
+  ~Connection() override { server_.connections().Remove(id_); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // False when the server is full of connections that are all busy.
+  bool Admit() {
+    id_ = server_.connections().Admit(this->weak_from_this());
+    return id_ != 0;
+  }
+
+  void Evict() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->server_.log().Debug("http connection evicted to make room for a new one",
+                                {{"remote", self->remote_address_}});
+      beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+
   void Start() {
+    // The handshake and the first request head share one deadline, so that a client that
+    // connects and then trickles or says nothing frees its slot within header_timeout.
+    Deadline(server_.limits().header_timeout);
     if constexpr (kTls) {
-      Deadline();
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](const ErrorCode& error) {
                                 if (IsPlainHttp(error)) return self->AnswerPlainHttp();
@@ -227,20 +333,32 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
                       });
   }
 
-  void Deadline() { beast::get_lowest_layer(stream_).expires_after(server_.limits().timeout); }
+  void Deadline(Duration timeout) { beast::get_lowest_layer(stream_).expires_after(timeout); }
+  void Deadline() { Deadline(server_.limits().timeout); }
 
+  // The head within header_timeout, then the body (if any) within timeout.
   void Read() {
     parser_.emplace();
     parser_->header_limit(server_.limits().max_header_bytes);
     parser_->body_limit(server_.limits().max_body_bytes);
-    Deadline();
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](const ErrorCode& error, std::size_t) {
-                       self->OnRead(error);
-                     });
+    if (served_) {
+      server_.connections().Waiting(id_);
+      Deadline(server_.limits().header_timeout);
+    }
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](const ErrorCode& error, std::size_t) {
+                              if (error || self->parser_->is_done()) return self->OnRead(error);
+                              self->Deadline();
+                              http::async_read(self->stream_, self->buffer_, *self->parser_,
+                                               [self](const ErrorCode& body_error, std::size_t) {
+                                                 self->OnRead(body_error);
+                                               });
+                            });
   }
 
   void OnRead(const ErrorCode& error) {
+    served_ = true;
+    server_.connections().Busy(id_);
     if (error == http::error::end_of_stream) return Close();
     if (error == http::error::body_limit) return Reject(413, "request body too large\n");
     if (error == http::error::header_limit) {
@@ -264,7 +382,14 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       authorization.emplace(found->value().data(), found->value().size());
     }
     const bool head = request.method() == http::verb::head;
-    Write(server_.Serve(routed, authorization), head, request.keep_alive());
+    const bool keep_alive = request.keep_alive();
+    server_.Authorize(routed, authorization,
+                      [self = this->shared_from_this(), routed, head, keep_alive](Access access) {
+                        asio::dispatch(
+                            self->stream_.get_executor(), [self, routed, head, keep_alive, access] {
+                              self->Write(self->server_.Serve(routed, access), head, keep_alive);
+                            });
+                      });
   }
 
   // The request cannot be read to its end: answer, then close.
@@ -313,6 +438,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   Stream stream_;
   HttpServerCore& server_;
   const std::string remote_address_;
+  std::uint64_t id_ = 0;  // the slot in the server's connection table
+  bool served_ = false;   // a request came in: the next ones are on a kept-alive connection
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -320,34 +447,60 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
 }  // namespace
 
-HttpResponse HttpServerCore::Serve(const HttpRequest& request,
-                                   const std::optional<std::string>& authorization) {
+void HttpServerCore::Authorize(const HttpRequest& request,
+                               const std::optional<std::string>& authorization,
+                               const std::function<void(Access)>& done) {
   const std::shared_ptr<const WebSecurity> current = security();
   // One bucket for every client, as the exporter-toolkit's; liveness is never limited.
-  HttpResponse response =
-      current->limiter && request.path != kHealthPath && !current->limiter->Allow()
-          ? HttpResponse{429,
-                         "text/plain; charset=utf-8",
-                         "Too Many Requests\n",
-                         {{"X-Content-Type-Options", "nosniff"}}}
-          : Respond(request, authorization);
+  if (current->limiter && request.path != kHealthPath && !current->limiter->Allow()) {
+    return done(Access::kRateLimited);
+  }
+  const std::shared_ptr<BasicAuth> auth = current->auth;
+  // Liveness stays open so that orchestrators can probe without credentials.
+  if (!auth->enabled() || request.path == kHealthPath) return done(Access::kGranted);
+  BasicAuth::Credentials credentials;
+  switch (auth->Check(authorization ? authorization->c_str() : nullptr, credentials)) {
+    case BasicAuth::Precheck::kAllowed: return done(Access::kGranted);
+    case BasicAuth::Precheck::kRefused: return done(Access::kDenied);
+    case BasicAuth::Precheck::kNeedsBcrypt: break;
+  }
+  if (!auth_limiter_.TryTake(ClientKey(request.remote_address), std::chrono::steady_clock::now())) {
+    return done(Access::kThrottled);
+  }
+  const bool queued = auth_pool_.TrySubmit([auth, credentials = std::move(credentials), done] {
+    done(auth->Verify(credentials) ? Access::kGranted : Access::kDenied);
+  });
+  if (!queued) done(Access::kThrottled);
+}
+
+HttpResponse HttpServerCore::Serve(const HttpRequest& request, Access access) {
+  HttpResponse response = Respond(request, access);
   // In front, so that a handler's own value of the header wins, as in Go's handlers.
-  for (const auto& [name, value] : current->web.headers) {
+  for (const auto& [name, value] : security()->web.headers) {
     if (!value.empty()) response.headers.emplace(response.headers.begin(), name, value);
   }
   return response;
 }
 
-HttpResponse HttpServerCore::Respond(const HttpRequest& request,
-                                     const std::optional<std::string>& authorization) {
-  // Liveness stays open so that orchestrators can probe without credentials.
-  BasicAuth& auth = *security()->auth;
-  if (auth.enabled() && request.path != kHealthPath &&
-      !auth.Allows(authorization ? authorization->c_str() : nullptr)) {
+HttpResponse HttpServerCore::Respond(const HttpRequest& request, Access access) {
+  if (access == Access::kRateLimited) {
+    return {429,
+            "text/plain; charset=utf-8",
+            "Too Many Requests\n",
+            {{"X-Content-Type-Options", "nosniff"}}};
+  }
+  if (access == Access::kDenied) {
     return {401,
             "text/plain; charset=utf-8",
             "Unauthorized\n",
             {{"WWW-Authenticate", "Basic realm=\"outcomes_exporter\""}}};
+  }
+  if (access == Access::kThrottled) {
+    const auto retry = std::chrono::ceil<std::chrono::seconds>(limits_.auth_refill).count();
+    return {429,
+            "text/plain; charset=utf-8",
+            "too many password checks; try again later\n",
+            {{"Retry-After", std::to_string(std::max<std::int64_t>(1, retry))}}};
   }
   const auto route = routes_.find(request.path);
   if (route == routes_.end()) return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};
@@ -417,11 +570,6 @@ void HttpServerCore::Accept(tcp::acceptor& acceptor) {
 }
 
 void HttpServerCore::Open(tcp::socket socket) {
-  if (!Enter()) {
-    log_.Debug("http connection refused: too many open connections",
-               {{"max", std::to_string(limits_.max_connections)}});
-    return;  // the socket closes here
-  }
   ErrorCode error;
   // A TLS response goes out as several records; with Nagle's algorithm the last one would
   // wait for the client's delayed ACK (40 ms on Linux) on every kept-alive scrape.
@@ -430,15 +578,19 @@ void HttpServerCore::Open(tcp::socket socket) {
   std::string remote_address = error ? "unknown" : remote.address().to_string();
   ReloadRotatedCertificates();
   std::shared_ptr<const WebSecurity> current = security();
+  const auto start = [this](const auto& connection) {
+    if (connection->Admit()) return connection->Start();
+    log_.Debug("http connection refused: every connection is busy",
+               {{"max", std::to_string(limits_.max_connections)}});
+  };  // a refused connection's socket closes here
   if (current->tls) {
     ssl::context& tls = *current->tls;
-    std::make_shared<Connection<TlsStream>>(std::move(current), TlsStream(std::move(socket), tls),
-                                            *this, std::move(remote_address))
-        ->Start();
+    start(std::make_shared<Connection<TlsStream>>(
+        std::move(current), TlsStream(std::move(socket), tls), *this, std::move(remote_address)));
   } else {
-    std::make_shared<Connection<beast::tcp_stream>>(
-        std::move(current), beast::tcp_stream(std::move(socket)), *this, std::move(remote_address))
-        ->Start();
+    start(std::make_shared<Connection<beast::tcp_stream>>(std::move(current),
+                                                          beast::tcp_stream(std::move(socket)),
+                                                          *this, std::move(remote_address)));
   }
 }
 

@@ -35,11 +35,26 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpLimits {
-  std::size_t max_connections = 64;             // more are closed on accept
+  // Open connections. When all are taken, a new one evicts the connection that has waited
+  // longest on its client: first those that never sent a complete request, then idle kept-alive
+  // ones; it is closed on accept only when every connection is busy answering.
+  std::size_t max_connections = 64;
   std::uint32_t max_header_bytes = 8 * 1024U;   // request line and headers; more gets 431
   std::uint64_t max_body_bytes = 64 * 1024ULL;  // no route reads a body; more gets 413
-  Duration timeout = std::chrono::seconds(10);  // TLS handshake, each read, each write
+  // For a complete request head: from the connection's opening (TLS handshake included) for the
+  // first request, from the previous response for the next ones (the keep-alive idle time).
+  Duration header_timeout = std::chrono::seconds(5);
+  Duration timeout = std::chrono::seconds(10);  // the rest of a request (its body), each write
   int threads = 4;
+  // Credentials not verified before need a bcrypt check (about 250 ms at cost 12). Each client
+  // address may start auth_burst of them at once, then one per auth_refill; beyond that, or
+  // while auth_max_pending checks are running or waiting, the answer is 429 without bcrypt.
+  int auth_burst = 10;
+  Duration auth_refill = std::chrono::seconds(1);
+  // Threads that run bcrypt, apart from the I/O threads, so that a flood of wrong passwords
+  // cannot hold up scrapes whose credentials verified before.
+  int auth_threads = 1;
+  std::size_t auth_max_pending = 8;
   // How often, at most, a new connection checks whether the TLS files were replaced.
   Duration certificate_check_interval = std::chrono::seconds(5);
 };

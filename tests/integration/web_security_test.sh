@@ -10,8 +10,10 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
 HARNESS_NAME=web
 work=$(make_workdir outcomes-web-test)
 pid=""
+hog=""
 
 cleanup() {
+  [[ -n "$hog" ]] && kill "$hog" 2>/dev/null
   [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   rm -rf "$work"
 }
@@ -72,6 +74,17 @@ check "the landing page and reload need credentials too" \
 check "/-/healthy needs none" test "$(status "$url/-/healthy")" = 200
 check "the scheme name is case-insensitive (RFC 7235)" \
   test "$(status -H "Authorization: basic $(printf prometheus:s3cret-test-pass | base64)" "$url/metrics")" = 200
+check "a password followed by a NUL byte and more is 401" \
+  test "$(status -H "Authorization: Basic $(printf 'prometheus:s3cret-test-pass\0junk' | base64 -w0)" "$url/metrics")" = 401
+throttled() {  # wrong passwords from this address until the answer is 429
+  local attempt
+  for attempt in $(seq 1 30); do
+    [[ "$(status -u "prometheus:wrong-$attempt" "$url/metrics")" == 429 ]] && return 0
+  done
+  return 1
+}
+check "wrong passwords beyond the burst get 429, without a bcrypt" throttled
+check "while the verified password still gets 200" test "$(status -u prometheus:s3cret-test-pass "$url/metrics")" = 200
 check "the start log names the bound port and basic_auth=true" grep -q "msg=listening .*port=$port .*basic_auth=true" exporter.log
 check "the password is not logged" bash -c "! grep -q s3cret-test-pass exporter.log"
 stop
@@ -88,6 +101,26 @@ check "plain HTTP on the TLS port gets a 400 that says why" bash -c "
   test \"\$(curl -s -o plain.out -w '%{http_code}' 'http://127.0.0.1:$port/metrics')\" = 400 &&
   grep -q 'Client sent an HTTP request to an HTTPS server.' plain.out"
 check "the start is logged with tls=true" grep -q 'msg=listening .*tls=true' exporter.log
+# 200 clients that connect and never start their TLS handshake, more than the 64 connections
+# allowed: each new connection evicts the one that has waited longest, so scrapes go on.
+python3 -c '
+import socket, sys, time
+held = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(200)]
+time.sleep(30)' "$port" &
+hog=$!
+sleep 1
+scrapes_served() {  # scrapes_served N CURL_ARGS...: N scrapes in a row, each answered within 3 s
+  local count=$1 scrape
+  shift
+  for scrape in $(seq 1 "$count"); do
+    [[ "$(status --max-time 3 "$@")" == 200 ]] || return 1
+  done
+}
+check "/metrics over TLS is served while 200 idle connections are held" \
+  scrapes_served 10 --cacert ca.crt "$url/metrics"
+kill "$hog" 2>/dev/null
+wait "$hog" 2>/dev/null
+hog=""
 check "TLS 1.2 is offered by default" test "$(status --cacert ca.crt --tlsv1.2 --tls-max 1.2 "$url/metrics")" = 200
 check "TLS 1.1 is not" test "$(status --cacert ca.crt --tlsv1.1 --tls-max 1.1 "$url/metrics")" = 000
 stop
