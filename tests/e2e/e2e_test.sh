@@ -54,7 +54,7 @@ analytics:
   cost_per_recommendation: 0.01
   ab_tests: {interval: 5s}
   drift: {interval: 5s}
-  cohorts: {interval: 5s}
+  cohorts: {interval: 5s, lag: 12h, window: 1d}  # matured cohorts within the 2 days of history
 endpoints:
   - name: reco-api
     url: http://127.0.0.1:$model_port/health
