@@ -7,6 +7,7 @@
 #include "exporter/collectors/query.h"
 #include "exporter/collectors/registry_mlflow.h"
 #include "exporter/collectors/store.h"
+#include "exporter/collectors/thresholds.h"
 
 namespace outcomes {
 namespace {
@@ -74,9 +75,13 @@ void AddRegistries(const Config& config, CollectorContext& context, Collectors& 
   AddEach<MlflowRegistryCollector>(config.registries, context, out, errors);
 }
 
+void AddThresholds(const Config& config, CollectorContext&, Collectors& out, std::string&) {
+  out.push_back(MakeThresholdsCollector(config));
+}
+
 // The table: one entry per collector kind.
 constexpr Factory kCollectorTable[] = {
-    &AddStore, &AddAnalytics, &AddQueries, &AddEndpoints, &AddRegistries,
+    &AddStore, &AddAnalytics, &AddQueries, &AddEndpoints, &AddRegistries, &AddThresholds,
 };
 
 }  // namespace

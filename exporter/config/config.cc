@@ -769,6 +769,75 @@ void RequireFraction(MapReader& reader, const std::string& key, double value, Er
   }
 }
 
+// The named numbers of `key` (thresholds or guards): only the names `known` holds, each a
+// number of at least 0.
+void ReadTriggerNumbers(MapReader& parent, const std::string& key,
+                        const std::map<std::string, double>& known,
+                        std::map<std::string, double>& out, ErrorList& errors) {
+  auto reader = parent.Nested(key);
+  if (!reader) return;
+  for (const auto& [name, unused] : known) {
+    double value = std::numeric_limits<double>::quiet_NaN();
+    reader->Double(name, value);
+    if (std::isnan(value)) continue;
+    if (!std::isfinite(value) || value < 0) {
+      errors.Add(reader->MarkOf(name), reader->Qualified(name) + ": must be a number >= 0");
+      continue;
+    }
+    out[name] = value;
+  }
+  reader->RejectUnknownKeys();
+}
+
+// `triggers:` of `retraining` or of one model version: known trigger names only.
+std::map<std::string, TriggerSettings> ReadTriggers(MapReader& parent, ErrorList& errors) {
+  std::map<std::string, TriggerSettings> triggers;
+  auto reader = parent.Nested("triggers");
+  if (!reader) return triggers;
+  for (const auto& [name, known] : DefaultRetrainingTriggers()) {
+    auto trigger = reader->Nested(name);
+    if (!trigger) continue;
+    TriggerSettings& settings = triggers[name];
+    ReadTriggerNumbers(*trigger, "thresholds", known.thresholds, settings.thresholds, errors);
+    ReadTriggerNumbers(*trigger, "guards", known.guards, settings.guards, errors);
+    trigger->RejectUnknownKeys();
+  }
+  reader->RejectUnknownKeys();
+  return triggers;
+}
+
+RetrainingConfig ReadRetraining(const YAML::Node& node, ErrorList& errors, const EnvLookup& env) {
+  RetrainingConfig retraining;
+  MapReader reader(node, "retraining", errors, env);
+  for (const auto& [name, settings] : ReadTriggers(reader, errors)) {
+    TriggerSettings& target = retraining.triggers[name];
+    for (const auto& [key, value] : settings.thresholds) target.thresholds[key] = value;
+    for (const auto& [key, value] : settings.guards) target.guards[key] = value;
+  }
+  const YAML::Node versions = reader.Get("model_versions");
+  if (versions.IsDefined() && !versions.IsNull()) {
+    if (!versions.IsMap()) {
+      errors.Add(versions.Mark(),
+                 "retraining.model_versions: expected a mapping of model versions");
+    } else {
+      for (const auto& entry : versions) {
+        const std::string version = entry.first.as<std::string>();
+        MapReader version_reader(entry.second, "retraining.model_versions." + version, errors, env);
+        if (!version_reader.valid()) continue;
+        ModelVersionRetrainingConfig config;
+        config.triggers = ReadTriggers(version_reader, errors);
+        double end = std::numeric_limits<double>::quiet_NaN();
+        version_reader.Double("training_data_end", end);
+        if (!std::isnan(end)) config.training_data_end = end;
+        version_reader.RejectUnknownKeys();
+        retraining.model_versions[version] = std::move(config);
+      }
+    }
+  }
+  reader.RejectUnknownKeys();
+  return retraining;
+}
+
 AnalyticsConfig ReadAnalytics(const YAML::Node& node, ErrorList& errors, const EnvLookup& env) {
   AnalyticsConfig analytics;
   MapReader reader(node, "analytics", errors, env);
@@ -1033,6 +1102,10 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
           errors.Add(queries.Mark(), "queries: need a store section to run against");
         }
       }
+      if (const YAML::Node retraining = reader.Get("retraining");
+          retraining.IsDefined() && !retraining.IsNull()) {
+        config.retraining = ReadRetraining(retraining, errors, env);
+      }
       if (const YAML::Node analytics = reader.Get("analytics");
           analytics.IsDefined() && !analytics.IsNull()) {
         config.analytics = ReadAnalytics(analytics, errors, env);
@@ -1048,6 +1121,31 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
   }
   if (!errors.empty()) return Status::Error(errors.Joined());
   return config;
+}
+
+std::map<std::string, TriggerSettings> DefaultRetrainingTriggers() {
+  // z 3.7 / 4.3 (one-sided p 1e-4 / 9e-6): the daily tests run continuously on a sliding
+  // day, so they must be far stricter than a one-off 95% test to stay below one false
+  // ticket a year per model version (docs/ALERTS.md).
+  return {
+      {"PERFORMANCE_DROP",
+       {{{"HIGH", 0.20}, {"MEDIUM", 0.10}},
+        {{"zscore_high", 4.3},
+         {"zscore_medium", 3.7},
+         {"min_recommendations", 1000},
+         {"min_baseline_purchases", 50}}}},
+      {"SATISFACTION_DROP",
+       {{{"HIGH", 0.20}, {"MEDIUM", 0.10}},
+        {{"zscore_high", 4.3},
+         {"zscore_medium", 3.7},
+         {"min_feedback", 50},
+         {"min_baseline_feedback", 100}}}},
+      {"HIGH_RETURN_RATE", {{{"HIGH", 0.15}, {"MEDIUM", 0.15}}, {{"min_purchases", 50}}}},
+      {"LOW_ACCEPTANCE_RATE", {{{"HIGH", 0.50}, {"MEDIUM", 0.50}}, {{"min_decided", 100}}}},
+      {"NEW_DATA_THRESHOLD", {{{"LOW", 10000}}, {}}},
+      {"MODEL_DRIFT", {{{"HIGH", 0.5}, {"MEDIUM", 0.3}}, {{"min_recommendations", 200}}}},
+      {"HIGH_PREDICTION_LATENCY", {{{"MEDIUM", 1.0}}, {{"min_probes", 20}}}},
+  };
 }
 
 Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {

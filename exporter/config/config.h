@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -241,12 +242,50 @@ struct QueryConfig {
   bool operator==(const QueryConfig&) const = default;
 };
 
+// `retraining` — the thresholds and guards of the retraining triggers, exported as gauges
+// (thresholds collector) that the shipped rules compare with, so that a team tunes them here
+// and by reload instead of editing rule files.
+// The numbers of one trigger: per priority (HIGH, MEDIUM, LOW) the value its measure is
+// compared with, and its guards (z levels, minimum volumes) by name.
+struct TriggerSettings {
+  std::map<std::string, double> thresholds;
+  std::map<std::string, double> guards;
+
+  bool operator==(const TriggerSettings&) const = default;
+};
+
+// The shipped defaults, per trigger name: the product's thresholds (10%, 15%, 50%, 0.3, 1 s)
+// and the guards docs/ALERTS.md explains. Only these triggers, priorities and guards exist.
+std::map<std::string, TriggerSettings> DefaultRetrainingTriggers();
+
+// `retraining.model_versions.<model_version>` — what differs for one model version.
+struct ModelVersionRetrainingConfig {
+  // Per trigger, only the thresholds and guards that differ from the defaults.
+  std::map<std::string, TriggerSettings> triggers;
+  // When the version's training data ends, Unix seconds: NEW_DATA_THRESHOLD counts the
+  // outcomes recorded since. Default: none (the endpoint's field, else the version's start).
+  std::optional<double> training_data_end;
+
+  bool operator==(const ModelVersionRetrainingConfig&) const = default;
+};
+
+struct RetrainingConfig {
+  // Every trigger with every threshold and guard. Default: DefaultRetrainingTriggers().
+  std::map<std::string, TriggerSettings> triggers = DefaultRetrainingTriggers();
+  // Per model version overrides. Default: none.
+  std::map<std::string, ModelVersionRetrainingConfig> model_versions;
+
+  bool operator==(const RetrainingConfig&) const = default;
+};
+
 struct Config {
   std::optional<StoreConfig> store;
   std::optional<AnalyticsConfig> analytics;
   std::vector<EndpointConfig> endpoints;
   std::vector<RegistryConfig> registries;
   std::vector<QueryConfig> queries;
+  // Always present: without a `retraining` section, the shipped defaults.
+  RetrainingConfig retraining;
 
   bool operator==(const Config&) const = default;
 };

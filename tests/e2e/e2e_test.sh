@@ -3,8 +3,9 @@
 # traffic whose model version v1.2.0 starts returning 30% of its purchases, the sidecar, a real
 # Prometheus loading rules/ and alerts/, and a real Alertmanager with the shipped routing
 # (receivers pointed at a webhook receiver here). The HIGH_RETURN_RATE alert for v1.2.0 must
-# reach the retraining and on-call receivers with its labels and runbook link; the healthy
-# version v1.1.0 must raise nothing. The rules are loaded as shipped except `for:`, shortened
+# reach the retraining webhook and the same-day investigation queue (P2, not the pager) with
+# its labels and runbook link, and its decision be Retrain; the healthy version v1.1.0 must
+# raise nothing and stay Continue. The rules are loaded as shipped except `for:`, shortened
 # to 0s in a copy (the promtool tests cover them as shipped).
 # Usage: e2e_test.sh BINARY GENERATOR SOURCE_DIR
 set -uo pipefail
@@ -53,7 +54,7 @@ analytics:
   cost_per_recommendation: 0.01
   ab_tests: {interval: 5s}
   drift: {interval: 5s}
-  cohorts: {interval: 5s}
+  cohorts: {interval: 5s, lag: 12h, window: 1d}  # matured cohorts within the 2 days of history
 endpoints:
   - name: reco-api
     url: http://127.0.0.1:$model_port/health
@@ -165,12 +166,16 @@ sys.exit(1)
 PY
 }
 check "OutcomesReturnRateHigh for v1.2.0 reaches the retraining webhook" wait_for 120 notified retraining
-check "and pages on-call" wait_for 30 notified oncall
+check "and the same-day investigation queue (P2)" wait_for 30 notified investigate
+check "it does not page: a retraining trigger is not an outage" bash -c '! grep -q "\"path\": \"/oncall\".*OutcomesReturnRateHigh" "$1"' _ "$work/notifications.jsonl"
 
 python3 - "$work/notifications.jsonl" >"$work/alert.json" <<'PY'
 import json, sys
 for line in open(sys.argv[1]).read().splitlines():
-    for alert in json.loads(line)["payload"].get("alerts", []):
+    note = json.loads(line)
+    if not note["path"].endswith("retraining"):  # the HIGH one: the retraining webhook's
+        continue
+    for alert in note["payload"].get("alerts", []):
         if (alert["labels"].get("alertname") == "OutcomesReturnRateHigh"
                 and alert["labels"].get("model_version") == "v1.2.0"):
             print(json.dumps(alert))
@@ -180,6 +185,13 @@ label_is() { python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); sys
 check "it is critical" label_is severity critical
 check "its priority is HIGH" label_is priority HIGH
 check "its trigger is HIGH_RETURN_RATE" label_is trigger HIGH_RETURN_RATE
+check "its escalation is P2" label_is escalation P2
+check "the decision for v1.2.0 is Retrain" series_present \
+  'model_version:outcomes_retraining_decision:value{model_version="v1.2.0"} == 2'
+check "the decision for the healthy v1.1.0 is Continue" series_present \
+  'model_version:outcomes_retraining_decision:value{model_version="v1.1.0"} == 0'
+check "the thresholds come from the sidecar's configuration" series_present \
+  'outcomes_trigger_threshold{trigger="HIGH_RETURN_RATE",priority="MEDIUM",model_version=""} == 0.15'
 check "it links its runbook" python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); sys.exit(0 if a["annotations"].get("runbook_url", "").endswith("docs/runbooks/OutcomesReturnRateHigh.md") else 1)' "$work/alert.json"
 check "its description states the current value" python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); sys.exit(0 if "%" in a["annotations"].get("description", "") else 1)' "$work/alert.json"
 

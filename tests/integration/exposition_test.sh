@@ -75,8 +75,8 @@ curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.txt"
 
 check "every collector succeeded" \
   bash -c "! grep -E '^outcomes_exporter_collector_success\\{.*\\} 0' '$work/metrics.txt'"
-check "the collectors are store, analytics, query, endpoint and registry" \
-  test "$(grep -c '^outcomes_exporter_collector_success{' "$work/metrics.txt")" -eq 7
+check "the collectors are store, analytics, query, endpoint, registry and thresholds" \
+  test "$(grep -c '^outcomes_exporter_collector_success{' "$work/metrics.txt")" -eq 8
 check "promtool check metrics reports nothing" \
   bash -c "promtool check metrics <'$work/metrics.txt' >'$work/promtool.out' 2>&1 && ! [ -s '$work/promtool.out' ]"
 [[ -s "$work/promtool.out" ]] && cat "$work/promtool.out"

@@ -3,6 +3,8 @@
 #
 #   promtool check rules        every rules/*.yml and alerts/*.yml
 #   promtool test rules         every tests/rules/*_test.yml
+#   simulations                 the 30-day promtool tests tests/rules/simulate.py writes
+#                               (null workload, one scenario per trigger), two at a time
 #   alerts                      every alert has docs/runbooks/<AlertName>.md, its
 #                               runbook_url points there, docs/ALERTS.md lists it,
 #                               and a test case of tests/rules/ expects it to fire
@@ -41,6 +43,18 @@ check() {
 have() { command -v "$1" >/dev/null 2>&1; }
 indent() { local l; while IFS= read -r l; do echo "        $l"; done; }
 
+# Temporary state, removed on exit: the Alertmanager of the inhibition checks, the
+# simulations' directory.
+am_pid=
+am_dir=
+sim_dir=
+cleanup() {
+  [[ -n $am_pid ]] && kill "$am_pid" 2>/dev/null && wait "$am_pid" 2>/dev/null
+  [[ -n $am_dir ]] && rm -rf "$am_dir"
+  [[ -n $sim_dir ]] && rm -rf "$sim_dir"
+}
+trap cleanup EXIT
+
 shopt -s nullglob
 rule_files=(rules/*.yml alerts/*.yml)
 test_files=(tests/rules/*_test.yml)
@@ -57,20 +71,50 @@ else
   fail "promtool not found: install the Debian package prometheus (scripts/install-deps does)"
 fi
 
+# ------------------------------------------------------------------ simulations
+# Generated into a temporary directory (about 0.5 MB per scenario), run two at a time: each
+# evaluates the rules 1440 times over 30 simulated days.
+simulation_checks() {
+  sim_dir=$(mktemp -d)
+  if ! out=$(python3 tests/rules/simulate.py "$sim_dir" 2>&1); then
+    fail "simulations: tests/rules/simulate.py failed"
+    indent <<<"$out"
+    return
+  fi
+  (cd "$sim_dir" && printf '%s\n' sim_*_test.yml |
+    xargs -P2 -I{} sh -c 'promtool test rules {} >{}.log 2>&1; echo $? >{}.rc')
+  local f name
+  for f in "$sim_dir"/sim_*_test.yml; do
+    name=$(basename "$f" _test.yml)
+    if [[ $(cat "$f.rc" 2>/dev/null) == 0 ]]; then
+      pass "simulation ${name#sim_} (30 days)"
+    else
+      fail "simulation ${name#sim_} (30 days)"
+      indent <"$f.log"
+    fi
+  done
+}
+if have promtool && have python3; then
+  simulation_checks
+else
+  fail "simulations: need promtool and python3"
+fi
+
 # ------------------------------------------------------------------ alert inventory
-# One line per alerting rule: name, severity, priority, trigger, runbook_url ("-" when
-# absent). The alert files are written one key per line, which this relies on.
+# One line per alerting rule: name, severity, priority, trigger, escalation, runbook_url
+# ("-" when absent). The alert files are written one key per line, which this relies on.
 alert_rules() {
   awk '
     function flush() {
-      if (name != "") print name, sev, prio, trig, url
-      name = ""; sev = "-"; prio = "-"; trig = "-"; url = "-"
+      if (name != "") print name, sev, prio, trig, esc, url
+      name = ""; sev = "-"; prio = "-"; trig = "-"; esc = "-"; url = "-"
     }
     BEGIN { name = "" }
     /^[[:space:]]*- (alert|record):/ { flush(); if ($2 == "alert:") name = $3; next }
     name != "" && /^[[:space:]]+severity:/ { sev = $2 }
     name != "" && /^[[:space:]]+priority:/ { prio = $2 }
     name != "" && /^[[:space:]]+trigger:/ { trig = $2 }
+    name != "" && /^[[:space:]]+escalation:/ { esc = $2 }
     name != "" && /^[[:space:]]+runbook_url:/ { url = $2 }
     END { flush() }
   ' "$@"
@@ -81,11 +125,13 @@ mapfile -t alert_names < <(printf '%s\n' "${alerts[@]}" | awk '{print $1}' | sor
 # Every alert: a known severity, a runbook that its runbook_url points to, an entry in
 # the catalogue, and a test case in which it fires; and no runbook without its alert.
 docs_ok() {
-  local problems=() name sev prio trig url
+  local problems=() name sev prio trig esc url
   for line in "${alerts[@]}"; do
-    read -r name sev prio trig url <<<"$line"
+    read -r name sev prio trig esc url <<<"$line"
     [[ $url == "$runbook_base$name.md" ]] || problems+=("$name: runbook_url is $url")
     [[ $sev =~ ^(critical|warning|info)$ ]] || problems+=("$name: severity is $sev")
+    [[ $esc =~ ^(P1|P2|P3)$ || $sev == info ]] || problems+=("$name: escalation is $esc")
+    [[ $trig != MODEL_DRIFT || $esc == P3 ]] || problems+=("$name: drift must not page (escalation $esc)")
   done
   for name in "${alert_names[@]}"; do
     [[ -f docs/runbooks/$name.md ]] || problems+=("$name: no docs/runbooks/$name.md")
@@ -123,25 +169,33 @@ route_test() { # EXPECTED-RECEIVERS LABEL=VALUE...
 
 # Cases that prove the routing tree: EXPECTED-RECEIVERS|LABELS.
 route_cases=(
-  "oncall|alertname=ModelEndpointDown severity=critical endpoint=reco-api"
-  "oncall|alertname=ModelEndpointAvailabilityErrorBudgetBurn severity=critical endpoint=reco-api long_window=1h"
-  "retraining,oncall|alertname=OutcomesReturnRateHigh severity=critical priority=HIGH trigger=HIGH_RETURN_RATE model_version=v7"
-  "retraining,oncall|alertname=ModelDriftHigh severity=critical priority=HIGH trigger=MODEL_DRIFT model_version=v7 endpoint=reco-api"
-  "ticket|alertname=OutcomesReturnRateHigh severity=warning priority=MEDIUM trigger=HIGH_RETURN_RATE model_version=v7"
-  "ticket|alertname=OutcomesDataStale severity=warning"
+  "oncall|alertname=ModelEndpointDown severity=critical escalation=P1 endpoint=reco-api"
+  "oncall|alertname=ModelEndpointAvailabilityErrorBudgetBurn severity=critical escalation=P1 endpoint=reco-api long_window=1h"
+  "retraining,investigate|alertname=OutcomesPurchaseRateDropped severity=critical escalation=P2 priority=HIGH trigger=PERFORMANCE_DROP model_version=v7"
+  "investigate|alertname=OutcomesPurchaseRateDropped severity=warning escalation=P2 priority=MEDIUM trigger=PERFORMANCE_DROP model_version=v7"
+  "retraining,ticket|alertname=ModelDriftHigh severity=critical escalation=P3 priority=HIGH trigger=MODEL_DRIFT model_version=v7 endpoint=reco-api"
+  "ticket|alertname=ModelDriftHigh severity=warning escalation=P3 priority=MEDIUM trigger=MODEL_DRIFT model_version=v7"
+  "ticket|alertname=OutcomesDataStale severity=warning escalation=P3"
   "null|alertname=OutcomesNewDataThresholdReached severity=info priority=LOW trigger=NEW_DATA_THRESHOLD model_version=v7"
+  "oncall|alertname=LocalAlert severity=critical"
   "ticket|alertname=AlertWithoutSeverity"
 )
 
 # The receivers an alert rule's labels should reach.
-expected_receivers() { # SEVERITY PRIORITY TRIGGER
+expected_receivers() { # SEVERITY PRIORITY TRIGGER ESCALATION
   local receivers=()
   [[ $2 == HIGH && $3 != - ]] && receivers+=(retraining)
+  case $4 in
+    P1) receivers+=(oncall) ;;
+    P2) receivers+=(investigate) ;;
+    P3) receivers+=(ticket) ;;
+    *)
   case $1 in
     critical) receivers+=(oncall) ;;
     warning) receivers+=(ticket) ;;
     info) receivers+=(null) ;;
     *) receivers+=(ticket) ;;
+  esac ;;
   esac
   local IFS=,
   echo "${receivers[*]}"
@@ -155,14 +209,15 @@ if have amtool; then
     check "route ${labels[*]} -> $expected" route_test "$expected" "${labels[@]}"
   done
   # Every alert rule (once per distinct set of routing labels).
-  while read -r name sev prio trig; do
+  while read -r name sev prio trig esc; do
     labels=("alertname=$name")
     [[ $sev != - ]] && labels+=("severity=$sev")
     [[ $prio != - ]] && labels+=("priority=$prio")
     [[ $trig != - ]] && labels+=("trigger=$trig")
-    expected=$(expected_receivers "$sev" "$prio" "$trig")
+    [[ $esc != - ]] && labels+=("escalation=$esc")
+    expected=$(expected_receivers "$sev" "$prio" "$trig" "$esc")
     check "route of rule ${labels[*]} -> $expected" route_test "$expected" "${labels[@]}" model_version=v1
-  done < <(printf '%s\n' "${alerts[@]}" | awk '{print $1, $2, $3, $4}' | awk '!seen[$0]++')
+  done < <(printf '%s\n' "${alerts[@]}" | awk '{print $1, $2, $3, $4, $5}' | awk '!seen[$0]++')
 else
   fail "amtool not found: install the Debian package prometheus-alertmanager (scripts/install-deps does)"
 fi
@@ -171,13 +226,6 @@ fi
 # A real Alertmanager with the shipped configuration, on a free loopback port, its
 # storage in a temporary directory. Its notifications go to the placeholder webhooks,
 # where nothing listens: they fail and are only logged.
-am_pid=
-am_dir=
-cleanup() {
-  [[ -n $am_pid ]] && kill "$am_pid" 2>/dev/null && wait "$am_pid" 2>/dev/null
-  [[ -n $am_dir ]] && rm -rf "$am_dir"
-}
-trap cleanup EXIT
 
 # state ALERTMANAGER-URL LABEL=VALUE...: "active", "suppressed" or "missing" for the
 # alert whose labels include all of the given ones.
