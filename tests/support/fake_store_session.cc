@@ -80,7 +80,7 @@ void FakeStore::AllowConnect() {
 
 void FakeStore::BlockQuery(const std::string& name) {
   const std::lock_guard<std::mutex> lock(mutex_);
-  blocking_[name] = true;
+  blocking_.insert(name);
 }
 
 bool FakeStore::WaitUntilBlocked(std::chrono::milliseconds limit) {
@@ -179,7 +179,7 @@ Result<std::vector<Row>> FakeStore::Query(const std::string& name, const std::st
   statements_.push_back({name, sql, params});
   if (!connected_) return Status::Error("query " + name + ": no connection to the server");
   ran_durations_[name] = durations_.contains(name) ? durations_[name] : 0.0;
-  if (blocking_[name]) {
+  if (blocking_.erase(name) > 0) {
     cancel_requested_ = false;
     blocked_ = true;
     changed_.notify_all();

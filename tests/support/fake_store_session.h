@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,8 @@ class FakeStore : public std::enable_shared_from_this<FakeStore> {
   // disconnected at once, as when the server goes away.
   void FailConnect(std::string message);
   void AllowConnect();
-  // Statement `name` blocks until Cancel(), then fails as PostgreSQL does on a cancel.
+  // The next run of statement `name` blocks until Cancel(), then fails as PostgreSQL does on
+  // a cancel; later runs answer as scripted.
   void BlockQuery(const std::string& name);
   // Waits until a statement is blocked in BlockQuery(); false after `limit`.
   bool WaitUntilBlocked(std::chrono::milliseconds limit = std::chrono::seconds(10));
@@ -91,7 +93,7 @@ class FakeStore : public std::enable_shared_from_this<FakeStore> {
   };
   std::map<std::string, Failure> failures_;
   std::optional<std::string> connect_failure_;
-  std::map<std::string, bool> blocking_;
+  std::set<std::string> blocking_;
   std::map<std::string, double> durations_;
   std::map<std::string, double> ran_durations_;
   std::vector<RecordedStatement> statements_;
