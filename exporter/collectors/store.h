@@ -32,6 +32,10 @@ struct StoreCollectorDeps {
   std::function<std::chrono::steady_clock::time_point()> now = [] {
     return std::chrono::steady_clock::now();
   };
+  // The wall clock of the timestamps exported (last recount); tests fix it for golden files.
+  std::function<std::chrono::system_clock::time_point()> wall_now = [] {
+    return std::chrono::system_clock::now();
+  };
 };
 
 class StoreCollector : public Collector {

@@ -6,6 +6,7 @@
 
 #include "exporter/collectors/ab_tests.h"
 #include "tests/support/collector_test_support.h"
+#include "tests/support/golden.h"
 
 namespace outcomes::testing_support {
 namespace {
@@ -52,6 +53,13 @@ TEST_F(AbTestsCollectorTest, ExportsEachVariantAndTheTestStatistics) {
   EXPECT_TRUE(
       Sample(families, "outcomes_ab_p_value", {{"ab_test", "homepage"}, {"method", "msprt"}})
           .has_value());
+}
+
+TEST_F(AbTestsCollectorTest, MatchesTheGoldenExposition) {
+  ScriptArms({Arm("control", "1000", "100", "2500.5"), Arm("treatment", "1000", "150", "3000")});
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectMatchesGolden(output.families, "ab_tests");
 }
 
 TEST_F(AbTestsCollectorTest, ReadsTheSplitColumnOnlyWhenTheStoreHasIt) {

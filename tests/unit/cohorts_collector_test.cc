@@ -7,6 +7,7 @@
 
 #include "exporter/collectors/cohorts.h"
 #include "tests/support/collector_test_support.h"
+#include "tests/support/golden.h"
 
 namespace outcomes::testing_support {
 namespace {
@@ -44,6 +45,13 @@ TEST_F(CohortsCollectorTest, ExportsTheRatesOfEachMaturedCohort) {
   // lag 3d, window 7d.
   EXPECT_EQ(store_->statements("cohorts").at(0).params,
             (std::vector<std::string>{"259200 seconds", "604800 seconds"}));
+}
+
+TEST_F(CohortsCollectorTest, MatchesTheGoldenExposition) {
+  ScriptTwoVersions();
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectMatchesGolden(output.families, "cohorts");
 }
 
 TEST_F(CohortsCollectorTest, AnEmptyCohortExportsOnlyTheCostAndZeroDenominatorsGiveZero) {

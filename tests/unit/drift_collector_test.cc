@@ -7,6 +7,7 @@
 #include "exporter/analytics/stats.h"
 #include "exporter/collectors/drift.h"
 #include "tests/support/collector_test_support.h"
+#include "tests/support/golden.h"
 
 namespace outcomes::testing_support {
 namespace {
@@ -54,6 +55,16 @@ TEST_F(DriftCollectorTest, ExportsThePsiOfEachModelVersionWithItsNoiseLevel) {
   ASSERT_EQ(bins.size(), 1u);
   // reference_window 7d, current_window 1d.
   EXPECT_EQ(bins[0].params, (std::vector<std::string>{"604800 seconds", "86400 seconds"}));
+}
+
+TEST_F(DriftCollectorTest, MatchesTheGoldenExposition) {
+  std::vector<Row> rows = Bins("v1", {"250", "250", "250", "250"}, {"100", "200", "300", "400"});
+  const std::vector<Row> v2 = Bins("v2", {"30", "20", "25", "25"}, {"3", "2", "2", "3"});
+  rows.insert(rows.end(), v2.begin(), v2.end());
+  store_->SetRows("drift_bins", rows);
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectMatchesGolden(output.families, "drift");
 }
 
 TEST_F(DriftCollectorTest, AVersionWithAnEmptyWindowIsNotCompared) {

@@ -6,6 +6,7 @@
 
 #include "exporter/collectors/query.h"
 #include "tests/support/collector_test_support.h"
+#include "tests/support/golden.h"
 
 namespace outcomes::testing_support {
 namespace {
@@ -46,6 +47,14 @@ TEST_F(QueryCollectorTest, ExportsOneSeriesPerRowAndValueColumn) {
       0);
   EXPECT_EQ(store_->statements("shop_orders").at(0).sql,
             QueryCollector::WrappedSql(OrdersByRegion()));
+}
+
+TEST_F(QueryCollectorTest, MatchesTheGoldenExposition) {
+  QueryCollector collector(StoreConfig{}, OrdersByRegion(), store_->Deps(log_));
+  store_->SetRows("shop_orders", {{"north", "3", "10.5"}, {"south", "0", "7"}, {"", "1", "1"}});
+  const CollectOutput output = collector.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectMatchesGolden(output.families, "query");
 }
 
 TEST_F(QueryCollectorTest, SeriesThatVanishFromTheResultVanishFromTheFamily) {

@@ -6,6 +6,7 @@
 
 #include "exporter/collectors/store.h"
 #include "tests/support/collector_test_support.h"
+#include "tests/support/golden.h"
 
 namespace outcomes::testing_support {
 namespace {
@@ -50,10 +51,19 @@ Tables TwoModelVersions() {
 
 class StoreCollectorTest : public ::testing::Test {
  protected:
+  // A fixed wall clock, so that the recount timestamp is the same in every run.
+  StoreCollectorDeps Deps() {
+    StoreCollectorDeps deps = store_->Deps(log_);
+    deps.wall_now = [] {
+      return std::chrono::system_clock::time_point(std::chrono::seconds(1764547260));
+    };
+    return deps;
+  }
+
   std::ostringstream log_text_;
   Logger log_{log_text_, LogLevel::kDebug, LogFormat::kLogfmt};
   std::shared_ptr<FakeStore> store_ = FakeStore::Make();
-  StoreCollector collector_{StoreConfig{}, store_->Deps(log_)};
+  StoreCollector collector_{StoreConfig{}, Deps()};
 };
 
 TEST_F(StoreCollectorTest, ExportsTheCountersOfTheReferenceTables) {
@@ -91,7 +101,15 @@ TEST_F(StoreCollectorTest, ExportsTheCountersOfTheReferenceTables) {
   EXPECT_EQ(Sample(families, "outcomes_store_query_duration_seconds",
                    {{"query", "recommendations_full"}}),
             0.25);
-  EXPECT_TRUE(Sample(families, "outcomes_store_last_recount_timestamp_seconds").has_value());
+  EXPECT_EQ(Sample(families, "outcomes_store_last_recount_timestamp_seconds"), 1764547260);
+}
+
+TEST_F(StoreCollectorTest, MatchesTheGoldenExposition) {
+  Script(*store_, TwoModelVersions());
+  store_->SetDuration("recommendations_full", 0.25);
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectMatchesGolden(output.families, "store");
 }
 
 TEST_F(StoreCollectorTest, TheFirstCycleCountsInOneSnapshotAndLooksForGapsBelowTheTop) {

@@ -4,6 +4,7 @@
 
 #include "exporter/collectors/thresholds.h"
 #include "tests/support/collector_test_support.h"
+#include "tests/support/golden.h"
 
 namespace outcomes::testing_support {
 namespace {
@@ -20,6 +21,16 @@ TEST(ThresholdsCollectorTest, EveryCycleSucceedsWithTheConfiguredFamilies) {
   EXPECT_EQ(Sample(output.families, "outcomes_model_version_training_end_timestamp_seconds",
                    {{"model_version", "v7"}}),
             1764547200);
+}
+
+// The shipped defaults, plus one model version's override and training end.
+TEST(ThresholdsCollectorTest, MatchesTheGoldenExposition) {
+  Config config;
+  config.retraining.model_versions["v7"].triggers["HIGH_RETURN_RATE"].thresholds["MEDIUM"] = 0.25;
+  config.retraining.model_versions["v7"].training_data_end = 1764547200;
+  const CollectOutput output = MakeThresholdsCollector(config)->Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  ExpectMatchesGolden(output.families, "thresholds");
 }
 
 TEST(ThresholdsCollectorTest, NoTriggersExportNoFamily) {
