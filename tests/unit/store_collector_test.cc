@@ -6,6 +6,7 @@
 
 #include "exporter/collectors/store.h"
 #include "tests/support/collector_test_support.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/golden.h"
 
 namespace outcomes::testing_support {
@@ -51,15 +52,15 @@ Tables TwoModelVersions() {
 
 class StoreCollectorTest : public ::testing::Test {
  protected:
-  // A fixed wall clock, so that the recount timestamp is the same in every run.
+  // On the fake clock, so that the recount timestamp is the same in every run.
   StoreCollectorDeps Deps() {
     StoreCollectorDeps deps = store_->Deps(log_);
-    deps.wall_now = [] {
-      return std::chrono::system_clock::time_point(std::chrono::seconds(1764547260));
-    };
+    deps.now = SteadyOf(clock_);
+    deps.wall_now = SystemOf(clock_);
     return deps;
   }
 
+  FakeClock clock_;
   std::ostringstream log_text_;
   Logger log_{log_text_, LogLevel::kDebug, LogFormat::kLogfmt};
   std::shared_ptr<FakeStore> store_ = FakeStore::Make();
@@ -101,7 +102,8 @@ TEST_F(StoreCollectorTest, ExportsTheCountersOfTheReferenceTables) {
   EXPECT_EQ(Sample(families, "outcomes_store_query_duration_seconds",
                    {{"query", "recommendations_full"}}),
             0.25);
-  EXPECT_EQ(Sample(families, "outcomes_store_last_recount_timestamp_seconds"), 1764547260);
+  EXPECT_EQ(Sample(families, "outcomes_store_last_recount_timestamp_seconds"),
+            FakeClock::kStartWall.count());
 }
 
 TEST_F(StoreCollectorTest, MatchesTheGoldenExposition) {
@@ -119,6 +121,26 @@ TEST_F(StoreCollectorTest, TheFirstCycleCountsInOneSnapshotAndLooksForGapsBelowT
   const auto gaps = store_->statements("recommendations_gaps");
   ASSERT_EQ(gaps.size(), 1u);
   EXPECT_EQ(gaps[0].params, (std::vector<std::string>{"0", "30"}));
+}
+
+std::size_t FullCounts(const FakeStore& store) {
+  return store.statements("recommendations_full").size() +
+         store.statements("outcome_events_full").size() + store.statements("feedback_full").size();
+}
+
+TEST_F(StoreCollectorTest, TheFullRecountRunsOncePerReconcileInterval) {
+  Script(*store_, TwoModelVersions());
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  ASSERT_EQ(FullCounts(*store_), 3u);
+  clock_.Advance(std::chrono::minutes(4) + std::chrono::seconds(59));
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  EXPECT_EQ(FullCounts(*store_), 3u);  // incremental only
+  clock_.Advance(std::chrono::seconds(1));
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(FullCounts(*store_), 6u);
+  EXPECT_EQ(Sample(output.families, "outcomes_store_last_recount_timestamp_seconds"),
+            FakeClock::kStartWall.count() + 300);
 }
 
 TEST_F(StoreCollectorTest, EmptyTablesAndNullCellsGiveZeroesAndEmptyLabels) {
