@@ -19,7 +19,7 @@ for file in *.prom; do
     echo "ok    $file"
   else
     echo "FAIL  $file"
-    sed 's/^/      /' <<<"$out"
+    while IFS= read -r line; do echo "      $line"; done <<<"$out"
     failed=$((failed + 1))
   fi
 done
