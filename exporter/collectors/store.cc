@@ -93,7 +93,7 @@ CollectOutput StoreCollector::Collect() {
         [&](SnapshotReader& reader) { return ReadTables(reader, full_count); });
     if (status.ok() && full_count) {
       last_full_count_ = now;
-      last_full_count_wall_ = std::chrono::system_clock::now();
+      last_full_count_wall_ = deps_.wall_now();
     }
     for (CounterLedger& ledger : ledgers_) {
       const std::int64_t expired = ledger.ExpireGaps(now, config_.late_commit_window);

@@ -16,6 +16,7 @@
 #include "exporter/collectors/collector.h"
 #include "exporter/collectors/incremental.h"
 #include "exporter/config/config.h"
+#include "exporter/core/clock.h"
 #include "exporter/core/log.h"
 #include "exporter/metrics/series_limit.h"
 #include "exporter/store/reconnecting_session.h"
@@ -29,9 +30,10 @@ struct StoreCollectorDeps {
   Logger& log;
   // Creates the session; the seam that lets tests inject their own.
   std::function<std::unique_ptr<StoreSession>(const SessionOptions&)> make_session;
-  std::function<std::chrono::steady_clock::time_point()> now = [] {
-    return std::chrono::steady_clock::now();
-  };
+  // Intervals and backoff. Default: the machine's steady clock.
+  SteadyClock now = SteadyOf(RealClock());
+  // The timestamps exported (last recount). Default: the machine's wall clock.
+  SystemClock wall_now = SystemOf(RealClock());
 };
 
 class StoreCollector : public Collector {

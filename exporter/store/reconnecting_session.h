@@ -5,16 +5,14 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 
+#include "exporter/core/clock.h"
 #include "exporter/core/log.h"
 #include "exporter/store/session.h"
 
 namespace outcomes {
-
-using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
 
 class ReconnectingSession {
  public:
