@@ -29,13 +29,16 @@ FROM debian:12 AS build
 COPY scripts/install-deps /src/scripts/install-deps
 RUN bash /src/scripts/install-deps --build-only && rm -rf /var/lib/apt/lists/*
 
+# Only what the binary is built from, so that a change to the tests, docs or deployment files
+# does not compile again.
 WORKDIR /src
-COPY . .
+COPY CMakeLists.txt ./
+COPY exporter/ exporter/
 
 # The git revision for --version and outcomes_exporter_build_info. The build context has no
 # .git, so CI passes it (docker-build.yml); CMakeLists.txt decides whether it uses it.
 ARG REVISION=unknown
-# Parallel compile jobs: each takes up to 1.5 GB of memory on the heaviest sources.
+# Parallel compile jobs (--build-arg JOBS=N on a machine with more cores and memory).
 ARG JOBS=2
 RUN cmake -S . -B /build -DOUTCOMES_WERROR=ON -DOUTCOMES_BUILD_TESTS=OFF -DOUTCOMES_BUILD_BENCH=OFF \
         -DOUTCOMES_REVISION="${REVISION}" \
@@ -45,9 +48,10 @@ RUN cmake -S . -B /build -DOUTCOMES_WERROR=ON -DOUTCOMES_BUILD_TESTS=OFF -DOUTCO
 
 # Stage the shipped rules, alerts and dashboards. An empty folder is not kept by git, so a
 # missing one becomes an empty folder here and the image layout stays the same.
+COPY . /context/
 RUN for dir in rules alerts grafana; do \
       mkdir -p "/out/share/${dir}"; \
-      if [ -d "${dir}" ]; then cp -a "${dir}/." "/out/share/${dir}/"; fi; \
+      if [ -d "/context/${dir}" ]; then cp -a "/context/${dir}/." "/out/share/${dir}/"; fi; \
     done
 
 # ---------------------------------------------------------------------------------------------
