@@ -36,7 +36,7 @@ check() {  # check NAME STATUS [DETAIL]
   fi
 }
 finish() {
-  echo "image: $passed passed, $failed failed"
+  echo "${summary_name:-image}: $passed passed, $failed failed"
   [[ $failed -eq 0 ]]
   exit
 }
@@ -45,6 +45,7 @@ status_of() { "$@" >/dev/null 2>&1; echo $?; }
 # ---- inside the network and mount namespace: run the image's binary and health check ------
 if [[ "${1:-}" == "--in-namespace" ]]; then
   root=$2 user=$3 workdir=$4 entrypoint_file=$5 healthcheck_file=$6
+  summary_name=in-image
   ip link set lo up
   mount -t proc proc "$root/proc"
   mount --rbind /dev "$root/dev"
