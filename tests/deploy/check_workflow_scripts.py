@@ -58,7 +58,10 @@ def check_script(shell, script, scratch):
     syntax = subprocess.run([shell, "-n", str(script_file)], capture_output=True, text=True)
     if syntax.returncode != 0:
         problems.append(f"{shell} -n: " + syntax.stderr.strip().replace(str(script_file), "run"))
-    lint = subprocess.run(["shellcheck", "--shell", shell, "--format", "gcc", str(script_file)],
+    # SC2157 (a test of a constant string) is what `[ -n "${{ x }}" ]` becomes once the
+    # expression is a placeholder; on GitHub the runner substitutes the value first.
+    lint = subprocess.run(["shellcheck", "--shell", shell, "--format", "gcc", "--exclude", "SC2157",
+                           str(script_file)],
                           capture_output=True, text=True)
     if lint.returncode != 0:
         problems += [line.replace(str(script_file), "run") for line in lint.stdout.splitlines()]
