@@ -16,32 +16,42 @@
 #       the recording rules, alerting files and Grafana dashboards shipped with this version
 #       of the exporter (the repository's rules/, alerts/ and grafana/ folders), for
 #       Prometheus, Alertmanager and Grafana to load.
+#   /usr/share/outcomes_exporter/sbom.cdx.json
+#       the image's software bill of materials (CycloneDX 1.5): its Debian packages and the
+#       libraries the binary links (deploy/docker/sbom.sh)
 
 # ---------------------------------------------------------------------------------------------
 # Build stage: the same Debian 12 packages as a developer machine and CI, from the one list.
 FROM debian:12 AS build
 
-# Only the package list first, so that source changes do not reinstall the toolchain.
+# Only the package list first, so that source changes do not reinstall the toolchain. Only
+# what building needs: the test tools (PostgreSQL, Prometheus, podman...) stay out.
 COPY scripts/install-deps /src/scripts/install-deps
-RUN bash /src/scripts/install-deps && rm -rf /var/lib/apt/lists/*
+RUN bash /src/scripts/install-deps --build-only && rm -rf /var/lib/apt/lists/*
 
+# Only what the binary is built from, so that a change to the tests, docs or deployment files
+# does not compile again.
 WORKDIR /src
-COPY . .
+COPY CMakeLists.txt ./
+COPY exporter/ exporter/
 
 # The git revision for --version and outcomes_exporter_build_info. The build context has no
 # .git, so CI passes it (docker-build.yml); CMakeLists.txt decides whether it uses it.
 ARG REVISION=unknown
+# Parallel compile jobs (--build-arg JOBS=N on a machine with more cores and memory).
+ARG JOBS=2
 RUN cmake -S . -B /build -DOUTCOMES_WERROR=ON -DOUTCOMES_BUILD_TESTS=OFF -DOUTCOMES_BUILD_BENCH=OFF \
         -DOUTCOMES_REVISION="${REVISION}" \
- && cmake --build /build -j"$(nproc)" --target outcomes_exporter \
+ && cmake --build /build -j"${JOBS}" --target outcomes_exporter \
  && /build/outcomes_exporter --version \
  && install -D -m 0755 -s /build/outcomes_exporter /out/bin/outcomes_exporter
 
 # Stage the shipped rules, alerts and dashboards. An empty folder is not kept by git, so a
 # missing one becomes an empty folder here and the image layout stays the same.
+COPY . /context/
 RUN for dir in rules alerts grafana; do \
       mkdir -p "/out/share/${dir}"; \
-      if [ -d "${dir}" ]; then cp -a "${dir}/." "/out/share/${dir}/"; fi; \
+      if [ -d "/context/${dir}" ]; then cp -a "/context/${dir}/." "/out/share/${dir}/"; fi; \
     done
 
 # ---------------------------------------------------------------------------------------------
@@ -71,6 +81,12 @@ RUN groupadd --system --gid 65532 nonroot \
 COPY --from=build /out/bin/outcomes_exporter /usr/local/bin/outcomes_exporter
 COPY --from=build /out/share/ /usr/share/outcomes_exporter/
 COPY deploy/config/outcomes_exporter.yml /etc/outcomes_exporter/outcomes_exporter.yml
+
+# The software bill of materials (CycloneDX JSON): every Debian package of this image and the
+# libraries the binary links, for scanners and audits. The script does not stay in the image.
+RUN --mount=type=bind,source=deploy/docker/sbom.sh,target=/tmp/sbom.sh \
+    bash /tmp/sbom.sh /usr/local/bin/outcomes_exporter "${VERSION}" \
+        >/usr/share/outcomes_exporter/sbom.cdx.json
 
 USER 65532:65532
 WORKDIR /home/nonroot

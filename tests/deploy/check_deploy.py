@@ -19,6 +19,8 @@
     dashboards mounted where the configurations look for them, and the compose Grafana data
     source equal to the shipped one but for its url;
   - with promtool on the PATH, `promtool check config` of the compose Prometheus configuration;
+  - Debian 12's `docker-compose config` (Compose 1.29, package docker-compose) of the compose
+    file with deploy/.env.example filled as docs/DEPLOYMENT.md says;
   - with --exporter BINARY, `--config.check` of every exporter configuration under deploy/.
 
 Prints ok/FAIL per check and ends with `deploy: N passed, M failed`; exits 1 on any failure.
@@ -31,6 +33,7 @@ import argparse
 import os
 import pathlib
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -610,6 +613,44 @@ def check_compose(c, repo):
                 [] if result.returncode == 0 else (result.stdout + result.stderr).splitlines())
     else:
         c.skip("promtool check config (promtool is not installed)")
+
+    check_compose_1_29(c, repo)
+
+
+def filled_env_file(repo, directory):
+    """deploy/.env.example with its empty passwords set as docs/DEPLOYMENT.md says (letters
+    and digits, e.g. `openssl rand -hex 24`), written into directory; returns its path."""
+    lines = []
+    for line in (repo / "deploy/.env.example").read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.lstrip().startswith("#") and key.endswith("PASSWORD") and not value:
+            line = f"{key}={secrets.token_hex(24)}"
+        lines.append(line)
+    path = pathlib.Path(directory) / ".env"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def check_compose_1_29(c, repo):
+    """Debian 12's docker-compose (1.29) reads the file as the Compose specification does: it
+    refuses keys the specification added later (a top-level `name:`)."""
+    docker_compose = shutil.which("docker-compose")
+    if not docker_compose:
+        c.check("docker-compose config (Compose 1.29)",
+                ["docker-compose is not installed (Debian package docker-compose, scripts/install-deps)"])
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        env_file = filled_env_file(repo, directory)
+        result = subprocess.run(
+            [docker_compose, "--project-directory", str(repo / "deploy"), "-f",
+             str(repo / "deploy/docker-compose.yml"), "--env-file", str(env_file), "config"],
+            capture_output=True, text=True, env={**os.environ, "COMPOSE_PROJECT_NAME": "outcomes"})
+    problems = [] if result.returncode == 0 else (result.stdout + result.stderr).strip().splitlines()
+    if not problems:
+        rendered = yaml.safe_load(result.stdout)
+        if sorted(rendered.get("services", {})) != sorted(load(repo / "deploy/docker-compose.yml")["services"]):
+            problems.append("the rendered file does not have the file's services")
+    c.check("docker-compose config with the filled .env.example (Compose 1.29)", problems)
 
 
 def mount_source(mounts, path):
