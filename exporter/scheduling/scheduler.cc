@@ -28,7 +28,8 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     Arm(std::chrono::steady_clock::now());
   }
 
-  // On the io thread.
+  // From any thread. The timers belong to the io thread (it arms them), so they are cancelled
+  // there; until then, stopping_ keeps a firing timer from starting a cycle.
   void RequestStop() {
     {
       const std::lock_guard<std::mutex> lock(mutex_);
@@ -36,8 +37,10 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
       if (state_.running) collector_->Cancel();
     }
     wake_.notify_all();
-    timer_.cancel();
-    watchdog_.cancel();
+    boost::asio::post(timer_.get_executor(), [self = shared_from_this()] {
+      self->timer_.cancel();
+      self->watchdog_.cancel();
+    });
   }
 
   // Waits until `deadline` for the worker thread; detaches it if it is still busy.
