@@ -20,6 +20,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "exporter/config/error_list.h"
 #include "exporter/probe/http_probe.h"
 
 namespace outcomes {
@@ -35,44 +36,6 @@ bool ParseInteger(const std::string& text, std::int64_t& out) {
   const auto [stop, error] = std::from_chars(text.data(), end, out);
   return !text.empty() && error == std::errc() && stop == end;
 }
-
-// Collects every problem with its position, so that one run of --config.check lists them all.
-class ErrorList {
- public:
-  explicit ErrorList(std::string source) : source_(std::move(source)) {}
-
-  void Add(const YAML::Mark& mark, const std::string& message) {
-    std::ostringstream line;
-    line << source_;
-    if (!mark.is_null()) line << ":" << mark.line + 1 << ":" << mark.column + 1;
-    line << ": " << message;
-    errors_.push_back(
-        {mark.is_null() ? 0 : mark.line, mark.is_null() ? 0 : mark.column, line.str()});
-  }
-  bool empty() const { return errors_.empty(); }
-  // Every problem in file order, one per line.
-  std::string Joined() const {
-    std::vector<Entry> sorted = errors_;
-    std::stable_sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) {
-      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-    });
-    std::string out;
-    for (const Entry& error : sorted) {
-      if (!out.empty()) out += '\n';
-      out += error.text;
-    }
-    return out;
-  }
-
- private:
-  struct Entry {
-    int line;
-    int column;
-    std::string text;
-  };
-  std::string source_;
-  std::vector<Entry> errors_;
-};
 
 // Whether the quoted scalar whose quote is at text[open] closes on that same line.
 bool QuoteClosesOnItsLine(std::string_view text, std::size_t open) {

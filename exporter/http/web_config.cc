@@ -15,6 +15,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "exporter/config/error_list.h"
 #include "exporter/http/tls_context.h"
 
 namespace outcomes {
@@ -84,44 +85,6 @@ std::optional<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
   if (total > 9.2e18) return std::nullopt;  // beyond Go's int64 nanoseconds
   return std::chrono::nanoseconds(static_cast<std::int64_t>(sign * total));
 }
-
-// Collects every problem with its position, so that one --config.check lists them all.
-class ErrorList {
- public:
-  explicit ErrorList(std::string source) : source_(std::move(source)) {}
-
-  void Add(const YAML::Mark& mark, const std::string& message) {
-    std::ostringstream line;
-    line << source_;
-    if (!mark.is_null()) line << ":" << mark.line + 1 << ":" << mark.column + 1;
-    line << ": " << message;
-    errors_.push_back(
-        {mark.is_null() ? 0 : mark.line, mark.is_null() ? 0 : mark.column, line.str()});
-  }
-  bool empty() const { return errors_.empty(); }
-  // Every problem in file order, one per line.
-  std::string Joined() const {
-    std::vector<Entry> sorted = errors_;
-    std::stable_sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) {
-      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-    });
-    std::string out;
-    for (const Entry& error : sorted) {
-      if (!out.empty()) out += '\n';
-      out += error.text;
-    }
-    return out;
-  }
-
- private:
-  struct Entry {
-    int line;
-    int column;
-    std::string text;
-  };
-  std::string source_;
-  std::vector<Entry> errors_;
-};
 
 // Reads one mapping of the web config as the exporter-toolkit's strict YAML decoding does:
 // unknown and duplicate keys are errors, values are taken literally (no ${VAR} expansion).
