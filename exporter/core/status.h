@@ -9,7 +9,7 @@
 
 namespace outcomes {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   static Status Ok() { return Status(); }
   static Status Error(std::string message) { return Status(std::move(message)); }
@@ -28,7 +28,7 @@ class Status {
 };
 
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
   Result(Status error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
