@@ -920,6 +920,28 @@ bool ValidLabelName(const std::string& name) {
   return ValidMetricName(name) && !name.starts_with("__") && name != "le" && name != "quantile";
 }
 
+// A histogram query counts one value column into its buckets; the buckets belong to it only.
+void ValidateHistogramQuery(MapReader& reader, const QueryConfig& query, ErrorList& errors) {
+  const auto& buckets = query.buckets;
+  if (query.type != "histogram") {
+    if (!buckets.empty()) {
+      errors.Add(reader.MarkOf("buckets"),
+                 reader.Qualified("buckets") + ": only for type histogram");
+    }
+    return;
+  }
+  if (buckets.empty() || !std::is_sorted(buckets.begin(), buckets.end()) ||
+      std::adjacent_find(buckets.begin(), buckets.end()) != buckets.end()) {
+    errors.Add(reader.MarkOf("buckets"), reader.Qualified("buckets") +
+                                             ": a histogram needs a non-empty, strictly "
+                                             "ascending list");
+  }
+  if (query.values.size() > 1) {
+    errors.Add(reader.MarkOf("values"),
+               reader.Qualified("values") + ": a histogram counts exactly one value column");
+  }
+}
+
 std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
                                      const EnvLookup& env) {
   std::set<std::string> names;
@@ -936,6 +958,7 @@ std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
         reader.DurationField("interval", query.interval);
         reader.DurationField("timeout", query.timeout);
         reader.Int64("max_series", query.max_series);
+        reader.BucketList("buckets", query.buckets);
         if (auto incremental = reader.Nested("incremental")) {
           IncrementalQueryConfig config;
           incremental->String("table", config.table, /*required=*/true);
@@ -960,9 +983,11 @@ std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
           errors.Add(reader.MarkOf("name"),
                      reader.Qualified("name") + ": duplicate name \"" + query.name + "\"");
         }
-        if (query.type != "gauge" && query.type != "counter") {
-          errors.Add(reader.MarkOf("type"), reader.Qualified("type") + ": want gauge or counter");
+        if (query.type != "gauge" && query.type != "counter" && query.type != "histogram") {
+          errors.Add(reader.MarkOf("type"),
+                     reader.Qualified("type") + ": want gauge, counter or histogram");
         }
+        ValidateHistogramQuery(reader, query, errors);
         if (query.values.empty()) {
           errors.Add(reader.MarkOf("values"),
                      reader.Qualified("values") + ": list at least one column");
@@ -987,9 +1012,10 @@ std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
                      reader.Qualified("max_series") + ": must be at least 1");
         }
         const bool has_filter = query.sql.find("{filter}") != std::string::npos;
-        if (query.incremental && query.type != "counter") {
-          errors.Add(reader.MarkOf("type"),
-                     reader.Qualified("type") + ": an incremental query exports a counter");
+        if (query.incremental && query.type == "gauge") {
+          errors.Add(reader.MarkOf("type"), reader.Qualified("type") +
+                                                ": an incremental query exports a counter or a "
+                                                "histogram");
         }
         if (query.incremental && !has_filter) {
           errors.Add(reader.MarkOf("sql"), reader.Qualified("sql") +
@@ -1011,14 +1037,16 @@ std::vector<RegistryConfig> ReadRegistries(const YAML::Node& node, ErrorList& er
         ReadHttpClient(reader, registry, errors);
         reader.StringList("models", registry.models);
         reader.StringList("stages", registry.stages);
+        reader.String("champion_alias", registry.champion_alias);
         if (!reader.valid()) return;
         ValidateHttpClient(reader, registry, names, errors);
         if (registry.models.empty()) {
           errors.Add(reader.MarkOf("models"),
                      reader.Qualified("models") + ": list at least one registered model");
         }
-        if (registry.stages.empty()) {
-          errors.Add(reader.MarkOf("stages"), reader.Qualified("stages") + ": must not be empty");
+        if (registry.champion_alias.empty()) {
+          errors.Add(reader.MarkOf("champion_alias"),
+                     reader.Qualified("champion_alias") + ": must not be empty");
         }
       });
 }

@@ -127,8 +127,13 @@ struct RegistryConfig : HttpClientConfig {
   }
   // Registered model names to look up. Required, at least one.
   std::vector<std::string> models;
-  // Stages asked for. Default: Production, Staging.
+  // Stages asked for; empty for a registry that uses aliases only. Default: Production,
+  // Staging.
   std::vector<std::string> stages = {"Production", "Staging"};
+  // The alias that names the version endpoints should serve (MLflow 2.9+), compared with
+  // model_info by ModelEndpointVersionMismatch in place of the Production stage. Default:
+  // champion.
+  std::string champion_alias = "champion";
 
   bool operator==(const RegistryConfig&) const = default;
 };
@@ -218,7 +223,7 @@ struct QueryConfig {
   std::string name;
   // HELP text. Default: "Custom query <name>."
   std::string help;
-  // gauge or counter. Default: gauge.
+  // gauge, counter or histogram. Default: gauge.
   std::string type = "gauge";
   // The SQL. Runs in a read-only transaction. Required.
   std::string sql;
@@ -238,6 +243,9 @@ struct QueryConfig {
   std::int64_t max_series = 10'000;
   // Counts rows added to an append-only table instead of re-reading a gauge. Default: none.
   std::optional<IncrementalQueryConfig> incremental;
+  // histogram only: upper bounds of the buckets, ascending, finite (+Inf is implied), and the
+  // one column of `values` whose rows are counted into them. Required for a histogram.
+  std::vector<double> buckets;
 
   bool operator==(const QueryConfig&) const = default;
 };
