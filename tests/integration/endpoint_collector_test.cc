@@ -501,7 +501,7 @@ TEST_F(EndpointCollectorTest, RegistryReportsAnUnknownModel) {
   const Probed probed = QueryRegistry(config, log_);
   EXPECT_EQ(probed.value("model_registry_up"), 0);
   EXPECT_EQ(probed.output.status.message(),
-            "registry mlflow: model no-such-model: HTTP status 404");
+            "registry mlflow: model no-such-model: registered-models/get: HTTP status 404");
 }
 
 TEST_F(EndpointCollectorTest, RegistryDownIsNotUp) {
@@ -512,6 +512,82 @@ TEST_F(EndpointCollectorTest, RegistryDownIsNotUp) {
   const Probed probed = QueryRegistry(config, log_);
   EXPECT_EQ(probed.value("model_registry_up"), 0);
   EXPECT_EQ(probed.value("model_registry_version_info"), -1);
+}
+
+// "model/version=seconds;" for each model_registry_version_created_timestamp_seconds series.
+std::string CreationTimes(const Probed& probed) {
+  std::ostringstream text;
+  text.precision(15);
+  for (const auto& family : probed.output.families) {
+    if (family.name != "model_registry_version_created_timestamp_seconds") continue;
+    for (const auto& metric : family.metric) {
+      text << metric.label[1].value << "/" << metric.label[2].value << "=" << metric.gauge.value
+           << ";";
+    }
+  }
+  return text.str();
+}
+
+TEST_F(EndpointCollectorTest, RegistryExportsAliasesTheChampionAndCreationTimes) {
+  FakeServer server;
+  RegistryConfig config;
+  config.name = "mlflow";
+  config.url = server.Url("/");
+  config.models = {"reco-ranker", "reco-retriever"};
+  const Probed probed = QueryRegistry(config, log_);
+  ASSERT_TRUE(probed.output.status.ok()) << probed.output.status.message();
+  EXPECT_EQ(probed.exposition_of("model_registry_alias_info"),
+            "registry=mlflow,model_name=reco-ranker,alias=champion,model_version=7,;"
+            "registry=mlflow,model_name=reco-ranker,alias=challenger,model_version=8,;"
+            "registry=mlflow,model_name=reco-ranker,alias=baseline,model_version=6,;"
+            "registry=mlflow,model_name=reco-retriever,alias=champion,model_version=3,;");
+  EXPECT_EQ(probed.exposition_of("model_registry_champion_info"),
+            "registry=mlflow,model_name=reco-ranker,alias=champion,model_version=7,;"
+            "registry=mlflow,model_name=reco-retriever,alias=champion,model_version=3,;");
+  // 7 and 8 come with the stages' answer; 6 and 3, named only by aliases, from
+  // model-versions/get. Milliseconds become seconds.
+  EXPECT_EQ(CreationTimes(probed),
+            "reco-ranker/6=1789000000;reco-ranker/7=1789500000.123;reco-ranker/8=1790000000;"
+            "reco-retriever/3=1788000000.5;");
+}
+
+TEST_F(EndpointCollectorTest, RegistryChampionAliasIsConfigurableAndStagesOptional) {
+  FakeServer server;
+  RegistryConfig config;
+  config.name = "mlflow";
+  config.url = server.Url("");
+  config.models = {"reco-ranker"};
+  config.stages = {};
+  config.champion_alias = "challenger";
+  const Probed probed = QueryRegistry(config, log_);
+  ASSERT_TRUE(probed.output.status.ok()) << probed.output.status.message();
+  EXPECT_EQ(probed.exposition_of("model_registry_champion_info"),
+            "registry=mlflow,model_name=reco-ranker,alias=challenger,model_version=8,;");
+  EXPECT_EQ(probed.exposition_of("model_registry_version_info"), "");
+  EXPECT_EQ(CreationTimes(probed),
+            "reco-ranker/6=1789000000;reco-ranker/7=1789500000.123;reco-ranker/8=1790000000;");
+}
+
+TEST(MlflowRegistryTest, ParsesAliasesAndModelVersions) {
+  const auto aliases = MlflowRegistryCollector::ParseAliases(
+      R"({"registered_model": {"name": "m", "aliases": [{"alias": "champion", "version": "3"}]}})");
+  ASSERT_TRUE(aliases.ok()) << aliases.error();
+  ASSERT_EQ(aliases.value().size(), 1u);
+  EXPECT_EQ(aliases.value()[0].version, "3");
+  // An MLflow before aliases answers without the field: no alias, not an error.
+  EXPECT_TRUE(MlflowRegistryCollector::ParseAliases(R"({"registered_model": {"name": "m"}})")
+                  .value()
+                  .empty());
+  EXPECT_EQ(
+      MlflowRegistryCollector::ParseAliases(R"({"registered_model": {"aliases": [{}]}})").error(),
+      "an aliases entry lacks alias or version");
+  // creation_timestamp may come as a string (int64 in proto3 JSON).
+  const auto version = MlflowRegistryCollector::ParseModelVersion(
+      R"({"model_version": {"name": "m", "version": "3", "creation_timestamp": "1700000000250"}})");
+  ASSERT_TRUE(version.ok()) << version.error();
+  EXPECT_EQ(version.value().created_seconds, 1700000000.25);
+  EXPECT_EQ(MlflowRegistryCollector::ParseModelVersion("{}").error(),
+            "model_version is missing or lacks its version");
 }
 
 TEST(MlflowRegistryTest, ParsesLatestVersions) {
