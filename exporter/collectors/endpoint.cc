@@ -139,6 +139,7 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
     }
   }
   status_code_ = response.status_code;
+  if (response.tls_not_after_seconds) tls_not_after_seconds_ = response.tls_not_after_seconds;
   if (response.failure == ProbeFailure::kNone && !ValidStatus(response.status_code)) {
     response.failure = ProbeFailure::kHttpStatus;
     response.error = "unexpected HTTP status " + std::to_string(response.status_code);
@@ -261,6 +262,15 @@ std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
                                  MetricType::Gauge);
   AddSample(last_success, endpoint, last_success_seconds_);
   families.push_back(std::move(last_success));
+
+  if (tls_not_after_seconds_) {
+    auto expiry = MakeFamily("model_endpoint_tls_cert_expiry_timestamp_seconds",
+                             "When the first certificate of the chain the endpoint presented "
+                             "expires (earliest notAfter), Unix seconds.",
+                             MetricType::Gauge);
+    AddSample(expiry, endpoint, *tls_not_after_seconds_);
+    families.push_back(std::move(expiry));
+  }
 
   auto failures = MakeFamily("model_endpoint_probe_failures_total",
                              "Failed probes by reason: timeout, connect, tls, http_status, "

@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct ProbeResponse {
   int status_code = 0;
   std::string body;
   double seconds = 0;
+  // https only, once the handshake succeeded: the earliest notAfter of the certificate chain
+  // the server presented, Unix seconds.
+  std::optional<double> tls_not_after_seconds;
 };
 
 void StartHttpProbe(boost::asio::io_context& io, ProbeRequest request,

@@ -326,12 +326,26 @@ class TlsFiles {
     std::ofstream(dir_ + "/server.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
     Run("openssl req " + key + " -keyout server.key -out server.csr -subj /CN=localhost");
     Run("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-        "-out server.crt -days 2 -extfile server.ext");
+        "-out server.crt -days 30 -extfile server.ext");
+    // A server that presents its CA too: the chain's earliest expiry is the CA's (2 days).
+    Run("cat server.crt ca.crt | tee server-chain.crt");
     Run("openssl req " + key + " -keyout client.key -out client.csr -subj /CN=prober");
     Run("openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
         "-out client.crt -days 2");
   }
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  // A certificate's notAfter as openssl(1) prints it, in Unix seconds.
+  double NotAfter(const std::string& name) const {
+    const std::string command =
+        "openssl x509 -noout -enddate -dateopt iso_8601 -in '" + Path(name) + "'";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+    char line[128] = {};
+    if (!pipe || fgets(line, sizeof line, pipe.get()) == nullptr) return -1;
+    std::tm time{};
+    // notAfter=2026-12-03 09:40:00Z
+    if (strptime(line, "notAfter=%Y-%m-%d %H:%M:%S", &time) == nullptr) return -1;
+    return static_cast<double>(timegm(&time));
+  }
 
  private:
   void Run(const std::string& command) {
@@ -367,6 +381,31 @@ TEST_F(EndpointCollectorTest, TlsWithTheRightCaIsUp) {
   probed = Probe(config);
   EXPECT_EQ(probed.value("model_endpoint_up"), 1);
   EXPECT_NE(log_output_.str().find("TLS certificate verification is disabled"), std::string::npos);
+}
+
+TEST_F(EndpointCollectorTest, HttpsExportsTheEarliestExpiryOfThePresentedChain) {
+  const TlsFiles tls;
+  EndpointConfig config;
+  {
+    FakeServer leaf_only({"--cert", tls.Path("server.crt"), "--key", tls.Path("server.key")});
+    config = Config(leaf_only.Url("/health", /*https=*/true));
+    config.tls.ca_file = tls.Path("ca.crt");
+    const Probed probed = Probe(config);
+    EXPECT_EQ(probed.value("model_endpoint_tls_cert_expiry_timestamp_seconds"),
+              tls.NotAfter("server.crt"));
+  }
+  FakeServer chain({"--cert", tls.Path("server-chain.crt"), "--key", tls.Path("server.key")});
+  config.url = chain.Url("/health", /*https=*/true);
+  const Probed probed = Probe(config);
+  EXPECT_EQ(probed.value("model_endpoint_up"), 1) << probed.output.status.message();
+  const double expiry = probed.value("model_endpoint_tls_cert_expiry_timestamp_seconds");
+  EXPECT_EQ(expiry, tls.NotAfter("ca.crt"));
+  EXPECT_LT(expiry, tls.NotAfter("server.crt"));
+  // Plain http has no certificate, hence no series.
+  FakeServer plain;
+  EXPECT_EQ(
+      Probe(Config(plain.Url("/health"))).value("model_endpoint_tls_cert_expiry_timestamp_seconds"),
+      -1);
 }
 
 TEST_F(EndpointCollectorTest, MutualTlsNeedsTheClientCertificate) {
