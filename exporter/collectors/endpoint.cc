@@ -91,6 +91,22 @@ std::string NumberProblem(const nlohmann::json& value) {
   return "not a number";
 }
 
+// The number a field's `values` gives a string or a boolean, if it gives one.
+std::optional<double> MappedValue(const EndpointFieldConfig& field, const nlohmann::json& value) {
+  if (field.values.empty()) return std::nullopt;
+  std::string key;
+  if (value.is_string()) {
+    key = value.get<std::string>();
+  } else if (value.is_boolean()) {
+    key = value.get<bool>() ? "true" : "false";
+  } else {
+    return std::nullopt;
+  }
+  const auto it = field.values.find(key);
+  if (it == field.values.end()) return std::nullopt;
+  return it->second;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<EndpointCollector>> EndpointCollector::Create(const EndpointConfig& config,
@@ -215,6 +231,12 @@ std::vector<std::string> EndpointCollector::Extract(const std::string& body) {
   for (const EndpointFieldConfig& field : config_.fields) {
     const nlohmann::json* value = lookup(field.pointer);
     if (value == nullptr) {
+      field_values_.erase(field.metric);
+    } else if (std::optional<double> mapped = MappedValue(field, *value)) {
+      field_values_[field.metric] = *mapped;
+    } else if (!field.values.empty() && (value->is_string() || value->is_boolean())) {
+      problems.push_back(field.pointer + ": " + value->dump() +
+                         " is not one of the field's values");
       field_values_.erase(field.metric);
     } else if (const std::string problem = NumberProblem(*value); !problem.empty()) {
       problems.push_back(field.pointer + ": " + problem);

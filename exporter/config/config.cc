@@ -671,6 +671,25 @@ void CheckPointer(MapReader& reader, const std::string& key, const std::string& 
   }
 }
 
+// `values:` of a field: any string key, each mapped to a finite number.
+void ReadFieldValues(MapReader& field_reader, EndpointFieldConfig& field, ErrorList& errors,
+                     const EnvLookup& env) {
+  const YAML::Node values = field_reader.Get("values");
+  if (!values.IsDefined() || values.IsNull()) return;
+  if (!values.IsMap()) {
+    errors.Add(values.Mark(),
+               field_reader.Qualified("values") + ": expected a mapping of strings to numbers");
+    return;
+  }
+  MapReader values_reader(values, field_reader.Qualified("values"), errors, env);
+  for (const auto& entry : values) {
+    const std::string key = entry.first.Scalar();
+    double number = std::numeric_limits<double>::quiet_NaN();
+    values_reader.Double(key, number);
+    if (!std::isnan(number)) field.values[key] = number;
+  }
+}
+
 std::vector<EndpointFieldConfig> ReadFields(MapReader& reader, ErrorList& errors,
                                             const EnvLookup& env) {
   std::vector<EndpointFieldConfig> out;
@@ -687,6 +706,7 @@ std::vector<EndpointFieldConfig> ReadFields(MapReader& reader, ErrorList& errors
     field_reader.String("metric", field.metric, /*required=*/true);
     field_reader.String("pointer", field.pointer, /*required=*/true);
     field_reader.String("help", field.help);
+    ReadFieldValues(field_reader, field, errors, env);
     field_reader.RejectUnknownKeys();
     if (!field.metric.empty() && !ValidMetricName(field.metric)) {
       errors.Add(field_reader.MarkOf("metric"),

@@ -73,6 +73,10 @@ struct EndpointFieldConfig {
   std::string pointer;
   // HELP text. Default: "Value of <pointer> in the endpoint's response."
   std::string help;
+  // Numbers for strings and booleans found at the pointer, e.g. {healthy: 1, degraded: 0.5,
+  // "true": 1}; booleans look up "true" and "false". Numbers are exported as they are.
+  // Default: none (only numbers are exported).
+  std::map<std::string, double> values;
 
   bool operator==(const EndpointFieldConfig&) const = default;
 };

@@ -148,8 +148,8 @@ TEST_F(EndpointCollectorTest, UpEndpointExportsModelInfoAndFields) {
   config.model_name_pointer = "/model/name";
   config.model_version_pointer = "/model/version";
   config.stage_pointer = "/model/stage";
-  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", ""},
-                   {"model_drift_score", "/metrics/drift_score", "Drift."}};
+  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", "", {}},
+                   {"model_drift_score", "/metrics/drift_score", "Drift.", {}}};
   const Probed probed = Probe(config);
   EXPECT_TRUE(probed.output.status.ok()) << probed.output.status.message();
   EXPECT_EQ(probed.value("model_endpoint_up"), 1);
@@ -160,6 +160,29 @@ TEST_F(EndpointCollectorTest, UpEndpointExportsModelInfoAndFields) {
   EXPECT_DOUBLE_EQ(probed.value("model_drift_score"), 0.07);
   EXPECT_EQ(probed.value("model_endpoint_extraction_errors_total"), 0);
   EXPECT_GT(probed.value("model_endpoint_last_success_timestamp_seconds"), 1.7e9);
+}
+
+TEST_F(EndpointCollectorTest, FieldValuesMapStringsAndBooleansToNumbers) {
+  FakeServer server;
+  EndpointConfig config = Config(server.Url("/health"));
+  config.fields = {{"model_status_ok", "/status", "", {{"ok", 1}, {"degraded", 0.5}}},
+                   {"model_ready", "/ready", "", {{"true", 1}, {"false", 0}}},
+                   {"model_status_degraded", "/status", "", {{"degraded", 1}}},
+                   {"model_status_unmapped", "/status", "", {}},
+                   {"model_accuracy_ratio", "/metrics/accuracy", "", {{"high", 1}}}};
+  const Probed probed = Probe(config);
+  ASSERT_EQ(probed.value("model_endpoint_up"), 1) << probed.output.status.message();
+  EXPECT_EQ(probed.value("model_status_ok"), 1);
+  EXPECT_EQ(probed.value("model_ready"), 1);
+  // A number stays a number; a string the map does not know is an extraction error.
+  EXPECT_EQ(probed.value("model_accuracy_ratio"), 0.912);
+  EXPECT_EQ(probed.value("model_status_degraded"), -1);
+  EXPECT_EQ(probed.value("model_status_unmapped"), -1);
+  EXPECT_EQ(probed.value("model_endpoint_extraction_errors_total"), 1);
+  // The log line is logfmt: its quotes are escaped.
+  EXPECT_NE(log_output_.str().find("/status: \\\"ok\\\" is not one of the field's values"),
+            std::string::npos)
+      << log_output_.str();
 }
 
 TEST_F(EndpointCollectorTest, RefusedConnectionIsAConnectFailure) {
@@ -219,7 +242,7 @@ TEST_F(EndpointCollectorTest, MissingPointersAreReportedNotFatal) {
   FakeServer server;
   EndpointConfig config = Config(server.Url("/missing"));
   config.model_version_pointer = "/model/version";
-  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", ""}};
+  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", "", {}}};
   const Probed probed = Probe(config);
   EXPECT_EQ(probed.value("model_endpoint_up"), 1);
   EXPECT_EQ(probed.value("model_endpoint_extraction_errors_total"), 1);
@@ -258,13 +281,13 @@ TEST_F(EndpointCollectorTest, NonFiniteFieldIsAnErrorOfThatFieldOnly) {
   FakeServer server;
   EndpointConfig config = Config(server.Url("/nonfinite"));
   config.model_version_pointer = "/model/version";
-  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", ""},
-                   {"model_drift_score", "/metrics/drift_score", ""},
-                   {"model_loss", "/metrics/loss", ""},
-                   {"model_gain", "/metrics/gain", ""},
-                   {"model_huge", "/metrics/huge", ""},
-                   {"model_label", "/metrics/label", ""},
-                   {"model_note", "/metrics/note", ""}};
+  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", "", {}},
+                   {"model_drift_score", "/metrics/drift_score", "", {}},
+                   {"model_loss", "/metrics/loss", "", {}},
+                   {"model_gain", "/metrics/gain", "", {}},
+                   {"model_huge", "/metrics/huge", "", {}},
+                   {"model_label", "/metrics/label", "", {}},
+                   {"model_note", "/metrics/note", "", {}}};
   const Probed probed = Probe(config);
   EXPECT_TRUE(probed.output.status.ok()) << probed.output.status.message();
   EXPECT_EQ(probed.value("model_endpoint_up"), 1);

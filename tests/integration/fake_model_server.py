@@ -2,7 +2,8 @@
 """A stand-in model-serving endpoint for tests and the demo, on 127.0.0.1 only.
 
 Routes:
-  /health        200, JSON with model name, version, stage and numeric metrics
+  /health        200, JSON with status "ok", ready true, model name, version, stage and
+                 numeric metrics
   /slow          answers after --slow-seconds (default 5)
   /hang          sends the status line and headers, then never the body
   /error         500
@@ -164,6 +165,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "metrics": {"accuracy": 0.912, "drift_score": 0.07,
                             "trained_at": 1790000000},
                 "auth": self.headers.get("Authorization", ""),
+                "ready": True,
             }))
         if path == "/slow":
             time.sleep(self.server.slow_seconds)

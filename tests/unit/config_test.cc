@@ -363,6 +363,31 @@ TEST(ConfigTest, ReadsTheChampionAliasOfARegistryThatUsesNoStages) {
   EXPECT_EQ(empty.error(), "test.yml:5:21: registries[0].champion_alias: must not be empty");
 }
 
+TEST(ConfigTest, ReadsTheValueMapOfAFieldAndRejectsNonNumbers) {
+  const auto config = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://a/health\n"
+      "    fields:\n"
+      "      - metric: model_healthy\n"
+      "        pointer: /status\n"
+      "        values: {healthy: 1, degraded: 0.5, true: 1}\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config.value().endpoints.at(0).fields.at(0).values,
+            (std::map<std::string, double>{{"degraded", 0.5}, {"healthy", 1}, {"true", 1}}));
+  const auto bad = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://a/health\n"
+      "    fields:\n"
+      "      - metric: model_healthy\n"
+      "        pointer: /status\n"
+      "        values: {healthy: yes}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(),
+            "test.yml:7:27: endpoints[0].fields[0].values.healthy: expected a finite number");
+}
+
 // A port that does not fit any integer: std::stoul threw, which ended the daemon on a reload.
 TEST(ConfigTest, RejectsAPortOutOfRangeWithItsPlace) {
   const auto config = Load(
