@@ -91,6 +91,18 @@ std::string NumberProblem(const nlohmann::json& value) {
   return "not a number";
 }
 
+// Whether a JSON value equals a configured scalar: strings as text, numbers by value, the
+// literals by name; objects and arrays by their compact JSON.
+bool JsonEquals(const nlohmann::json& value, const std::string& expected) {
+  if (value.is_string()) return value.get_ref<const std::string&>() == expected;
+  if (value.is_number()) {
+    char* end = nullptr;
+    const double number = std::strtod(expected.c_str(), &end);
+    return !expected.empty() && *end == '\0' && number == value.get<double>();
+  }
+  return value.dump() == expected;
+}
+
 // The number a field's `values` gives a string or a boolean, if it gives one.
 std::optional<double> MappedValue(const EndpointFieldConfig& field, const nlohmann::json& value) {
   if (field.values.empty()) return std::nullopt;
@@ -138,6 +150,7 @@ void EndpointCollector::CollectAsync(boost::asio::io_context& io,
                                      std::function<void(CollectOutput)> done) {
   ProbeRequest request = MakeRequest(config_, client_);
   request.method = config_.method;
+  request.body = config_.body;
   request.max_body_bytes = static_cast<std::size_t>(config_.max_body_bytes);
   StartHttpProbe(io, std::move(request),
                  [self = shared_from_this(), done = std::move(done)](ProbeResponse response) {
@@ -160,7 +173,8 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
     response.failure = ProbeFailure::kHttpStatus;
     response.error = "unexpected HTTP status " + std::to_string(response.status_code);
   }
-  const bool wants_json = !config_.fields.empty() || !config_.model_name_pointer.empty() ||
+  const bool wants_json = !config_.fields.empty() || !config_.expect.empty() ||
+                          !config_.model_name_pointer.empty() ||
                           !config_.model_version_pointer.empty() || !config_.stage_pointer.empty();
   std::vector<std::string> problems;
   if (response.failure == ProbeFailure::kNone && wants_json) {
@@ -170,6 +184,9 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
     if (!nlohmann::json::accept(response.body)) {
       response.failure = ProbeFailure::kParse;
       response.error = "response body is not valid JSON";
+    } else if (std::string unmet = UnmetExpectation(response.body); !unmet.empty()) {
+      response.failure = ProbeFailure::kUnexpectedBody;
+      response.error = std::move(unmet);
     } else {
       problems = Extract(response.body);
     }
@@ -197,6 +214,26 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
   }
   output.families = BuildFamilies();
   return output;
+}
+
+std::string EndpointCollector::UnmetExpectation(const std::string& body) const {
+  if (config_.expect.empty()) return "";
+  const nlohmann::json document = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  for (const EndpointExpectConfig& expect : config_.expect) {
+    const nlohmann::json* value = nullptr;
+    try {
+      const nlohmann::json::json_pointer pointer(expect.pointer);
+      if (document.contains(pointer)) value = &document.at(pointer);
+    } catch (const nlohmann::json::exception&) {
+      // An array index that is not a number: the pointer names nothing in this body.
+    }
+    if (value == nullptr) return "expected " + expect.pointer + " in the response, not found";
+    if (expect.equals && !JsonEquals(*value, *expect.equals)) {
+      return "expected " + expect.pointer + " to equal " + *expect.equals + ", got " +
+             value->dump();
+    }
+  }
+  return "";
 }
 
 std::vector<std::string> EndpointCollector::Extract(const std::string& body) {

@@ -35,6 +35,8 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
   CollectOutput Record(ProbeResponse response);
   // Reads model_info and the fields from a JSON body; returns the problems found.
   std::vector<std::string> Extract(const std::string& body);
+  // The first `expect` entry the JSON body does not meet, as an error; "" when all are met.
+  std::string UnmetExpectation(const std::string& body) const;
   std::vector<prometheus::MetricFamily> BuildFamilies() const;
   bool ValidStatus(int code) const;
 

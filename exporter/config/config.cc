@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -743,6 +744,57 @@ std::vector<T> ReadList(const YAML::Node& node, const std::string& key, ErrorLis
   return out;
 }
 
+// `expect:` of an endpoint: a list of {pointer, equals}.
+std::vector<EndpointExpectConfig> ReadExpectations(MapReader& reader, ErrorList& errors,
+                                                   const EnvLookup& env) {
+  std::vector<EndpointExpectConfig> out;
+  const YAML::Node list = reader.Get("expect");
+  if (!list.IsDefined() || list.IsNull()) return out;
+  if (!list.IsSequence()) {
+    errors.Add(list.Mark(), reader.Qualified("expect") + ": expected a list");
+    return out;
+  }
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    EndpointExpectConfig expect;
+    MapReader item(list[k], reader.Qualified("expect") + "[" + std::to_string(k) + "]", errors,
+                   env);
+    item.String("pointer", expect.pointer, /*required=*/true);
+    if (const YAML::Node equals = item.Get("equals"); equals.IsDefined()) {
+      if (equals.IsScalar() || equals.IsNull()) {
+        expect.equals = equals.IsNull() ? "null" : equals.Scalar();
+      } else {
+        errors.Add(equals.Mark(), item.Qualified("equals") + ": expected a single value");
+      }
+    }
+    item.RejectUnknownKeys();
+    CheckPointer(item, "pointer", expect.pointer, errors);
+    out.push_back(std::move(expect));
+  }
+  return out;
+}
+
+// A body goes with POST only, inline or from a file, and the file is read now.
+void ValidateRequestBody(MapReader& reader, EndpointConfig& endpoint, ErrorList& errors) {
+  if (!endpoint.body.empty() && !endpoint.body_file.empty()) {
+    errors.Add(reader.MarkOf("body_file"),
+               reader.Qualified("body_file") + ": give body or body_file, not both");
+    return;
+  }
+  if (!endpoint.body_file.empty()) {
+    std::ifstream file(endpoint.body_file, std::ios::binary);
+    if (!file) {
+      errors.Add(reader.MarkOf("body_file"),
+                 reader.Qualified("body_file") + ": cannot read \"" + endpoint.body_file + "\"");
+      return;
+    }
+    endpoint.body.assign(std::istreambuf_iterator<char>(file), {});
+  }
+  if ((!endpoint.body.empty() || !endpoint.body_file.empty()) && endpoint.method != "POST") {
+    errors.Add(reader.MarkOf("method"),
+               reader.Qualified("method") + ": a request body needs method POST");
+  }
+}
+
 std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& errors,
                                           const EnvLookup& env) {
   std::set<std::string> names;
@@ -750,6 +802,9 @@ std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& err
       node, "endpoints", errors, env, [&](MapReader& reader, EndpointConfig& endpoint) {
         ReadHttpClient(reader, endpoint, errors);
         reader.String("method", endpoint.method);
+        reader.String("body", endpoint.body);
+        reader.String("body_file", endpoint.body_file);
+        endpoint.expect = ReadExpectations(reader, errors, env);
         reader.IntList("valid_status_codes", endpoint.valid_status_codes);
         reader.Int64("max_body_bytes", endpoint.max_body_bytes);
         reader.BucketList("buckets", endpoint.buckets);
@@ -769,6 +824,7 @@ std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& err
           errors.Add(reader.MarkOf("method"),
                      reader.Qualified("method") + ": want GET, HEAD or POST");
         }
+        ValidateRequestBody(reader, endpoint, errors);
         if (endpoint.max_body_bytes <= 0) {
           errors.Add(reader.MarkOf("max_body_bytes"),
                      reader.Qualified("max_body_bytes") + ": must be greater than 0");

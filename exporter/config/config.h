@@ -81,6 +81,17 @@ struct EndpointFieldConfig {
   bool operator==(const EndpointFieldConfig&) const = default;
 };
 
+// `endpoints[].expect[]` — what the answer's JSON body must hold for the probe to pass.
+struct EndpointExpectConfig {
+  // JSON Pointer (RFC 6901) that must exist in the body. Required.
+  std::string pointer;
+  // The value it must equal: a string equals a JSON string, a number a JSON number of the
+  // same value, true/false/null the JSON literal. Default: none (existing is enough).
+  std::optional<std::string> equals;
+
+  bool operator==(const EndpointExpectConfig&) const = default;
+};
+
 // What every outgoing HTTP client (endpoint probes, registry queries) shares.
 struct HttpClientConfig {
   // Unique name among its kind, exported as a label. Required.
@@ -106,6 +117,13 @@ struct HttpClientConfig {
 struct EndpointConfig : HttpClientConfig {
   // GET, HEAD or POST. Default: GET.
   std::string method = "GET";
+  // Request body of a POST, sent as application/json unless `headers` set Content-Type:
+  // inline, or read from `body_file` at load and at each reload. Default: empty.
+  std::string body;
+  std::string body_file;
+  // Checks of the JSON answer; a failed one fails the probe (reason unexpected_body).
+  // Default: none.
+  std::vector<EndpointExpectConfig> expect;
   // Status codes that count as up. Default: empty, meaning any 2xx.
   std::vector<int> valid_status_codes;
   // Largest body read; a larger one fails the probe (reason body_too_large). Default: 1 MiB.

@@ -120,9 +120,10 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
     request_message_.set(http::field::host, request_.url.host);
     request_message_.set(http::field::user_agent, "outcomes_exporter");
     request_message_.set(http::field::connection, "close");
+    // Before the configured headers, so that a Content-Type among them wins.
+    if (!request_.body.empty()) request_message_.set(http::field::content_type, "application/json");
     for (const auto& [name, value] : request_.headers) request_message_.set(name, value);
     if (!request_.body.empty()) {
-      request_message_.set(http::field::content_type, "application/json");
       request_message_.body() = request_.body;
       request_message_.prepare_payload();
     }
@@ -291,14 +292,16 @@ const char* ProbeFailureName(ProbeFailure failure) {
     case ProbeFailure::kHttpStatus: return "http_status";
     case ProbeFailure::kBodyTooLarge: return "body_too_large";
     case ProbeFailure::kParse: return "parse";
+    case ProbeFailure::kUnexpectedBody: return "unexpected_body";
   }
   return "";
 }
 
 const std::vector<ProbeFailure>& AllProbeFailures() {
   static const std::vector<ProbeFailure> kAll = {
-      ProbeFailure::kTimeout,    ProbeFailure::kConnect,      ProbeFailure::kTls,
-      ProbeFailure::kHttpStatus, ProbeFailure::kBodyTooLarge, ProbeFailure::kParse};
+      ProbeFailure::kTimeout,       ProbeFailure::kConnect,      ProbeFailure::kTls,
+      ProbeFailure::kHttpStatus,    ProbeFailure::kBodyTooLarge, ProbeFailure::kParse,
+      ProbeFailure::kUnexpectedBody};
   return kAll;
 }
 

@@ -26,7 +26,17 @@ struct ParsedUrl {
 Result<ParsedUrl> ParseUrl(const std::string& url);
 
 // Why a probe failed; a bounded set, exported as the `reason` label.
-enum class ProbeFailure { kNone, kTimeout, kConnect, kTls, kHttpStatus, kBodyTooLarge, kParse };
+// kHttpStatus and kUnexpectedBody are decided by the caller.
+enum class ProbeFailure {
+  kNone,
+  kTimeout,
+  kConnect,
+  kTls,
+  kHttpStatus,
+  kBodyTooLarge,
+  kParse,
+  kUnexpectedBody
+};
 const char* ProbeFailureName(ProbeFailure failure);
 // Every reason but kNone, for exporting zeros before the first failure.
 const std::vector<ProbeFailure>& AllProbeFailures();

@@ -185,6 +185,40 @@ TEST_F(EndpointCollectorTest, FieldValuesMapStringsAndBooleansToNumbers) {
       << log_output_.str();
 }
 
+TEST_F(EndpointCollectorTest, PostsABodyAndChecksTheAnswer) {
+  FakeServer server;
+  EndpointConfig config = Config(server.Url("/predict"));
+  config.method = "POST";
+  config.body = R"({"user_id": "u-42", "context": {"page": "home"}})";
+  config.headers = {{"Content-Type", "application/vnd.reco+json"}};
+  config.expect = {{"/predictions/0/score", std::nullopt},
+                   {"/user", "u-42"},
+                   {"/content_type", "application/vnd.reco+json"}};
+  Probed probed = Probe(config);
+  EXPECT_EQ(probed.value("model_endpoint_up"), 1) << probed.output.status.message();
+  // The prediction's latency is the probe's.
+  EXPECT_EQ(probed.value("model_endpoint_probe_duration_seconds"), 1);
+
+  config.expect = {{"/predictions/0/score", "0.87"}, {"/user", "someone-else"}};
+  probed = Probe(config);
+  EXPECT_EQ(probed.value("model_endpoint_up"), 0);
+  EXPECT_EQ(probed.value("model_endpoint_probe_failures_total", "unexpected_body"), 1);
+  EXPECT_EQ(probed.output.status.message(),
+            "endpoint reco-api: expected /user to equal someone-else, got \"u-42\" "
+            "(reason unexpected_body)");
+
+  config.expect = {{"/predictions/1", std::nullopt}};
+  probed = Probe(config);
+  EXPECT_EQ(probed.output.status.message(),
+            "endpoint reco-api: expected /predictions/1 in the response, not found "
+            "(reason unexpected_body)");
+
+  // Without the body the model server refuses the request: an HTTP status failure.
+  config.body.clear();
+  probed = Probe(config);
+  EXPECT_EQ(probed.value("model_endpoint_probe_failures_total", "http_status"), 1);
+}
+
 TEST_F(EndpointCollectorTest, RefusedConnectionIsAConnectFailure) {
   const Probed probed = Probe(Config("http://127.0.0.1:" + std::to_string(FreePort()) + "/health"));
   EXPECT_EQ(probed.value("model_endpoint_up"), 0);

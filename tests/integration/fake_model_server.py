@@ -16,6 +16,8 @@ Routes:
   /nonfinite     200 JSON whose numbers include NaN, Infinity, -Infinity and 1e999 (what
                  Python's json and some servers write), next to finite ones and a string
   /count/<path>  how many requests <path> has received (plain text)
+  POST /predict  a prediction: {"user": <user_id of the JSON request>, "predictions": [...],
+                 "content_type": <the request's Content-Type>}; 400 if the body is not JSON
   POST /api/2.0/mlflow/registered-models/get-latest-versions
                  an MLflow registry: model "reco-ranker" is at version 7 in Production and
                  8 in Staging; any other model does not exist
@@ -101,7 +103,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         if self.path == "/api/2.0/mlflow/registered-models/get-latest-versions":
             return self.latest_versions()
+        if self.path == "/predict":
+            return self.predict()
         self.do_GET()
+
+    def predict(self):
+        """A prediction for the JSON request's user_id; 400 when the body is not JSON."""
+        length = int(self.headers.get("Content-Length", "0"))
+        try:
+            request = json.loads(self.rfile.read(length))
+        except ValueError:
+            return self.send(400, '{"error": "body is not JSON"}')
+        return self.send(200, json.dumps({
+            "user": request.get("user_id"),
+            "predictions": [{"item_id": "sku-1", "score": 0.87}],
+            "content_type": self.headers.get("Content-Type", ""),
+        }))
 
     def latest_versions(self):
         with lock:

@@ -388,6 +388,41 @@ TEST(ConfigTest, ReadsTheValueMapOfAFieldAndRejectsNonNumbers) {
             "test.yml:7:27: endpoints[0].fields[0].values.healthy: expected a finite number");
 }
 
+TEST(ConfigTest, ReadsAProbeBodyFromItsFileAndItsExpectations) {
+  const std::string body_file = testing::TempDir() + "/probe-body.json";
+  std::ofstream(body_file) << "{\"user_id\": \"u-42\"}\n";
+  const auto config = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://a/predict\n"
+      "    method: POST\n"
+      "    body_file: " +
+      body_file +
+      "\n"
+      "    expect:\n"
+      "      - pointer: /predictions/0\n"
+      "      - {pointer: /status, equals: ok}\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  const EndpointConfig& endpoint = config.value().endpoints.at(0);
+  EXPECT_EQ(endpoint.body, "{\"user_id\": \"u-42\"}\n");
+  ASSERT_EQ(endpoint.expect.size(), 2u);
+  EXPECT_FALSE(endpoint.expect[0].equals.has_value());
+  EXPECT_EQ(endpoint.expect[1].equals, "ok");
+  const auto bad = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://a/predict\n"
+      "    body: \"{}\"\n"
+      "    expect:\n"
+      "      - {pointer: status, equals: [1]}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(),
+            "test.yml:2:5: endpoints[0].method: a request body needs method POST\n"
+            "test.yml:6:19: endpoints[0].expect[0].pointer: a JSON Pointer starts with / (e.g. "
+            "/model/version)\n"
+            "test.yml:6:35: endpoints[0].expect[0].equals: expected a single value");
+}
+
 // A port that does not fit any integer: std::stoul threw, which ended the daemon on a reload.
 TEST(ConfigTest, RejectsAPortOutOfRangeWithItsPlace) {
   const auto config = Load(
