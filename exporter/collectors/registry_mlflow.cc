@@ -1,5 +1,6 @@
 #include "exporter/collectors/registry_mlflow.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <set>
 
