@@ -91,6 +91,34 @@ std::string NumberProblem(const nlohmann::json& value) {
   return "not a number";
 }
 
+// Whether a JSON value equals a configured scalar: strings as text, numbers by value, the
+// literals by name; objects and arrays by their compact JSON.
+bool JsonEquals(const nlohmann::json& value, const std::string& expected) {
+  if (value.is_string()) return value.get_ref<const std::string&>() == expected;
+  if (value.is_number()) {
+    char* end = nullptr;
+    const double number = std::strtod(expected.c_str(), &end);
+    return !expected.empty() && *end == '\0' && number == value.get<double>();
+  }
+  return value.dump() == expected;
+}
+
+// The number a field's `values` gives a string or a boolean, if it gives one.
+std::optional<double> MappedValue(const EndpointFieldConfig& field, const nlohmann::json& value) {
+  if (field.values.empty()) return std::nullopt;
+  std::string key;
+  if (value.is_string()) {
+    key = value.get<std::string>();
+  } else if (value.is_boolean()) {
+    key = value.get<bool>() ? "true" : "false";
+  } else {
+    return std::nullopt;
+  }
+  const auto it = field.values.find(key);
+  if (it == field.values.end()) return std::nullopt;
+  return it->second;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<EndpointCollector>> EndpointCollector::Create(const EndpointConfig& config,
@@ -122,6 +150,7 @@ void EndpointCollector::CollectAsync(boost::asio::io_context& io,
                                      std::function<void(CollectOutput)> done) {
   ProbeRequest request = MakeRequest(config_, client_);
   request.method = config_.method;
+  request.body = config_.body;
   request.max_body_bytes = static_cast<std::size_t>(config_.max_body_bytes);
   StartHttpProbe(io, std::move(request),
                  [self = shared_from_this(), done = std::move(done)](ProbeResponse response) {
@@ -139,11 +168,13 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
     }
   }
   status_code_ = response.status_code;
+  if (response.tls_not_after_seconds) tls_not_after_seconds_ = response.tls_not_after_seconds;
   if (response.failure == ProbeFailure::kNone && !ValidStatus(response.status_code)) {
     response.failure = ProbeFailure::kHttpStatus;
     response.error = "unexpected HTTP status " + std::to_string(response.status_code);
   }
-  const bool wants_json = !config_.fields.empty() || !config_.model_name_pointer.empty() ||
+  const bool wants_json = !config_.fields.empty() || !config_.expect.empty() ||
+                          !config_.model_name_pointer.empty() ||
                           !config_.model_version_pointer.empty() || !config_.stage_pointer.empty();
   std::vector<std::string> problems;
   if (response.failure == ProbeFailure::kNone && wants_json) {
@@ -153,6 +184,9 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
     if (!nlohmann::json::accept(response.body)) {
       response.failure = ProbeFailure::kParse;
       response.error = "response body is not valid JSON";
+    } else if (std::string unmet = UnmetExpectation(response.body); !unmet.empty()) {
+      response.failure = ProbeFailure::kUnexpectedBody;
+      response.error = std::move(unmet);
     } else {
       problems = Extract(response.body);
     }
@@ -180,6 +214,26 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
   }
   output.families = BuildFamilies();
   return output;
+}
+
+std::string EndpointCollector::UnmetExpectation(const std::string& body) const {
+  if (config_.expect.empty()) return "";
+  const nlohmann::json document = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  for (const EndpointExpectConfig& expect : config_.expect) {
+    const nlohmann::json* value = nullptr;
+    try {
+      const nlohmann::json::json_pointer pointer(expect.pointer);
+      if (document.contains(pointer)) value = &document.at(pointer);
+    } catch (const nlohmann::json::exception&) {
+      // An array index that is not a number: the pointer names nothing in this body.
+    }
+    if (value == nullptr) return "expected " + expect.pointer + " in the response, not found";
+    if (expect.equals && !JsonEquals(*value, *expect.equals)) {
+      return "expected " + expect.pointer + " to equal " + *expect.equals + ", got " +
+             value->dump();
+    }
+  }
+  return "";
 }
 
 std::vector<std::string> EndpointCollector::Extract(const std::string& body) {
@@ -214,6 +268,12 @@ std::vector<std::string> EndpointCollector::Extract(const std::string& body) {
   for (const EndpointFieldConfig& field : config_.fields) {
     const nlohmann::json* value = lookup(field.pointer);
     if (value == nullptr) {
+      field_values_.erase(field.metric);
+    } else if (std::optional<double> mapped = MappedValue(field, *value)) {
+      field_values_[field.metric] = *mapped;
+    } else if (!field.values.empty() && (value->is_string() || value->is_boolean())) {
+      problems.push_back(field.pointer + ": " + value->dump() +
+                         " is not one of the field's values");
       field_values_.erase(field.metric);
     } else if (const std::string problem = NumberProblem(*value); !problem.empty()) {
       problems.push_back(field.pointer + ": " + problem);
@@ -261,6 +321,15 @@ std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
                                  MetricType::Gauge);
   AddSample(last_success, endpoint, last_success_seconds_);
   families.push_back(std::move(last_success));
+
+  if (tls_not_after_seconds_) {
+    auto expiry = MakeFamily("model_endpoint_tls_cert_expiry_timestamp_seconds",
+                             "When the first certificate of the chain the endpoint presented "
+                             "expires (earliest notAfter), Unix seconds.",
+                             MetricType::Gauge);
+    AddSample(expiry, endpoint, *tls_not_after_seconds_);
+    families.push_back(std::move(expiry));
+  }
 
   auto failures = MakeFamily("model_endpoint_probe_failures_total",
                              "Failed probes by reason: timeout, connect, tls, http_status, "

@@ -1,7 +1,8 @@
 // The model endpoint collector ("endpoint/<name>"): probes one model-serving URL on its own
 // interval, asynchronously on the io_context thread (so one thread drives any number of
 // endpoints), and exports up, latency histogram, status code, failures by reason, model_info
-// and numeric fields read from the JSON body with JSON Pointers. Runs on the io thread only.
+// and numeric fields read from the JSON body with JSON Pointers, and for https the expiry of
+// the certificate chain the server presents. Runs on the io thread only.
 #pragma once
 
 #include <map>
@@ -34,6 +35,8 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
   CollectOutput Record(ProbeResponse response);
   // Reads model_info and the fields from a JSON body; returns the problems found.
   std::vector<std::string> Extract(const std::string& body);
+  // The first `expect` entry the JSON body does not meet, as an error; "" when all are met.
+  std::string UnmetExpectation(const std::string& body) const;
   std::vector<prometheus::MetricFamily> BuildFamilies() const;
   bool ValidStatus(int code) const;
 
@@ -55,6 +58,8 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
   std::optional<std::array<std::string, 3>> model_info_;  // name, version, stage
   std::map<std::string, double> field_values_;            // by metric name
   std::string last_extraction_problem_;
+  // From the last TLS handshake that succeeded: the earliest notAfter of the server's chain.
+  std::optional<double> tls_not_after_seconds_;
 };
 
 }  // namespace outcomes

@@ -3,13 +3,15 @@
 // every interval, and series that vanish from the result vanish from /metrics. An incremental
 // query counts an append-only table exactly, past a watermark, with the same late-commit
 // handling as the built-in counters. At most max_series series are exported; the excess is
-// dropped, shown in outcomes_exporter_query_series_dropped and logged once.
+// dropped, shown in outcomes_exporter_query_series_dropped and logged once. A histogram query
+// counts one value column into buckets per label set, in the database, in either mode.
 #pragma once
 
 #include <map>
 
 #include "exporter/collectors/incremental.h"
 #include "exporter/collectors/sql_collector.h"
+#include "exporter/metrics/family.h"
 
 namespace outcomes {
 
@@ -21,6 +23,11 @@ class QueryCollector : public SqlCollector {
   // The user's SQL wrapped so that the database picks the configured columns by name, in
   // order: labels, then values. Public for tests.
   static std::string WrappedSql(const QueryConfig& config);
+  // A histogram query's aggregate per label set: count, one cumulative count per bucket, sum
+  // (in millionths when incremental). Public for tests.
+  static std::string HistogramSql(const QueryConfig& config);
+  // The incremental histogram's sum is kept in integer millionths of the value's unit.
+  static constexpr double kIncrementalSumScale = 1e6;
 
  protected:
   Status Read(SnapshotReader& reader) override;
@@ -29,6 +36,10 @@ class QueryCollector : public SqlCollector {
  private:
   Status ReadGauge(SnapshotReader& reader);
   Status ReadIncremental(SnapshotReader& reader);
+  Status ReadHistogram(SnapshotReader& reader);
+  bool histogram() const { return config_.type == "histogram"; }
+  void AddHistogram(prometheus::MetricFamily& family, const Labels& labels,
+                    const std::vector<double>& values) const;
   // Counts the series over max_series (they are left out of Families) and warns once.
   void CountDropped();
 

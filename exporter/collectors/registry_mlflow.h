@@ -1,11 +1,16 @@
-// The MLflow model registry collector ("registry/<name>"): asks an MLflow tracking server for
-// the latest version of each configured registered model in each configured stage
-// (POST /api/2.0/mlflow/registered-models/get-latest-versions) and exports them as
-// model_registry_version_info, so a dashboard shows what Production and Staging point to and
-// an alert can compare that with the version an endpoint serves. Asynchronous: runs on the
+// The MLflow model registry collector ("registry/<name>"): asks an MLflow tracking server, for
+// each configured registered model, for its aliases (GET registered-models/get, MLflow 2.9+),
+// the latest version in each configured stage (POST registered-models/get-latest-versions) and
+// the creation time of every version they name (GET model-versions/get for those the first
+// answers leave out). Exports model_registry_version_info, model_registry_alias_info,
+// model_registry_champion_info and model_registry_version_created_timestamp_seconds, so a
+// dashboard shows what Production, Staging and the aliases point to and an alert can compare
+// that with the version an endpoint serves. Each model's requests run one after the other
+// within one deadline (`timeout`); the models run in parallel. Asynchronous: runs on the
 // io_context thread only.
 #pragma once
 
+#include <map>
 #include <memory>
 
 #include "exporter/collectors/collector.h"
@@ -28,24 +33,53 @@ class MlflowRegistryCollector : public Collector,
   void CollectAsync(boost::asio::io_context& io, std::function<void(CollectOutput)> done) override;
   bool SameConfig(const Collector& other) const override;
 
-  // One model version as the registry reports it.
+  // One model version as the registry reports it; created_seconds < 0 when not reported.
   struct Version {
     std::string model;
     std::string version;
     std::string stage;
+    double created_seconds = -1;
+  };
+  struct Alias {
+    std::string model;
+    std::string alias;
+    std::string version;
   };
   // Parses a get-latest-versions response body; the error names what is wrong.
   static Result<std::vector<Version>> ParseLatestVersions(const std::string& body);
+  // Parses a registered-models/get response body into the model's aliases.
+  static Result<std::vector<Alias>> ParseAliases(const std::string& body);
+  // Parses a model-versions/get response body.
+  static Result<Version> ParseModelVersion(const std::string& body);
+
+  // What one round learnt about the models; kept from the last successful round.
+  struct Snapshot {
+    std::vector<Version> stage_versions;
+    std::vector<Alias> aliases;
+    std::map<std::pair<std::string, std::string>, double> created_seconds;  // (model, version)
+  };
 
  private:
+  struct Round;
+  struct ModelRound;
   MlflowRegistryCollector(RegistryConfig config, HttpClient client, Logger& log);
   std::vector<prometheus::MetricFamily> BuildFamilies(bool up) const;
+  // One GET (POST with a body) of the MLflow `api` under the server's base path, bounded by the
+  // round's deadline; `done` gets the 200 body or an error naming the API and the reason.
+  void Fetch(boost::asio::io_context& io, std::shared_ptr<ModelRound> model, std::string api,
+             std::string query, std::string body,
+             std::function<void(Result<std::string>)> done) const;
+  void ReadAliases(boost::asio::io_context& io, std::shared_ptr<ModelRound> model);
+  void ReadStages(boost::asio::io_context& io, std::shared_ptr<ModelRound> model);
+  void ReadCreationTimes(boost::asio::io_context& io, std::shared_ptr<ModelRound> model);
+  void FinishModel(const std::shared_ptr<ModelRound>& model, std::string error);
 
   const RegistryConfig config_;
   const std::string name_;
   const HttpClient client_;
+  const std::string base_path_;  // the URL's path without a trailing slash, e.g. "" or "/mlflow"
   Logger& log_;
-  std::vector<Version> versions_;  // from the last successful cycle
+  Snapshot snapshot_;  // from the last successful round
 };
 
 }  // namespace outcomes

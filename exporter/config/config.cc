@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -634,6 +635,25 @@ void CheckPointer(MapReader& reader, const std::string& key, const std::string& 
   }
 }
 
+// `values:` of a field: any string key, each mapped to a finite number.
+void ReadFieldValues(MapReader& field_reader, EndpointFieldConfig& field, ErrorList& errors,
+                     const EnvLookup& env) {
+  const YAML::Node values = field_reader.Get("values");
+  if (!values.IsDefined() || values.IsNull()) return;
+  if (!values.IsMap()) {
+    errors.Add(values.Mark(),
+               field_reader.Qualified("values") + ": expected a mapping of strings to numbers");
+    return;
+  }
+  MapReader values_reader(values, field_reader.Qualified("values"), errors, env);
+  for (const auto& entry : values) {
+    const std::string key = entry.first.Scalar();
+    double number = std::numeric_limits<double>::quiet_NaN();
+    values_reader.Double(key, number);
+    if (!std::isnan(number)) field.values[key] = number;
+  }
+}
+
 std::vector<EndpointFieldConfig> ReadFields(MapReader& reader, ErrorList& errors,
                                             const EnvLookup& env) {
   std::vector<EndpointFieldConfig> out;
@@ -650,6 +670,7 @@ std::vector<EndpointFieldConfig> ReadFields(MapReader& reader, ErrorList& errors
     field_reader.String("metric", field.metric, /*required=*/true);
     field_reader.String("pointer", field.pointer, /*required=*/true);
     field_reader.String("help", field.help);
+    ReadFieldValues(field_reader, field, errors, env);
     field_reader.RejectUnknownKeys();
     if (!field.metric.empty() && !ValidMetricName(field.metric)) {
       errors.Add(field_reader.MarkOf("metric"),
@@ -686,6 +707,57 @@ std::vector<T> ReadList(const YAML::Node& node, const std::string& key, ErrorLis
   return out;
 }
 
+// `expect:` of an endpoint: a list of {pointer, equals}.
+std::vector<EndpointExpectConfig> ReadExpectations(MapReader& reader, ErrorList& errors,
+                                                   const EnvLookup& env) {
+  std::vector<EndpointExpectConfig> out;
+  const YAML::Node list = reader.Get("expect");
+  if (!list.IsDefined() || list.IsNull()) return out;
+  if (!list.IsSequence()) {
+    errors.Add(list.Mark(), reader.Qualified("expect") + ": expected a list");
+    return out;
+  }
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    EndpointExpectConfig expect;
+    MapReader item(list[k], reader.Qualified("expect") + "[" + std::to_string(k) + "]", errors,
+                   env);
+    item.String("pointer", expect.pointer, /*required=*/true);
+    if (const YAML::Node equals = item.Get("equals"); equals.IsDefined()) {
+      if (equals.IsScalar() || equals.IsNull()) {
+        expect.equals = equals.IsNull() ? "null" : equals.Scalar();
+      } else {
+        errors.Add(equals.Mark(), item.Qualified("equals") + ": expected a single value");
+      }
+    }
+    item.RejectUnknownKeys();
+    CheckPointer(item, "pointer", expect.pointer, errors);
+    out.push_back(std::move(expect));
+  }
+  return out;
+}
+
+// A body goes with POST only, inline or from a file, and the file is read now.
+void ValidateRequestBody(MapReader& reader, EndpointConfig& endpoint, ErrorList& errors) {
+  if (!endpoint.body.empty() && !endpoint.body_file.empty()) {
+    errors.Add(reader.MarkOf("body_file"),
+               reader.Qualified("body_file") + ": give body or body_file, not both");
+    return;
+  }
+  if (!endpoint.body_file.empty()) {
+    std::ifstream file(endpoint.body_file, std::ios::binary);
+    if (!file) {
+      errors.Add(reader.MarkOf("body_file"),
+                 reader.Qualified("body_file") + ": cannot read \"" + endpoint.body_file + "\"");
+      return;
+    }
+    endpoint.body.assign(std::istreambuf_iterator<char>(file), {});
+  }
+  if ((!endpoint.body.empty() || !endpoint.body_file.empty()) && endpoint.method != "POST") {
+    errors.Add(reader.MarkOf("method"),
+               reader.Qualified("method") + ": a request body needs method POST");
+  }
+}
+
 std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& errors,
                                           const EnvLookup& env) {
   std::set<std::string> names;
@@ -693,6 +765,9 @@ std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& err
       node, "endpoints", errors, env, [&](MapReader& reader, EndpointConfig& endpoint) {
         ReadHttpClient(reader, endpoint, errors);
         reader.String("method", endpoint.method);
+        reader.String("body", endpoint.body);
+        reader.String("body_file", endpoint.body_file);
+        endpoint.expect = ReadExpectations(reader, errors, env);
         reader.IntList("valid_status_codes", endpoint.valid_status_codes);
         reader.Int64("max_body_bytes", endpoint.max_body_bytes);
         reader.BucketList("buckets", endpoint.buckets);
@@ -712,6 +787,7 @@ std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& err
           errors.Add(reader.MarkOf("method"),
                      reader.Qualified("method") + ": want GET, HEAD or POST");
         }
+        ValidateRequestBody(reader, endpoint, errors);
         if (endpoint.max_body_bytes <= 0) {
           errors.Add(reader.MarkOf("max_body_bytes"),
                      reader.Qualified("max_body_bytes") + ": must be greater than 0");
@@ -883,6 +959,28 @@ bool ValidLabelName(const std::string& name) {
   return ValidMetricName(name) && !name.starts_with("__") && name != "le" && name != "quantile";
 }
 
+// A histogram query counts one value column into its buckets; the buckets belong to it only.
+void ValidateHistogramQuery(MapReader& reader, const QueryConfig& query, ErrorList& errors) {
+  const auto& buckets = query.buckets;
+  if (query.type != "histogram") {
+    if (!buckets.empty()) {
+      errors.Add(reader.MarkOf("buckets"),
+                 reader.Qualified("buckets") + ": only for type histogram");
+    }
+    return;
+  }
+  if (buckets.empty() || !std::is_sorted(buckets.begin(), buckets.end()) ||
+      std::adjacent_find(buckets.begin(), buckets.end()) != buckets.end()) {
+    errors.Add(reader.MarkOf("buckets"), reader.Qualified("buckets") +
+                                             ": a histogram needs a non-empty, strictly "
+                                             "ascending list");
+  }
+  if (query.values.size() > 1) {
+    errors.Add(reader.MarkOf("values"),
+               reader.Qualified("values") + ": a histogram counts exactly one value column");
+  }
+}
+
 std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
                                      const EnvLookup& env) {
   std::set<std::string> names;
@@ -899,6 +997,7 @@ std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
         reader.DurationField("interval", query.interval);
         reader.DurationField("timeout", query.timeout);
         reader.Int64("max_series", query.max_series);
+        reader.BucketList("buckets", query.buckets);
         if (auto incremental = reader.Nested("incremental")) {
           IncrementalQueryConfig config;
           incremental->String("table", config.table, /*required=*/true);
@@ -923,9 +1022,11 @@ std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
           errors.Add(reader.MarkOf("name"),
                      reader.Qualified("name") + ": duplicate name \"" + query.name + "\"");
         }
-        if (query.type != "gauge" && query.type != "counter") {
-          errors.Add(reader.MarkOf("type"), reader.Qualified("type") + ": want gauge or counter");
+        if (query.type != "gauge" && query.type != "counter" && query.type != "histogram") {
+          errors.Add(reader.MarkOf("type"),
+                     reader.Qualified("type") + ": want gauge, counter or histogram");
         }
+        ValidateHistogramQuery(reader, query, errors);
         if (query.values.empty()) {
           errors.Add(reader.MarkOf("values"),
                      reader.Qualified("values") + ": list at least one column");
@@ -950,9 +1051,10 @@ std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
                      reader.Qualified("max_series") + ": must be at least 1");
         }
         const bool has_filter = query.sql.find("{filter}") != std::string::npos;
-        if (query.incremental && query.type != "counter") {
-          errors.Add(reader.MarkOf("type"),
-                     reader.Qualified("type") + ": an incremental query exports a counter");
+        if (query.incremental && query.type == "gauge") {
+          errors.Add(reader.MarkOf("type"), reader.Qualified("type") +
+                                                ": an incremental query exports a counter or a "
+                                                "histogram");
         }
         if (query.incremental && !has_filter) {
           errors.Add(reader.MarkOf("sql"), reader.Qualified("sql") +
@@ -974,14 +1076,16 @@ std::vector<RegistryConfig> ReadRegistries(const YAML::Node& node, ErrorList& er
         ReadHttpClient(reader, registry, errors);
         reader.StringList("models", registry.models);
         reader.StringList("stages", registry.stages);
+        reader.String("champion_alias", registry.champion_alias);
         if (!reader.valid()) return;
         ValidateHttpClient(reader, registry, names, errors);
         if (registry.models.empty()) {
           errors.Add(reader.MarkOf("models"),
                      reader.Qualified("models") + ": list at least one registered model");
         }
-        if (registry.stages.empty()) {
-          errors.Add(reader.MarkOf("stages"), reader.Qualified("stages") + ": must not be empty");
+        if (registry.champion_alias.empty()) {
+          errors.Add(reader.MarkOf("champion_alias"),
+                     reader.Qualified("champion_alias") + ": must not be empty");
         }
       });
 }

@@ -73,8 +73,23 @@ struct EndpointFieldConfig {
   std::string pointer;
   // HELP text. Default: "Value of <pointer> in the endpoint's response."
   std::string help;
+  // Numbers for strings and booleans found at the pointer, e.g. {healthy: 1, degraded: 0.5,
+  // "true": 1}; booleans look up "true" and "false". Numbers are exported as they are.
+  // Default: none (only numbers are exported).
+  std::map<std::string, double> values;
 
   bool operator==(const EndpointFieldConfig&) const = default;
+};
+
+// `endpoints[].expect[]` — what the answer's JSON body must hold for the probe to pass.
+struct EndpointExpectConfig {
+  // JSON Pointer (RFC 6901) that must exist in the body. Required.
+  std::string pointer;
+  // The value it must equal: a string equals a JSON string, a number a JSON number of the
+  // same value, true/false/null the JSON literal. Default: none (existing is enough).
+  std::optional<std::string> equals;
+
+  bool operator==(const EndpointExpectConfig&) const = default;
 };
 
 // What every outgoing HTTP client (endpoint probes, registry queries) shares.
@@ -102,6 +117,13 @@ struct HttpClientConfig {
 struct EndpointConfig : HttpClientConfig {
   // GET, HEAD or POST. Default: GET.
   std::string method = "GET";
+  // Request body of a POST, sent as application/json unless `headers` set Content-Type:
+  // inline, or read from `body_file` at load and at each reload. Default: empty.
+  std::string body;
+  std::string body_file;
+  // Checks of the JSON answer; a failed one fails the probe (reason unexpected_body).
+  // Default: none.
+  std::vector<EndpointExpectConfig> expect;
   // Status codes that count as up. Default: empty, meaning any 2xx.
   std::vector<int> valid_status_codes;
   // Largest body read; a larger one fails the probe (reason body_too_large). Default: 1 MiB.
@@ -127,8 +149,13 @@ struct RegistryConfig : HttpClientConfig {
   }
   // Registered model names to look up. Required, at least one.
   std::vector<std::string> models;
-  // Stages asked for. Default: Production, Staging.
+  // Stages asked for; empty for a registry that uses aliases only. Default: Production,
+  // Staging.
   std::vector<std::string> stages = {"Production", "Staging"};
+  // The alias that names the version endpoints should serve (MLflow 2.9+), compared with
+  // model_info by ModelEndpointVersionMismatch in place of the Production stage. Default:
+  // champion.
+  std::string champion_alias = "champion";
 
   bool operator==(const RegistryConfig&) const = default;
 };
@@ -218,7 +245,7 @@ struct QueryConfig {
   std::string name;
   // HELP text. Default: "Custom query <name>."
   std::string help;
-  // gauge or counter. Default: gauge.
+  // gauge, counter or histogram. Default: gauge.
   std::string type = "gauge";
   // The SQL. Runs in a read-only transaction. Required.
   std::string sql;
@@ -238,6 +265,9 @@ struct QueryConfig {
   std::int64_t max_series = 10'000;
   // Counts rows added to an append-only table instead of re-reading a gauge. Default: none.
   std::optional<IncrementalQueryConfig> incremental;
+  // histogram only: upper bounds of the buckets, ascending, finite (+Inf is implied), and the
+  // one column of `values` whose rows are counted into them. Required for a histogram.
+  std::vector<double> buckets;
 
   bool operator==(const QueryConfig&) const = default;
 };

@@ -1,6 +1,7 @@
 #include "exporter/probe/http_probe.h"
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,6 +13,7 @@
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <chrono>
+#include <ctime>
 
 namespace outcomes {
 namespace {
@@ -19,6 +21,26 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using boost::asio::ip::tcp;
+
+// The earliest notAfter among the certificates the server presented (the leaf and whatever
+// intermediates it sent), Unix seconds; nullopt when it presented none.
+std::optional<double> EarliestNotAfter(SSL* ssl) {
+  std::optional<double> earliest;
+  const auto consider = [&earliest](const X509* certificate) {
+    std::tm expiry{};
+    if (certificate == nullptr || ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &expiry) != 1) {
+      return;
+    }
+    const auto seconds = static_cast<double>(timegm(&expiry));
+    if (!earliest || seconds < *earliest) earliest = seconds;
+  };
+  // On the client side the peer chain includes the server's own certificate.
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) consider(sk_X509_value(chain, i));
+  }
+  if (!earliest) consider(SSL_get0_peer_certificate(ssl));
+  return earliest;
+}
 
 bool IsTlsError(const boost::system::error_code& error) {
   return error.category() == boost::asio::error::get_ssl_category() ||
@@ -83,6 +105,7 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
           boost::asio::ssl::stream_base::client,
           [self = this->shared_from_this()](const boost::system::error_code& e) {
             if (e) return self->Fail(ProbeFailure::kTls, "TLS handshake", e);
+            self->tls_not_after_seconds_ = EarliestNotAfter(self->stream_->native_handle());
             self->Write();
           });
     } else {
@@ -97,9 +120,10 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
     request_message_.set(http::field::host, request_.url.host);
     request_message_.set(http::field::user_agent, "outcomes_exporter");
     request_message_.set(http::field::connection, "close");
+    // Before the configured headers, so that a Content-Type among them wins.
+    if (!request_.body.empty()) request_message_.set(http::field::content_type, "application/json");
     for (const auto& [name, value] : request_.headers) request_message_.set(name, value);
     if (!request_.body.empty()) {
-      request_message_.set(http::field::content_type, "application/json");
       request_message_.body() = request_.body;
       request_message_.prepare_payload();
     }
@@ -190,6 +214,7 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
     beast::error_code ignored;
     beast::get_lowest_layer(*stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(*stream_).close();
+    response.tls_not_after_seconds = tls_not_after_seconds_;
     response.seconds = std::chrono::duration_cast<std::chrono::duration<double>>(
                            std::chrono::steady_clock::now() - started_)
                            .count();
@@ -207,6 +232,7 @@ class Probe : public std::enable_shared_from_this<Probe<Stream>> {
   std::chrono::steady_clock::time_point started_{};
   bool timed_out_ = false;
   bool finished_ = false;
+  std::optional<double> tls_not_after_seconds_;
 };
 
 }  // namespace
@@ -266,14 +292,16 @@ const char* ProbeFailureName(ProbeFailure failure) {
     case ProbeFailure::kHttpStatus: return "http_status";
     case ProbeFailure::kBodyTooLarge: return "body_too_large";
     case ProbeFailure::kParse: return "parse";
+    case ProbeFailure::kUnexpectedBody: return "unexpected_body";
   }
   return "";
 }
 
 const std::vector<ProbeFailure>& AllProbeFailures() {
   static const std::vector<ProbeFailure> kAll = {
-      ProbeFailure::kTimeout,    ProbeFailure::kConnect,      ProbeFailure::kTls,
-      ProbeFailure::kHttpStatus, ProbeFailure::kBodyTooLarge, ProbeFailure::kParse};
+      ProbeFailure::kTimeout,       ProbeFailure::kConnect,      ProbeFailure::kTls,
+      ProbeFailure::kHttpStatus,    ProbeFailure::kBodyTooLarge, ProbeFailure::kParse,
+      ProbeFailure::kUnexpectedBody};
   return kAll;
 }
 

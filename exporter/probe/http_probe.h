@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,17 @@ struct ParsedUrl {
 Result<ParsedUrl> ParseUrl(const std::string& url);
 
 // Why a probe failed; a bounded set, exported as the `reason` label.
-enum class ProbeFailure { kNone, kTimeout, kConnect, kTls, kHttpStatus, kBodyTooLarge, kParse };
+// kHttpStatus and kUnexpectedBody are decided by the caller.
+enum class ProbeFailure {
+  kNone,
+  kTimeout,
+  kConnect,
+  kTls,
+  kHttpStatus,
+  kBodyTooLarge,
+  kParse,
+  kUnexpectedBody
+};
 const char* ProbeFailureName(ProbeFailure failure);
 // Every reason but kNone, for exporting zeros before the first failure.
 const std::vector<ProbeFailure>& AllProbeFailures();
@@ -49,6 +60,9 @@ struct ProbeResponse {
   int status_code = 0;
   std::string body;
   double seconds = 0;
+  // https only, once the handshake succeeded: the earliest notAfter of the certificate chain
+  // the server presented, Unix seconds.
+  std::optional<double> tls_not_after_seconds;
 };
 
 void StartHttpProbe(boost::asio::io_context& io, ProbeRequest request,

@@ -54,6 +54,8 @@ ALLOWED = {
     # Exported only when a `registries` section is configured.
     "model_registry_up": {"registry"},
     "model_registry_version_info": {"registry", "model_name", "model_version", "stage"},
+    # Exported only for https endpoints.
+    "model_endpoint_tls_cert_expiry_timestamp_seconds": {"endpoint"},
     # Exported only for model versions whose `retraining.model_versions` entry sets
     # training_data_end.
     "outcomes_model_version_training_end_timestamp_seconds": {"model_version"},

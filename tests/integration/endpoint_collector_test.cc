@@ -148,8 +148,8 @@ TEST_F(EndpointCollectorTest, UpEndpointExportsModelInfoAndFields) {
   config.model_name_pointer = "/model/name";
   config.model_version_pointer = "/model/version";
   config.stage_pointer = "/model/stage";
-  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", ""},
-                   {"model_drift_score", "/metrics/drift_score", "Drift."}};
+  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", "", {}},
+                   {"model_drift_score", "/metrics/drift_score", "Drift.", {}}};
   const Probed probed = Probe(config);
   EXPECT_TRUE(probed.output.status.ok()) << probed.output.status.message();
   EXPECT_EQ(probed.value("model_endpoint_up"), 1);
@@ -160,6 +160,63 @@ TEST_F(EndpointCollectorTest, UpEndpointExportsModelInfoAndFields) {
   EXPECT_DOUBLE_EQ(probed.value("model_drift_score"), 0.07);
   EXPECT_EQ(probed.value("model_endpoint_extraction_errors_total"), 0);
   EXPECT_GT(probed.value("model_endpoint_last_success_timestamp_seconds"), 1.7e9);
+}
+
+TEST_F(EndpointCollectorTest, FieldValuesMapStringsAndBooleansToNumbers) {
+  FakeServer server;
+  EndpointConfig config = Config(server.Url("/health"));
+  config.fields = {{"model_status_ok", "/status", "", {{"ok", 1}, {"degraded", 0.5}}},
+                   {"model_ready", "/ready", "", {{"true", 1}, {"false", 0}}},
+                   {"model_status_degraded", "/status", "", {{"degraded", 1}}},
+                   {"model_status_unmapped", "/status", "", {}},
+                   {"model_accuracy_ratio", "/metrics/accuracy", "", {{"high", 1}}}};
+  const Probed probed = Probe(config);
+  ASSERT_EQ(probed.value("model_endpoint_up"), 1) << probed.output.status.message();
+  EXPECT_EQ(probed.value("model_status_ok"), 1);
+  EXPECT_EQ(probed.value("model_ready"), 1);
+  // A number stays a number; a string the map does not know is an extraction error.
+  EXPECT_EQ(probed.value("model_accuracy_ratio"), 0.912);
+  EXPECT_EQ(probed.value("model_status_degraded"), -1);
+  EXPECT_EQ(probed.value("model_status_unmapped"), -1);
+  EXPECT_EQ(probed.value("model_endpoint_extraction_errors_total"), 1);
+  // The log line is logfmt: its quotes are escaped.
+  EXPECT_NE(log_output_.str().find("/status: \\\"ok\\\" is not one of the field's values"),
+            std::string::npos)
+      << log_output_.str();
+}
+
+TEST_F(EndpointCollectorTest, PostsABodyAndChecksTheAnswer) {
+  FakeServer server;
+  EndpointConfig config = Config(server.Url("/predict"));
+  config.method = "POST";
+  config.body = R"({"user_id": "u-42", "context": {"page": "home"}})";
+  config.headers = {{"Content-Type", "application/vnd.reco+json"}};
+  config.expect = {{"/predictions/0/score", std::nullopt},
+                   {"/user", "u-42"},
+                   {"/content_type", "application/vnd.reco+json"}};
+  Probed probed = Probe(config);
+  EXPECT_EQ(probed.value("model_endpoint_up"), 1) << probed.output.status.message();
+  // The prediction's latency is the probe's.
+  EXPECT_EQ(probed.value("model_endpoint_probe_duration_seconds"), 1);
+
+  config.expect = {{"/predictions/0/score", "0.87"}, {"/user", "someone-else"}};
+  probed = Probe(config);
+  EXPECT_EQ(probed.value("model_endpoint_up"), 0);
+  EXPECT_EQ(probed.value("model_endpoint_probe_failures_total", "unexpected_body"), 1);
+  EXPECT_EQ(probed.output.status.message(),
+            "endpoint reco-api: expected /user to equal someone-else, got \"u-42\" "
+            "(reason unexpected_body)");
+
+  config.expect = {{"/predictions/1", std::nullopt}};
+  probed = Probe(config);
+  EXPECT_EQ(probed.output.status.message(),
+            "endpoint reco-api: expected /predictions/1 in the response, not found "
+            "(reason unexpected_body)");
+
+  // Without the body the model server refuses the request: an HTTP status failure.
+  config.body.clear();
+  probed = Probe(config);
+  EXPECT_EQ(probed.value("model_endpoint_probe_failures_total", "http_status"), 1);
 }
 
 TEST_F(EndpointCollectorTest, RefusedConnectionIsAConnectFailure) {
@@ -219,7 +276,7 @@ TEST_F(EndpointCollectorTest, MissingPointersAreReportedNotFatal) {
   FakeServer server;
   EndpointConfig config = Config(server.Url("/missing"));
   config.model_version_pointer = "/model/version";
-  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", ""}};
+  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", "", {}}};
   const Probed probed = Probe(config);
   EXPECT_EQ(probed.value("model_endpoint_up"), 1);
   EXPECT_EQ(probed.value("model_endpoint_extraction_errors_total"), 1);
@@ -258,13 +315,13 @@ TEST_F(EndpointCollectorTest, NonFiniteFieldIsAnErrorOfThatFieldOnly) {
   FakeServer server;
   EndpointConfig config = Config(server.Url("/nonfinite"));
   config.model_version_pointer = "/model/version";
-  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", ""},
-                   {"model_drift_score", "/metrics/drift_score", ""},
-                   {"model_loss", "/metrics/loss", ""},
-                   {"model_gain", "/metrics/gain", ""},
-                   {"model_huge", "/metrics/huge", ""},
-                   {"model_label", "/metrics/label", ""},
-                   {"model_note", "/metrics/note", ""}};
+  config.fields = {{"model_accuracy_ratio", "/metrics/accuracy", "", {}},
+                   {"model_drift_score", "/metrics/drift_score", "", {}},
+                   {"model_loss", "/metrics/loss", "", {}},
+                   {"model_gain", "/metrics/gain", "", {}},
+                   {"model_huge", "/metrics/huge", "", {}},
+                   {"model_label", "/metrics/label", "", {}},
+                   {"model_note", "/metrics/note", "", {}}};
   const Probed probed = Probe(config);
   EXPECT_TRUE(probed.output.status.ok()) << probed.output.status.message();
   EXPECT_EQ(probed.value("model_endpoint_up"), 1);
@@ -326,12 +383,26 @@ class TlsFiles {
     std::ofstream(dir_ + "/server.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
     Run("openssl req " + key + " -keyout server.key -out server.csr -subj /CN=localhost");
     Run("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-        "-out server.crt -days 2 -extfile server.ext");
+        "-out server.crt -days 30 -extfile server.ext");
+    // A server that presents its CA too: the chain's earliest expiry is the CA's (2 days).
+    Run("cat server.crt ca.crt | tee server-chain.crt");
     Run("openssl req " + key + " -keyout client.key -out client.csr -subj /CN=prober");
     Run("openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
         "-out client.crt -days 2");
   }
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  // A certificate's notAfter as openssl(1) prints it, in Unix seconds.
+  double NotAfter(const std::string& name) const {
+    const std::string command =
+        "openssl x509 -noout -enddate -dateopt iso_8601 -in '" + Path(name) + "'";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+    char line[128] = {};
+    if (!pipe || fgets(line, sizeof line, pipe.get()) == nullptr) return -1;
+    std::tm time{};
+    // notAfter=2026-12-03 09:40:00Z
+    if (strptime(line, "notAfter=%Y-%m-%d %H:%M:%S", &time) == nullptr) return -1;
+    return static_cast<double>(timegm(&time));
+  }
 
  private:
   void Run(const std::string& command) {
@@ -367,6 +438,31 @@ TEST_F(EndpointCollectorTest, TlsWithTheRightCaIsUp) {
   probed = Probe(config);
   EXPECT_EQ(probed.value("model_endpoint_up"), 1);
   EXPECT_NE(log_output_.str().find("TLS certificate verification is disabled"), std::string::npos);
+}
+
+TEST_F(EndpointCollectorTest, HttpsExportsTheEarliestExpiryOfThePresentedChain) {
+  const TlsFiles tls;
+  EndpointConfig config;
+  {
+    FakeServer leaf_only({"--cert", tls.Path("server.crt"), "--key", tls.Path("server.key")});
+    config = Config(leaf_only.Url("/health", /*https=*/true));
+    config.tls.ca_file = tls.Path("ca.crt");
+    const Probed probed = Probe(config);
+    EXPECT_EQ(probed.value("model_endpoint_tls_cert_expiry_timestamp_seconds"),
+              tls.NotAfter("server.crt"));
+  }
+  FakeServer chain({"--cert", tls.Path("server-chain.crt"), "--key", tls.Path("server.key")});
+  config.url = chain.Url("/health", /*https=*/true);
+  const Probed probed = Probe(config);
+  EXPECT_EQ(probed.value("model_endpoint_up"), 1) << probed.output.status.message();
+  const double expiry = probed.value("model_endpoint_tls_cert_expiry_timestamp_seconds");
+  EXPECT_EQ(expiry, tls.NotAfter("ca.crt"));
+  EXPECT_LT(expiry, tls.NotAfter("server.crt"));
+  // Plain http has no certificate, hence no series.
+  FakeServer plain;
+  EXPECT_EQ(
+      Probe(Config(plain.Url("/health"))).value("model_endpoint_tls_cert_expiry_timestamp_seconds"),
+      -1);
 }
 
 TEST_F(EndpointCollectorTest, MutualTlsNeedsTheClientCertificate) {
@@ -501,7 +597,7 @@ TEST_F(EndpointCollectorTest, RegistryReportsAnUnknownModel) {
   const Probed probed = QueryRegistry(config, log_);
   EXPECT_EQ(probed.value("model_registry_up"), 0);
   EXPECT_EQ(probed.output.status.message(),
-            "registry mlflow: model no-such-model: HTTP status 404");
+            "registry mlflow: model no-such-model: registered-models/get: HTTP status 404");
 }
 
 TEST_F(EndpointCollectorTest, RegistryDownIsNotUp) {
@@ -512,6 +608,82 @@ TEST_F(EndpointCollectorTest, RegistryDownIsNotUp) {
   const Probed probed = QueryRegistry(config, log_);
   EXPECT_EQ(probed.value("model_registry_up"), 0);
   EXPECT_EQ(probed.value("model_registry_version_info"), -1);
+}
+
+// "model/version=seconds;" for each model_registry_version_created_timestamp_seconds series.
+std::string CreationTimes(const Probed& probed) {
+  std::ostringstream text;
+  text.precision(15);
+  for (const auto& family : probed.output.families) {
+    if (family.name != "model_registry_version_created_timestamp_seconds") continue;
+    for (const auto& metric : family.metric) {
+      text << metric.label[1].value << "/" << metric.label[2].value << "=" << metric.gauge.value
+           << ";";
+    }
+  }
+  return text.str();
+}
+
+TEST_F(EndpointCollectorTest, RegistryExportsAliasesTheChampionAndCreationTimes) {
+  FakeServer server;
+  RegistryConfig config;
+  config.name = "mlflow";
+  config.url = server.Url("/");
+  config.models = {"reco-ranker", "reco-retriever"};
+  const Probed probed = QueryRegistry(config, log_);
+  ASSERT_TRUE(probed.output.status.ok()) << probed.output.status.message();
+  EXPECT_EQ(probed.exposition_of("model_registry_alias_info"),
+            "registry=mlflow,model_name=reco-ranker,alias=champion,model_version=7,;"
+            "registry=mlflow,model_name=reco-ranker,alias=challenger,model_version=8,;"
+            "registry=mlflow,model_name=reco-ranker,alias=baseline,model_version=6,;"
+            "registry=mlflow,model_name=reco-retriever,alias=champion,model_version=3,;");
+  EXPECT_EQ(probed.exposition_of("model_registry_champion_info"),
+            "registry=mlflow,model_name=reco-ranker,alias=champion,model_version=7,;"
+            "registry=mlflow,model_name=reco-retriever,alias=champion,model_version=3,;");
+  // 7 and 8 come with the stages' answer; 6 and 3, named only by aliases, from
+  // model-versions/get. Milliseconds become seconds.
+  EXPECT_EQ(CreationTimes(probed),
+            "reco-ranker/6=1789000000;reco-ranker/7=1789500000.123;reco-ranker/8=1790000000;"
+            "reco-retriever/3=1788000000.5;");
+}
+
+TEST_F(EndpointCollectorTest, RegistryChampionAliasIsConfigurableAndStagesOptional) {
+  FakeServer server;
+  RegistryConfig config;
+  config.name = "mlflow";
+  config.url = server.Url("");
+  config.models = {"reco-ranker"};
+  config.stages = {};
+  config.champion_alias = "challenger";
+  const Probed probed = QueryRegistry(config, log_);
+  ASSERT_TRUE(probed.output.status.ok()) << probed.output.status.message();
+  EXPECT_EQ(probed.exposition_of("model_registry_champion_info"),
+            "registry=mlflow,model_name=reco-ranker,alias=challenger,model_version=8,;");
+  EXPECT_EQ(probed.exposition_of("model_registry_version_info"), "");
+  EXPECT_EQ(CreationTimes(probed),
+            "reco-ranker/6=1789000000;reco-ranker/7=1789500000.123;reco-ranker/8=1790000000;");
+}
+
+TEST(MlflowRegistryTest, ParsesAliasesAndModelVersions) {
+  const auto aliases = MlflowRegistryCollector::ParseAliases(
+      R"({"registered_model": {"name": "m", "aliases": [{"alias": "champion", "version": "3"}]}})");
+  ASSERT_TRUE(aliases.ok()) << aliases.error();
+  ASSERT_EQ(aliases.value().size(), 1u);
+  EXPECT_EQ(aliases.value()[0].version, "3");
+  // An MLflow before aliases answers without the field: no alias, not an error.
+  EXPECT_TRUE(MlflowRegistryCollector::ParseAliases(R"({"registered_model": {"name": "m"}})")
+                  .value()
+                  .empty());
+  EXPECT_EQ(
+      MlflowRegistryCollector::ParseAliases(R"({"registered_model": {"aliases": [{}]}})").error(),
+      "an aliases entry lacks alias or version");
+  // creation_timestamp may come as a string (int64 in proto3 JSON).
+  const auto version = MlflowRegistryCollector::ParseModelVersion(
+      R"({"model_version": {"name": "m", "version": "3", "creation_timestamp": "1700000000250"}})");
+  ASSERT_TRUE(version.ok()) << version.error();
+  EXPECT_EQ(version.value().created_seconds, 1700000000.25);
+  EXPECT_EQ(MlflowRegistryCollector::ParseModelVersion("{}").error(),
+            "model_version is missing or lacks its version");
 }
 
 TEST(MlflowRegistryTest, ParsesLatestVersions) {

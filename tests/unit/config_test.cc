@@ -239,6 +239,7 @@ TEST(ConfigTest, ReadsRegistriesWithTheirDefaults) {
   EXPECT_EQ(registry.interval, 1min);
   EXPECT_EQ(registry.timeout, 5s);
   EXPECT_EQ(registry.stages, (std::vector<std::string>{"Production", "Staging"}));
+  EXPECT_EQ(registry.champion_alias, "champion");
   const auto empty = Load("registries:\n  - name: m\n    url: http://m\n    models: []\n");
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.error(),
@@ -306,10 +307,120 @@ TEST(ConfigTest, ValidatesCustomQueryNamesAndModes) {
       "test.yml:8:10: queries[1].sql: {filter} is only for incremental queries\n"
       "test.yml:9:13: queries[1].labels: \"le\" is not a valid label name\n"
       "test.yml:9:13: queries[1].labels: label \"region\" is given twice\n"
-      "test.yml:11:5: queries[2].type: an incremental query exports a counter\n"
+      "test.yml:11:5: queries[2].type: an incremental query exports a counter or a histogram\n"
       "test.yml:12:10: queries[2].sql: an incremental query says where the id condition goes "
       "with {filter} (e.g. WHERE {filter})\n"
       "test.yml:13:13: queries[2].values: list at least one column");
+}
+
+TEST(ConfigTest, ReadsAHistogramQueryAndChecksItsBuckets) {
+  const auto config = Load(
+      "store:\n  dsn: x\n"
+      "queries:\n"
+      "  - name: checkout_seconds\n"
+      "    type: histogram\n"
+      "    sql: SELECT region, seconds FROM checkouts c WHERE {filter}\n"
+      "    labels: [region]\n"
+      "    values: [seconds]\n"
+      "    buckets: [0.1, 0.5, 1]\n"
+      "    incremental: {table: checkouts, id_column: c.id}\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config.value().queries.at(0).buckets, (std::vector<double>{0.1, 0.5, 1}));
+  const auto bad = Load(
+      "store:\n  dsn: x\n"
+      "queries:\n"
+      "  - name: unsorted\n"
+      "    type: histogram\n"
+      "    sql: SELECT 1 AS a, 2 AS b\n"
+      "    values: [a, b]\n"
+      "    buckets: [1, 0.5]\n"
+      "  - name: gauge_with_buckets\n"
+      "    sql: SELECT 1 AS value\n"
+      "    values: [value]\n"
+      "    buckets: [1]\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(),
+            "test.yml:7:13: queries[0].values: a histogram counts exactly one value column\n"
+            "test.yml:8:14: queries[0].buckets: a histogram needs a non-empty, strictly ascending "
+            "list\n"
+            "test.yml:12:14: queries[1].buckets: only for type histogram");
+}
+
+TEST(ConfigTest, ReadsTheChampionAliasOfARegistryThatUsesNoStages) {
+  const auto config = Load(
+      "registries:\n"
+      "  - name: mlflow\n"
+      "    url: http://mlflow:5000\n"
+      "    models: [reco-ranker]\n"
+      "    stages: []\n"
+      "    champion_alias: prod\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_TRUE(config.value().registries.at(0).stages.empty());
+  EXPECT_EQ(config.value().registries.at(0).champion_alias, "prod");
+  const auto empty = Load(
+      "registries:\n  - name: m\n    url: http://m\n    models: [a]\n    champion_alias: \"\"\n");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error(), "test.yml:5:21: registries[0].champion_alias: must not be empty");
+}
+
+TEST(ConfigTest, ReadsTheValueMapOfAFieldAndRejectsNonNumbers) {
+  const auto config = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://a/health\n"
+      "    fields:\n"
+      "      - metric: model_healthy\n"
+      "        pointer: /status\n"
+      "        values: {healthy: 1, degraded: 0.5, true: 1}\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config.value().endpoints.at(0).fields.at(0).values,
+            (std::map<std::string, double>{{"degraded", 0.5}, {"healthy", 1}, {"true", 1}}));
+  const auto bad = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://a/health\n"
+      "    fields:\n"
+      "      - metric: model_healthy\n"
+      "        pointer: /status\n"
+      "        values: {healthy: yes}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(),
+            "test.yml:7:27: endpoints[0].fields[0].values.healthy: expected a finite number");
+}
+
+TEST(ConfigTest, ReadsAProbeBodyFromItsFileAndItsExpectations) {
+  const std::string body_file = testing::TempDir() + "/probe-body.json";
+  std::ofstream(body_file) << "{\"user_id\": \"u-42\"}\n";
+  const auto config = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://a/predict\n"
+      "    method: POST\n"
+      "    body_file: " +
+      body_file +
+      "\n"
+      "    expect:\n"
+      "      - pointer: /predictions/0\n"
+      "      - {pointer: /status, equals: ok}\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  const EndpointConfig& endpoint = config.value().endpoints.at(0);
+  EXPECT_EQ(endpoint.body, "{\"user_id\": \"u-42\"}\n");
+  ASSERT_EQ(endpoint.expect.size(), 2u);
+  EXPECT_FALSE(endpoint.expect[0].equals.has_value());
+  EXPECT_EQ(endpoint.expect[1].equals, "ok");
+  const auto bad = Load(
+      "endpoints:\n"
+      "  - name: a\n"
+      "    url: http://a/predict\n"
+      "    body: \"{}\"\n"
+      "    expect:\n"
+      "      - {pointer: status, equals: [1]}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(),
+            "test.yml:2:5: endpoints[0].method: a request body needs method POST\n"
+            "test.yml:6:19: endpoints[0].expect[0].pointer: a JSON Pointer starts with / (e.g. "
+            "/model/version)\n"
+            "test.yml:6:35: endpoints[0].expect[0].equals: expected a single value");
 }
 
 // A port that does not fit any integer: std::stoul threw, which ended the daemon on a reload.
