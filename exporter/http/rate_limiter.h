@@ -14,7 +14,7 @@ class RateLimiter {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
-  // `interval` > 0 and `burst` >= 1, as the web config loader checks.
+  // `interval` > 0; a `burst` below 1 allows nothing, as in Go.
   RateLimiter(std::chrono::nanoseconds interval, std::int64_t burst,
               Clock clock = std::chrono::steady_clock::now);
 

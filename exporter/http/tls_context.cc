@@ -50,14 +50,22 @@ constexpr std::array<CipherName, 17> kCipherNames = {{
 // Go's default TLS 1.2 list (Go 1.22 and later): the first ten, ECDHE only.
 constexpr std::size_t kGoDefaultCiphers = 10;
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kGroupNames = {{
+// Go's curves; the default is the first four. The hybrid post-quantum ones (Go 1.24 and 1.26)
+// are used where this OpenSSL has them (3.5 and later) and skipped where it has not.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kGroupNames = {{
     {"X25519", "X25519"},
     {"CurveP256", "P-256"},
     {"CurveP384", "P-384"},
     {"CurveP521", "P-521"},
+    {"X25519MLKEM768", "X25519MLKEM768"},
+    {"SecP256r1MLKEM768", "SecP256r1MLKEM768"},
+    {"SecP384r1MLKEM1024", "SecP384r1MLKEM1024"},
 }};
+constexpr std::size_t kGoDefaultGroups = 4;
 
 int ProtocolVersion(const std::string& name) {
+  if (name == "TLS10") return TLS1_VERSION;
+  if (name == "TLS11") return TLS1_1_VERSION;
   return name == "TLS13" ? TLS1_3_VERSION : TLS1_2_VERSION;
 }
 
@@ -79,12 +87,17 @@ std::string OpenSslCipherList(const std::vector<std::string>& go_names) {
   return Joined(names);
 }
 
-std::string OpenSslGroupList(const std::vector<std::string>& go_names) {
+// The groups of `go_names` (Go's default when empty) that this OpenSSL knows.
+std::string OpenSslGroupList(SSL_CTX* context, const std::vector<std::string>& go_names) {
   std::vector<std::string> names;
   if (go_names.empty()) {
-    for (const auto& [go, openssl] : kGroupNames) names.emplace_back(openssl);
+    for (std::size_t i = 0; i < kGoDefaultGroups; ++i) names.emplace_back(kGroupNames[i].second);
   }
-  for (const std::string& go_name : go_names) names.push_back(OpenSslGroupName(go_name).value());
+  for (const std::string& go_name : go_names) {
+    const std::string name = OpenSslGroupName(go_name).value();
+    if (SSL_CTX_set1_groups_list(context, name.c_str()) == 1) names.push_back(name);
+  }
+  ERR_clear_error();  // the unknown groups' errors
   return Joined(names);
 }
 
@@ -170,6 +183,10 @@ void SetClientVerification(ServerTls& tls, const WebConfig& web) {
   }
   if (type == "NoClientCert") mode = SSL_VERIFY_NONE;
   SSL_CTX_set_verify(context, mode, nullptr);
+  // Without a client CA, Go verifies client certificates against the system's roots.
+  if (tls.client.verify_chain && web.client_ca.empty() && web.client_ca_file.empty()) {
+    SSL_CTX_set_default_verify_paths(context);
+  }
   SSL_CTX_set_cert_verify_callback(context, VerifyClient, &tls.client);
 }
 
@@ -273,14 +290,24 @@ Status ApplyProtocolPolicy(ServerTls& tls, const WebConfig& web) {
   SSL_CTX* context = tls.context.native_handle();
   SSL_CTX_set_min_proto_version(context, ProtocolVersion(web.min_version));
   SSL_CTX_set_max_proto_version(context, ProtocolVersion(web.max_version));
+  // OpenSSL 3 refuses TLS 1.0 and 1.1 (their SHA-1 handshake signatures) above security level
+  // 0; a min_version that asks for them gets it, as Go serves them when asked.
+  if (ProtocolVersion(web.min_version) < TLS1_2_VERSION) SSL_CTX_set_security_level(context, 0);
   std::uint64_t options = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
   if (web.prefer_server_cipher_suites) options |= SSL_OP_CIPHER_SERVER_PREFERENCE;
   SSL_CTX_set_options(context, options);
-  // TLS 1.3 suites keep OpenSSL's defaults, the same three that Go offers.
-  if (SSL_CTX_set_cipher_list(context, OpenSslCipherList(web.cipher_suites).c_str()) != 1) {
-    return Status::Error("tls_server_config.cipher_suites: OpenSSL offers none of them");
+  // TLS 1.3 suites keep OpenSSL's defaults, the same three that Go offers. A list of TLS 1.3
+  // suites alone leaves TLS 1.2 with none, as in Go: OpenSSL then says "no cipher match" but
+  // has set the empty TLS 1.2 list, which refuses every TLS 1.2 handshake.
+  const std::string ciphers = OpenSslCipherList(web.cipher_suites);
+  if (SSL_CTX_set_cipher_list(context, ciphers.empty() ? "!ALL" : ciphers.c_str()) != 1) {
+    if (!ciphers.empty()) {
+      return Status::Error("tls_server_config.cipher_suites: OpenSSL offers none of them");
+    }
+    ERR_clear_error();
   }
-  if (SSL_CTX_set1_groups_list(context, OpenSslGroupList(web.curve_preferences).c_str()) != 1) {
+  const std::string groups = OpenSslGroupList(context, web.curve_preferences);
+  if (groups.empty() || SSL_CTX_set1_groups_list(context, groups.c_str()) != 1) {
     return Status::Error("tls_server_config.curve_preferences: OpenSSL offers none of them");
   }
   SSL_CTX_set_alpn_select_cb(context, SelectHttp11, nullptr);

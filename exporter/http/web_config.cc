@@ -39,8 +39,12 @@ bool IsBcryptHash(const std::string& hash) {
 }
 
 // strerror's text, without strerror's shared buffer.
+// In lower case, as Go writes it ("no such file or directory"), so that the words of an
+// exporter-toolkit error are found in ours.
 std::string SystemError(int code) {
-  return std::error_code(code, std::generic_category()).message();
+  std::string message = std::error_code(code, std::generic_category()).message();
+  if (!message.empty()) message[0] = static_cast<char>(std::tolower(message[0]));
+  return message;
 }
 
 bool ParseInteger(const std::string& text, std::int64_t& out) {
@@ -93,7 +97,8 @@ class WebMapReader {
   WebMapReader(const YAML::Node& node, std::string path, ErrorList& errors)
       : node_(node), path_(std::move(path)), errors_(errors) {
     if (!node_.IsMap()) {
-      errors_.Add(node_.Mark(), path_ + ": expected a mapping");
+      errors_.Add(node_.Mark(), (path_.empty() ? "web config" : path_) +
+                                    ": expected a mapping (yaml: cannot unmarshal it)");
       valid_ = false;
       return;
     }
@@ -235,7 +240,7 @@ class WebMapReader {
     for (const auto& entry : node_) {
       const auto key = entry.first.as<std::string>();
       if (!known_.contains(key)) {
-        errors_.Add(entry.first.Mark(), Qualified(key) + ": unknown key");
+        errors_.Add(entry.first.Mark(), Qualified(key) + ": unknown key (yaml: field not found)");
       }
     }
   }
@@ -253,7 +258,7 @@ class WebMapReader {
   bool valid_ = true;
 };
 
-// The exporter-toolkit's TLS version names; the older two are known, and refused below.
+// The exporter-toolkit's TLS version names.
 const std::vector<std::string> kTlsVersions = {"TLS10", "TLS11", "TLS12", "TLS13"};
 
 int VersionRank(const std::string& name) {
@@ -266,11 +271,8 @@ void CheckVersions(WebMapReader& tls, const WebConfig& web, ErrorList& errors) {
        {std::pair{"min_version", &web.min_version}, {"max_version", &web.max_version}}) {
     const std::string qualified = tls.Qualified(key);
     if (VersionRank(*version) == static_cast<int>(kTlsVersions.size())) {
-      errors.Add(tls.MarkOf(key), qualified + ": unknown TLS version: " + *version);
-    } else if (VersionRank(*version) < VersionRank("TLS12")) {
-      errors.Add(tls.MarkOf(key), qualified + ": want TLS12 or TLS13 (" + *version +
-                                      " is not offered: OpenSSL refuses TLS 1.0 and 1.1 at its "
-                                      "default security level)");
+      errors.Add(tls.MarkOf(key), qualified + ": unknown TLS version: " + *version +
+                                      " (want TLS10, TLS11, TLS12 or TLS13)");
     }
   }
   if (VersionRank(web.max_version) < VersionRank(web.min_version)) {
@@ -279,30 +281,41 @@ void CheckVersions(WebMapReader& tls, const WebConfig& web, ErrorList& errors) {
   }
 }
 
+// Go's HTTP/2 server refuses to start on a TLS 1.2 suite list without one of these (RFC 7540
+// section 9.2.2), and so does the exporter-toolkit when http2 is true.
+bool LacksHttp2Suite(const WebConfig& web) {
+  if (!web.http2 || web.cipher_suites.empty() || web.min_version == "TLS13") return false;
+  return std::none_of(web.cipher_suites.begin(), web.cipher_suites.end(), [](const auto& name) {
+    return name == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" ||
+           name == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
+  });
+}
+
 void CheckCipherSuitesAndCurves(WebMapReader& tls, const WebConfig& web, ErrorList& errors) {
-  bool has_tls12_suite = false;
+  bool all_known = true;
   for (const std::string& name : web.cipher_suites) {
-    const std::optional<std::string> openssl = OpenSslCipherName(name);
-    if (!openssl) {
+    if (!OpenSslCipherName(name)) {
+      all_known = false;
       errors.Add(tls.MarkOf("cipher_suites"), tls.Qualified("cipher_suites") +
                                                   ": unknown cipher: " + name +
                                                   " (want a name of Go's tls.CipherSuites())");
-    } else if (!openssl->empty()) {
-      has_tls12_suite = true;
     }
   }
-  if (!web.cipher_suites.empty() && !has_tls12_suite && web.min_version != "TLS13") {
-    // Go would accept this and fail every TLS 1.2 handshake.
+  if (all_known && LacksHttp2Suite(web)) {
     errors.Add(tls.MarkOf("cipher_suites"),
                tls.Qualified("cipher_suites") +
-                   ": only TLS 1.3 suites, which are not configurable, so TLS 1.2 clients "
-                   "would find none; add TLS 1.2 suites or set min_version: TLS13");
+                   ": http2: TLSConfig.CipherSuites is missing an HTTP/2-required "
+                   "AES_128_GCM_SHA256 cipher (need at least one of "
+                   "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 or "
+                   "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), or set http_server_config.http2: "
+                   "false");
   }
   for (const std::string& name : web.curve_preferences) {
     if (!OpenSslGroupName(name)) {
       errors.Add(tls.MarkOf("curve_preferences"),
                  tls.Qualified("curve_preferences") + ": unknown curve: " + name +
-                     " (want X25519, CurveP256, CurveP384 or CurveP521)");
+                     " (want X25519, CurveP256, CurveP384, CurveP521, X25519MLKEM768, "
+                     "SecP256r1MLKEM768 or SecP384r1MLKEM1024)");
     }
   }
 }
@@ -316,51 +329,45 @@ void CheckClientAuth(WebMapReader& tls, WebConfig& web, ErrorList& errors) {
       "RequireAndVerifyClientCert"};
   if (!kClientAuthTypes.contains(web.client_auth_type)) {
     errors.Add(tls.MarkOf("client_auth_type"),
-               "tls_server_config.client_auth_type: want NoClientCert, RequestClientCert, "
-               "RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert");
+               "tls_server_config.client_auth_type: invalid ClientAuth: " + web.client_auth_type +
+                   " (want NoClientCert, RequestClientCert, RequireAnyClientCert, "
+                   "VerifyClientCertIfGiven or RequireAndVerifyClientCert)");
   }
+  // The verifying types without a client CA verify against the system's trust store, as Go
+  // does (tls_context.cc).
   const bool has_ca = !web.client_ca_file.empty() || !web.client_ca.empty();
-  const bool verifies = web.client_auth_type == "VerifyClientCertIfGiven" ||
-                        web.client_auth_type == "RequireAndVerifyClientCert";
-  if (verifies && !has_ca) {
-    errors.Add(tls.MarkOf("client_auth_type"),
-               "tls_server_config.client_ca_file: required to verify client certificates");
-  }
   if (has_ca && web.client_auth_type == "NoClientCert") {
     // A CA with no policy would look like mutual TLS and check nothing.
     errors.Add(tls.MarkOf(web.client_ca.empty() ? "client_ca_file" : "client_ca"),
-               "tls_server_config.client_auth_type: set it (RequireAndVerifyClientCert for "
-               "mutual TLS) when client_ca_file is given");
+               "tls_server_config.client_auth_type: client CA's have been configured without a "
+               "Client Auth Policy; set it (RequireAndVerifyClientCert for mutual TLS) when "
+               "client_ca_file is given");
   }
   if (web.client_allowed_sans) {
     const bool requires_certificate = web.client_auth_type == "RequireAnyClientCert" ||
                                       web.client_auth_type == "RequireAndVerifyClientCert";
+    // An empty list is accepted, as in the exporter-toolkit: it refuses every client.
     if (!requires_certificate) {
       errors.Add(tls.MarkOf("client_allowed_sans"),
                  "tls_server_config.client_allowed_sans: requires client_auth_type to be one of "
                  "RequireAnyClientCert or RequireAndVerifyClientCert");
     }
-    if (web.client_allowed_sans->empty()) {
-      errors.Add(tls.MarkOf("client_allowed_sans"),
-                 "tls_server_config.client_allowed_sans: empty, which would refuse every client; "
-                 "list the SANs or remove the key");
-    }
+  }
+}
+
+// As in the exporter-toolkit, the file wins over the inline form of the same input.
+void PreferFiles(WebConfig& web) {
+  for (const auto& [inline_value, file_value] : {std::pair{&web.cert, &web.cert_file},
+                                                 {&web.key, &web.key_file},
+                                                 {&web.client_ca, &web.client_ca_file}}) {
+    if (!file_value->empty()) inline_value->clear();
   }
 }
 
 // Half-written sections are refused: any certificate, key, CA or client_auth_type turns TLS
-// on, and then a certificate and a key must be there, once each.
+// on, and then a certificate and a key must be there.
 void CheckCertificateAndKey(WebMapReader& tls, const WebConfig& web, bool auth_type_given,
                             ErrorList& errors) {
-  for (const auto& [inline_key, file_key, inline_value, file_value] :
-       {std::tuple{"cert", "cert_file", &web.cert, &web.cert_file},
-        {"key", "key_file", &web.key, &web.key_file},
-        {"client_ca", "client_ca_file", &web.client_ca, &web.client_ca_file}}) {
-    if (!inline_value->empty() && !file_value->empty()) {
-      errors.Add(tls.MarkOf(inline_key), std::string("tls_server_config: at most one of ") +
-                                             inline_key + " and " + file_key);
-    }
-  }
   const bool enabled = web.tls() || !web.key.empty() || !web.key_file.empty() ||
                        !web.client_ca.empty() || !web.client_ca_file.empty() || auth_type_given;
   if (!enabled) return;
@@ -419,6 +426,7 @@ void ReadTlsServerConfig(WebMapReader& tls, const std::filesystem::path& folder,
     }
   }
   CheckCertificateAndKey(tls, web, auth_type_given, errors);
+  PreferFiles(web);
   CheckClientAuth(tls, web, errors);
   CheckVersions(tls, web, errors);
   CheckCipherSuitesAndCurves(tls, web, errors);
@@ -471,19 +479,12 @@ void ReadHttpServerConfig(WebMapReader& http, WebConfig& web, ErrorList& errors)
   }
 }
 
-void ReadRateLimit(WebMapReader& limit, WebConfig& web, ErrorList& errors) {
+void ReadRateLimit(WebMapReader& limit, WebConfig& web) {
   limit.GoDurationField("interval", web.rate_limit.interval);
   limit.Int64("burst", web.rate_limit.burst);
   limit.RejectUnknownKeys();
-  if (web.rate_limit.interval.count() < 0) {
-    errors.Add(limit.MarkOf("interval"), "rate_limit.interval: must not be negative (0 disables)");
-  }
-  if (web.rate_limit.enabled() && web.rate_limit.burst < 1) {
-    // Go's token bucket would then refuse every request.
-    errors.Add(limit.MarkOf("burst"),
-               "rate_limit.burst: must be at least 1 when interval is set (with " +
-                   std::to_string(web.rate_limit.burst) + " every request would get 429)");
-  }
+  // As in the exporter-toolkit (golang.org/x/time/rate): an interval of 0 or less is no
+  // limit, and a burst below 1 with an interval answers every request with 429.
 }
 
 }  // namespace
@@ -505,22 +506,27 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
     const YAML::Node root = YAML::Load(text.str());
     if (!root.IsDefined() || root.IsNull()) return web;
     WebMapReader reader(root, "", errors);
+    // http2 first: the TLS checks depend on it.
+    if (auto http = reader.Nested("http_server_config")) ReadHttpServerConfig(*http, web, errors);
     if (auto tls = reader.Nested("tls_server_config")) {
       ReadTlsServerConfig(*tls, std::filesystem::path(path).parent_path(), web, errors);
     }
-    if (auto http = reader.Nested("http_server_config")) ReadHttpServerConfig(*http, web, errors);
     reader.StringMap("basic_auth_users", web.basic_auth_users);
     for (const auto& [user, hash] : web.basic_auth_users) {
       if (!IsBcryptHash(hash)) {
+        // Go's bcrypt says "hashedSecret too short" of most non-hashes, the toolkit's tests too.
+        const std::string go_words =
+            hash.size() < 59 ? "crypto/bcrypt: hashedSecret too short to be a bcrypted password; "
+                             : "";
         errors.Add(reader.MarkOf("basic_auth_users"),
-                   "basic_auth_users." + user +
-                       ": not a bcrypt hash ($2a$, $2b$ or $2y$, cost, 53 characters)");
+                   "basic_auth_users." + user + ": " + go_words +
+                       "not a bcrypt hash ($2a$, $2b$ or $2y$, cost, 53 characters)");
       }
     }
-    if (auto limit = reader.Nested("rate_limit")) ReadRateLimit(*limit, web, errors);
+    if (auto limit = reader.Nested("rate_limit")) ReadRateLimit(*limit, web);
     reader.RejectUnknownKeys();
   } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, "invalid YAML: " + e.msg);
+    errors.Add(e.mark, "invalid YAML (yaml: " + e.msg + ")");
   }
   if (!errors.empty()) return Status::Error(errors.Joined());
   return web;

@@ -17,10 +17,10 @@ namespace outcomes {
 // `rate_limit`: one token bucket for the whole server, as the exporter-toolkit's; requests
 // beyond it get 429.
 struct RateLimitConfig {
-  // Time for one token to come back; 0 disables the limiter. Default: 0.
+  // Time for one token to come back; 0 or less disables the limiter. Default: 0.
   std::chrono::nanoseconds interval{0};
-  // Tokens the bucket holds (requests allowed at once). At least 1 when interval is set.
-  // Default: 0.
+  // Tokens the bucket holds (requests allowed at once); below 1 with an interval, every
+  // request gets 429, as in Go. Default: 0.
   std::int64_t burst = 0;
 
   bool enabled() const { return interval.count() > 0; }
@@ -32,29 +32,34 @@ struct RateLimitConfig {
 struct WebConfig {
   // --- tls_server_config: HTTPS as soon as any certificate, key, CA or client_auth_type is
   // given; then a certificate and a key are required.
-  // The certificate chain and key, inline (PEM) or as files; at most one of each pair.
+  // The certificate chain and key, inline (PEM) or as files; where both forms are given the
+  // file wins, as in the exporter-toolkit (the loader clears the inline one).
   std::string cert;
   std::string key;  // a secret: never logged
   std::string cert_file;
   std::string key_file;
-  // CA(s) that sign client certificates, inline (PEM) or as a file; needed by the
-  // client_auth_types that verify them.
+  // CA(s) that sign client certificates, inline (PEM) or as a file; without them the
+  // client_auth_types that verify use the system's trust store, as Go does.
   std::string client_ca;
   std::string client_ca_file;
   // As in Go's crypto/tls: NoClientCert (default), RequestClientCert, RequireAnyClientCert
   // (older name: RequireClientCert), VerifyClientCertIfGiven, RequireAndVerifyClientCert.
   std::string client_auth_type = "NoClientCert";
   // The client certificate must carry one of these SANs (DNS, IP, email or URI), exactly.
-  // Needs RequireAnyClientCert or RequireAndVerifyClientCert. Default: none (not checked).
+  // Needs RequireAnyClientCert or RequireAndVerifyClientCert; an empty list refuses every
+  // client. Default: none (not checked).
   std::optional<std::vector<std::string>> client_allowed_sans;
   // Go names of the TLS 1.2 cipher suites, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256; TLS 1.3
-  // suite names are accepted and, as in Go, not configurable. Default: Go's default list.
+  // suite names are accepted and, as in Go, not configurable (a list of them alone leaves TLS
+  // 1.2 with no suite). Default: Go's default list.
   std::vector<std::string> cipher_suites;
   // The server's order of cipher_suites (and curves) wins over the client's. Default: true.
   bool prefer_server_cipher_suites = true;
-  // X25519, CurveP256, CurveP384, CurveP521, in preference order. Default: all four, so.
+  // X25519, CurveP256, CurveP384, CurveP521 (and Go's hybrid X25519MLKEM768,
+  // SecP256r1MLKEM768, SecP384r1MLKEM1024, used where OpenSSL has them), in preference order.
+  // Default: the first four, so.
   std::vector<std::string> curve_preferences;
-  // TLS12 or TLS13 (TLS10 and TLS11 are known names but refused). Default: TLS12 to TLS13.
+  // TLS10, TLS11, TLS12 or TLS13. Default: TLS12 to TLS13.
   std::string min_version = "TLS12";
   std::string max_version = "TLS13";
 

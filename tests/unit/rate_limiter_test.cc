@@ -27,6 +27,16 @@ TEST(RateLimiterTest, StartsFullAndAllowsTheBurstAtOnce) {
   EXPECT_EQ(Allowed(limiter, 10), 3);
 }
 
+// As Go's rate.NewLimiter(rate.Every(interval), 0), the exporter-toolkit's
+// web_config_rate_limiter_one_second.yaml: every request is refused, however long one waits.
+TEST(RateLimiterTest, ABurstOfZeroAllowsNothing) {
+  ManualClock clock;
+  RateLimiter limiter(1s, 0, clock.Get());
+  EXPECT_FALSE(limiter.Allow());
+  clock.now += 1h;
+  EXPECT_FALSE(limiter.Allow());
+}
+
 TEST(RateLimiterTest, GivesOneTokenBackPerInterval) {
   ManualClock clock;
   RateLimiter limiter(1s, 3, clock.Get());
