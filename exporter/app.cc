@@ -4,7 +4,6 @@
 #include <future>
 
 #include "exporter/http/landing_page.h"
-#include "exporter/metrics/family.h"
 #include "exporter/metrics/process.h"
 
 namespace outcomes {
@@ -109,24 +108,45 @@ ReloadState App::reload_state() const {
   return reload_;
 }
 
-std::string App::MetricsText() const {
-  std::vector<prometheus::MetricFamily> families = scheduler_.Families();
-  std::vector<prometheus::MetricFamily> self =
+// The sidecar's own and process metrics change between scrapes and are a few dozen samples, so
+// they are built on each scrape (tens of microseconds): a cache would only make them stale.
+PreparedFamilies App::ScrapeFamilies() const {
+  std::vector<prometheus::MetricFamily> families =
       SelfMetrics(build_, scheduler_.States(), reload_state());
-  families.insert(families.end(), self.begin(), self.end());
   std::vector<prometheus::MetricFamily> process = ProcessMetrics();
-  families.insert(families.end(), process.begin(), process.end());
-  return Serialize(MergeFamilies(std::move(families)));
+  families.insert(families.end(), std::make_move_iterator(process.begin()),
+                  std::make_move_iterator(process.end()));
+  return PreparedFamilies(families);
+}
+
+std::string App::MetricsText() const {
+  return exposition_.Text(scheduler_.Prepared(), ScrapeFamilies());
+}
+
+std::string App::MetricsGzip() const {
+  return exposition_.Gzip(scheduler_.Prepared(), ScrapeFamilies());
+}
+
+HttpResponse App::ServeMetrics(const HttpRequest& request) const {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return HttpResponse{
+        405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET"}}};
+  }
+  const char* const content_type = "text/plain; version=0.0.4; charset=utf-8";
+  // Vary on both answers, so that a cache in between never hands gzip to a client without it.
+  if (AcceptsGzip(request.accept_encoding)) {
+    return HttpResponse{200,
+                        content_type,
+                        MetricsGzip(),
+                        {{"Content-Encoding", "gzip"}, {"Vary", "Accept-Encoding"}}};
+  }
+  return HttpResponse{200, content_type, MetricsText(), {{"Vary", "Accept-Encoding"}}};
 }
 
 std::map<std::string, HttpHandler> App::Routes() {
   std::map<std::string, HttpHandler> routes;
   routes[options_.telemetry_path] = [this](const HttpRequest& request) {
-    if (request.method != "GET" && request.method != "HEAD") {
-      return HttpResponse{
-          405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET"}}};
-    }
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText(), {}};
+    return ServeMetrics(request);
   };
   routes["/-/healthy"] = [](const HttpRequest&) {
     return HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n", {}};

@@ -11,6 +11,7 @@
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
 #include "exporter/http/server.h"
+#include "exporter/metrics/exposition.h"
 #include "exporter/metrics/self.h"
 #include "exporter/scheduling/scheduler.h"
 
@@ -45,10 +46,14 @@ class App {
 
   const HttpServer* http() const { return http_.get(); }
 
+  // The /metrics body, as text or gzip-compressed.
   std::string MetricsText() const;
+  std::string MetricsGzip() const;
 
  private:
   std::map<std::string, HttpHandler> Routes();
+  HttpResponse ServeMetrics(const HttpRequest& request) const;
+  PreparedFamilies ScrapeFamilies() const;
   Status ApplyFiles();
   ReloadState reload_state() const;
 
@@ -58,6 +63,7 @@ class App {
   boost::asio::io_context& io_;
   CollectorContext collector_context_;
   Scheduler scheduler_;
+  mutable Exposition exposition_;  // thread-safe; a cache, so scrapes stay const
   std::unique_ptr<HttpServer> http_;
   mutable std::mutex reload_mutex_;
   ReloadState reload_;
