@@ -53,7 +53,8 @@ class App {
  private:
   std::map<std::string, HttpHandler> Routes();
   HttpResponse ServeMetrics(const HttpRequest& request) const;
-  PreparedFamilies ScrapeFamilies() const;
+  std::shared_ptr<const PreparedFamilies> OwnFamilies(const std::vector<PreparedPart>& parts) const;
+  std::shared_ptr<const PreparedFamilies> BuildOwnFamilies() const;
   Status ApplyFiles();
   ReloadState reload_state() const;
 
@@ -64,6 +65,17 @@ class App {
   CollectorContext collector_context_;
   Scheduler scheduler_;
   mutable Exposition exposition_;  // thread-safe; a cache, so scrapes stay const
+
+  // The sidecar's own and process metrics as last built, and for which collector parts and
+  // reload state; see OwnFamilies().
+  struct OwnFamiliesCache {
+    std::vector<PreparedPart> parts;
+    ReloadState reload;
+    std::chrono::steady_clock::time_point built{};
+    std::shared_ptr<const PreparedFamilies> families;
+  };
+  mutable std::mutex own_mutex_;
+  mutable OwnFamiliesCache own_;
   std::unique_ptr<HttpServer> http_;
   mutable std::mutex reload_mutex_;
   ReloadState reload_;

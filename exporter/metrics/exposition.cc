@@ -72,10 +72,13 @@ struct Exposition::Generation {
   std::string text;
   std::unordered_set<std::string_view> names;  // views into parts, which this keeps alive
 
-  std::mutex deflate_mutex;
+  std::mutex deflate_mutex;  // guards the rest
   bool deflated_ready = false;
   std::string deflated;  // sync-flushed raw deflate of text
   unsigned long crc = 0;
+  PreparedPart tail_of;  // the scrape part `tail` compresses
+  std::string tail;      // final raw deflate of tail_of's text
+  unsigned long tail_crc = 0;
 
   // True when no family of `scrape` shares a name with one of the parts, so that appending
   // its text keeps every name once.
@@ -86,14 +89,23 @@ struct Exposition::Generation {
     return true;
   }
 
-  const std::string& Deflated() {
+  // The gzip of the parts' text followed by `scrape`'s; compresses only what was not yet.
+  std::string Gzip(const PreparedPart& scrape) {
     const std::lock_guard<std::mutex> lock(deflate_mutex);
     if (!deflated_ready) {
       deflated = Deflate(text, false, kGenerationLevel);
       crc = Crc32(text);
       deflated_ready = true;
     }
-    return deflated;
+    if (tail_of != scrape) {
+      tail = Deflate(scrape->text(), true, kScrapeLevel);
+      tail_crc = Crc32(scrape->text());
+      tail_of = scrape;
+    }
+    // The CRC of the whole text from the cached one of the collectors' part and the tail's.
+    const unsigned long whole_crc =
+        crc32_combine(crc, tail_crc, static_cast<z_off_t>(scrape->text().size()));
+    return GzipMember({deflated, tail}, whole_crc, text.size() + scrape->text().size());
   }
 };
 
@@ -128,28 +140,21 @@ std::string ConcatenateAll(const std::vector<PreparedPart>& parts, const Prepare
 
 }  // namespace
 
-std::string Exposition::Text(const std::vector<PreparedPart>& parts,
-                             const PreparedFamilies& scrape) {
+std::string Exposition::Text(const std::vector<PreparedPart>& parts, const PreparedPart& scrape) {
   const std::shared_ptr<Generation> generation = Current(parts);
   // A name in both (a collector exporting one of the sidecar's own names) needs the full merge.
-  if (!generation->Disjoint(scrape)) return ConcatenateAll(parts, scrape);
+  if (!generation->Disjoint(*scrape)) return ConcatenateAll(parts, *scrape);
   std::string out;
-  out.reserve(generation->text.size() + scrape.text().size());
+  out.reserve(generation->text.size() + scrape->text().size());
   out += generation->text;
-  out += scrape.text();
+  out += scrape->text();
   return out;
 }
 
-std::string Exposition::Gzip(const std::vector<PreparedPart>& parts,
-                             const PreparedFamilies& scrape) {
+std::string Exposition::Gzip(const std::vector<PreparedPart>& parts, const PreparedPart& scrape) {
   const std::shared_ptr<Generation> generation = Current(parts);
-  if (!generation->Disjoint(scrape)) return GzipCompress(ConcatenateAll(parts, scrape));
-  const std::string& collected = generation->Deflated();
-  const std::string tail = Deflate(scrape.text(), true, kScrapeLevel);
-  // The CRC of the whole text from the cached one of the collectors' part and the tail's.
-  const unsigned long crc = crc32_combine(generation->crc, Crc32(scrape.text()),
-                                          static_cast<z_off_t>(scrape.text().size()));
-  return GzipMember({collected, tail}, crc, generation->text.size() + scrape.text().size());
+  if (!generation->Disjoint(*scrape)) return GzipCompress(ConcatenateAll(parts, *scrape));
+  return generation->Gzip(scrape);
 }
 
 std::string GzipCompress(std::string_view text) {

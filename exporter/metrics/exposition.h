@@ -1,8 +1,9 @@
 // Exposition: the /metrics body, built from the collectors' prepared parts and a small part
 // built per scrape (the sidecar's own and process metrics, which change between scrapes).
 // The parts of one generation (one set of parts; the end of any cycle makes the next) are
-// merged once, and compressed once for gzip scrapes; a scrape then appends its own part, so
-// repeated scrapes neither re-serialize nor re-compress the collectors' families.
+// merged once, and compressed once for gzip scrapes; a scrape then appends its own part
+// (compressed once per such part too), so repeated scrapes neither re-serialize nor
+// re-compress.
 // Thread-safe: scrapes may call it concurrently.
 #pragma once
 
@@ -19,9 +20,9 @@ namespace outcomes {
 class Exposition {
  public:
   // The text exposition of `parts` followed by `scrape`.
-  std::string Text(const std::vector<PreparedPart>& parts, const PreparedFamilies& scrape);
+  std::string Text(const std::vector<PreparedPart>& parts, const PreparedPart& scrape);
   // The same text, gzip-compressed (RFC 1952).
-  std::string Gzip(const std::vector<PreparedPart>& parts, const PreparedFamilies& scrape);
+  std::string Gzip(const std::vector<PreparedPart>& parts, const PreparedPart& scrape);
 
  private:
   struct Generation;
