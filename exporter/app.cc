@@ -4,7 +4,6 @@
 #include <future>
 
 #include "exporter/http/landing_page.h"
-#include "exporter/metrics/family.h"
 #include "exporter/metrics/process.h"
 
 namespace outcomes {
@@ -109,24 +108,63 @@ ReloadState App::reload_state() const {
   return reload_;
 }
 
-std::string App::MetricsText() const {
-  std::vector<prometheus::MetricFamily> families = scheduler_.Families();
-  std::vector<prometheus::MetricFamily> self =
+std::shared_ptr<const PreparedFamilies> App::BuildOwnFamilies() const {
+  std::vector<prometheus::MetricFamily> families =
       SelfMetrics(build_, scheduler_.States(), reload_state());
-  families.insert(families.end(), self.begin(), self.end());
   std::vector<prometheus::MetricFamily> process = ProcessMetrics();
-  families.insert(families.end(), process.begin(), process.end());
-  return Serialize(MergeFamilies(std::move(families)));
+  families.insert(families.end(), std::make_move_iterator(process.begin()),
+                  std::make_move_iterator(process.end()));
+  return std::make_shared<const PreparedFamilies>(families);
+}
+
+// Reading /proc and formatting the per-collector health cost more than the rest of a scrape
+// (measured: 0.15 ms of 0.2 ms), so they are reused for up to kOwnFamiliesMaxAge. They are
+// built anew as soon as a cycle ends or a reload is recorded, so the collector health always
+// matches the families served with it; only the process_* values may be that much old.
+std::shared_ptr<const PreparedFamilies> App::OwnFamilies(
+    const std::vector<PreparedPart>& parts) const {
+  constexpr auto kOwnFamiliesMaxAge = std::chrono::seconds(1);
+  const ReloadState reload = reload_state();
+  const auto now = std::chrono::steady_clock::now();
+  const std::lock_guard<std::mutex> lock(own_mutex_);
+  const bool fresh = own_.families && own_.parts == parts &&
+                     now - own_.built < kOwnFamiliesMaxAge &&
+                     own_.reload.last_successful == reload.last_successful &&
+                     own_.reload.last_success_time == reload.last_success_time;
+  if (!fresh) own_ = {parts, reload, now, BuildOwnFamilies()};
+  return own_.families;
+}
+
+std::string App::MetricsText() const {
+  const std::vector<PreparedPart> parts = scheduler_.Prepared();
+  return exposition_.Text(parts, OwnFamilies(parts));
+}
+
+std::string App::MetricsGzip() const {
+  const std::vector<PreparedPart> parts = scheduler_.Prepared();
+  return exposition_.Gzip(parts, OwnFamilies(parts));
+}
+
+HttpResponse App::ServeMetrics(const HttpRequest& request) const {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return HttpResponse{
+        405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET"}}};
+  }
+  const char* const content_type = "text/plain; version=0.0.4; charset=utf-8";
+  // Vary on both answers, so that a cache in between never hands gzip to a client without it.
+  if (AcceptsGzip(request.accept_encoding)) {
+    return HttpResponse{200,
+                        content_type,
+                        MetricsGzip(),
+                        {{"Content-Encoding", "gzip"}, {"Vary", "Accept-Encoding"}}};
+  }
+  return HttpResponse{200, content_type, MetricsText(), {{"Vary", "Accept-Encoding"}}};
 }
 
 std::map<std::string, HttpHandler> App::Routes() {
   std::map<std::string, HttpHandler> routes;
   routes[options_.telemetry_path] = [this](const HttpRequest& request) {
-    if (request.method != "GET" && request.method != "HEAD") {
-      return HttpResponse{
-          405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET"}}};
-    }
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText(), {}};
+    return ServeMetrics(request);
   };
   routes["/-/healthy"] = [](const HttpRequest&) {
     return HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n", {}};

@@ -11,6 +11,7 @@
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
 #include "exporter/http/server.h"
+#include "exporter/metrics/exposition.h"
 #include "exporter/metrics/self.h"
 #include "exporter/scheduling/scheduler.h"
 
@@ -45,10 +46,15 @@ class App {
 
   const HttpServer* http() const { return http_.get(); }
 
+  // The /metrics body, as text or gzip-compressed.
   std::string MetricsText() const;
+  std::string MetricsGzip() const;
 
  private:
   std::map<std::string, HttpHandler> Routes();
+  HttpResponse ServeMetrics(const HttpRequest& request) const;
+  std::shared_ptr<const PreparedFamilies> OwnFamilies(const std::vector<PreparedPart>& parts) const;
+  std::shared_ptr<const PreparedFamilies> BuildOwnFamilies() const;
   Status ApplyFiles();
   ReloadState reload_state() const;
 
@@ -58,6 +64,18 @@ class App {
   boost::asio::io_context& io_;
   CollectorContext collector_context_;
   Scheduler scheduler_;
+  mutable Exposition exposition_;  // thread-safe; a cache, so scrapes stay const
+
+  // The sidecar's own and process metrics as last built, and for which collector parts and
+  // reload state; see OwnFamilies().
+  struct OwnFamiliesCache {
+    std::vector<PreparedPart> parts;
+    ReloadState reload;
+    std::chrono::steady_clock::time_point built{};
+    std::shared_ptr<const PreparedFamilies> families;
+  };
+  mutable std::mutex own_mutex_;
+  mutable OwnFamiliesCache own_;
   std::unique_ptr<HttpServer> http_;
   mutable std::mutex reload_mutex_;
   ReloadState reload_;

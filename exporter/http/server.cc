@@ -18,6 +18,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -53,7 +55,62 @@ bool IsPlainHttp(const ErrorCode& error) {
 
 const char* const kHealthPath = "/-/healthy";
 
+std::string_view TrimSpaces(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The q-value of one Accept-Encoding entry's parameters: 1 without one, 0 when malformed, so
+// that an entry we cannot read never turns compression on.
+double QValue(std::string_view parameters) {
+  while (!parameters.empty()) {
+    const std::size_t semicolon = parameters.find(';');
+    const std::string_view parameter = TrimSpaces(parameters.substr(0, semicolon));
+    parameters = semicolon == std::string_view::npos ? "" : parameters.substr(semicolon + 1);
+    const std::size_t equals = parameter.find('=');
+    if (equals == std::string_view::npos ||
+        !EqualsIgnoringCase(TrimSpaces(parameter.substr(0, equals)), "q")) {
+      continue;
+    }
+    const std::string_view value = TrimSpaces(parameter.substr(equals + 1));
+    double q = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), q);
+    if (error != std::errc() || end != value.data() + value.size() || !(q >= 0)) return 0;
+    return q;
+  }
+  return 1;
+}
+
 }  // namespace
+
+bool AcceptsGzip(std::string_view accept_encoding) {
+  std::optional<double> gzip;
+  std::optional<double> any;
+  while (!accept_encoding.empty()) {
+    const std::size_t comma = accept_encoding.find(',');
+    const std::string_view entry = accept_encoding.substr(0, comma);
+    accept_encoding = comma == std::string_view::npos ? "" : accept_encoding.substr(comma + 1);
+    const std::size_t semicolon = entry.find(';');
+    const std::string_view coding = TrimSpaces(entry.substr(0, semicolon));
+    const std::string_view parameters =
+        semicolon == std::string_view::npos ? "" : entry.substr(semicolon + 1);
+    if (EqualsIgnoringCase(coding, "gzip") || EqualsIgnoringCase(coding, "x-gzip")) {
+      gzip = QValue(parameters);
+    } else if (coding == "*") {
+      any = QValue(parameters);
+    }
+  }
+  if (gzip) return *gzip > 0;
+  return any && *any > 0;
+}
 
 Result<ListenAddress> ParseListenAddress(const std::string& listen_address) {
   const std::size_t colon = listen_address.rfind(':');
@@ -377,6 +434,9 @@ class Connection : public Evictable, public std::enable_shared_from_this<Connect
     const beast::string_view path = target.substr(0, target.find('?'));
     routed.path.assign(path.data(), path.size());
     routed.remote_address = remote_address_;
+    if (auto found = request.find(http::field::accept_encoding); found != request.end()) {
+      routed.accept_encoding.assign(found->value().data(), found->value().size());
+    }
     std::optional<std::string> authorization;
     if (auto found = request.find(http::field::authorization); found != request.end()) {
       authorization.emplace(found->value().data(), found->value().size());

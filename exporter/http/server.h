@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exporter/core/duration.h"
@@ -23,7 +24,12 @@ struct HttpRequest {
   std::string method;
   std::string path;  // the target without its query string
   std::string remote_address;
+  std::string accept_encoding;  // the Accept-Encoding header, empty without one
 };
+
+// Whether an Accept-Encoding value (RFC 9110 12.5.3) accepts gzip: "gzip", "x-gzip" or "*" with
+// a q-value above 0; an explicit gzip entry wins over "*".
+bool AcceptsGzip(std::string_view accept_encoding);
 
 struct HttpResponse {
   int status = 200;

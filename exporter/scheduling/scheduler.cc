@@ -70,7 +70,12 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
 
   std::vector<prometheus::MetricFamily> Families() const {
     const std::lock_guard<std::mutex> lock(mutex_);
-    return families_;
+    return families_ ? *families_ : std::vector<prometheus::MetricFamily>{};
+  }
+
+  PreparedPart Prepared() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return prepared_;
   }
 
  private:
@@ -208,6 +213,10 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
               std::chrono::system_clock::time_point wall_started) {
     const auto finished = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(finished - started).count();
+    // Serialized here, outside the lock, once per cycle instead of once per scrape.
+    auto prepared = std::make_shared<const PreparedFamilies>(output.families);
+    auto families =
+        std::make_shared<const std::vector<prometheus::MetricFamily>>(std::move(output.families));
     bool stopping = false;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
@@ -227,7 +236,8 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
       state_.last_run = wall_started;
       state_.last_error = output.status.message();
       if (output.status.ok()) state_.last_success = std::chrono::system_clock::now();
-      families_ = std::move(output.families);
+      families_ = std::move(families);
+      prepared_ = std::move(prepared);
       // One log line when a collector starts failing or its error changes, one when it recovers.
       if (!state_.success && (!was_failing || previous_error != state_.last_error)) {
         log_.Error("collection failed", {{"collector", state_.name}, {"err", state_.last_error}});
@@ -269,7 +279,8 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
   bool exited_ = false;
   std::uint64_t run_id_ = 0;
   CollectorState state_;
-  std::vector<prometheus::MetricFamily> families_;
+  std::shared_ptr<const std::vector<prometheus::MetricFamily>> families_;
+  PreparedPart prepared_;
 };
 
 Scheduler::Scheduler(boost::asio::io_context& io, Logger& log) : io_(io), log_(log) {}
@@ -361,6 +372,16 @@ std::vector<CollectorState> Scheduler::States() const {
   states.reserve(slots_.size());
   for (const auto& slot : slots_) states.push_back(slot->State());
   return states;
+}
+
+std::vector<PreparedPart> Scheduler::Prepared() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<PreparedPart> parts;
+  parts.reserve(slots_.size());
+  for (const auto& slot : slots_) {
+    if (PreparedPart part = slot->Prepared()) parts.push_back(std::move(part));
+  }
+  return parts;
 }
 
 std::vector<prometheus::MetricFamily> Scheduler::Families() const {

@@ -1,8 +1,10 @@
 // Scheduler: runs each collector on its own interval on Boost.Asio timers, each cycle on that
 // collector's own worker thread, so a slow collector never delays another one or a scrape.
 // A cycle never overlaps the previous one of the same collector; a cycle past its timeout is
-// cancelled and recorded as failed. Thread-safe: Apply/Stop run on any thread; States() and
-// Families() are called by HTTP threads.
+// cancelled and recorded as failed. When a cycle ends, its families are serialized on the
+// cycle's own thread, so that a scrape only takes pointers to the prepared bytes and never waits
+// on collection. Thread-safe: Apply/Stop run on any thread; States(), Prepared() and Families()
+// are called by HTTP threads.
 #pragma once
 
 #include <prometheus/metric_family.h>
@@ -16,6 +18,7 @@
 
 #include "exporter/collectors/collector.h"
 #include "exporter/core/log.h"
+#include "exporter/metrics/prepared.h"
 
 namespace outcomes {
 
@@ -48,7 +51,11 @@ class Scheduler {
   bool Stop(Duration grace);
 
   std::vector<CollectorState> States() const;
-  // The families of every collector's last cycle, in collector order.
+  // The serialized families of every collector's last cycle, in collector order; collectors
+  // that have not finished a cycle yet are left out. Copies only pointers.
+  std::vector<PreparedPart> Prepared() const;
+  // The families of every collector's last cycle, in collector order. A deep copy, for tests
+  // and tools; /metrics reads Prepared().
   std::vector<prometheus::MetricFamily> Families() const;
 
  private:

@@ -2,7 +2,8 @@
 # Every collector at once, against a real PostgreSQL with generated history, a stand-in model
 # endpoint and its registry: the /metrics page must pass `promtool check metrics` with nothing
 # reported, and every metric named by the shipped dashboards, rules and alerts must be exported
-# by it or recorded by a rule.
+# by it or recorded by a rule. Two endpoints export the same families, which must appear once;
+# the gzip answer must read the same.
 # Usage: exposition_test.sh BINARY GENERATOR SOURCE_DIR
 set -uo pipefail
 
@@ -56,6 +57,10 @@ endpoints:
       - {metric: model_accuracy_ratio, pointer: /metrics/accuracy}
       - {metric: model_drift_score, pointer: /metrics/drift_score}
       - {metric: model_trained_timestamp_seconds, pointer: /metrics/trained_at}
+  - name: reco-api-canary
+    url: http://127.0.0.1:$model_port/health
+    interval: 1s
+    model_info: {model_name: /model/name, model_version: /model/version, stage: /model/stage}
 registries:
   - name: mlflow
     url: http://127.0.0.1:$model_port
@@ -72,14 +77,27 @@ for _ in $(seq 1 100); do
 done
 sleep 2  # a second cycle of every collector
 curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.txt"
+curl -sf -H 'Accept-Encoding: gzip' -D "$work/gzip.headers" "http://127.0.0.1:$port/metrics" \
+  >"$work/metrics.gz"
 
 check "every collector succeeded" \
   bash -c "! grep -E '^outcomes_exporter_collector_success\\{.*\\} 0' '$work/metrics.txt'"
 check "the collectors are store, analytics, query, endpoint, registry and thresholds" \
-  test "$(grep -c '^outcomes_exporter_collector_success{' "$work/metrics.txt")" -eq 8
+  test "$(grep -c '^outcomes_exporter_collector_success{' "$work/metrics.txt")" -eq 9
 check "promtool check metrics reports nothing" \
   bash -c "promtool check metrics <'$work/metrics.txt' >'$work/promtool.out' 2>&1 && ! [ -s '$work/promtool.out' ]"
 [[ -s "$work/promtool.out" ]] && cat "$work/promtool.out"
+check "every family has one TYPE line, also those both endpoints export" \
+  bash -c "[ -z \"\$(grep '^# TYPE ' '$work/metrics.txt' | cut -d' ' -f3 | sort | uniq -d)\" ] &&
+           [ \"\$(grep -c '^model_endpoint_up{' '$work/metrics.txt')\" -eq 2 ]"
+check "with Accept-Encoding: gzip the answer is gzip, varies on Accept-Encoding" \
+  bash -c "grep -qi '^Content-Encoding: gzip' '$work/gzip.headers' &&
+           grep -qi '^Vary: Accept-Encoding' '$work/gzip.headers'"
+check "the gzip answer decompresses to an exposition promtool accepts, with the same families" \
+  bash -c "gzip -dc '$work/metrics.gz' >'$work/metrics.gunzip.txt' &&
+           promtool check metrics <'$work/metrics.gunzip.txt' >'$work/promtool.gz.out' 2>&1 &&
+           ! [ -s '$work/promtool.gz.out' ] &&
+           diff <(grep '^# ' '$work/metrics.txt') <(grep '^# ' '$work/metrics.gunzip.txt')"
 check "dashboards, rules and alerts name only exported or recorded metrics" \
   "$source_dir/tests/dashboards/run.sh" "$work/metrics.txt"
 

@@ -1,6 +1,8 @@
 // HttpServer over real loopback sockets: routing, HEAD, keep-alive, request limits, the
-// connection cap, timeouts, concurrency of handlers, IPv6 and listen errors.
+// connection cap, timeouts, concurrency of handlers, IPv6, listen errors, and the sidecar's
+// /metrics route with gzip.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -18,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "exporter/app.h"
 #include "exporter/http/server.h"
 #include "tests/lib/credentials.h"
 
@@ -55,6 +58,13 @@ class Client {
   }
   Response Get(const std::string& target, const std::string& authorization) {
     return Get(target, http::verb::get, authorization);
+  }
+  Response GetWithHeader(const std::string& target, http::field field, const std::string& value) {
+    http::request<http::empty_body> request(http::verb::get, target, 11);
+    request.set(http::field::host, "127.0.0.1");
+    request.set(field, value);
+    http::write(socket_, request);
+    return Read();
   }
 
   Response Read(bool head = false) {
@@ -213,6 +223,46 @@ class HttpServerTest : public ::testing::Test {
   Logger log_{log_text_, LogLevel::kInfo, LogFormat::kLogfmt};
   int port_ = 0;
 };
+
+// Decompresses one whole gzip member, as a scraper does; "" if the data is not exactly that.
+std::string Gunzip(const std::string& data) {
+  z_stream stream{};
+  if (inflateInit2(&stream, 16 + 15) != Z_OK) return "";
+  std::string out(data.size() * 20 + 1024, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  const bool whole = inflate(&stream, Z_FINISH) == Z_STREAM_END && stream.avail_in == 0;
+  out.resize(stream.total_out);
+  inflateEnd(&stream);
+  return whole ? out : "";
+}
+
+// The exposition without the process_* samples, which are read anew on every scrape.
+std::string WithoutProcessSamples(const std::string& exposition) {
+  std::istringstream lines(exposition);
+  std::string kept;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("process_")) kept += line + "\n";
+  }
+  return kept;
+}
+
+TEST(AcceptsGzipTest, ReadsTheAcceptEncodingHeader) {
+  EXPECT_TRUE(AcceptsGzip("gzip"));
+  EXPECT_TRUE(AcceptsGzip("deflate, GZIP;q=0.5"));
+  EXPECT_TRUE(AcceptsGzip("x-gzip"));
+  EXPECT_TRUE(AcceptsGzip("*"));
+  EXPECT_TRUE(AcceptsGzip("gzip ; q=1.0"));
+  EXPECT_FALSE(AcceptsGzip(""));
+  EXPECT_FALSE(AcceptsGzip("identity"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=0"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=0.000, *"));  // an explicit refusal wins over "*"
+  EXPECT_FALSE(AcceptsGzip("*;q=0"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=high"));  // unreadable: no compression
+  EXPECT_FALSE(AcceptsGzip("gzipped"));
+}
 
 TEST(ListenAddressTest, ParsesPrometheusStyleAddresses) {
   EXPECT_EQ(ParseListenAddress(":9477").value().host, "");
@@ -542,6 +592,55 @@ TEST_F(HttpServerTest, ReconfigureAppliesToTheNextRequestAndABadConfigChangesNot
             std::string::npos)
       << refused.message();
   EXPECT_EQ(Client(port_).Get("/").result_int(), 401);  // still plain HTTP, still with auth
+}
+
+// The sidecar's own /metrics route, with endpoint collectors that all export model_endpoint_up.
+TEST_F(HttpServerTest, MetricsAreGzippedWhenTheScraperAcceptsItAndReadTheSameOnceDecompressed) {
+  auto model = Start({{"/health", [](const HttpRequest&) { return Text("{}"); }}});
+  ASSERT_TRUE(model);
+  Config config;
+  for (int i = 0; i < 3; ++i) {
+    EndpointConfig endpoint;
+    endpoint.name = "model-" + std::to_string(i);
+    endpoint.url = "http://127.0.0.1:" + std::to_string(port_) + "/health";
+    endpoint.interval = std::chrono::hours(1);  // no new cycle between the scrapes
+    config.endpoints.push_back(endpoint);
+  }
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  std::thread io_thread([&] { RunEventLoop(io, log_); });
+  AppOptions options;
+  options.listen_address = "127.0.0.1:0";
+  auto app = std::make_unique<App>(options, BuildInfo{"test", "abc"}, log_, io);
+  ASSERT_TRUE(app->Start(config).ok());
+  const int port = app->http()->ports().at(0);
+  for (int i = 0; i < 100 && StatusWithin(port, "/-/ready", std::chrono::seconds(1)) != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Client client(port);
+  const Response plain = client.Get("/metrics");
+  const Response gzip =
+      client.GetWithHeader("/metrics", http::field::accept_encoding, "deflate, gzip;q=0.8");
+  const Response refused =
+      client.GetWithHeader("/metrics", http::field::accept_encoding, "gzip;q=0, *");
+  asio::post(io, [&] { app.reset(); });
+  work.reset();
+  io_thread.join();
+
+  EXPECT_EQ(plain[http::field::content_encoding], "");
+  EXPECT_EQ(plain[http::field::vary], "Accept-Encoding");
+  EXPECT_EQ(gzip[http::field::content_encoding], "gzip");
+  EXPECT_EQ(gzip[http::field::vary], "Accept-Encoding");
+  EXPECT_EQ(refused[http::field::content_encoding], "");
+  const std::string decompressed = Gunzip(gzip.body());
+  EXPECT_EQ(WithoutProcessSamples(decompressed), WithoutProcessSamples(plain.body()));
+  EXPECT_NE(plain.body().find("model_endpoint_up{endpoint=\"model-2\"} 1"), std::string::npos);
+  std::size_t types = 0;
+  for (std::size_t at = 0;
+       (at = decompressed.find("# TYPE model_endpoint_up ", at)) != std::string::npos; ++at) {
+    ++types;
+  }
+  EXPECT_EQ(types, 1u);
 }
 
 TEST_F(HttpServerTest, APortInUseIsAClearError) {

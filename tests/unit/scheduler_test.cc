@@ -163,6 +163,44 @@ TEST_F(SchedulerTest, ServesTheLastFamilies) {
   EXPECT_EQ(families[0].metric[0].gauge.value, 1);
 }
 
+TEST_F(SchedulerTest, PreparesEachCollectorsFamiliesWhenItsCycleEnds) {
+  auto a = std::make_shared<FakeCollector>("a", 1h, 0ms);
+  auto b = std::make_shared<FakeCollector>("b", 1h, 0ms);
+  ApplyOnIo({a, b});
+  std::this_thread::sleep_for(100ms);
+  const std::vector<PreparedPart> parts = scheduler_.Prepared();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0]->text(), Serialize({scheduler_.Families().at(0)}));
+  // Both export fake_runs: one HELP and TYPE, then each collector's sample in collector order.
+  EXPECT_EQ(Concatenate({parts[0].get(), parts[1].get()}),
+            "# HELP fake_runs Runs.\n"
+            "# TYPE fake_runs gauge\n"
+            "fake_runs{collector=\"a\"} 1\n"
+            "fake_runs{collector=\"b\"} 1\n");
+}
+
+TEST_F(SchedulerTest, ACollectorIsLeftOutOfThePreparedPartsUntilItsFirstCycleEnds) {
+  auto done = std::make_shared<FakeCollector>("done", 1h, 0ms);
+  auto busy = std::make_shared<FakeCollector>("busy", 1h, 2s);
+  ApplyOnIo({done, busy});
+  std::this_thread::sleep_for(100ms);
+  const std::vector<PreparedPart> parts = scheduler_.Prepared();
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0]->text(),
+            "# HELP fake_runs Runs.\n# TYPE fake_runs gauge\nfake_runs{collector=\"done\"} 1\n");
+}
+
+TEST_F(SchedulerTest, ANewCycleMakesANewPreparedPart) {
+  auto fast = std::make_shared<FakeCollector>("fast", 20ms, 0ms);
+  ApplyOnIo({fast});
+  std::this_thread::sleep_for(50ms);
+  const PreparedPart first = scheduler_.Prepared().at(0);
+  std::this_thread::sleep_for(100ms);
+  const PreparedPart later = scheduler_.Prepared().at(0);
+  EXPECT_NE(first, later);
+  EXPECT_NE(first->text(), later->text());  // fake_runs counts the cycles
+}
+
 TEST_F(SchedulerTest, ApplyKeepsUnchangedCollectorsAndReplacesChangedOnes) {
   auto kept = std::make_shared<FakeCollector>("kept", 1h, 0ms);
   auto changed = std::make_shared<FakeCollector>("changed", 1h, 0ms);
