@@ -1,0 +1,249 @@
+// The incremental cohorts and drift collectors against their full-window SQL (the oracle), on
+// a real PostgreSQL with randomized data, transactions that commit late or roll back, restarts
+// of the sidecar and of the store. Cohorts must equal the oracle exactly; drift must have the
+// oracle's sample sizes and stay within the stated bounds of its bins, cuts and PSI.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <pqxx/pqxx>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "exporter/analytics/stats.h"
+#include "exporter/collectors/cohorts.h"
+#include "exporter/collectors/drift.h"
+#include "pg_sandbox.h"
+
+namespace outcomes {
+namespace {
+
+using testing_support::PgSandbox;
+
+PgSandbox* sandbox = nullptr;
+
+class IncrementalEnvironment : public testing::Environment {
+ public:
+  void SetUp() override { sandbox = new PgSandbox(); }
+  void TearDown() override { delete sandbox; }
+};
+const auto* const kEnvironment = testing::AddGlobalTestEnvironment(new IncrementalEnvironment);
+
+constexpr const char* kStatuses[] = {"PENDING",   "ACCEPTED",      "REJECTED",
+                                     "PURCHASED", "NOT_PURCHASED", "RETURNED"};
+
+// Random rows written through one transaction, with created_at up to `spread` before now()
+// (some exactly on a minute or hour boundary, where the in-memory buckets meet).
+class Writer {
+ public:
+  Writer(std::mt19937& random, std::chrono::seconds spread) : random_(random), spread_(spread) {}
+
+  void Recommendations(pqxx::work& txn, int count, double score_shift = 0) {
+    std::uniform_int_distribution<std::int64_t> age(0, spread_.count());
+    std::uniform_int_distribution<int> version(0, 2);
+    std::uniform_int_distribution<int> boundary(0, 9);
+    std::ostringstream sql;
+    sql << "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+           "created_at) VALUES ";
+    for (int i = 0; i < count; ++i) {
+      std::gamma_distribution<double> a(2.0);
+      std::gamma_distribution<double> b(5.0);
+      const double x = a(random_);
+      const double score = std::clamp(x / (x + b(random_)) + score_shift, 0.0, 1.0);
+      const std::string created = "now() - interval '" + std::to_string(age(random_)) + " s'";
+      const int on_boundary = boundary(random_);
+      sql << (i > 0 ? ", " : "") << "('c', 'p', 'v" << version(random_) << "', " << score << ", 1, "
+          << (on_boundary == 0   ? "date_trunc('minute', " + created + ")"
+              : on_boundary == 1 ? "date_trunc('hour', " + created + ")"
+                                 : created)
+          << ")";
+    }
+    txn.exec(sql.str());
+  }
+
+  // `count` events on random recommendations this transaction can see.
+  void Events(pqxx::work& txn, int count) {
+    const pqxx::result ids = txn.exec("SELECT id FROM recommendations");
+    if (ids.empty()) return;
+    std::uniform_int_distribution<std::size_t> pick(0, ids.size() - 1);
+    std::uniform_int_distribution<std::size_t> status(0, 5);
+    std::ostringstream sql;
+    sql << "INSERT INTO outcome_events (recommendation_id, status) VALUES ";
+    for (int i = 0; i < count; ++i) {
+      sql << (i > 0 ? ", " : "") << "(" << ids[pick(random_)][0].c_str() << ", '"
+          << kStatuses[status(random_)] << "')";
+    }
+    txn.exec(sql.str());
+  }
+
+ private:
+  std::mt19937& random_;
+  std::chrono::seconds spread_;
+};
+
+class CohortsDriftIncrementalTest : public testing::Test {
+ protected:
+  void SetUp() override { sandbox->Reset(); }
+  StoreConfig Store(Duration reconcile_interval = std::chrono::hours(24),
+                    Duration late_commit_window = std::chrono::minutes(10)) {
+    StoreConfig store;
+    store.dsn = sandbox->dsn();
+    store.reconcile_interval = reconcile_interval;
+    store.late_commit_window = late_commit_window;
+    return store;
+  }
+  StoreCollectorDeps Deps() {
+    return StoreCollectorDeps{log_,
+                              [](const SessionOptions& options) { return MakePgSession(options); }};
+  }
+  std::ostringstream log_output_;
+  Logger log_{log_output_, LogLevel::kDebug, LogFormat::kLogfmt};
+};
+
+using CohortCountsByVersion = std::map<std::string, std::vector<std::int64_t>>;
+
+CohortsConfig ShortCohorts() {
+  CohortsConfig config;
+  config.lag = std::chrono::minutes(10);
+  config.window = std::chrono::minutes(30);
+  return config;
+}
+
+CohortCountsByVersion OracleCohorts(const CohortsConfig& config) {
+  pqxx::connection connection(sandbox->dsn());
+  pqxx::work txn(connection);
+  const auto seconds = [](Duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " seconds";
+  };
+  CohortCountsByVersion out;
+  for (const auto& row : txn.exec_params(CohortsCollector::OracleSql(), seconds(config.lag),
+                                         seconds(config.window))) {
+    std::vector<std::int64_t>& counts = out[row[0].c_str()];
+    for (int i = 1; i <= 6; ++i) counts.push_back(row[i].as<std::int64_t>());
+  }
+  return out;
+}
+
+CohortCountsByVersion Incremental(const CohortsCollector& collector) {
+  CohortCountsByVersion out;
+  for (const Cohort& c : collector.cohorts()) {
+    out[c.model_version] = {c.recommendations, c.accepted, c.rejected,
+                            c.purchased,       c.returned, c.pending};
+  }
+  return out;
+}
+
+// Collects once; returns the oracle when it is the same just before and just after (no row
+// crossed a window edge meanwhile), so that it is the answer of the collector's snapshot too.
+std::optional<CohortCountsByVersion> CollectWithOracle(CohortsCollector& collector,
+                                                       const CohortsConfig& config) {
+  const CohortCountsByVersion before = OracleCohorts(config);
+  const CollectOutput output = collector.Collect();
+  EXPECT_TRUE(output.status.ok()) << output.status.message();
+  const CohortCountsByVersion after = OracleCohorts(config);
+  if (before != after) return std::nullopt;
+  return before;
+}
+
+// Collects once and checks the collector against the oracle; returns whether it could.
+bool CollectAndCompare(CohortsCollector& collector, const CohortsConfig& config) {
+  const std::optional<CohortCountsByVersion> oracle = CollectWithOracle(collector, config);
+  if (!oracle) return false;
+  EXPECT_EQ(Incremental(collector), *oracle);
+  return true;
+}
+
+TEST_F(CohortsDriftIncrementalTest, CohortsEqualTheFullQueryUnderLateCommitsAndRestarts) {
+  std::mt19937 random(20261201);
+  Writer writer(random, std::chrono::minutes(50));
+  const CohortsConfig config = ShortCohorts();
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    writer.Recommendations(txn, 1500);
+    writer.Events(txn, 3000);
+    txn.commit();
+  }
+  auto collector = std::make_unique<CohortsCollector>(Store(), config, 0, Deps());
+  int compared = 0;
+  compared += CollectAndCompare(*collector, config);
+  auto late_connection = std::make_unique<pqxx::connection>(sandbox->dsn());
+  for (int round = 0; round < 12; ++round) {
+    // A transaction that takes ids now and commits after the next cycle, one that rolls back,
+    // and rows committed in between.
+    auto late = std::make_unique<pqxx::work>(*late_connection);
+    writer.Recommendations(*late, 40);
+    writer.Events(*late, 80);
+    {
+      pqxx::connection connection(sandbox->dsn());
+      pqxx::work rolled_back(connection);
+      writer.Recommendations(rolled_back, 10);
+      writer.Events(rolled_back, 10);
+      rolled_back.abort();
+      pqxx::work txn(connection);
+      writer.Recommendations(txn, 100);
+      writer.Events(txn, 250);
+      txn.commit();
+    }
+    compared += CollectAndCompare(*collector, config);
+    late->commit();
+    late.reset();
+    if (round == 4) collector = std::make_unique<CohortsCollector>(Store(), config, 0, Deps());
+    if (round == 8) {
+      late_connection.reset();
+      sandbox->Stop();
+      sandbox->Start();
+      late_connection = std::make_unique<pqxx::connection>(sandbox->dsn());
+    }
+    compared += CollectAndCompare(*collector, config);
+  }
+  EXPECT_GE(compared, 20) << "too few cycles without a row crossing a window edge";
+  EXPECT_EQ(log_output_.str().find("cohort rebuild corrected"), std::string::npos)
+      << log_output_.str();
+}
+
+TEST_F(CohortsDriftIncrementalTest, CohortLateCommitPastTheWindowIsCorrectedByTheRebuild) {
+  std::mt19937 random(7);
+  Writer writer(random, std::chrono::minutes(50));
+  const CohortsConfig config = ShortCohorts();
+  // Gaps expire after the cycle that follows them; a rebuild every 12 x 250 ms.
+  CohortsCollector collector(Store(std::chrono::milliseconds(250), Duration::zero()), config, 0,
+                             Deps());
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    writer.Recommendations(txn, 500);
+    txn.commit();
+  }
+  ASSERT_TRUE(collector.Collect().status.ok());
+  pqxx::connection late_connection(sandbox->dsn());
+  pqxx::work late(late_connection);
+  late.exec(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+      "created_at) SELECT 'c', 'p', 'v0', 0.5, 1, now() - interval '20 minutes' "
+      "FROM generate_series(1, 25)");
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    writer.Recommendations(txn, 50);
+    txn.commit();
+  }
+  ASSERT_TRUE(collector.Collect().status.ok());  // the late ids become a gap
+  ASSERT_TRUE(collector.Collect().status.ok());  // which is dropped after this cycle
+  late.commit();
+  std::optional<CohortCountsByVersion> oracle;
+  for (int i = 0; i < 3 && !oracle; ++i) oracle = CollectWithOracle(collector, config);
+  ASSERT_TRUE(oracle);
+  EXPECT_NE(Incremental(collector), *oracle) << "the incremental read should miss the late commit";
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  int compared = 0;
+  for (int i = 0; i < 3 && compared == 0; ++i) compared += CollectAndCompare(collector, config);
+  EXPECT_EQ(compared, 1);
+  EXPECT_NE(log_output_.str().find("cohort rebuild corrected"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace outcomes
