@@ -120,13 +120,7 @@ std::string CohortsCollector::DeltaSql() {
   const std::string new_recommendation = NewRowsFilter("r.id", 1);
   const std::string new_event = NewRowsFilter("e.id", 4);
   return R"SQL(
-WITH touched AS (
-  SELECT r.id FROM recommendations r WHERE )SQL" +
-         new_recommendation + R"SQL(
-  UNION
-  SELECT e.recommendation_id FROM outcome_events e WHERE )SQL" +
-         new_event + R"SQL(
-), flags AS (
+WITH flags AS (
   SELECT r.model_version, floor(extract(epoch FROM r.created_at) / 60)::bigint AS minute,
          )SQL" +
          new_recommendation + R"SQL( AS is_new,
@@ -145,9 +139,14 @@ WITH touched AS (
          new_event + R"SQL(), false) AS returned_before,
          coalesce(bool_and(e.status = 'PENDING') FILTER (WHERE NOT )SQL" +
          new_event + R"SQL(), true) AS pending_before
-  FROM touched t JOIN recommendations r ON r.id = t.id
-  LEFT JOIN outcome_events e ON e.recommendation_id = r.id
-  WHERE r.created_at >= to_timestamp($7::bigint * 60)
+  FROM recommendations r LEFT JOIN outcome_events e ON e.recommendation_id = r.id
+  WHERE r.id = ANY(ARRAY(
+          SELECT n.id FROM recommendations n WHERE )SQL" +
+         NewRowsFilter("n.id", 1) + R"SQL(
+          UNION
+          SELECT n.recommendation_id FROM outcome_events n WHERE )SQL" +
+         NewRowsFilter("n.id", 4) + R"SQL())
+    AND r.created_at >= to_timestamp($7::bigint * 60)
   GROUP BY r.id
 )
 SELECT model_version, minute, count(*) FILTER (WHERE is_new),

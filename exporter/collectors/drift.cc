@@ -199,28 +199,38 @@ void DriftCollector::LogCorrections(const ScoreHistograms& rebuilt, std::int64_t
       {{"collector", "drift"}, {"hours", std::to_string(hours)}});
 }
 
-// Cuts the reference on the merged fine histogram: the k-th cut is the lower edge of the fine
-// bin holding the reference score of rank ceil(k (N - 1) / B), the upper of the two scores
-// percentile_cont interpolates between. Every score outside that fine bin falls on the same
-// side of it as of the exact cut, so only the scores of that bin can be binned differently.
+// Cuts the reference on the merged fine histogram. percentile_cont(k / B) interpolates
+// between the reference scores of ranks floor(r) and ceil(r), r = k (N - 1) / B; the cut is
+// the lower edge of the fine bin holding the upper one. A score outside the fine bins from
+// the one holding the lower score to the one holding the upper falls on the same side of this
+// cut as of the exact one, so only the scores of those bins (usually one) can be binned
+// differently.
 DriftResult DriftCollector::Compare(const std::string& version,
                                     const std::vector<std::int64_t>& reference,
                                     const std::vector<std::int64_t>& current) const {
   const std::int64_t bins = config_.bins;
   const std::int64_t n = std::accumulate(reference.begin(), reference.end(), std::int64_t{0});
   const std::int64_t m = std::accumulate(current.begin(), current.end(), std::int64_t{0});
+  // The fine bin holding the reference score of 0-based rank `rank`.
+  const auto bin_of = [&reference](std::int64_t rank) {
+    std::size_t fine = 0;
+    for (std::int64_t below = 0; below + reference[fine] <= rank; ++fine) below += reference[fine];
+    return fine;
+  };
   DriftResult result;
   result.model_version = version;
   std::vector<std::int64_t> cut_bins;
-  std::int64_t below = 0;  // reference scores in the fine bins before `fine`
-  std::size_t fine = 0;
   for (std::int64_t k = 1; k < bins; ++k) {
-    const std::int64_t rank = (k * (n - 1) + bins - 1) / bins;
-    while (below + reference[fine] <= rank) below += reference[fine++];
+    const std::size_t low = bin_of(k * (n - 1) / bins);
+    const std::size_t fine = bin_of((k * (n - 1) + bins - 1) / bins);
     cut_bins.push_back(static_cast<std::int64_t>(fine));
     result.cuts.push_back(static_cast<double>(fine) / static_cast<double>(kFineBins));
-    result.reference_at_cut.push_back(reference[fine]);
-    result.current_at_cut.push_back(current[fine]);
+    result.reference_at_cut.push_back(std::accumulate(
+        reference.begin() + static_cast<std::ptrdiff_t>(low),
+        reference.begin() + static_cast<std::ptrdiff_t>(fine) + 1, std::int64_t{0}));
+    result.current_at_cut.push_back(
+        std::accumulate(current.begin() + static_cast<std::ptrdiff_t>(low),
+                        current.begin() + static_cast<std::ptrdiff_t>(fine) + 1, std::int64_t{0}));
   }
   result.reference.assign(static_cast<std::size_t>(bins), 0);
   result.current.assign(static_cast<std::size_t>(bins), 0);

@@ -32,8 +32,9 @@ struct DriftResult {
   double psi = 0;
   double noise_level = 0;
   // The inner cuts (bins - 1 of them), each the lower edge of a fine bin, and how many
-  // reference and current scores that fine bin holds: only those can be binned differently
-  // from the exact quantile cuts.
+  // reference and current scores the fine bins between the two reference scores the exact cut
+  // interpolates hold (usually one bin): only those can be binned differently from the exact
+  // quantile cuts.
   std::vector<double> cuts;
   std::vector<std::int64_t> reference_at_cut;
   std::vector<std::int64_t> current_at_cut;

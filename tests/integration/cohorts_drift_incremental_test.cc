@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <pqxx/pqxx>
 #include <random>
@@ -83,6 +85,13 @@ class Writer {
   std::mt19937& random_;
   std::chrono::seconds spread_;
 };
+
+void Exec(const std::string& sql) {
+  pqxx::connection connection(sandbox->dsn());
+  pqxx::work txn(connection);
+  txn.exec(sql);
+  txn.commit();
+}
 
 class CohortsDriftIncrementalTest : public testing::Test {
  protected:
@@ -243,6 +252,183 @@ TEST_F(CohortsDriftIncrementalTest, CohortLateCommitPastTheWindowIsCorrectedByTh
   for (int i = 0; i < 3 && compared == 0; ++i) compared += CollectAndCompare(collector, config);
   EXPECT_EQ(compared, 1);
   EXPECT_NE(log_output_.str().find("cohort rebuild corrected"), std::string::npos);
+}
+
+struct DriftOracle {
+  std::vector<std::int64_t> reference;
+  std::vector<std::int64_t> current;
+  std::vector<double> cuts;      // percentile_cont(k / bins)
+  std::vector<double> cut_gaps;  // the gap between the two scores each cut interpolates
+  bool operator==(const DriftOracle& other) const {
+    return reference == other.reference && current == other.current;
+  }
+};
+
+DriftConfig ShortDrift() {
+  DriftConfig config;
+  config.reference_window = std::chrono::hours(3);
+  config.current_window = std::chrono::hours(1);
+  return config;
+}
+
+std::map<std::string, DriftOracle> OracleDrift(const DriftConfig& config) {
+  pqxx::connection connection(sandbox->dsn());
+  pqxx::work txn(connection);
+  const auto seconds = [](Duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " seconds";
+  };
+  const std::string reference = seconds(config.reference_window);
+  const std::string current = seconds(config.current_window);
+  const auto bins = static_cast<std::size_t>(config.bins);
+  std::map<std::string, DriftOracle> out;
+  for (const auto& row :
+       txn.exec_params(DriftCollector::BinsSql(config.bins), reference, current)) {
+    DriftOracle& oracle = out[row[0].c_str()];
+    oracle.reference.resize(bins, 0);
+    oracle.current.resize(bins, 0);
+    const auto bin = std::min(row[2].as<std::size_t>(), bins - 1);
+    (std::string(row[1].c_str()) == "reference" ? oracle.reference : oracle.current)[bin] +=
+        row[3].as<std::int64_t>();
+  }
+  // The exact cuts from the sorted reference scores, as percentile_cont computes them.
+  std::map<std::string, std::vector<double>> scores;
+  for (const auto& row : txn.exec_params(
+           "SELECT model_version, score FROM recommendations WHERE created_at >= now() - "
+           "($1::interval + $2::interval) AND created_at < now() - $2::interval ORDER BY 1, 2",
+           reference, current)) {
+    scores[row[0].c_str()].push_back(row[1].as<double>());
+  }
+  for (auto& [version, sorted] : scores) {
+    DriftOracle& oracle = out[version];
+    for (std::size_t k = 1; k < bins; ++k) {
+      const double rank = static_cast<double>(k) / static_cast<double>(bins) *
+                          static_cast<double>(sorted.size() - 1);
+      const auto low = static_cast<std::size_t>(std::floor(rank));
+      const auto high = static_cast<std::size_t>(std::ceil(rank));
+      oracle.cuts.push_back(sorted[low] +
+                            (rank - static_cast<double>(low)) * (sorted[high] - sorted[low]));
+      oracle.cut_gaps.push_back(sorted[high] - sorted[low]);
+    }
+  }
+  return out;
+}
+
+// Checks one cycle's drift against the oracle; returns whether it could (see CollectWithOracle).
+bool CollectAndCheckDrift(DriftCollector& collector, const DriftConfig& config,
+                          double& worst_psi_error, double& worst_bound) {
+  const auto before = OracleDrift(config);
+  const CollectOutput output = collector.Collect();
+  EXPECT_TRUE(output.status.ok()) << output.status.message();
+  if (OracleDrift(config) != before) return false;
+  EXPECT_EQ(collector.results().size(), before.size());
+  for (const DriftResult& result : collector.results()) {
+    SCOPED_TRACE(result.model_version);
+    const DriftOracle& exact = before.at(result.model_version);
+    const auto sum = [](const std::vector<std::int64_t>& v) {
+      return std::accumulate(v.begin(), v.end(), std::int64_t{0});
+    };
+    EXPECT_EQ(sum(result.reference), sum(exact.reference));
+    EXPECT_EQ(sum(result.current), sum(exact.current));
+    for (std::size_t i = 0; i < result.reference.size(); ++i) {
+      // A bin differs from the exact one by at most the scores of the fine bins at its cuts.
+      std::int64_t reference_slack = 0;
+      std::int64_t current_slack = 0;
+      for (std::size_t k : {i - 1, i}) {
+        if (k >= result.cuts.size()) continue;
+        reference_slack += result.reference_at_cut[k];
+        current_slack += result.current_at_cut[k];
+      }
+      EXPECT_LE(std::abs(result.reference[i] - exact.reference[i]), reference_slack) << i;
+      EXPECT_LE(std::abs(result.current[i] - exact.current[i]), current_slack) << i;
+    }
+    for (std::size_t k = 0; k < result.cuts.size(); ++k) {
+      EXPECT_LE(std::abs(result.cuts[k] - exact.cuts[k]),
+                1.0 / static_cast<double>(kFineBins) + exact.cut_gaps[k] + 1e-12)
+          << k;
+    }
+    const double exact_psi = stats::PopulationStabilityIndex(exact.reference, exact.current);
+    EXPECT_LE(std::abs(result.psi - exact_psi), result.psi_error_bound);
+    worst_psi_error = std::max(worst_psi_error, std::abs(result.psi - exact_psi));
+    worst_bound = std::max(worst_bound, result.psi_error_bound);
+  }
+  return true;
+}
+
+TEST_F(CohortsDriftIncrementalTest, DriftStaysWithinItsBoundsUnderLateCommitsAndRestarts) {
+  std::mt19937 random(424242);
+  Writer everywhere(random, std::chrono::hours(5));
+  Writer recent(random, std::chrono::hours(1));
+  const DriftConfig config = ShortDrift();
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    everywhere.Recommendations(txn, 6000);
+    recent.Recommendations(txn, 1000, 0.05);
+    txn.commit();
+  }
+  auto collector = std::make_unique<DriftCollector>(Store(), config, Deps());
+  double worst_psi_error = 0;
+  double worst_bound = 0;
+  int compared = CollectAndCheckDrift(*collector, config, worst_psi_error, worst_bound);
+  pqxx::connection late_connection(sandbox->dsn());
+  for (int round = 0; round < 6; ++round) {
+    pqxx::work late(late_connection);
+    everywhere.Recommendations(late, 200);
+    {
+      pqxx::connection connection(sandbox->dsn());
+      pqxx::work txn(connection);
+      everywhere.Recommendations(txn, 300);
+      recent.Recommendations(txn, 100, 0.05);
+      txn.commit();
+    }
+    compared += CollectAndCheckDrift(*collector, config, worst_psi_error, worst_bound);
+    late.commit();
+    if (round == 2) collector = std::make_unique<DriftCollector>(Store(), config, Deps());
+    compared += CollectAndCheckDrift(*collector, config, worst_psi_error, worst_bound);
+  }
+  EXPECT_GE(compared, 10);
+  std::cout << "drift: worst |PSI - exact PSI| " << worst_psi_error << ", worst bound "
+            << worst_bound << "\n";
+}
+
+// Each steady-state statement, with the parameters of a cycle, planned on a store of some
+// size: none of them reads a table or a window whole.
+TEST_F(CohortsDriftIncrementalTest, SteadyStateStatementsScanNoTableOrWindow) {
+  Exec(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+      "created_at) SELECT 'c', 'p', 'v' || (g % 3), (g % 1000) / 1000.0, 1, "
+      "now() - (g % 1000000) * interval '1 second' FROM generate_series(1, 60000) g");
+  Exec(
+      "INSERT INTO outcome_events (recommendation_id, status) "
+      "SELECT 1 + (g * 7919) % 60000, (ARRAY['PENDING','ACCEPTED','PURCHASED'])[1 + g % 3] "
+      "FROM generate_series(1, 120000) g");
+  Exec("ANALYZE");
+  pqxx::connection connection(sandbox->dsn());
+  pqxx::work txn(connection);
+  const std::string minute = "floor(extract(epoch FROM now() - interval '10 days') / 60)::bigint";
+  const std::string hour = "floor(extract(epoch FROM now() - interval '8 days') / 3600)::bigint";
+  const std::map<std::string, std::pair<std::string, std::string>> statements = {
+      {"cohorts_delta",
+       {CohortsCollector::DeltaSql(), "59900, 60000, '{17,42}', 119800, 120000, '{5}', " + minute}},
+      {"cohorts_edges",
+       {CohortsCollector::EdgesSql(), "'3 days', '7 days', " + minute +
+                                          ", floor(extract(epoch FROM now() - interval '3 days') "
+                                          "/ 60)::bigint"}},
+      {"drift_delta", {DriftCollector::DeltaSql(), "59900, 60000, '{17,42}', " + hour}},
+      {"drift_edges",
+       {DriftCollector::EdgesSql(), "'7 days', '1 day', " + hour +
+                                        ", floor(extract(epoch FROM now() - interval '1 day') "
+                                        "/ 3600)::bigint"}},
+  };
+  for (const auto& [name, statement] : statements) {
+    txn.exec("PREPARE " + name + " AS " + statement.first);
+    std::string plan;
+    for (const auto& row : txn.exec("EXPLAIN EXECUTE " + name + "(" + statement.second + ")")) {
+      plan += std::string(row[0].c_str()) + "\n";
+    }
+    EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << name << "\n" << plan;
+    std::cout << name << ":\n" << plan;
+  }
 }
 
 }  // namespace
