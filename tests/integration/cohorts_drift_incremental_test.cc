@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <numeric>
@@ -428,6 +430,105 @@ TEST_F(CohortsDriftIncrementalTest, SteadyStateStatementsScanNoTableOrWindow) {
     }
     EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << name << "\n" << plan;
     std::cout << name << ":\n" << plan;
+  }
+}
+
+// A session that adds up the time its statements take: the DB time of a cycle, without the
+// collector's own computing (the noise level simulation).
+class TimedSession : public StoreSession {
+ public:
+  TimedSession(std::unique_ptr<StoreSession> inner, double& seconds)
+      : inner_(std::move(inner)), seconds_(seconds) {}
+  bool connected() const override { return inner_->connected(); }
+  Status Connect() override { return inner_->Connect(); }
+  void Disconnect() override { inner_->Disconnect(); }
+  void Cancel() override { inner_->Cancel(); }
+  std::vector<std::pair<std::string, double>> QueryDurations() const override {
+    return inner_->QueryDurations();
+  }
+  Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override {
+    return inner_->InSnapshot([&](SnapshotReader& reader) {
+      TimedReader timed(reader, seconds_);
+      return body(timed);
+    });
+  }
+
+ private:
+  class TimedReader : public SnapshotReader {
+   public:
+    TimedReader(SnapshotReader& inner, double& seconds) : inner_(inner), seconds_(seconds) {}
+    Result<std::vector<Row>> Query(const std::string& name, const std::string& sql,
+                                   const std::vector<std::string>& params) override {
+      const auto start = std::chrono::steady_clock::now();
+      Result<std::vector<Row>> rows = inner_.Query(name, sql, params);
+      seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return rows;
+    }
+
+   private:
+    SnapshotReader& inner_;
+    double& seconds_;
+  };
+  std::unique_ptr<StoreSession> inner_;
+  double& seconds_;
+};
+
+// Per-cycle DB time of the full-window SQL against the incremental collectors, on a store
+// given by OUTCOMES_BENCH_DSN (for example one filled by tools/generator), with 1,000 new
+// recommendations and 2,500 new events per cycle. Run with --gtest_also_run_disabled_tests.
+TEST(CohortsDriftBench, DISABLED_CycleDatabaseTime) {
+  const char* dsn = std::getenv("OUTCOMES_BENCH_DSN");
+  ASSERT_NE(dsn, nullptr) << "set OUTCOMES_BENCH_DSN";
+  StoreConfig store;
+  store.dsn = dsn;
+  std::ostringstream log_output;
+  Logger log{log_output, LogLevel::kInfo, LogFormat::kLogfmt};
+  double seconds = 0;
+  StoreCollectorDeps deps{log, [&seconds](const SessionOptions& options) {
+                            return std::make_unique<TimedSession>(MakePgSession(options), seconds);
+                          }};
+  const auto timed = [&seconds](Collector& collector) {
+    seconds = 0;
+    const CollectOutput output = collector.Collect();
+    EXPECT_TRUE(output.status.ok()) << output.status.message();
+    return seconds;
+  };
+  {
+    pqxx::connection connection(dsn);
+    pqxx::work txn(connection);
+    for (const auto* sql :
+         {"SELECT count(*) FROM outcome_events", "SELECT count(*) FROM recommendations"}) {
+      std::cout << sql << ": " << txn.exec(sql)[0][0].c_str() << "\n";
+    }
+    for (int i = 0; i < 3; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      txn.exec_params(CohortsCollector::OracleSql(), "259200 seconds", "604800 seconds");
+      const auto middle = std::chrono::steady_clock::now();
+      txn.exec_params(DriftCollector::BinsSql(10), "604800 seconds", "86400 seconds");
+      const auto end = std::chrono::steady_clock::now();
+      std::cout << "full-window SQL: cohorts "
+                << std::chrono::duration<double>(middle - start).count() << " s, drift "
+                << std::chrono::duration<double>(end - middle).count() << " s\n";
+    }
+  }
+  CohortsCollector cohorts(store, CohortsConfig{}, 0, deps);
+  DriftCollector drift(store, DriftConfig{}, deps);
+  std::cout << "first cycle (rebuild): cohorts " << timed(cohorts) << " s, drift " << timed(drift)
+            << " s\n";
+  for (int cycle = 0; cycle < 5; ++cycle) {
+    {
+      pqxx::connection connection(dsn);
+      pqxx::work txn(connection);
+      txn.exec(
+          "INSERT INTO recommendations (customer_id, product_id, model_version, score, price) "
+          "SELECT 'c', 'p', 'v1.2.0', random(), 1 FROM generate_series(1, 1000)");
+      txn.exec(
+          "INSERT INTO outcome_events (recommendation_id, status) SELECT id, 'ACCEPTED' FROM "
+          "recommendations WHERE id > (SELECT max(id) - 2500 FROM recommendations)");
+      txn.commit();
+    }
+    std::cout << "steady cycle: cohorts " << timed(cohorts) << " s, drift " << timed(drift)
+              << " s\n";
   }
 }
 
