@@ -1,14 +1,22 @@
 #include "exporter/collectors/cohorts.h"
 
+#include <cstdlib>
+
 #include "exporter/metrics/family.h"
 
 namespace outcomes {
 namespace {
 
-constexpr const char* kCohortSql = R"SQL(
+// The matured-cohort aggregate over the recommendations that `filter` selects, per
+// model_version, or per (model_version, creation minute) when `by_minute`.
+std::string CohortAggregate(const std::string& filter, bool by_minute) {
+  const std::string minute = by_minute ? "floor(extract(epoch FROM created_at) / 60)::bigint" : "0";
+  return R"SQL(
 WITH cohort AS (
-  SELECT id, model_version FROM recommendations
-  WHERE created_at >= now() - ($1::interval + $2::interval) AND created_at < now() - $1::interval
+  SELECT id, model_version, )SQL" +
+         minute + R"SQL( AS minute FROM recommendations
+  WHERE )SQL" +
+         filter + R"SQL(
 ), decided AS (
   SELECT e.recommendation_id,
          bool_or(e.status = 'ACCEPTED') AS accepted,
@@ -19,13 +27,34 @@ WITH cohort AS (
   FROM outcome_events e JOIN cohort c ON c.id = e.recommendation_id
   GROUP BY e.recommendation_id
 )
-SELECT c.model_version, count(*),
+SELECT c.model_version, )SQL" +
+         std::string(by_minute ? "c.minute, " : "") + R"SQL(count(*),
        count(*) FILTER (WHERE d.accepted), count(*) FILTER (WHERE d.rejected),
        count(*) FILTER (WHERE d.purchased), count(*) FILTER (WHERE d.returned),
        count(*) FILTER (WHERE d.recommendation_id IS NULL OR d.only_pending)
 FROM cohort c LEFT JOIN decided d ON d.recommendation_id = c.id
-GROUP BY 1 ORDER BY 1
-)SQL";
+GROUP BY )SQL" +
+         std::string(by_minute ? "1, 2" : "1") + " ORDER BY 1\n";
+}
+
+// The unix minutes holding the cohort's start (now - lag - window) and end (now - lag).
+constexpr const char* kBoundsSql =
+    "SELECT floor(extract(epoch FROM now() - ($1::interval + $2::interval)) / 60)::bigint, "
+    "floor(extract(epoch FROM now() - $1::interval) / 60)::bigint";
+
+constexpr const char* kOracleFilter =
+    "created_at >= now() - ($1::interval + $2::interval) AND created_at < now() - $1::interval";
+
+// The parts of the cohort inside the minutes $3 (its start) and $4 (its end): two ranges of
+// the created_at index, at most a minute each.
+constexpr const char* kEdgesFilter =
+    "(created_at >= now() - ($1::interval + $2::interval) "
+    "AND created_at < least(to_timestamp(($3::bigint + 1) * 60), now() - $1::interval)) "
+    "OR (created_at >= greatest(to_timestamp($4::bigint * 60), "
+    "now() - ($1::interval + $2::interval)) AND created_at < now() - $1::interval)";
+
+// Every minute from $1 on, for the rebuild.
+constexpr const char* kRebuildFilter = "created_at >= to_timestamp($1::bigint * 60)";
 
 // A loose index scan over recommendations(model_version, created_at): one probe per version,
 // so the cost follows the number of versions, not of rows.
@@ -43,6 +72,10 @@ SELECT v.model_version,
 FROM versions v WHERE v.model_version IS NOT NULL
 )SQL";
 
+// How many store reconcile intervals pass between two rebuilds of the cohort aggregates: a
+// rebuild reads the whole cohort and its lag, the cost the aggregates exist to avoid.
+constexpr int kRebuildEveryReconciles = 12;
+
 std::string Seconds(Duration duration) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) +
          " seconds";
@@ -52,7 +85,79 @@ double Ratio(std::int64_t numerator, std::int64_t denominator) {
   return denominator > 0 ? static_cast<double>(numerator) / static_cast<double>(denominator) : 0;
 }
 
+// Parses `count` integer columns starting at `first` of `row`.
+Result<std::vector<std::int64_t>> ParseCounts(const Row& row, std::size_t first, std::size_t count,
+                                              const std::string& what) {
+  if (row.size() != first + count) return Status::Error(what + ": unexpected column count");
+  std::vector<std::int64_t> values;
+  for (std::size_t i = first; i < row.size(); ++i) {
+    Result<double> value = ParseNumber(row[i], what);
+    if (!value.ok()) return value.status();
+    values.push_back(static_cast<std::int64_t>(value.value()));
+  }
+  return values;
+}
+
+void AddTo(CohortCounts& counts, const std::vector<std::int64_t>& values) {
+  counts.recommendations += values[0];
+  counts.accepted += values[1];
+  counts.rejected += values[2];
+  counts.purchased += values[3];
+  counts.returned += values[4];
+  counts.pending += values[5];
+}
+
 }  // namespace
+
+std::string CohortsCollector::OracleSql() { return CohortAggregate(kOracleFilter, false); }
+
+std::string CohortsCollector::EdgesSql() { return CohortAggregate(kEdgesFilter, false); }
+
+// Per (model_version, minute) the change the new rows make: a new recommendation adds itself
+// with the flags of all its events; a known one touched by new events moves from the flags of
+// its events counted before (those outside the new ids) to the flags of all of them.
+std::string CohortsCollector::DeltaSql() {
+  const std::string new_recommendation = NewRowsFilter("r.id", 1);
+  const std::string new_event = NewRowsFilter("e.id", 4);
+  return R"SQL(
+WITH flags AS (
+  SELECT r.model_version, floor(extract(epoch FROM r.created_at) / 60)::bigint AS minute,
+         )SQL" +
+         new_recommendation + R"SQL( AS is_new,
+         coalesce(bool_or(e.status = 'ACCEPTED'), false) AS accepted,
+         coalesce(bool_or(e.status = 'REJECTED'), false) AS rejected,
+         coalesce(bool_or(e.status = 'PURCHASED'), false) AS purchased,
+         coalesce(bool_or(e.status = 'RETURNED'), false) AS returned,
+         coalesce(bool_and(e.status = 'PENDING'), true) AS pending,
+         coalesce(bool_or(e.status = 'ACCEPTED') FILTER (WHERE NOT )SQL" +
+         new_event + R"SQL(), false) AS accepted_before,
+         coalesce(bool_or(e.status = 'REJECTED') FILTER (WHERE NOT )SQL" +
+         new_event + R"SQL(), false) AS rejected_before,
+         coalesce(bool_or(e.status = 'PURCHASED') FILTER (WHERE NOT )SQL" +
+         new_event + R"SQL(), false) AS purchased_before,
+         coalesce(bool_or(e.status = 'RETURNED') FILTER (WHERE NOT )SQL" +
+         new_event + R"SQL(), false) AS returned_before,
+         coalesce(bool_and(e.status = 'PENDING') FILTER (WHERE NOT )SQL" +
+         new_event + R"SQL(), true) AS pending_before
+  FROM recommendations r LEFT JOIN outcome_events e ON e.recommendation_id = r.id
+  WHERE r.id = ANY(ARRAY(
+          SELECT n.id FROM recommendations n WHERE )SQL" +
+         NewRowsFilter("n.id", 1) + R"SQL(
+          UNION
+          SELECT n.recommendation_id FROM outcome_events n WHERE )SQL" +
+         NewRowsFilter("n.id", 4) + R"SQL())
+    AND r.created_at >= to_timestamp($7::bigint * 60)
+  GROUP BY r.id
+)
+SELECT model_version, minute, count(*) FILTER (WHERE is_new),
+       sum(accepted::int - CASE WHEN is_new THEN 0 ELSE accepted_before::int END),
+       sum(rejected::int - CASE WHEN is_new THEN 0 ELSE rejected_before::int END),
+       sum(purchased::int - CASE WHEN is_new THEN 0 ELSE purchased_before::int END),
+       sum(returned::int - CASE WHEN is_new THEN 0 ELSE returned_before::int END),
+       sum(pending::int - CASE WHEN is_new THEN 0 ELSE pending_before::int END)
+FROM flags GROUP BY 1, 2
+)SQL";
+}
 
 CohortsCollector::CohortsCollector(const StoreConfig& store, CohortsConfig config,
                                    double cost_per_recommendation, StoreCollectorDeps deps)
@@ -67,24 +172,118 @@ bool CohortsCollector::SameConfig(const Collector& other) const {
          same->store_config() == store_config();
 }
 
-Status CohortsCollector::Read(SnapshotReader& reader) {
-  Result<std::vector<Row>> rows =
-      reader.Query("cohorts", kCohortSql, {Seconds(config_.lag), Seconds(config_.window)});
-  if (!rows.ok()) return rows.status();
-  std::vector<Cohort> cohorts;
-  for (const Row& row : rows.value()) {
-    if (row.size() != 7) return Status::Error("cohorts: unexpected column count");
-    Cohort cohort;
-    cohort.model_version = row[0].value_or("");
-    std::int64_t* fields[] = {&cohort.recommendations, &cohort.accepted, &cohort.rejected,
-                              &cohort.purchased,       &cohort.returned, &cohort.pending};
-    for (std::size_t i = 0; i < 6; ++i) {
-      Result<double> value = ParseNumber(row[i + 1], "cohorts");
-      if (!value.ok()) return value.status();
-      *fields[i] = static_cast<std::int64_t>(value.value());
+Result<CohortBuckets> CohortsCollector::ReadBuckets(SnapshotReader& reader,
+                                                    std::int64_t first_minute,
+                                                    const NewRows& recommendations,
+                                                    const NewRows& events, bool rebuild) {
+  CohortBuckets buckets;
+  if (rebuild) {
+    Result<std::vector<Row>> rows = reader.Query(
+        "cohorts_rebuild", CohortAggregate(kRebuildFilter, true), {std::to_string(first_minute)});
+    if (!rows.ok()) return rows.status();
+    for (const Row& row : rows.value()) {
+      Result<std::vector<std::int64_t>> values = ParseCounts(row, 1, 7, "cohorts_rebuild");
+      if (!values.ok()) return values.status();
+      const std::vector<std::int64_t>& v = values.value();
+      AddTo(buckets[{row[0].value_or(""), v[0]}], {v.begin() + 1, v.end()});
     }
-    cohorts.push_back(cohort);
+    return buckets;
   }
+  buckets = buckets_;
+  const bool nothing_new = recommendations.upto == recommendations.after &&
+                           recommendations.found_ids.empty() && events.upto == events.after &&
+                           events.found_ids.empty();
+  if (nothing_new) return buckets;
+  std::vector<std::string> params = recommendations.Params();
+  for (std::string& param : events.Params()) params.push_back(std::move(param));
+  params.push_back(std::to_string(first_minute));
+  Result<std::vector<Row>> rows = reader.Query("cohorts_delta", DeltaSql(), params);
+  if (!rows.ok()) return rows.status();
+  for (const Row& row : rows.value()) {
+    Result<std::vector<std::int64_t>> values = ParseCounts(row, 1, 7, "cohorts_delta");
+    if (!values.ok()) return values.status();
+    const std::vector<std::int64_t>& v = values.value();
+    AddTo(buckets[{row[0].value_or(""), v[0]}], {v.begin() + 1, v.end()});
+  }
+  return buckets;
+}
+
+void CohortsCollector::LogCorrections(const CohortBuckets& rebuilt, std::int64_t first_minute) {
+  std::int64_t buckets = 0;
+  std::int64_t recommendations = 0;
+  const auto differ = [&](const CohortCounts& kept, const CohortCounts& store) {
+    if (kept == store) return;
+    ++buckets;
+    recommendations += std::abs(store.recommendations - kept.recommendations);
+  };
+  for (const auto& [key, kept] : buckets_) {
+    if (key.second < first_minute) continue;
+    const auto found = rebuilt.find(key);
+    differ(kept, found == rebuilt.end() ? CohortCounts{} : found->second);
+  }
+  for (const auto& [key, store] : rebuilt) {
+    if (buckets_.find(key) == buckets_.end()) differ(CohortCounts{}, store);
+  }
+  if (buckets == 0) return;
+  log().Info(
+      "cohort rebuild corrected the incremental aggregates (late commits past the late commit "
+      "window?)",
+      {{"collector", "cohorts"},
+       {"minutes", std::to_string(buckets)},
+       {"recommendations", std::to_string(recommendations)}});
+}
+
+Status CohortsCollector::Read(SnapshotReader& reader) {
+  const std::vector<std::string> window = {Seconds(config_.lag), Seconds(config_.window)};
+  Result<std::vector<Row>> bounds = reader.Query("cohorts_bounds", kBoundsSql, window);
+  if (!bounds.ok()) return bounds.status();
+  Result<std::vector<std::int64_t>> minutes =
+      ParseCounts(bounds.value().at(0), 0, 2, "cohorts_bounds");
+  if (!minutes.ok()) return minutes.status();
+  const std::int64_t first_minute = minutes.value()[0];
+  const std::int64_t last_minute = minutes.value()[1];
+
+  Result<NewRows> recommendations = recommendations_.Read(reader, "cohorts_");
+  if (!recommendations.ok()) return recommendations.status();
+  Result<NewRows> events = events_.Read(reader, "cohorts_");
+  if (!events.ok()) return events.status();
+  const SteadyTime now = std::chrono::steady_clock::now();
+  const bool baseline = recommendations.value().baseline || events.value().baseline;
+  const bool rebuild =
+      baseline || !last_rebuild_ ||
+      now - *last_rebuild_ >= kRebuildEveryReconciles * store_config().reconcile_interval;
+  Result<CohortBuckets> buckets =
+      ReadBuckets(reader, first_minute, recommendations.value(), events.value(), rebuild);
+  if (!buckets.ok()) return buckets.status();
+  // The window only moves forward: minutes before its start are never read again.
+  CohortBuckets& kept = buckets.value();
+  for (auto it = kept.begin(); it != kept.end();) {
+    it = it->first.second < first_minute ? kept.erase(it) : std::next(it);
+  }
+
+  std::vector<std::string> edge_params = window;
+  edge_params.push_back(std::to_string(first_minute));
+  edge_params.push_back(std::to_string(last_minute));
+  Result<std::vector<Row>> edges = reader.Query("cohorts_edges", EdgesSql(), edge_params);
+  if (!edges.ok()) return edges.status();
+  std::map<std::string, CohortCounts> by_version;
+  for (const Row& row : edges.value()) {
+    Result<std::vector<std::int64_t>> values = ParseCounts(row, 1, 6, "cohorts_edges");
+    if (!values.ok()) return values.status();
+    AddTo(by_version[row[0].value_or("")], values.value());
+  }
+  for (const auto& [key, counts] : kept) {
+    if (key.second <= first_minute || key.second >= last_minute) continue;
+    AddTo(by_version[key.first], {counts.recommendations, counts.accepted, counts.rejected,
+                                  counts.purchased, counts.returned, counts.pending});
+  }
+  std::vector<Cohort> cohorts;
+  for (const auto& [version, counts] : by_version) {
+    if (counts.recommendations == 0) continue;
+    cohorts.push_back({version, counts.recommendations, counts.accepted, counts.rejected,
+                       counts.purchased, counts.returned, counts.pending});
+  }
+
   Result<std::vector<Row>> first = reader.Query("model_versions_first_seen", kFirstSeenSql, {});
   if (!first.ok()) return first.status();
   std::vector<std::pair<std::string, double>> first_seen;
@@ -93,6 +292,18 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
     if (!seconds.ok()) return seconds.status();
     first_seen.emplace_back(row.at(0).value_or(""), seconds.value());
   }
+
+  if (rebuild && last_rebuild_ && !baseline) LogCorrections(kept, first_minute);
+  if (baseline && recommendations_.initialized()) {
+    log().Warn(
+        "a table went back below the ids read (older backup restored?); the cohort aggregates "
+        "are rebuilt from what the store holds now",
+        {{"collector", "cohorts"}});
+  }
+  recommendations_.Commit(recommendations.value(), now, store_config().late_commit_window);
+  events_.Commit(events.value(), now, store_config().late_commit_window);
+  buckets_ = std::move(kept);
+  if (rebuild) last_rebuild_ = now;
   cohorts_ = std::move(cohorts);
   first_seen_ = std::move(first_seen);
   return Status::Ok();

@@ -1,10 +1,21 @@
 // The matured-cohort collector ("cohorts"): purchases and returns arrive days after the
 // recommendation, so a fresh model version looks worse than it is. Per model_version it
-// exports the rates of recommendations created in [now - lag - window, now - lag], the share
+// exports the rates of recommendations created in [now - lag - window, now - lag), the share
 // still undecided, and when each version was first seen, so PERFORMANCE_DROP compares like
 // with like. Also exports the configured cost per recommendation for the ROI rule.
+//
+// The cohort is kept in memory as aggregates per (model_version, creation minute), built once
+// from the store and then updated from the recommendations and outcome events that are new
+// since the last cycle (NewRowsTracker: watermark and late ids, as the store collector). The
+// two partial minutes at the window's edges are read from the store each cycle, so the result
+// equals OracleSql() exactly. Every 12 store reconcile intervals the aggregates are rebuilt
+// with the full query and any difference is logged (docs/METRICS.md, docs/EXACTNESS.md).
 #pragma once
 
+#include <map>
+#include <optional>
+
+#include "exporter/collectors/new_rows.h"
 #include "exporter/collectors/sql_collector.h"
 
 namespace outcomes {
@@ -19,21 +30,55 @@ struct Cohort {
   std::int64_t pending = 0;  // no decisive event yet (only PENDING, or none)
 };
 
+// The counts of one (model_version, creation minute).
+struct CohortCounts {
+  std::int64_t recommendations = 0;
+  std::int64_t accepted = 0;
+  std::int64_t rejected = 0;
+  std::int64_t purchased = 0;
+  std::int64_t returned = 0;
+  std::int64_t pending = 0;
+  bool operator==(const CohortCounts&) const = default;
+};
+
+// (model_version, unix minute of created_at) -> counts.
+using CohortBuckets = std::map<std::pair<std::string, std::int64_t>, CohortCounts>;
+
 class CohortsCollector : public SqlCollector {
  public:
   CohortsCollector(const StoreConfig& store, CohortsConfig config, double cost_per_recommendation,
                    StoreCollectorDeps deps);
   bool SameConfig(const Collector& other) const override;
 
+  // The full-window query ($1 lag, $2 window as intervals): the definition, and the oracle
+  // of the tests.
+  static std::string OracleSql();
+  // The steady-state statements, public so tests can check their plans.
+  static std::string DeltaSql();
+  static std::string EdgesSql();
+
+  // The cohorts of the last successful cycle (for tests; not thread-safe).
+  const std::vector<Cohort>& cohorts() const { return cohorts_; }
+
  protected:
   Status Read(SnapshotReader& reader) override;
   std::vector<prometheus::MetricFamily> Families() const override;
 
  private:
+  Result<CohortBuckets> ReadBuckets(SnapshotReader& reader, std::int64_t first_minute,
+                                    const NewRows& recommendations, const NewRows& events,
+                                    bool rebuild);
+  void LogCorrections(const CohortBuckets& rebuilt, std::int64_t first_minute);
+
   const CohortsConfig config_;
   const double cost_per_recommendation_;
   std::vector<Cohort> cohorts_;
   std::vector<std::pair<std::string, double>> first_seen_;  // model_version, unix seconds
+
+  NewRowsTracker recommendations_{"recommendations"};
+  NewRowsTracker events_{"outcome_events"};
+  CohortBuckets buckets_;
+  std::optional<SteadyTime> last_rebuild_;
 };
 
 }  // namespace outcomes

@@ -1,5 +1,7 @@
 #include "exporter/collectors/drift.h"
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "exporter/analytics/stats.h"
@@ -13,7 +15,96 @@ std::string Seconds(Duration duration) {
          " seconds";
 }
 
+const std::string& FineBin() {
+  static const std::string kSql = "least(greatest(floor(score * " + std::to_string(kFineBins) +
+                                  "), 0), " + std::to_string(kFineBins - 1) + ")::int";
+  return kSql;
+}
+
+// The unix hours holding the reference window's start and the current window's start.
+constexpr const char* kBoundsSql =
+    "SELECT floor(extract(epoch FROM now() - ($1::interval + $2::interval)) / 3600)::bigint, "
+    "floor(extract(epoch FROM now() - $2::interval) / 3600)::bigint";
+
+// How many store reconcile intervals pass between two rebuilds of the histograms.
+constexpr int kRebuildEveryReconciles = 12;
+
+std::string HourlySql(const std::string& filter) {
+  return "SELECT model_version, floor(extract(epoch FROM created_at) / 3600)::bigint, " +
+         FineBin() + ", count(*) FROM recommendations WHERE " + filter + " GROUP BY 1, 2, 3";
+}
+
+Result<std::vector<std::int64_t>> ParseInts(const Row& row, std::size_t first,
+                                            const std::string& what) {
+  std::vector<std::int64_t> values;
+  for (std::size_t i = first; i < row.size(); ++i) {
+    Result<double> value = ParseNumber(row[i], what);
+    if (!value.ok()) return value.status();
+    values.push_back(static_cast<std::int64_t>(value.value()));
+  }
+  return values;
+}
+
+Status AddRows(const std::vector<Row>& rows, const std::string& what, ScoreHistograms& into) {
+  for (const Row& row : rows) {
+    if (row.size() != 4) return Status::Error(what + ": unexpected column count");
+    Result<std::vector<std::int64_t>> values = ParseInts(row, 1, what);
+    if (!values.ok()) return values.status();
+    const auto [hour, bin, count] =
+        std::make_tuple(values.value()[0], values.value()[1], values.value()[2]);
+    if (bin < 0 || bin >= kFineBins) return Status::Error(what + ": bin out of range");
+    std::vector<std::uint32_t>& histogram = into[{row[0].value_or(""), hour}];
+    histogram.resize(kFineBins, 0);
+    histogram[static_cast<std::size_t>(bin)] += static_cast<std::uint32_t>(count);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string DriftCollector::DeltaSql() {
+  return HourlySql(NewRowsFilter("id", 1) + " AND created_at >= to_timestamp($4::bigint * 3600)");
+}
+
+// The scores of the hours holding the reference window's start ($3) and the current window's
+// start ($4), inside the windows: two ranges of the created_at index, at most an hour each.
+std::string DriftCollector::EdgesSql() {
+  return "SELECT model_version, created_at < now() - $2::interval, " + FineBin() +
+         ", count(*) FROM recommendations WHERE "
+         "(created_at >= now() - ($1::interval + $2::interval) "
+         "AND created_at < to_timestamp(($3::bigint + 1) * 3600)) "
+         "OR (created_at >= greatest(to_timestamp($4::bigint * 3600), "
+         "now() - ($1::interval + $2::interval)) "
+         "AND created_at < to_timestamp(($4::bigint + 1) * 3600)) GROUP BY 1, 2, 3";
+}
+
+double PsiErrorBound(const std::vector<std::int64_t>& reference,
+                     const std::vector<std::int64_t>& current, const std::vector<double>& dp,
+                     const std::vector<double>& dq, double floor) {
+  const auto n =
+      static_cast<double>(std::accumulate(reference.begin(), reference.end(), std::int64_t{0}));
+  const auto m =
+      static_cast<double>(std::accumulate(current.begin(), current.end(), std::int64_t{0}));
+  if (n <= 0 || m <= 0) return 0;
+  double bound = 0;
+  for (std::size_t i = 0; i < reference.size() && i < current.size(); ++i) {
+    const double p = reference[i] > 0 ? static_cast<double>(reference[i]) / n : floor;
+    const double q = current[i] > 0 ? static_cast<double>(current[i]) / m : floor;
+    // PSI term (q - p) ln(q / p): its gradient here, and its second derivatives at their
+    // largest over the box [p - dp, p + dp] x [q - dq, q + dq].
+    const double df_dp = -std::log(q / p) + 1 - q / p;
+    const double df_dq = std::log(q / p) + 1 - p / q;
+    const double p_low = std::max(p - dp[i], floor);
+    const double q_low = std::max(q - dq[i], floor);
+    const double p_high = p + dp[i];
+    const double q_high = q + dq[i];
+    const double curvature = (1 / p_low + q_high / (p_low * p_low)) + 2 * (1 / p_low + 1 / q_low) +
+                             (1 / q_low + p_high / (q_low * q_low));
+    const double step = std::max(dp[i], dq[i]);
+    bound += std::abs(df_dp) * dp[i] + std::abs(df_dq) * dq[i] + 0.5 * curvature * step * step;
+  }
+  return bound;
+}
 
 std::string DriftCollector::BinsSql(std::int64_t bins) {
   // The inner cut points k/B, k = 1 .. B-1, of the reference window's score distribution.
@@ -64,39 +155,184 @@ double DriftCollector::NoiseLevel(std::int64_t n, std::int64_t m) {
   return level;
 }
 
-Status DriftCollector::Read(SnapshotReader& reader) {
-  Result<std::vector<Row>> rows =
-      reader.Query("drift_bins", BinsSql(config_.bins),
-                   {Seconds(config_.reference_window), Seconds(config_.current_window)});
+Result<ScoreHistograms> DriftCollector::ReadHistograms(SnapshotReader& reader,
+                                                       std::int64_t first_hour,
+                                                       const NewRows& recommendations,
+                                                       bool rebuild) {
+  ScoreHistograms histograms;
+  if (rebuild) {
+    Result<std::vector<Row>> rows =
+        reader.Query("drift_rebuild", HourlySql("created_at >= to_timestamp($1::bigint * 3600)"),
+                     {std::to_string(first_hour)});
+    if (!rows.ok()) return rows.status();
+    Status added = AddRows(rows.value(), "drift_rebuild", histograms);
+    if (!added.ok()) return added;
+    return histograms;
+  }
+  histograms = histograms_;
+  if (recommendations.upto == recommendations.after && recommendations.found_ids.empty()) {
+    return histograms;
+  }
+  std::vector<std::string> params = recommendations.Params();
+  params.push_back(std::to_string(first_hour));
+  Result<std::vector<Row>> rows = reader.Query("drift_delta", DeltaSql(), params);
   if (!rows.ok()) return rows.status();
-  const auto bins = static_cast<std::size_t>(config_.bins);
-  std::map<std::string, DriftResult> by_version;
-  for (const Row& row : rows.value()) {
-    if (row.size() != 4) return Status::Error("drift_bins: unexpected column count");
-    DriftResult& result = by_version[row[0].value_or("")];
-    result.model_version = row[0].value_or("");
-    result.reference.resize(bins, 0);
-    result.current.resize(bins, 0);
-    Result<double> bin = ParseNumber(row[2], "drift_bins");
-    Result<double> count = ParseNumber(row[3], "drift_bins");
-    if (!bin.ok()) return bin.status();
-    if (!count.ok()) return count.status();
-    // width_bucket gives 0 .. B-1 for B-1 cut points.
-    const auto index = std::min(static_cast<std::size_t>(bin.value()), bins - 1);
-    (row[1] == "reference" ? result.reference : result.current)[index] +=
-        static_cast<std::int64_t>(count.value());
+  Status added = AddRows(rows.value(), "drift_delta", histograms);
+  if (!added.ok()) return added;
+  return histograms;
+}
+
+void DriftCollector::LogCorrections(const ScoreHistograms& rebuilt, std::int64_t first_hour) {
+  std::int64_t hours = 0;
+  for (const auto& [key, kept] : histograms_) {
+    if (key.second < first_hour) continue;
+    const auto found = rebuilt.find(key);
+    if (found == rebuilt.end() || found->second != kept) ++hours;
+  }
+  for (const auto& [key, store] : rebuilt) {
+    if (histograms_.find(key) == histograms_.end()) ++hours;
+  }
+  if (hours == 0) return;
+  log().Info(
+      "drift rebuild corrected the incremental score histograms (late commits past the late "
+      "commit window?)",
+      {{"collector", "drift"}, {"hours", std::to_string(hours)}});
+}
+
+// Cuts the reference on the merged fine histogram. percentile_cont(k / B) interpolates
+// between the reference scores of ranks floor(r) and ceil(r), r = k (N - 1) / B; the cut is
+// the lower edge of the fine bin holding the upper one. A score outside the fine bins from
+// the one holding the lower score to the one holding the upper falls on the same side of this
+// cut as of the exact one, so only the scores of those bins (usually one) can be binned
+// differently.
+DriftResult DriftCollector::Compare(const std::string& version,
+                                    const std::vector<std::int64_t>& reference,
+                                    const std::vector<std::int64_t>& current) const {
+  const std::int64_t bins = config_.bins;
+  const std::int64_t n = std::accumulate(reference.begin(), reference.end(), std::int64_t{0});
+  const std::int64_t m = std::accumulate(current.begin(), current.end(), std::int64_t{0});
+  // The fine bin holding the reference score of 0-based rank `rank`.
+  const auto bin_of = [&reference](std::int64_t rank) {
+    std::size_t fine = 0;
+    for (std::int64_t below = 0; below + reference[fine] <= rank; ++fine) below += reference[fine];
+    return fine;
+  };
+  DriftResult result;
+  result.model_version = version;
+  std::vector<std::int64_t> cut_bins;
+  for (std::int64_t k = 1; k < bins; ++k) {
+    const std::size_t low = bin_of(k * (n - 1) / bins);
+    const std::size_t fine = bin_of((k * (n - 1) + bins - 1) / bins);
+    cut_bins.push_back(static_cast<std::int64_t>(fine));
+    result.cuts.push_back(static_cast<double>(fine) / static_cast<double>(kFineBins));
+    result.reference_at_cut.push_back(std::accumulate(
+        reference.begin() + static_cast<std::ptrdiff_t>(low),
+        reference.begin() + static_cast<std::ptrdiff_t>(fine) + 1, std::int64_t{0}));
+    result.current_at_cut.push_back(
+        std::accumulate(current.begin() + static_cast<std::ptrdiff_t>(low),
+                        current.begin() + static_cast<std::ptrdiff_t>(fine) + 1, std::int64_t{0}));
+  }
+  result.reference.assign(static_cast<std::size_t>(bins), 0);
+  result.current.assign(static_cast<std::size_t>(bins), 0);
+  std::size_t coarse = 0;
+  for (std::size_t f = 0; f < reference.size(); ++f) {
+    while (coarse < cut_bins.size() && cut_bins[coarse] <= static_cast<std::int64_t>(f)) ++coarse;
+    result.reference[coarse] += reference[f];
+    result.current[coarse] += current[f];
+  }
+  result.psi = stats::PopulationStabilityIndex(result.reference, result.current);
+  // A bin's count can be off by the scores of the fine bins at its two cuts.
+  std::vector<double> dp(static_cast<std::size_t>(bins), 0);
+  std::vector<double> dq(static_cast<std::size_t>(bins), 0);
+  for (std::size_t k = 0; k < cut_bins.size(); ++k) {
+    const double at_reference =
+        static_cast<double>(result.reference_at_cut[k]) / static_cast<double>(n);
+    const double at_current =
+        static_cast<double>(result.current_at_cut[k]) / static_cast<double>(m);
+    for (std::size_t side : {k, k + 1}) {
+      dp[side] += at_reference;
+      dq[side] += at_current;
+    }
+  }
+  result.psi_error_bound = PsiErrorBound(result.reference, result.current, dp, dq);
+  return result;
+}
+
+Status DriftCollector::Read(SnapshotReader& reader) {
+  const std::vector<std::string> windows = {Seconds(config_.reference_window),
+                                            Seconds(config_.current_window)};
+  Result<std::vector<Row>> bounds = reader.Query("drift_bounds", kBoundsSql, windows);
+  if (!bounds.ok()) return bounds.status();
+  Result<std::vector<std::int64_t>> hours = ParseInts(bounds.value().at(0), 0, "drift_bounds");
+  if (!hours.ok()) return hours.status();
+  if (hours.value().size() != 2) return Status::Error("drift_bounds: unexpected column count");
+  const std::int64_t first_hour = hours.value()[0];
+  const std::int64_t current_hour = hours.value()[1];
+
+  Result<NewRows> recommendations = recommendations_.Read(reader, "drift_");
+  if (!recommendations.ok()) return recommendations.status();
+  const SteadyTime now = std::chrono::steady_clock::now();
+  const bool baseline = recommendations.value().baseline;
+  const bool rebuild =
+      baseline || !last_rebuild_ ||
+      now - *last_rebuild_ >= kRebuildEveryReconciles * store_config().reconcile_interval;
+  Result<ScoreHistograms> histograms =
+      ReadHistograms(reader, first_hour, recommendations.value(), rebuild);
+  if (!histograms.ok()) return histograms.status();
+  ScoreHistograms& kept = histograms.value();
+  // The windows only move forward: hours before the reference's start are never read again.
+  for (auto it = kept.begin(); it != kept.end();) {
+    it = it->first.second < first_hour ? kept.erase(it) : std::next(it);
+  }
+
+  std::vector<std::string> edge_params = windows;
+  edge_params.push_back(std::to_string(first_hour));
+  edge_params.push_back(std::to_string(current_hour));
+  Result<std::vector<Row>> edges = reader.Query("drift_edges", EdgesSql(), edge_params);
+  if (!edges.ok()) return edges.status();
+  // Per model_version: fine reference and current histograms.
+  std::map<std::string, std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>> merged;
+  const auto histograms_of = [&merged](const std::string& version) -> auto& {
+    auto& both = merged[version];
+    both.first.resize(kFineBins, 0);
+    both.second.resize(kFineBins, 0);
+    return both;
+  };
+  for (const Row& row : edges.value()) {
+    if (row.size() != 4) return Status::Error("drift_edges: unexpected column count");
+    Result<std::vector<std::int64_t>> values = ParseInts(row, 2, "drift_edges");
+    if (!values.ok()) return values.status();
+    const std::int64_t bin = values.value()[0];
+    if (bin < 0 || bin >= kFineBins) return Status::Error("drift_edges: bin out of range");
+    auto& both = histograms_of(row[0].value_or(""));
+    (row[1] == "t" ? both.first : both.second)[static_cast<std::size_t>(bin)] += values.value()[1];
+  }
+  for (const auto& [key, histogram] : kept) {
+    if (key.second <= first_hour || key.second == current_hour) continue;
+    auto& both = histograms_of(key.first);
+    auto& into = key.second < current_hour ? both.first : both.second;
+    for (std::size_t f = 0; f < histogram.size(); ++f) into[f] += histogram[f];
   }
   std::vector<DriftResult> results;
-  for (auto& [version, result] : by_version) {
-    const std::int64_t n =
-        std::accumulate(result.reference.begin(), result.reference.end(), std::int64_t{0});
-    const std::int64_t m =
-        std::accumulate(result.current.begin(), result.current.end(), std::int64_t{0});
+  for (const auto& [version, both] : merged) {
+    const std::int64_t n = std::accumulate(both.first.begin(), both.first.end(), std::int64_t{0});
+    const std::int64_t m = std::accumulate(both.second.begin(), both.second.end(), std::int64_t{0});
     if (n == 0 || m == 0) continue;  // nothing to compare yet
-    result.psi = stats::PopulationStabilityIndex(result.reference, result.current);
+    DriftResult result = Compare(version, both.first, both.second);
     result.noise_level = NoiseLevel(n, m);
     results.push_back(std::move(result));
   }
+
+  if (rebuild && last_rebuild_ && !baseline) LogCorrections(kept, first_hour);
+  if (baseline && recommendations_.initialized()) {
+    log().Warn(
+        "recommendations went back below the ids read (older backup restored?); the score "
+        "histograms are rebuilt from what the store holds now",
+        {{"collector", "drift"}});
+  }
+  recommendations_.Commit(recommendations.value(), now, store_config().late_commit_window);
+  histograms_ = std::move(kept);
+  if (rebuild) last_rebuild_ = now;
   results_ = std::move(results);
   noise_levels_ = std::move(noise_levels_used_);
   noise_levels_used_.clear();

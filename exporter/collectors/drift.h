@@ -1,16 +1,29 @@
 // The prediction drift collector ("drift"): the population stability index of
 // recommendations.score per model_version, between a reference window and the current window,
-// over equal-frequency bins cut on the reference (computed in SQL; only bin counts leave the
-// store), with the sample sizes and the PSI that sampling noise alone exceeds 5% of the time
-// (simulated for the bins and sizes, see stats::PsiNoiseLevel).
+// over equal-frequency bins cut on the reference, with the sample sizes and the PSI that
+// sampling noise alone exceeds 5% of the time (simulated for the bins and sizes, see
+// stats::PsiNoiseLevel).
+//
+// Scores are kept in memory as histograms of kFineBins equal bins over [0, 1] per
+// (model_version, creation hour), built once from the store (the two windows) and then filled
+// from the recommendations new since the last cycle (NewRowsTracker: watermark and late ids).
+// The partial hours at the windows' edges are read from the store each cycle, so the sample
+// sizes are exact; the cuts are taken from the merged fine histogram, which makes the bin
+// counts and the PSI approximate within a bound computed each cycle (docs/METRICS.md).
 #pragma once
 
 #include <map>
+#include <optional>
 #include <tuple>
 
+#include "exporter/collectors/new_rows.h"
 #include "exporter/collectors/sql_collector.h"
 
 namespace outcomes {
+
+// Fine bins of the score histograms: [k / kFineBins, (k + 1) / kFineBins), the scores below 0
+// in the first and those from 1 on in the last.
+inline constexpr std::int64_t kFineBins = 2000;
 
 struct DriftResult {
   std::string model_version;
@@ -18,15 +31,34 @@ struct DriftResult {
   std::vector<std::int64_t> current;
   double psi = 0;
   double noise_level = 0;
+  // The inner cuts (bins - 1 of them), each the lower edge of a fine bin, and how many
+  // reference and current scores the fine bins between the two reference scores the exact cut
+  // interpolates hold (usually one bin): only those can be binned differently from the exact
+  // quantile cuts.
+  std::vector<double> cuts;
+  std::vector<std::int64_t> reference_at_cut;
+  std::vector<std::int64_t> current_at_cut;
+  // An upper bound of |psi - the PSI over the exact quantile cuts| (see PsiErrorBound).
+  double psi_error_bound = 0;
 };
+
+// (model_version, unix hour of created_at) -> kFineBins counts.
+using ScoreHistograms = std::map<std::pair<std::string, std::int64_t>, std::vector<std::uint32_t>>;
 
 class DriftCollector : public SqlCollector {
  public:
   DriftCollector(const StoreConfig& store, DriftConfig config, StoreCollectorDeps deps);
   bool SameConfig(const Collector& other) const override;
 
-  // The SQL that returns (model_version, window, bin, count); public for tests.
+  // The full-window SQL that returns (model_version, window, bin, count) over the exact
+  // quantile cuts: the definition, and the oracle of the tests.
   static std::string BinsSql(std::int64_t bins);
+  // The steady-state statements, public so tests can check their plans.
+  static std::string DeltaSql();
+  static std::string EdgesSql();
+
+  // The results of the last successful cycle (for tests; not thread-safe).
+  const std::vector<DriftResult>& results() const { return results_; }
 
  protected:
   Status Read(SnapshotReader& reader) override;
@@ -36,11 +68,27 @@ class DriftCollector : public SqlCollector {
   // The noise level at (bins, N, M) from the simulation, memoised: only the sizes seen in the
   // last cycle are kept, so the cache stays as small as the number of model versions.
   double NoiseLevel(std::int64_t n, std::int64_t m);
+  Result<ScoreHistograms> ReadHistograms(SnapshotReader& reader, std::int64_t first_hour,
+                                         const NewRows& recommendations, bool rebuild);
+  void LogCorrections(const ScoreHistograms& rebuilt, std::int64_t first_hour);
+  DriftResult Compare(const std::string& version, const std::vector<std::int64_t>& reference,
+                      const std::vector<std::int64_t>& current) const;
 
   const DriftConfig config_;
   std::vector<DriftResult> results_;
   std::map<std::tuple<std::int64_t, std::int64_t>, double> noise_levels_;  // (N, M) -> level
   std::map<std::tuple<std::int64_t, std::int64_t>, double> noise_levels_used_;
+
+  NewRowsTracker recommendations_{"recommendations"};
+  ScoreHistograms histograms_;
+  std::optional<SteadyTime> last_rebuild_;
 };
+
+// A bound of the PSI's change when each bin's reference share moves by at most dp[i] and its
+// current share by at most dq[i] from p[i], q[i] (first order plus the largest second-order
+// remainder over that box), with stats::PopulationStabilityIndex's floor.
+double PsiErrorBound(const std::vector<std::int64_t>& reference,
+                     const std::vector<std::int64_t>& current, const std::vector<double>& dp,
+                     const std::vector<double>& dq, double floor = 1e-4);
 
 }  // namespace outcomes

@@ -1,0 +1,125 @@
+#include "exporter/collectors/new_rows.h"
+
+#include <charconv>
+
+namespace outcomes {
+namespace {
+
+Result<std::int64_t> ParseId(const std::optional<std::string>& text, const std::string& what) {
+  if (!text) return std::int64_t{0};
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size()) {
+    return Status::Error(what + ": expected an integer, got \"" + *text + "\"");
+  }
+  return value;
+}
+
+std::string ArrayLiteral(const std::vector<std::int64_t>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
+}
+
+Result<std::vector<IdRange>> ReadGaps(SnapshotReader& reader, const std::string& name,
+                                      const TableSpec& spec, std::int64_t after,
+                                      std::int64_t upto) {
+  Result<std::vector<Row>> rows =
+      reader.Query(name, store_sql::Gaps(spec), {std::to_string(after), std::to_string(upto)});
+  if (!rows.ok()) return rows.status();
+  std::vector<IdRange> gaps;
+  for (const Row& row : rows.value()) {
+    Result<std::int64_t> first = ParseId(row.at(0), spec.table);
+    Result<std::int64_t> last = ParseId(row.at(1), spec.table);
+    if (!first.ok()) return first.status();
+    if (!last.ok()) return last.status();
+    gaps.push_back({first.value(), last.value()});
+  }
+  return gaps;
+}
+
+}  // namespace
+
+std::vector<std::string> NewRows::Params() const {
+  return {std::to_string(after), std::to_string(upto), ArrayLiteral(found_ids)};
+}
+
+std::string NewRowsFilter(const std::string& column, int first) {
+  const auto param = [first](int offset) { return "$" + std::to_string(first + offset); };
+  return "((" + column + " > " + param(0) + "::bigint AND " + column + " <= " + param(1) +
+         "::bigint) OR " + column + " = ANY(" + param(2) + "::bigint[]))";
+}
+
+NewRowsTracker::NewRowsTracker(std::string table) {
+  spec_.table = std::move(table);
+  spec_.key = "id";
+}
+
+Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& prefix) const {
+  const std::string name = prefix + spec_.table;
+  Result<std::vector<Row>> top_rows = reader.Query(name + "_max_id", store_sql::MaxId(spec_), {});
+  if (!top_rows.ok()) return top_rows.status();
+  Result<std::int64_t> top = ParseId(top_rows.value().at(0).at(0), spec_.table);
+  if (!top.ok()) return top.status();
+  NewRows rows;
+  rows.old_watermark = ledger_.watermark();
+  rows.upto = top.value();
+  if (!ledger_.initialized() || top.value() < ledger_.watermark()) {
+    // As the first full count: the ids missing just below the top may still be in flight.
+    rows.baseline = true;
+    Result<std::vector<IdRange>> gaps =
+        ReadGaps(reader, name + "_gaps", spec_,
+                 std::max<std::int64_t>(0, top.value() - kInitialGapScan), top.value());
+    if (!gaps.ok()) return gaps.status();
+    rows.new_gaps = std::move(gaps).value();
+    return rows;
+  }
+  rows.after = ledger_.watermark();
+  const std::vector<IdRange> gaps = ledger_.gaps();
+  if (!gaps.empty()) {
+    std::vector<std::int64_t> firsts;
+    std::vector<std::int64_t> lasts;
+    for (const IdRange& gap : gaps) {
+      firsts.push_back(gap.first);
+      lasts.push_back(gap.last);
+    }
+    Result<std::vector<Row>> found = reader.Query(name + "_late_ids", store_sql::LateIds(spec_),
+                                                  {ArrayLiteral(firsts), ArrayLiteral(lasts)});
+    if (!found.ok()) return found.status();
+    for (const Row& row : found.value()) {
+      Result<std::int64_t> id = ParseId(row.at(0), spec_.table);
+      if (!id.ok()) return id.status();
+      rows.found_ids.push_back(id.value());
+    }
+  }
+  if (rows.upto > rows.after) {
+    Result<std::vector<IdRange>> new_gaps =
+        ReadGaps(reader, name + "_gaps", spec_, rows.after, rows.upto);
+    if (!new_gaps.ok()) return new_gaps.status();
+    rows.new_gaps = std::move(new_gaps).value();
+  }
+  return rows;
+}
+
+std::int64_t NewRowsTracker::Commit(const NewRows& rows, SteadyTime now,
+                                    Duration late_commit_window) {
+  std::int64_t skipped = 0;
+  if (rows.baseline) {
+    ledger_ = CounterLedger({Merge::kSum});
+    ledger_.ApplyFullCount({}, now, rows.upto, rows.new_gaps);
+  } else {
+    IncrementBatch batch;
+    batch.new_watermark = rows.upto;
+    batch.new_gaps = rows.new_gaps;
+    batch.found_ids = rows.found_ids;
+    skipped = ledger_.ApplyIncrement(batch, now);
+  }
+  ledger_.ExpireGaps(now, late_commit_window);
+  ledger_.LimitGaps(kMaxGapRanges);
+  return skipped;
+}
+
+}  // namespace outcomes

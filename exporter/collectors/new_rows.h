@@ -1,0 +1,51 @@
+// NewRowsTracker: which rows of one append-only table are new since the last cycle, with the
+// watermark and late-id mechanism of the store collector (CounterLedger's watermark and gaps,
+// the statements of store_sql; see docs/EXACTNESS.md). Unlike ReadIncremental it does not
+// count: it hands the caller an id filter for its own aggregate, so collectors whose state is
+// not a monotonic counter (matured cohorts, score histograms) reuse the exactness argument.
+// Read() changes nothing; Commit() applies a read once the caller's cycle succeeded.
+// Not thread-safe: owned by one collector.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exporter/collectors/incremental.h"
+
+namespace outcomes {
+
+// The rows one snapshot adds: ids in (after, upto] plus the late ids found in old gaps.
+struct NewRows {
+  bool baseline = false;  // first read, or the table went back: rebuild from the whole table
+  std::int64_t after = 0;
+  std::int64_t upto = 0;
+  std::vector<std::int64_t> found_ids;
+  std::vector<IdRange> new_gaps;
+  std::int64_t old_watermark = 0;  // for the log line of a table that went back
+
+  // The SQL parameters of NewRowsFilter: after, upto, found ids as an array literal.
+  std::vector<std::string> Params() const;
+};
+
+// "(id > $a AND id <= $b) OR id = ANY($c)" for `column`, with $a = $first, $b, $c following.
+std::string NewRowsFilter(const std::string& column, int first);
+
+class NewRowsTracker {
+ public:
+  explicit NewRowsTracker(std::string table);
+
+  bool initialized() const { return ledger_.initialized(); }
+  std::int64_t watermark() const { return ledger_.watermark(); }
+  std::int64_t pending_ids() const { return ledger_.pending_ids(); }
+
+  // Statement names start with `prefix` + the table's name.
+  Result<NewRows> Read(SnapshotReader& reader, const std::string& prefix) const;
+  // Returns the ids of a jump of the sequence that are not tracked (see kMinTrackedGapIds).
+  std::int64_t Commit(const NewRows& rows, SteadyTime now, Duration late_commit_window);
+
+ private:
+  TableSpec spec_;
+  CounterLedger ledger_{{Merge::kSum}};
+};
+
+}  // namespace outcomes
