@@ -59,87 +59,84 @@ ORDER BY 1, 2
 // Per touched customer, its sums as counted before this cycle (rows at or below the old
 // watermarks that were not just found in a gap) and as the snapshot holds them now; the
 // difference per (test, variant). Every read goes through a primary key or an index on the
-// customer's rows, so the cost follows the new rows and the touched customers' history.
+// customer's rows, so the cost follows the new rows and the touched customers' history. The
+// OFFSET 0 subqueries keep the planner from joining whole tests: estimates of the new rows are
+// rough, and a hash join over a test's recommendations would read the test once per cycle.
 constexpr const char* kDeltaSql = R"SQL(
 WITH tests AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(test_id, variant_a, variant_b)
+), new_recommendations AS (
+  SELECT r.ab_test_id, r.customer_id
+  FROM (SELECT ab_test_id, customer_id FROM recommendations
+        WHERE id > $4::bigint AND id <= $5::bigint OFFSET 0) r
+  UNION ALL
+  SELECT r.ab_test_id, r.customer_id
+  FROM (SELECT ab_test_id, customer_id FROM recommendations
+        WHERE id = ANY($6::bigint[]) OFFSET 0) r
+), new_events AS (
+  SELECT recommendation_id FROM outcome_events WHERE id > $7::bigint AND id <= $8::bigint
+  UNION ALL
+  SELECT recommendation_id FROM outcome_events WHERE id = ANY($9::bigint[])
+  UNION ALL
+  SELECT recommendation_id FROM feedback
+  WHERE id > $10::bigint AND id <= $11::bigint AND feedback_type = 'SATISFACTION'
+  UNION ALL
+  SELECT recommendation_id FROM feedback
+  WHERE id = ANY($12::bigint[]) AND feedback_type = 'SATISFACTION'
 ), touched AS (
-  SELECT r.ab_test_id, r.customer_id FROM recommendations r
-  WHERE r.id > $4::bigint AND r.id <= $5::bigint AND r.ab_test_id = ANY($1::text[])
-  UNION
-  SELECT r.ab_test_id, r.customer_id FROM recommendations r
-  WHERE r.id = ANY($6::bigint[]) AND r.ab_test_id = ANY($1::text[])
+  SELECT ab_test_id, customer_id FROM new_recommendations WHERE ab_test_id = ANY($1::text[])
   UNION
   SELECT r.ab_test_id, r.customer_id
-  FROM outcome_events e JOIN recommendations r ON r.id = e.recommendation_id
-  WHERE e.id > $7::bigint AND e.id <= $8::bigint AND r.ab_test_id = ANY($1::text[])
-  UNION
-  SELECT r.ab_test_id, r.customer_id
-  FROM outcome_events e JOIN recommendations r ON r.id = e.recommendation_id
-  WHERE e.id = ANY($9::bigint[]) AND r.ab_test_id = ANY($1::text[])
-  UNION
-  SELECT r.ab_test_id, r.customer_id
-  FROM feedback f JOIN recommendations r ON r.id = f.recommendation_id
-  WHERE f.id > $10::bigint AND f.id <= $11::bigint AND f.feedback_type = 'SATISFACTION'
-    AND r.ab_test_id = ANY($1::text[])
-  UNION
-  SELECT r.ab_test_id, r.customer_id
-  FROM feedback f JOIN recommendations r ON r.id = f.recommendation_id
-  WHERE f.id = ANY($12::bigint[]) AND f.feedback_type = 'SATISFACTION'
-    AND r.ab_test_id = ANY($1::text[])
-), recs AS (
-  SELECT r.id, r.ab_test_id, r.variant, r.customer_id,
-         r.id <= $4::bigint AND r.id <> ALL($6::bigint[]) AS counted
+  FROM new_events n
+  CROSS JOIN LATERAL (SELECT ab_test_id, customer_id FROM recommendations
+                      WHERE id = n.recommendation_id OFFSET 0) r
+  WHERE r.ab_test_id = ANY($1::text[])
+), per_recommendation AS (
+  SELECT k.ab_test_id, r.variant, k.customer_id, r.counted, o.*, s.*
   FROM touched k
   JOIN tests t ON t.test_id = k.ab_test_id
-  JOIN recommendations r ON r.ab_test_id = k.ab_test_id AND r.customer_id = k.customer_id
-  WHERE r.variant IN (t.variant_a, t.variant_b)
-), events AS (
-  SELECT e.recommendation_id, e.status, e.revenue,
-         e.id <= $7::bigint AND e.id <> ALL($9::bigint[]) AS counted
-  FROM recs JOIN outcome_events e ON e.recommendation_id = recs.id
-), outcomes AS (
-  SELECT recommendation_id,
-         bool_or(status = 'PURCHASED') AS purchased,
-         bool_or(status = 'RETURNED') AS returned,
-         coalesce(sum(revenue) FILTER (WHERE status = 'PURCHASED'), 0)
-           - coalesce(sum(revenue) FILTER (WHERE status = 'RETURNED'), 0) AS revenue,
-         coalesce(bool_or(status = 'PURCHASED') FILTER (WHERE counted), false) AS purchased_before,
-         coalesce(bool_or(status = 'RETURNED') FILTER (WHERE counted), false) AS returned_before,
-         coalesce(sum(revenue) FILTER (WHERE status = 'PURCHASED' AND counted), 0)
-           - coalesce(sum(revenue) FILTER (WHERE status = 'RETURNED' AND counted), 0)
-           AS revenue_before
-  FROM events
-  GROUP BY 1
-), satisfaction AS (
-  SELECT f.recommendation_id, sum(f.score) AS score_sum, count(*) AS score_count,
-         coalesce(sum(f.score) FILTER (WHERE f.id <= $10::bigint AND f.id <> ALL($12::bigint[])),
-                  0) AS score_sum_before,
-         count(*) FILTER (WHERE f.id <= $10::bigint AND f.id <> ALL($12::bigint[]))
-           AS score_count_before
-  FROM recs JOIN feedback f ON f.recommendation_id = recs.id
-  WHERE f.feedback_type = 'SATISFACTION'
-  GROUP BY 1
+  CROSS JOIN LATERAL (
+    SELECT id, variant, id <= $4::bigint AND id <> ALL($6::bigint[]) AS counted
+    FROM recommendations
+    WHERE ab_test_id = k.ab_test_id AND customer_id = k.customer_id
+      AND variant IN (t.variant_a, t.variant_b)
+    OFFSET 0) r
+  CROSS JOIN LATERAL (
+    SELECT bool_or(status = 'PURCHASED') AS purchased,
+           bool_or(status = 'RETURNED') AS returned,
+           coalesce(sum(revenue) FILTER (WHERE status = 'PURCHASED'), 0)
+             - coalesce(sum(revenue) FILTER (WHERE status = 'RETURNED'), 0) AS revenue,
+           coalesce(bool_or(status = 'PURCHASED') FILTER (WHERE counted), false)
+             AS purchased_before,
+           coalesce(bool_or(status = 'RETURNED') FILTER (WHERE counted), false) AS returned_before,
+           coalesce(sum(revenue) FILTER (WHERE status = 'PURCHASED' AND counted), 0)
+             - coalesce(sum(revenue) FILTER (WHERE status = 'RETURNED' AND counted), 0)
+             AS revenue_before
+    FROM (SELECT status, revenue, id <= $7::bigint AND id <> ALL($9::bigint[]) AS counted
+          FROM outcome_events WHERE recommendation_id = r.id) e) o
+  CROSS JOIN LATERAL (
+    SELECT sum(score) AS score_sum, count(*) AS score_count,
+           sum(score) FILTER (WHERE counted) AS score_sum_before,
+           count(*) FILTER (WHERE counted) AS score_count_before
+    FROM (SELECT score, id <= $10::bigint AND id <> ALL($12::bigint[]) AS counted
+          FROM feedback WHERE recommendation_id = r.id AND feedback_type = 'SATISFACTION') f) s
 ), customers AS (
-  SELECT recs.ab_test_id, recs.variant, recs.customer_id,
+  SELECT ab_test_id, variant, customer_id,
          count(*) AS recommendations,
-         count(*) FILTER (WHERE o.purchased) AS purchases,
-         count(*) FILTER (WHERE o.returned) AS returns,
-         bool_or(coalesce(o.purchased, false)) AS converted,
-         coalesce(sum(o.revenue), 0) AS revenue,
-         coalesce(sum(s.score_sum), 0) AS score_sum,
-         coalesce(sum(s.score_count), 0) AS score_count,
-         count(*) FILTER (WHERE recs.counted) AS recommendations_before,
-         count(*) FILTER (WHERE recs.counted AND o.purchased_before) AS purchases_before,
-         count(*) FILTER (WHERE recs.counted AND o.returned_before) AS returns_before,
-         coalesce(bool_or(o.purchased_before) FILTER (WHERE recs.counted), false)
-           AS converted_before,
-         coalesce(sum(o.revenue_before) FILTER (WHERE recs.counted), 0) AS revenue_before,
-         coalesce(sum(s.score_sum_before) FILTER (WHERE recs.counted), 0) AS score_sum_before,
-         coalesce(sum(s.score_count_before) FILTER (WHERE recs.counted), 0) AS score_count_before
-  FROM recs
-  LEFT JOIN outcomes o ON o.recommendation_id = recs.id
-  LEFT JOIN satisfaction s ON s.recommendation_id = recs.id
+         count(*) FILTER (WHERE purchased) AS purchases,
+         count(*) FILTER (WHERE returned) AS returns,
+         bool_or(coalesce(purchased, false)) AS converted,
+         coalesce(sum(revenue), 0) AS revenue,
+         coalesce(sum(score_sum), 0) AS score_sum,
+         coalesce(sum(score_count), 0) AS score_count,
+         count(*) FILTER (WHERE counted) AS recommendations_before,
+         count(*) FILTER (WHERE counted AND purchased_before) AS purchases_before,
+         count(*) FILTER (WHERE counted AND returned_before) AS returns_before,
+         coalesce(bool_or(purchased_before) FILTER (WHERE counted), false) AS converted_before,
+         coalesce(sum(revenue_before) FILTER (WHERE counted), 0) AS revenue_before,
+         coalesce(sum(score_sum_before) FILTER (WHERE counted), 0) AS score_sum_before,
+         coalesce(sum(score_count_before) FILTER (WHERE counted), 0) AS score_count_before
+  FROM per_recommendation
   GROUP BY 1, 2, 3
 )
 SELECT ab_test_id, variant,
