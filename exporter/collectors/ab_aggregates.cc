@@ -113,7 +113,8 @@ WITH tests AS (
              - coalesce(sum(revenue) FILTER (WHERE status = 'RETURNED' AND counted), 0)
              AS revenue_before
     FROM (SELECT status, revenue, id <= $7::bigint AND id <> ALL($9::bigint[]) AS counted
-          FROM outcome_events WHERE recommendation_id = r.id) e) o
+          FROM outcome_events
+          WHERE recommendation_id = r.id AND status IN ('PURCHASED', 'RETURNED')) e) o
   CROSS JOIN LATERAL (
     SELECT sum(score) AS score_sum, count(*) AS score_count,
            sum(score) FILTER (WHERE counted) AS score_sum_before,
