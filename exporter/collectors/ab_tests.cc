@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "exporter/analytics/stats.h"
+#include "exporter/collectors/ab_aggregates.h"
 #include "exporter/metrics/family.h"
 
 namespace outcomes {
@@ -15,62 +16,6 @@ constexpr const char* kSplitColumnSql = R"SQL(
 SELECT count(*) FROM pg_attribute
 WHERE attrelid = to_regclass('ab_tests') AND attname = 'traffic_share_b' AND NOT attisdropped
 )SQL";
-
-// One row per (test, variant) with the per-customer sums; only the two variants of each test.
-// `{share}` is the intended share of B: the column, or NULL (50/50) on a store without it.
-constexpr const char* kArmsSql = R"SQL(
-WITH tests AS (
-  SELECT test_id, variant_a, variant_b, {share}::float8 AS traffic_share_b FROM ab_tests
-  WHERE status = 'RUNNING' OR ends_at IS NULL OR ends_at >= now() - $1::interval
-), recs AS (
-  SELECT r.id, r.ab_test_id, r.variant, r.customer_id
-  FROM recommendations r JOIN tests t ON t.test_id = r.ab_test_id
-  WHERE r.variant IN (t.variant_a, t.variant_b)
-), outcomes AS (
-  SELECT e.recommendation_id,
-         bool_or(e.status = 'PURCHASED') AS purchased,
-         bool_or(e.status = 'RETURNED') AS returned,
-         coalesce(sum(e.revenue) FILTER (WHERE e.status = 'PURCHASED'), 0)
-           - coalesce(sum(e.revenue) FILTER (WHERE e.status = 'RETURNED'), 0) AS revenue
-  FROM outcome_events e JOIN recs ON recs.id = e.recommendation_id
-  GROUP BY e.recommendation_id
-), satisfaction AS (
-  SELECT f.recommendation_id, sum(f.score) AS score_sum, count(*) AS score_count
-  FROM feedback f JOIN recs ON recs.id = f.recommendation_id
-  WHERE f.feedback_type = 'SATISFACTION'
-  GROUP BY f.recommendation_id
-), customers AS (
-  SELECT recs.ab_test_id, recs.variant, recs.customer_id,
-         count(*) AS recommendations,
-         count(*) FILTER (WHERE o.purchased) AS purchases,
-         count(*) FILTER (WHERE o.returned) AS returns,
-         bool_or(coalesce(o.purchased, false)) AS converted,
-         coalesce(sum(o.revenue), 0) AS revenue,
-         coalesce(sum(s.score_sum), 0) AS score_sum,
-         coalesce(sum(s.score_count), 0) AS score_count
-  FROM recs
-  LEFT JOIN outcomes o ON o.recommendation_id = recs.id
-  LEFT JOIN satisfaction s ON s.recommendation_id = recs.id
-  GROUP BY 1, 2, 3
-)
-SELECT c.ab_test_id, c.variant, t.variant_a, t.variant_b, t.traffic_share_b,
-       count(*), sum(c.recommendations), count(*) FILTER (WHERE c.converted),
-       sum(c.purchases), sum(c.returns), sum(c.revenue)::float8,
-       sum(c.score_sum), sum(c.score_count), sum(c.revenue * c.revenue)::float8
-FROM customers c JOIN tests t ON t.test_id = c.ab_test_id
-GROUP BY 1, 2, 3, 4, 5
-ORDER BY 1, 2
-)SQL";
-
-constexpr std::size_t kArmsColumns = 14;
-
-std::string ArmsSql(bool has_split_column) {
-  std::string sql = kArmsSql;
-  const std::string placeholder = "{share}";
-  sql.replace(sql.find(placeholder), placeholder.size(),
-              has_split_column ? "traffic_share_b" : "NULL");
-  return sql;
-}
 
 // The always-valid evidence after this look: a stronger look replaces the earlier one with its
 // own direction; a weaker one, whatever its direction, changes nothing.
@@ -151,13 +96,52 @@ AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
 
 AbTestsCollector::AbTestsCollector(const StoreConfig& store, AbTestsConfig config,
                                    StoreCollectorDeps deps)
-    : SqlCollector("ab_tests", store, config.interval, config.timeout, std::move(deps)),
-      config_(config) {}
+    : SqlCollector("ab_tests", store, config.interval, config.timeout, deps),
+      config_(config),
+      now_(deps.now) {}
 
 bool AbTestsCollector::SameConfig(const Collector& other) const {
   const auto* same = dynamic_cast<const AbTestsCollector*>(&other);
   return same != nullptr && same->config_ == config_ && same->store_config() == store_config();
 }
+
+namespace {
+
+Result<std::vector<AbTestDefinition>> ReadTests(SnapshotReader& reader, bool has_split_column,
+                                                const std::string& retention) {
+  Result<std::vector<Row>> rows =
+      reader.Query("ab_tests_list", ab_sql::Tests(has_split_column), {retention});
+  if (!rows.ok()) return rows.status();
+  std::vector<AbTestDefinition> tests;
+  for (const Row& row : rows.value()) {
+    if (row.size() != 4) return Status::Error("ab_tests_list: unexpected column count");
+    AbTestDefinition test{row[0].value_or(""), row[1].value_or(""), row[2].value_or(""), {}};
+    if (row[3].has_value()) {
+      Result<double> share = ParseNumber(row[3], "ab_tests_list");
+      if (!share.ok()) return share.status();
+      test.traffic_share_b = share.value();
+    }
+    tests.push_back(std::move(test));
+  }
+  return tests;
+}
+
+AbArm ToArm(const std::string& variant, const AbSums& sums) {
+  AbArm arm;
+  arm.variant = variant;
+  arm.customers = sums.customers;
+  arm.recommendations = sums.recommendations;
+  arm.converted_customers = sums.converted_customers;
+  arm.purchases = sums.purchases;
+  arm.returns = sums.returns;
+  arm.revenue = CentsToUnits(sums.revenue_cents);
+  arm.revenue_squares = SquareCentsToUnits(sums.revenue_squares_cents);
+  arm.satisfaction_sum = sums.satisfaction_sum;
+  arm.satisfaction_count = sums.satisfaction_count;
+  return arm;
+}
+
+}  // namespace
 
 Status AbTestsCollector::Read(SnapshotReader& reader) {
   Result<std::vector<Row>> split_column =
@@ -166,61 +150,47 @@ Status AbTestsCollector::Read(SnapshotReader& reader) {
   const bool has_split_column = !split_column.value().empty() &&
                                 split_column.value()[0].size() == 1 &&
                                 split_column.value()[0][0].value_or("0") != "0";
-  Result<std::vector<Row>> rows = reader.Query("ab_tests_arms", ArmsSql(has_split_column),
-                                               {IntervalLiteral(config_.ended_retention)});
-  if (!rows.ok()) return rows.status();
-  // test -> (variant_a arm, variant_b arm), and its intended share of B
-  std::map<std::string, std::pair<AbArm, AbArm>> tests;
-  std::map<std::string, double> shares;
-  for (const Row& row : rows.value()) {
-    if (row.size() != kArmsColumns) return Status::Error("ab_tests_arms: unexpected column count");
-    const std::string test = row[0].value_or("");
-    if (row[4].has_value()) {
-      Result<double> share = ParseNumber(row[4], "ab_tests_arms");
-      if (!share.ok()) return share.status();
-      shares[test] = share.value();
-    } else {
-      shares[test] = 0.5;
-    }
-    AbArm arm;
-    arm.variant = row[1].value_or("");
-    std::vector<double> numbers;
-    for (std::size_t i = 5; i < row.size(); ++i) {
-      Result<double> number = ParseNumber(row[i], "ab_tests_arms");
-      if (!number.ok()) return number.status();
-      numbers.push_back(number.value());
-    }
-    arm.customers = static_cast<std::int64_t>(numbers[0]);
-    arm.recommendations = static_cast<std::int64_t>(numbers[1]);
-    arm.converted_customers = static_cast<std::int64_t>(numbers[2]);
-    arm.purchases = static_cast<std::int64_t>(numbers[3]);
-    arm.returns = static_cast<std::int64_t>(numbers[4]);
-    arm.revenue = numbers[5];
-    arm.satisfaction_sum = static_cast<std::int64_t>(numbers[6]);
-    arm.satisfaction_count = static_cast<std::int64_t>(numbers[7]);
-    arm.revenue_squares = numbers[8];
-    auto& [a, b] = tests[test];
-    if (arm.variant == row[2].value_or("")) {
-      a = arm;
-    } else {
-      b = arm;
-    }
-    if (a.variant.empty()) a.variant = row[2].value_or("");
-    if (b.variant.empty()) b.variant = row[3].value_or("");
+  const std::string retention = IntervalLiteral(config_.ended_retention);
+  Result<std::vector<AbTestDefinition>> tests = ReadTests(reader, has_split_column, retention);
+  if (!tests.ok()) return tests.status();
+  const SteadyTime now = now_();
+  const bool reconcile =
+      !last_reconcile_ || now - *last_reconcile_ >= store_config().reconcile_interval;
+  const bool was_initialized = aggregates_.initialized();
+  Result<AbAdvance> advance =
+      aggregates_.Advance(reader, tests.value(), has_split_column, reconcile, retention, now);
+  if (!advance.ok()) return advance.status();
+  if (reconcile || advance.value().counted_from_scratch) last_reconcile_ = now;
+  if (was_initialized && advance.value().counted_from_scratch) {
+    log().Warn(
+        "a table went back below the ids counted (older backup restored?); the A/B aggregates "
+        "are counted again from what the store holds now",
+        {{"collector", name()}});
   }
+  LogCorrections(log(), name(), advance.value().corrections);
+  aggregates_.ExpireGaps(now, store_config().late_commit_window);
+
   std::vector<AbResult> results;
-  for (const auto& [test, arms] : tests) {
-    const double share = shares[test];
-    if (!(share > 0 && share < 1)) {
-      log().Warn(
-          "ab_tests.traffic_share_b must be between 0 and 1; the split cannot be checked",
-          {{"collector", name()}, {"ab_test", test}, {"traffic_share_b", std::to_string(share)}});
+  for (const AbTestDefinition& test : tests.value()) {
+    const auto sums = aggregates_.tests().find(test.test);
+    // As the full-window statement, which has no row for a test without customers.
+    if (sums == aggregates_.tests().end() ||
+        sums->second.a.customers + sums->second.b.customers == 0) {
+      continue;
     }
-    const auto previous = always_valid_.find(test);
+    const double share = test.traffic_share_b.value_or(0.5);
+    if (!(share > 0 && share < 1)) {
+      log().Warn("ab_tests.traffic_share_b must be between 0 and 1; the split cannot be checked",
+                 {{"collector", name()},
+                  {"ab_test", test.test},
+                  {"traffic_share_b", std::to_string(share)}});
+    }
+    const auto previous = always_valid_.find(test.test);
     results.push_back(AnalyzeAbTest(
-        test, arms.first, arms.second, config_,
-        previous == always_valid_.end() ? AlwaysValidEvidence{} : previous->second, share));
-    always_valid_[test] = results.back().evidence;
+        test.test, ToArm(test.variant_a, sums->second.a), ToArm(test.variant_b, sums->second.b),
+        config_, previous == always_valid_.end() ? AlwaysValidEvidence{} : previous->second,
+        share));
+    always_valid_[test.test] = results.back().evidence;
   }
   results_ = std::move(results);
   return Status::Ok();

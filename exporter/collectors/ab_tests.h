@@ -4,11 +4,16 @@
 // interval, the fixed-horizon and always-valid (mSPRT) p-values, the chance that B beats A,
 // the sample-ratio-mismatch p-value against the test's intended split, the revenue per
 // customer's standard error and Welch test, the sample size needed, and the winner. The unit of
-// analysis is the customer (assignment is by customer). See docs/METRICS.md.
+// analysis is the customer (assignment is by customer). The per-arm sums are kept exact and
+// advanced from the new rows each cycle (AbAggregates), and reconciled with the full-window SQL
+// every store.reconcile_interval. See docs/METRICS.md and docs/EXACTNESS.md.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 
+#include "exporter/collectors/ab_aggregates.h"
 #include "exporter/collectors/sql_collector.h"
 
 namespace outcomes {
@@ -71,6 +76,8 @@ class AbTestsCollector : public SqlCollector {
  public:
   AbTestsCollector(const StoreConfig& store, AbTestsConfig config, StoreCollectorDeps deps);
   bool SameConfig(const Collector& other) const override;
+  // The tests of the last successful cycle, for tests.
+  const std::vector<AbResult>& results() const { return results_; }
 
  protected:
   Status Read(SnapshotReader& reader) override;
@@ -78,6 +85,9 @@ class AbTestsCollector : public SqlCollector {
 
  private:
   const AbTestsConfig config_;
+  const std::function<SteadyTime()> now_;
+  AbAggregates aggregates_;
+  std::optional<SteadyTime> last_reconcile_;  // the last full-window count
   std::vector<AbResult> results_;
   // Each test's strongest always-valid evidence so far, which makes its p-value monotone.
   std::map<std::string, AlwaysValidEvidence> always_valid_;

@@ -314,7 +314,7 @@ TEST_F(AnalyticsTest, AFailingQueryFailsOnlyItsCollectorAndNamesTheQuery) {
   const CollectOutput fine = cohorts.Collect();
   Exec("ALTER TABLE ab_tests_moved RENAME TO ab_tests");
   ASSERT_FALSE(failed.status.ok());
-  EXPECT_EQ(failed.status.message().rfind("outcomes store: query ab_tests_arms: ERROR:", 0), 0u)
+  EXPECT_EQ(failed.status.message().rfind("outcomes store: query ab_tests_list: ERROR:", 0), 0u)
       << failed.status.message();
   EXPECT_TRUE(fine.status.ok()) << fine.status.message();
 }

@@ -1,0 +1,134 @@
+// Measures what one A/B collector cycle costs on a generated store: the full-window statement
+// (what every cycle ran before the aggregates were incremental, and what the reconciliation
+// runs), and the incremental cycle after a fixed number of new recommendations of returning
+// customers of a running test, with their events and feedback.
+// Usage: ab_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES]
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <pqxx/pqxx>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "exporter/collectors/ab_aggregates.h"
+#include "exporter/collectors/ab_tests.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// New recommendations for customers of the pool, half of them purchased, some rated.
+void InsertRows(pqxx::connection& connection, const std::string& test,
+                const std::vector<std::string>& customers, const std::vector<std::string>& variants,
+                int count, std::minstd_rand& random) {
+  std::string customer_list = "{";
+  std::string variant_list = "{";
+  for (int i = 0; i < count; ++i) {
+    const std::size_t pick = random() % customers.size();
+    customer_list += (i > 0 ? ",\"" : "\"") + customers[pick] + "\"";
+    variant_list += (i > 0 ? ",\"" : "\"") + variants[pick] + "\"";
+  }
+  pqxx::work txn(connection);
+  txn.exec_params(
+      "WITH r AS (INSERT INTO recommendations (customer_id, product_id, model_version, "
+      "ab_test_id, variant, score, price) SELECT c, 'p1', 'v1.2.0', $1, v, random(), 10 "
+      "FROM unnest($2::text[], $3::text[]) AS u(c, v) RETURNING id), "
+      "e AS (INSERT INTO outcome_events (recommendation_id, status, revenue) SELECT id, "
+      "'PURCHASED', 10 FROM r WHERE id % 2 = 0 RETURNING 1) "
+      "INSERT INTO feedback (recommendation_id, feedback_type, score) SELECT id, 'SATISFACTION', "
+      "4 FROM r WHERE id % 3 = 0",
+      test, customer_list + "}", variant_list + "}");
+  txn.commit();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: ab_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES]\n";
+    return 2;
+  }
+  const std::string dsn = argv[1];
+  const int new_rows = argc > 2 ? std::stoi(argv[2]) : 1000;
+  const int cycles = argc > 3 ? std::stoi(argv[3]) : 15;
+
+  pqxx::connection connection(dsn);
+  std::string test;
+  std::vector<std::string> customers;
+  std::vector<std::string> variants;
+  long long events = 0;
+  {
+    pqxx::nontransaction txn(connection);
+    events = txn.exec("SELECT count(*) FROM outcome_events")[0][0].as<long long>();
+    const auto running = txn.exec("SELECT test_id FROM ab_tests WHERE status = 'RUNNING' LIMIT 1");
+    if (running.empty()) {
+      std::cerr << "no RUNNING test in ab_tests\n";
+      return 1;
+    }
+    test = running[0][0].c_str();
+    for (const auto& row : txn.exec_params(
+             "SELECT customer_id, min(variant) FROM recommendations WHERE ab_test_id = $1 "
+             "GROUP BY 1 ORDER BY random() LIMIT 20000",
+             test)) {
+      customers.emplace_back(row[0].c_str());
+      variants.emplace_back(row[1].c_str());
+    }
+  }
+
+  std::vector<double> full_window;
+  for (int i = 0; i < 3; ++i) {
+    pqxx::work txn(connection);
+    const auto started = Clock::now();
+    txn.exec_params(outcomes::ab_sql::FullWindow(true, /*exact=*/false), "604800 seconds");
+    full_window.push_back(Seconds(started));
+  }
+
+  std::ostringstream quiet;
+  outcomes::Logger log(quiet, outcomes::LogLevel::kError, outcomes::LogFormat::kLogfmt);
+  Clock::time_point fake_now = Clock::now();
+  outcomes::StoreConfig store;
+  store.dsn = dsn;
+  store.statement_timeout = std::chrono::minutes(10);
+  outcomes::AbTestsConfig config;
+  config.timeout = std::chrono::minutes(10);
+  outcomes::AbTestsCollector collector(
+      store, config,
+      {log,
+       [](const outcomes::SessionOptions& options) { return outcomes::MakePgSession(options); },
+       [&fake_now] { return fake_now; }});
+  auto started = Clock::now();
+  if (!collector.Collect().status.ok()) {
+    std::cerr << "first cycle failed\n";
+    return 1;
+  }
+  const double first = Seconds(started);
+
+  std::minstd_rand random(1);
+  std::vector<double> incremental;
+  for (int i = 0; i < cycles; ++i) {
+    InsertRows(connection, test, customers, variants, new_rows, random);
+    fake_now += std::chrono::seconds(60);
+    started = Clock::now();
+    const auto output = collector.Collect();
+    incremental.push_back(Seconds(started));
+    if (!output.status.ok()) {
+      std::cerr << output.status.message() << "\n";
+      return 1;
+    }
+  }
+  std::cout << "events=" << events << " full_window_statement_median_s=" << Median(full_window)
+            << " first_cycle_s=" << first << " incremental_cycle_median_s=" << Median(incremental)
+            << " (" << new_rows << " new recommendations of returning customers, " << cycles
+            << " cycles)\n";
+  return 0;
+}
