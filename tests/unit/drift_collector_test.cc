@@ -1,5 +1,6 @@
-// The drift collector ("drift") against the fake store: PSI per model version from the bin
-// counts, empty windows, the store down, a cancelled cycle.
+// The drift collector ("drift") against the fake store: PSI per model version from the hourly
+// score histograms and the windows' edge hours, empty windows, NULL counts, new rows added
+// incrementally, the store down, a cancelled cycle.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -18,17 +19,70 @@ DriftConfig FourBins() {
   return config;
 }
 
-// drift_bins rows for one version: reference and current counts per bin 0..3.
-std::vector<Row> Bins(const std::string& version, const std::vector<std::string>& reference,
-                      const std::vector<std::string>& current) {
+// The unix hours holding the reference window's start and the current window's start: the
+// default windows (7d reference, 1d current) put them 168 hours apart.
+constexpr std::int64_t kFirstHour = 490008;
+constexpr std::int64_t kCurrentHour = kFirstHour + 168;
+
+// (fine bin, count) pairs of one histogram.
+using FineCounts = std::vector<std::pair<std::int64_t, std::string>>;
+
+// drift_rebuild / drift_delta rows: (model_version, hour, fine bin, count).
+std::vector<Row> HourRows(const std::string& version, std::int64_t hour, const FineCounts& counts) {
   std::vector<Row> rows;
-  for (std::size_t bin = 0; bin < reference.size(); ++bin) {
-    rows.push_back({version, "reference", std::to_string(bin), reference[bin]});
-  }
-  for (std::size_t bin = 0; bin < current.size(); ++bin) {
-    rows.push_back({version, "current", std::to_string(bin), current[bin]});
+  for (const auto& [fine, count] : counts) {
+    rows.push_back({version, std::to_string(hour), std::to_string(fine), count});
   }
   return rows;
+}
+
+// drift_edges rows: (model_version, in the reference window, fine bin, count).
+std::vector<Row> EdgeRows(const std::string& version, bool reference, const FineCounts& counts) {
+  std::vector<Row> rows;
+  for (const auto& [fine, count] : counts) {
+    rows.push_back({version, reference ? "t" : "f", std::to_string(fine), count});
+  }
+  return rows;
+}
+
+std::vector<Row> Concat(std::initializer_list<std::vector<Row>> parts) {
+  std::vector<Row> all;
+  for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+// The statements of the first cycle (the histograms are built from the store) over a
+// recommendations table whose highest id is `max_id`.
+void ScriptFirstCycle(FakeStore& store, const std::optional<std::string>& max_id,
+                      std::vector<Row> hourly, std::vector<Row> edges) {
+  store.SetRows("drift_bounds", {{std::to_string(kFirstHour), std::to_string(kCurrentHour)}});
+  store.SetRows("drift_recommendations_max_id", {{max_id}});
+  store.SetRows("drift_recommendations_gaps", {});
+  store.SetRows("drift_rebuild", std::move(hourly));
+  store.SetRows("drift_edges", std::move(edges));
+}
+
+// v1: 250 reference scores in each of the fine bins 200, 700, 1200 and 1700 (so the quartile
+// cuts fall at 700, 1200 and 1700), and 100, 200, 300, 400 current scores in the same bins;
+// part of each window in a whole hour, part in the window's edge hour.
+std::vector<Row> V1Hourly() {
+  return Concat({HourRows("v1", kFirstHour + 1, {{200, "150"}, {700, "150"}, {1200, "150"}}),
+                 HourRows("v1", kFirstHour + 2, {{1700, "150"}}),
+                 HourRows("v1", kCurrentHour + 1,
+                          {{200, "60"}, {700, "120"}, {1200, "180"}, {1700, "240"}})});
+}
+std::vector<Row> V1Edges() {
+  return Concat({EdgeRows("v1", true, {{200, "100"}, {700, "100"}, {1200, "100"}, {1700, "100"}}),
+                 EdgeRows("v1", false, {{200, "40"}, {700, "80"}, {1200, "120"}, {1700, "160"}})});
+}
+
+// One score of each window in each fine bin 0, 500, 1000, 1500: no drift.
+void ScriptBalanced(FakeStore& store) {
+  const FineCounts one_each = {{0, "1"}, {500, "1"}, {1000, "1"}, {1500, "1"}};
+  ScriptFirstCycle(store, "8",
+                   Concat({HourRows("v1", kFirstHour + 5, one_each),
+                           HourRows("v1", kCurrentHour + 5, one_each)}),
+                   {});
 }
 
 class DriftCollectorTest : public ::testing::Test {
@@ -40,8 +94,7 @@ class DriftCollectorTest : public ::testing::Test {
 };
 
 TEST_F(DriftCollectorTest, ExportsThePsiOfEachModelVersionWithItsNoiseLevel) {
-  store_->SetRows("drift_bins",
-                  Bins("v1", {"250", "250", "250", "250"}, {"100", "200", "300", "400"}));
+  ScriptFirstCycle(*store_, "2000", V1Hourly(), V1Edges());
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   const Labels v1 = {{"model_version", "v1"}};
@@ -49,29 +102,78 @@ TEST_F(DriftCollectorTest, ExportsThePsiOfEachModelVersionWithItsNoiseLevel) {
                    stats::PopulationStabilityIndex({250, 250, 250, 250}, {100, 200, 300, 400}));
   EXPECT_GT(*Sample(output.families, "outcomes_prediction_psi_noise_level", v1), 0);
   EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
+                   {{"model_version", "v1"}, {"window", "reference"}}),
+            1000);
+  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
                    {{"model_version", "v1"}, {"window", "current"}}),
             1000);
-  const auto bins = store_->statements("drift_bins");
-  ASSERT_EQ(bins.size(), 1u);
-  // reference_window 7d, current_window 1d.
-  EXPECT_EQ(bins[0].params, (std::vector<std::string>{"604800 seconds", "86400 seconds"}));
+  // reference_window 7d, current_window 1d; the histograms are built from the reference's
+  // first hour on, the edges read in the two windows' first hours.
+  const auto bounds = store_->statements("drift_bounds");
+  ASSERT_EQ(bounds.size(), 1u);
+  EXPECT_EQ(bounds[0].params, (std::vector<std::string>{"604800 seconds", "86400 seconds"}));
+  const auto rebuild = store_->statements("drift_rebuild");
+  ASSERT_EQ(rebuild.size(), 1u);
+  EXPECT_EQ(rebuild[0].params, (std::vector<std::string>{std::to_string(kFirstHour)}));
+  const auto edges = store_->statements("drift_edges");
+  ASSERT_EQ(edges.size(), 1u);
+  EXPECT_EQ(edges[0].params,
+            (std::vector<std::string>{"604800 seconds", "86400 seconds", std::to_string(kFirstHour),
+                                      std::to_string(kCurrentHour)}));
 }
 
 TEST_F(DriftCollectorTest, MatchesTheGoldenExposition) {
-  std::vector<Row> rows = Bins("v1", {"250", "250", "250", "250"}, {"100", "200", "300", "400"});
-  const std::vector<Row> v2 = Bins("v2", {"30", "20", "25", "25"}, {"3", "2", "2", "3"});
-  rows.insert(rows.end(), v2.begin(), v2.end());
-  store_->SetRows("drift_bins", rows);
+  // v2: 25 reference scores in each of the fine bins 100, 400, 800, 1500; 3, 2, 2, 3 current.
+  const std::vector<Row> v2_hourly =
+      Concat({HourRows("v2", kFirstHour + 30, {{100, "25"}, {400, "25"}, {800, "25"}}),
+              HourRows("v2", kFirstHour + 31, {{1500, "25"}}),
+              HourRows("v2", kCurrentHour + 3, {{100, "3"}, {400, "2"}, {800, "2"}, {1500, "3"}})});
+  ScriptFirstCycle(*store_, "2110", Concat({V1Hourly(), v2_hourly}), V1Edges());
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   ExpectMatchesGolden(output.families, "drift");
 }
 
+TEST_F(DriftCollectorTest, TheEdgeHoursAreCountedFromTheEdgesStatementOnly) {
+  // The whole hours at the windows' starts hold scores outside the windows too: the
+  // collector takes those hours from drift_edges, which cuts them at the windows' starts.
+  const std::vector<Row> outside = Concat(
+      {HourRows("v1", kFirstHour, {{200, "999"}}), HourRows("v1", kCurrentHour, {{1700, "999"}})});
+  ScriptFirstCycle(*store_, "4000", Concat({V1Hourly(), outside}), V1Edges());
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
+                   {{"model_version", "v1"}, {"window", "reference"}}),
+            1000);
+  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
+                   {{"model_version", "v1"}, {"window", "current"}}),
+            1000);
+}
+
+TEST_F(DriftCollectorTest, TheNextCycleAddsOnlyTheNewRecommendations) {
+  ScriptFirstCycle(*store_, "2000", V1Hourly(), V1Edges());
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  // 100 new current scores in fine bin 200, ids 2001 .. 2100.
+  store_->SetRows("drift_recommendations_max_id", {{"2100"}});
+  store_->SetRows("drift_delta", HourRows("v1", kCurrentHour + 2, {{200, "100"}}));
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_DOUBLE_EQ(*Sample(output.families, "outcomes_prediction_psi", {{"model_version", "v1"}}),
+                   stats::PopulationStabilityIndex({250, 250, 250, 250}, {200, 200, 300, 400}));
+  EXPECT_EQ(store_->statements("drift_rebuild").size(), 1u);
+  const auto delta = store_->statements("drift_delta");
+  ASSERT_EQ(delta.size(), 1u);
+  EXPECT_EQ(delta[0].params,
+            (std::vector<std::string>{"2000", "2100", "{}", std::to_string(kFirstHour)}));
+}
+
 TEST_F(DriftCollectorTest, AVersionWithAnEmptyWindowIsNotCompared) {
-  std::vector<Row> rows = Bins("new", {}, {"5", "5", "5", "5"});
-  const std::vector<Row> old = Bins("old", {"1", "1", "1", "1"}, {"1", "1", "1", "1"});
-  rows.insert(rows.end(), old.begin(), old.end());
-  store_->SetRows("drift_bins", rows);
+  const FineCounts one_each = {{0, "1"}, {500, "1"}, {1000, "1"}, {1500, "1"}};
+  ScriptFirstCycle(*store_, "12",
+                   Concat({HourRows("new", kCurrentHour + 2, {{100, "5"}, {900, "5"}}),
+                           HourRows("old", kFirstHour + 7, one_each),
+                           HourRows("old", kCurrentHour + 7, one_each)}),
+                   {});
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi", {{"model_version", "new"}}),
@@ -80,18 +182,22 @@ TEST_F(DriftCollectorTest, AVersionWithAnEmptyWindowIsNotCompared) {
 }
 
 TEST_F(DriftCollectorTest, NoRecommendationsExportNoFamilyAndNullCountsAreZero) {
-  store_->SetRows("drift_bins", {});
+  // An empty table: max(id) is NULL, no hours, no edges.
+  ScriptFirstCycle(*store_, std::nullopt, {}, {});
   const CollectOutput empty = collector_.Collect();
   ASSERT_TRUE(empty.status.ok()) << empty.status.message();
   EXPECT_TRUE(empty.families.empty());
-  store_->SetRows("drift_bins", {{"v1", "reference", "0", std::nullopt}});
+  store_->SetRows("drift_recommendations_max_id", {{"3"}});
+  store_->SetRows("drift_delta", {{"v1", std::to_string(kCurrentHour + 1), "0", std::nullopt}});
+  store_->SetRows("drift_edges", {{"v1", "t", "0", std::nullopt}});
   const CollectOutput null_count = collector_.Collect();
   ASSERT_TRUE(null_count.status.ok()) << null_count.status.message();
+  ASSERT_EQ(store_->statements("drift_delta").size(), 1u);
   EXPECT_TRUE(null_count.families.empty());
 }
 
 TEST_F(DriftCollectorTest, StoreDownFailsTheCycleAndKeepsTheLastPsi) {
-  store_->SetRows("drift_bins", Bins("v1", {"1", "1", "1", "1"}, {"1", "1", "1", "1"}));
+  ScriptBalanced(*store_);
   ASSERT_TRUE(collector_.Collect().status.ok());
   store_->FailConnect("connection refused");
   const CollectOutput output = collector_.Collect();
@@ -100,9 +206,9 @@ TEST_F(DriftCollectorTest, StoreDownFailsTheCycleAndKeepsTheLastPsi) {
 }
 
 TEST_F(DriftCollectorTest, ACancelledCycleFailsAndKeepsTheLastPsi) {
-  store_->SetRows("drift_bins", Bins("v1", {"1", "1", "1", "1"}, {"1", "1", "1", "1"}));
+  ScriptBalanced(*store_);
   ASSERT_TRUE(collector_.Collect().status.ok());
-  const CollectOutput output = CollectAndCancel(collector_, *store_, "drift_bins");
+  const CollectOutput output = CollectAndCancel(collector_, *store_, "drift_edges");
   EXPECT_NE(output.status.message().find("canceling statement"), std::string::npos);
   EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi", {{"model_version", "v1"}}), 0);
 }
