@@ -1,41 +1,78 @@
 // The A/B test collector ("ab_tests") against the fake store: per-variant and per-test
-// families from the arms query, NULL and empty results, the store down, a cancelled cycle.
+// families from the first full count (ab_tests_arms), NULL and empty results, the store down,
+// a cycle cancelled in its delta statement.
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "exporter/collectors/ab_tests.h"
 #include "tests/support/collector_test_support.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/golden.h"
 
 namespace outcomes::testing_support {
 namespace {
 
-// One row of ab_tests_arms: test, variant, variant_a, variant_b, traffic_share_b, customers,
-// recommendations, converted customers, purchases, returns, revenue, satisfaction sum and
-// count, sum of squared revenue per customer.
+// The highest ids of the three tables the aggregates watch, as the first cycle reads them.
+constexpr const char* kRecommendationsTop = "6000";
+constexpr const char* kEventsTop = "250";
+constexpr const char* kFeedbackTop = "20";
+
+// One row of ab_tests_arms, the exact full-window count: test, variant, variant_a, variant_b,
+// traffic_share_b, customers, recommendations, converted customers, purchases, returns, revenue
+// in cents, satisfaction sum and count, sum of squared revenue per customer in cents².
 Row Arm(const std::string& variant, const std::string& customers, const std::string& converted,
-        const std::string& revenue, std::optional<std::string> share = "0.5") {
-  return {"homepage", variant, "control", "treatment", std::move(share),
-          customers,  "3000",  converted, converted,   "2",
-          revenue,    "40",    "10",      "90000"};
+        const std::string& revenue_cents, std::optional<std::string> share = "0.5") {
+  return {"homepage",    variant, "control", "treatment", std::move(share),
+          customers,     "3000",  converted, converted,   "2",
+          revenue_cents, "40",    "10",      "900000000"};
+}
+
+// One row of ab_tests_delta: test, variant, then the same sums as Arm() from customers on, as
+// differences.
+Row Delta(const std::string& variant, const std::string& customers) {
+  return {"homepage", variant, customers, customers, "0", "0", "0", "0", "0", "0", "0"};
 }
 
 class AbTestsCollectorTest : public ::testing::Test {
  protected:
-  void ScriptArms(std::vector<Row> rows, const std::string& has_split_column = "1") {
-    store_->SetRows("ab_tests_split_column", {{has_split_column}});
-    store_->SetRows("ab_tests_arms", std::move(rows));
+  // On the fake clock, so that no reconciliation falls due between two cycles of a test.
+  StoreCollectorDeps Deps() {
+    StoreCollectorDeps deps = store_->Deps(log_);
+    deps.now = SteadyOf(clock_);
+    deps.wall_now = SystemOf(clock_);
+    return deps;
   }
 
+  // The statements of a first cycle: the split column, the list of tests (homepage when
+  // `arms` has rows), the tables' highest ids without gaps below them, and the full count.
+  void ScriptFirstCycle(std::vector<Row> arms, const std::string& has_split_column = "1",
+                        std::optional<std::string> share = "0.5") {
+    store_->SetRows("ab_tests_split_column", {{has_split_column}});
+    std::vector<Row> tests;
+    if (!arms.empty()) tests.push_back({"homepage", "control", "treatment", std::move(share)});
+    store_->SetRows("ab_tests_list", std::move(tests));
+    SetTop("recommendations", kRecommendationsTop);
+    SetTop("outcome_events", kEventsTop);
+    SetTop("feedback", kFeedbackTop);
+    store_->SetRows("ab_tests_arms", std::move(arms));
+  }
+
+  void SetTop(const std::string& table, const std::string& top) {
+    store_->SetRows("ab_tests_" + table + "_max_id", {{top}});
+    store_->SetRows("ab_tests_" + table + "_gaps", {});
+  }
+
+  FakeClock clock_;
   std::ostringstream log_text_;
   Logger log_{log_text_, LogLevel::kDebug, LogFormat::kLogfmt};
   std::shared_ptr<FakeStore> store_ = FakeStore::Make();
-  AbTestsCollector collector_{StoreConfig{}, AbTestsConfig{}, store_->Deps(log_)};
+  AbTestsCollector collector_{StoreConfig{}, AbTestsConfig{}, Deps()};
 };
 
 TEST_F(AbTestsCollectorTest, ExportsEachVariantAndTheTestStatistics) {
-  ScriptArms({Arm("control", "1000", "100", "2500.5"), Arm("treatment", "1000", "150", "3000")});
+  ScriptFirstCycle(
+      {Arm("control", "1000", "100", "250050"), Arm("treatment", "1000", "150", "300000")});
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   const auto& families = output.families;
@@ -44,6 +81,7 @@ TEST_F(AbTestsCollectorTest, ExportsEachVariantAndTheTestStatistics) {
   EXPECT_EQ(Sample(families, "outcomes_ab_customers", control), 1000);
   EXPECT_EQ(Sample(families, "outcomes_ab_conversion_ratio", control), 0.1);
   EXPECT_EQ(Sample(families, "outcomes_ab_conversion_ratio", treatment), 0.15);
+  // 250050 cents over 1000 customers.
   EXPECT_EQ(Sample(families, "outcomes_ab_revenue_per_customer", control), 2.5005);
   EXPECT_EQ(Sample(families, "outcomes_ab_satisfaction_mean", control), 4);
   EXPECT_EQ(Sample(families, "outcomes_ab_return_ratio", treatment), 2.0 / 150);
@@ -56,30 +94,35 @@ TEST_F(AbTestsCollectorTest, ExportsEachVariantAndTheTestStatistics) {
 }
 
 TEST_F(AbTestsCollectorTest, MatchesTheGoldenExposition) {
-  ScriptArms({Arm("control", "1000", "100", "2500.5"), Arm("treatment", "1000", "150", "3000")});
+  ScriptFirstCycle(
+      {Arm("control", "1000", "100", "250050"), Arm("treatment", "1000", "150", "300000")});
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   ExpectMatchesGolden(output.families, "ab_tests");
 }
 
 TEST_F(AbTestsCollectorTest, ReadsTheSplitColumnOnlyWhenTheStoreHasIt) {
-  ScriptArms({}, "1");
+  ScriptFirstCycle({}, "1");
   ASSERT_TRUE(collector_.Collect().status.ok());
-  ScriptArms({}, "0");
+  ScriptFirstCycle({}, "0");
   ASSERT_TRUE(collector_.Collect().status.ok());
-  const auto arms = store_->statements("ab_tests_arms");
-  ASSERT_EQ(arms.size(), 2u);
-  EXPECT_NE(arms[0].sql.find("traffic_share_b::float8"), std::string::npos);
-  EXPECT_NE(arms[1].sql.find("NULL::float8"), std::string::npos);
+  const auto lists = store_->statements("ab_tests_list");
+  ASSERT_EQ(lists.size(), 2u);
+  EXPECT_NE(lists[0].sql.find("traffic_share_b::float8"), std::string::npos);
+  EXPECT_NE(lists[1].sql.find("NULL::float8"), std::string::npos);
   // ended_retention, 7d by default, as an interval parameter.
+  EXPECT_EQ(lists[0].params, std::vector<std::string>{"604800 seconds"});
+  const auto arms = store_->statements("ab_tests_arms");
+  ASSERT_EQ(arms.size(), 1u);  // the first full count; the second cycle only advances
+  EXPECT_NE(arms[0].sql.find("traffic_share_b::float8"), std::string::npos);
   EXPECT_EQ(arms[0].params, std::vector<std::string>{"604800 seconds"});
 }
 
 TEST_F(AbTestsCollectorTest, NullShareMeansFiftyFiftyAndNullSumsAreZero) {
-  Row control = Arm("control", "10", "1", "100", std::nullopt);
-  Row treatment = Arm("treatment", "10", "1", "100", std::nullopt);
+  Row control = Arm("control", "10", "1", "10000", std::nullopt);
+  Row treatment = Arm("treatment", "10", "1", "10000", std::nullopt);
   control[10] = std::nullopt;  // sum(revenue) of customers without outcomes
-  ScriptArms({control, treatment});
+  ScriptFirstCycle({control, treatment}, "1", std::nullopt);
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   EXPECT_EQ(Sample(output.families, "outcomes_ab_traffic_share_ratio", {{"ab_test", "homepage"}}),
@@ -90,21 +133,29 @@ TEST_F(AbTestsCollectorTest, NullShareMeansFiftyFiftyAndNullSumsAreZero) {
 }
 
 TEST_F(AbTestsCollectorTest, NoRunningTestExportsOnlyTheConfiguredConfidence) {
-  ScriptArms({});
+  ScriptFirstCycle({});
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   ASSERT_EQ(output.families.size(), 1u);
   EXPECT_EQ(output.families[0].name, "outcomes_ab_confidence_level");
 }
 
+TEST_F(AbTestsCollectorTest, AListedTestWithoutCustomersIsNotExported) {
+  // As the full-window statement, which has no row for a test without customers.
+  ScriptFirstCycle({Arm("control", "0", "0", "0"), Arm("treatment", "0", "0", "0")});
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(FindFamily(output.families, "outcomes_ab_customers"), nullptr);
+}
+
 TEST_F(AbTestsCollectorTest, AShortRowFailsTheCycle) {
-  ScriptArms({{"homepage", "control"}});
+  ScriptFirstCycle({{"homepage", "control"}});
   EXPECT_EQ(collector_.Collect().status.message(),
             "outcomes store: ab_tests_arms: unexpected column count");
 }
 
 TEST_F(AbTestsCollectorTest, StoreDownFailsTheCycleAndKeepsTheLastResults) {
-  ScriptArms({Arm("control", "1000", "100", "0"), Arm("treatment", "1000", "150", "0")});
+  ScriptFirstCycle({Arm("control", "1000", "100", "0"), Arm("treatment", "1000", "150", "0")});
   ASSERT_TRUE(collector_.Collect().status.ok());
   store_->FailConnect("connection refused");
   const CollectOutput output = collector_.Collect();
@@ -114,15 +165,27 @@ TEST_F(AbTestsCollectorTest, StoreDownFailsTheCycleAndKeepsTheLastResults) {
             1000);
 }
 
-TEST_F(AbTestsCollectorTest, ACancelledCycleFailsAndKeepsTheLastResults) {
-  ScriptArms({Arm("control", "1000", "100", "0"), Arm("treatment", "1000", "150", "0")});
+TEST_F(AbTestsCollectorTest, ACancelledCycleFailsKeepsTheLastResultsAndTheNextCountsTheRows) {
+  ScriptFirstCycle({Arm("control", "1000", "100", "0"), Arm("treatment", "1000", "150", "0")});
   ASSERT_TRUE(collector_.Collect().status.ok());
-  const CollectOutput output = CollectAndCancel(collector_, *store_, "ab_tests_arms");
-  EXPECT_NE(output.status.message().find("canceling statement"), std::string::npos)
-      << output.status.message();
-  EXPECT_EQ(Sample(output.families, "outcomes_ab_customers",
-                   {{"ab_test", "homepage"}, {"variant", "control"}}),
-            1000);
+  // One new recommendation, a new customer of control: the next cycle reads only its delta.
+  SetTop("recommendations", "6001");
+  store_->SetRows("ab_tests_delta", {Delta("control", "1")});
+  const CollectOutput output = CollectAndCancel(collector_, *store_, "ab_tests_delta");
+  EXPECT_EQ(output.status.message(),
+            "outcomes store: query ab_tests_delta: ERROR:  canceling statement due to user "
+            "request");
+  const Labels control = {{"ab_test", "homepage"}, {"variant", "control"}};
+  EXPECT_EQ(Sample(output.families, "outcomes_ab_customers", control), 1000);
+  // The cancelled cycle moved no watermark: the next one reads the same rows, once.
+  const CollectOutput next = collector_.Collect();
+  ASSERT_TRUE(next.status.ok()) << next.status.message();
+  EXPECT_EQ(Sample(next.families, "outcomes_ab_customers", control), 1001);
+  const auto deltas = store_->statements("ab_tests_delta");
+  ASSERT_EQ(deltas.size(), 2u);
+  EXPECT_EQ(deltas[1].params[3], kRecommendationsTop);
+  EXPECT_EQ(deltas[1].params[4], "6001");
+  EXPECT_EQ(store_->statements("ab_tests_arms").size(), 1u);  // no full count again
 }
 
 }  // namespace
