@@ -72,10 +72,6 @@ SELECT v.model_version,
 FROM versions v WHERE v.model_version IS NOT NULL
 )SQL";
 
-// How many store reconcile intervals pass between two rebuilds of the cohort aggregates: a
-// rebuild reads the whole cohort and its lag, the cost the aggregates exist to avoid.
-constexpr int kRebuildEveryReconciles = 12;
-
 std::string Seconds(Duration duration) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) +
          " seconds";
@@ -250,16 +246,14 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
   const SteadyTime now = std::chrono::steady_clock::now();
   const bool baseline = recommendations.value().baseline || events.value().baseline;
   const bool rebuild =
-      baseline || !last_rebuild_ ||
-      now - *last_rebuild_ >= kRebuildEveryReconciles * store_config().reconcile_interval;
+      AggregatesRebuildDue(baseline, last_rebuild_, now, store_config().reconcile_interval);
   Result<CohortBuckets> buckets =
       ReadBuckets(reader, first_minute, recommendations.value(), events.value(), rebuild);
   if (!buckets.ok()) return buckets.status();
   // The window only moves forward: minutes before its start are never read again.
   CohortBuckets& kept = buckets.value();
-  for (auto it = kept.begin(); it != kept.end();) {
-    it = it->first.second < first_minute ? kept.erase(it) : std::next(it);
-  }
+  std::erase_if(kept,
+                [first_minute](const auto& entry) { return entry.first.second < first_minute; });
 
   std::vector<std::string> edge_params = window;
   edge_params.push_back(std::to_string(first_minute));

@@ -26,9 +26,6 @@ constexpr const char* kBoundsSql =
     "SELECT floor(extract(epoch FROM now() - ($1::interval + $2::interval)) / 3600)::bigint, "
     "floor(extract(epoch FROM now() - $2::interval) / 3600)::bigint";
 
-// How many store reconcile intervals pass between two rebuilds of the histograms.
-constexpr int kRebuildEveryReconciles = 12;
-
 std::string HourlySql(const std::string& filter) {
   return "SELECT model_version, floor(extract(epoch FROM created_at) / 3600)::bigint, " +
          FineBin() + ", count(*) FROM recommendations WHERE " + filter + " GROUP BY 1, 2, 3";
@@ -274,16 +271,13 @@ Status DriftCollector::Read(SnapshotReader& reader) {
   const SteadyTime now = std::chrono::steady_clock::now();
   const bool baseline = recommendations.value().baseline;
   const bool rebuild =
-      baseline || !last_rebuild_ ||
-      now - *last_rebuild_ >= kRebuildEveryReconciles * store_config().reconcile_interval;
+      AggregatesRebuildDue(baseline, last_rebuild_, now, store_config().reconcile_interval);
   Result<ScoreHistograms> histograms =
       ReadHistograms(reader, first_hour, recommendations.value(), rebuild);
   if (!histograms.ok()) return histograms.status();
   ScoreHistograms& kept = histograms.value();
   // The windows only move forward: hours before the reference's start are never read again.
-  for (auto it = kept.begin(); it != kept.end();) {
-    it = it->first.second < first_hour ? kept.erase(it) : std::next(it);
-  }
+  std::erase_if(kept, [first_hour](const auto& entry) { return entry.first.second < first_hour; });
 
   std::vector<std::string> edge_params = windows;
   edge_params.push_back(std::to_string(first_hour));

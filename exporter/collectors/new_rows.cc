@@ -104,6 +104,13 @@ Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& 
   return rows;
 }
 
+bool AggregatesRebuildDue(bool baseline, const std::optional<SteadyTime>& last_rebuild,
+                          SteadyTime now, Duration reconcile_interval) {
+  constexpr int kRebuildEveryReconciles = 12;
+  return baseline || !last_rebuild ||
+         now - *last_rebuild >= kRebuildEveryReconciles * reconcile_interval;
+}
+
 std::int64_t NewRowsTracker::Commit(const NewRows& rows, SteadyTime now,
                                     Duration late_commit_window) {
   std::int64_t skipped = 0;

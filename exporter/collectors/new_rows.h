@@ -7,6 +7,7 @@
 // Not thread-safe: owned by one collector.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,13 @@ struct NewRows {
 
 // "(id > $a AND id <= $b) OR id = ANY($c)" for `column`, with $a = $first, $b, $c following.
 std::string NewRowsFilter(const std::string& column, int first);
+
+// Whether in-memory aggregates fed from new rows are read again from the store: after a
+// baseline (start, a table gone back below its watermark) or every 12 store reconcile intervals,
+// which finds what a gap dropped after late_commit_window. A rebuild reads whole windows, the
+// cost the aggregates exist to avoid, hence the multiple.
+bool AggregatesRebuildDue(bool baseline, const std::optional<SteadyTime>& last_rebuild,
+                          SteadyTime now, Duration reconcile_interval);
 
 class NewRowsTracker {
  public:
