@@ -12,14 +12,13 @@
 #include "exporter/config/yaml_reader.h"
 
 namespace outcomes {
+namespace {
 
-Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
-                              const EnvLookup& env) {
-  ErrorList errors(source);
-  YAML::Node root;
+// The YAML tree of `yaml`, or nullopt after adding why it is not a config file's.
+std::optional<YAML::Node> ParseDocument(std::string_view yaml, ErrorList& errors) {
   try {
-    if (!CheckDocument(yaml, errors)) return Status::Error(errors.Joined());
-    root = YAML::Load(std::string(yaml));
+    if (!CheckDocument(yaml, errors)) return std::nullopt;
+    return YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     const std::optional<YAML::Mark> quote =
         e.msg == YAML::ErrorMsg::EOF_IN_SCALAR ? FindUnclosedQuote(WithoutBom(yaml)) : std::nullopt;
@@ -28,41 +27,39 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
     } else {
       errors.Add(e.mark, "invalid YAML: " + e.msg);
     }
-    return Status::Error(errors.Joined());
+    return std::nullopt;
   }
+}
+
+// Every section, then what one section needs of another.
+void ReadSections(MapReader& root, Config& config) {
+  config.store = ReadStore(root);
+  config.endpoints = ReadEndpoints(root);
+  config.registries = ReadRegistries(root);
+  config.queries = ReadQueries(root);
+  if (!config.queries.empty() && !config.store) {
+    root.Error("queries", "need a store section to run against");
+  }
+  config.retraining = ReadRetraining(root);
+  config.analytics = ReadAnalytics(root);
+  if (config.analytics && !config.store) {
+    root.Error("analytics", "needs a store section to read from");
+  }
+  root.RejectUnknownKeys();
+}
+
+}  // namespace
+
+Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
+                              const EnvLookup& env) {
+  ErrorList errors(source);
+  const std::optional<YAML::Node> root = ParseDocument(yaml, errors);
+  if (!root) return Status::Error(errors.Joined());
   Config config;
-  if (root.IsNull() || !root.IsDefined()) return config;  // An empty file: nothing to collect.
+  if (root->IsNull() || !root->IsDefined()) return config;  // An empty file: nothing to collect.
   try {
-    MapReader reader(root, "", errors, env);
-    if (reader.valid()) {
-      if (const YAML::Node store = reader.Get("store"); store.IsDefined() && !store.IsNull()) {
-        config.store = ReadStore(store, errors, env);
-      }
-      if (const YAML::Node endpoints = reader.Get("endpoints"); endpoints.IsDefined()) {
-        config.endpoints = ReadEndpoints(endpoints, errors, env);
-      }
-      if (const YAML::Node registries = reader.Get("registries"); registries.IsDefined()) {
-        config.registries = ReadRegistries(registries, errors, env);
-      }
-      if (const YAML::Node queries = reader.Get("queries"); queries.IsDefined()) {
-        config.queries = ReadQueries(queries, errors, env);
-        if (!config.queries.empty() && !config.store) {
-          errors.Add(queries.Mark(), "queries: need a store section to run against");
-        }
-      }
-      if (const YAML::Node retraining = reader.Get("retraining");
-          retraining.IsDefined() && !retraining.IsNull()) {
-        config.retraining = ReadRetraining(retraining, errors, env);
-      }
-      if (const YAML::Node analytics = reader.Get("analytics");
-          analytics.IsDefined() && !analytics.IsNull()) {
-        config.analytics = ReadAnalytics(analytics, errors, env);
-        if (!config.store) {
-          errors.Add(analytics.Mark(), "analytics: needs a store section to read from");
-        }
-      }
-      reader.RejectUnknownKeys();
-    }
+    MapReader reader(*root, "", errors, YamlDialect{.env = &env});
+    if (reader.valid()) ReadSections(reader, config);
   } catch (const YAML::Exception& e) {
     // For example a mapping used as a key: yaml-cpp cannot convert it to a string.
     errors.Add(e.mark, "invalid structure: " + e.msg);

@@ -1,24 +1,27 @@
-// The reader of each section of the config file, one file per section; LoadConfigText calls
-// them. Internal to the config loader.
+// The reader of each section of the config file, one .cc per section, called by
+// LoadConfigText. Each takes the reader of the file's top level, reads its own key from it and
+// reports into the file's ErrorList. Internal to the config loader.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
+#include <optional>
 #include <vector>
 
 #include "exporter/config/config.h"
-#include "exporter/config/error_list.h"
 
 namespace outcomes {
 
-StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup& env);
-std::vector<EndpointConfig> ReadEndpoints(const YAML::Node& node, ErrorList& errors,
-                                          const EnvLookup& env);
-std::vector<RegistryConfig> ReadRegistries(const YAML::Node& node, ErrorList& errors,
-                                           const EnvLookup& env);
-std::vector<QueryConfig> ReadQueries(const YAML::Node& node, ErrorList& errors,
-                                     const EnvLookup& env);
-RetrainingConfig ReadRetraining(const YAML::Node& node, ErrorList& errors, const EnvLookup& env);
-AnalyticsConfig ReadAnalytics(const YAML::Node& node, ErrorList& errors, const EnvLookup& env);
+class MapReader;
+
+// `store:`; nullopt when absent or null (store_config.cc).
+std::optional<StoreConfig> ReadStore(MapReader& root);
+// `endpoints:` and `registries:` (endpoints_config.cc).
+std::vector<EndpointConfig> ReadEndpoints(MapReader& root);
+std::vector<RegistryConfig> ReadRegistries(MapReader& root);
+// `queries:` (queries_config.cc).
+std::vector<QueryConfig> ReadQueries(MapReader& root);
+// `retraining:`, the shipped defaults when absent, and `analytics:`, nullopt when absent
+// (analytics_config.cc).
+RetrainingConfig ReadRetraining(MapReader& root);
+std::optional<AnalyticsConfig> ReadAnalytics(MapReader& root);
 
 }  // namespace outcomes

@@ -1,222 +1,293 @@
 #include "exporter/config/yaml_reader.h"
 
-#include <yaml-cpp/eventhandler.h>
-
-#include <algorithm>
 #include <charconv>
-#include <sstream>
+#include <cmath>
+#include <exception>
 #include <system_error>
 
 namespace outcomes {
 namespace {
 
-// Whether the quoted scalar whose quote is at text[open] closes on that same line.
-bool QuoteClosesOnItsLine(std::string_view text, std::size_t open) {
-  const char quote = text[open];
-  for (std::size_t i = open + 1; i < text.size() && text[i] != '\n'; ++i) {
-    if (quote == '"' && text[i] == '\\') {
-      if (i + 1 < text.size() && text[i + 1] == '\n') return false;  // an escaped line break
-      ++i;  // the escaped character, which may be a quote
-    } else if (text[i] == quote) {
-      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
-        ++i;  // '' is a quote inside single quotes
-      } else {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
-// Whether a quote at text[pos] can open a scalar: first on its line, or after ':', '-', '[',
-// '{', ',' or '?'. An apostrophe inside a word (it's) cannot.
-bool CanOpenScalar(std::string_view text, std::size_t pos) {
-  while (pos > 0 && (text[pos - 1] == ' ' || text[pos - 1] == '\t')) --pos;
-  return pos == 0 || std::string_view("\n:-[{,?").find(text[pos - 1]) != std::string_view::npos;
-}
-
-// Refuses what yaml-cpp accepts but a config file must not be: a top level that is not a
-// mapping (junk such as "," or "&a" reads as an empty document, so the exporter would run with
-// no collectors), a second document (YAML::Load ignores it silently), and a quoted value that
-// does not close on its line (an unterminated quote swallows the rest of the file). It works on
-// parser events, so aliases are never expanded. Feed it one document at a time.
-class DocumentCheck : public YAML::EventHandler {
- public:
-  DocumentCheck(std::string_view text, ErrorList& errors) : text_(text), errors_(errors) {}
-
-  // Whether another document may be read: false after a refused top level, because some junk
-  // makes yaml-cpp return empty documents forever, and after the second document.
-  bool want_more() const { return documents_ < 2 && !root_refused_; }
-
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++documents_ == 2) {
-      errors_.Add(mark, "a second YAML document starts here; a config file holds exactly one");
-    }
-  }
-  void OnDocumentEnd() override {}
-
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override {
-    if (documents_ != 1) return;
-    if (stack_.empty()) {
-      // A null top level is an empty file (comments, "---") unless text stands where it is.
-      const std::string token = TokenAt(mark.pos);
-      if (!token.empty()) RefuseRoot(mark, "\"" + token + "\"");
-      return;
-    }
-    Place(nullptr);
-  }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override {
-    if (documents_ != 1) return;
-    if (stack_.empty()) {
-      RefuseRoot(mark, "an alias");
-      return;
-    }
-    Place(nullptr);
-  }
-  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
-                const std::string& value) override {
-    if (documents_ != 1) return;
-    if (stack_.empty()) {
-      RefuseRoot(mark, "a single value");
-      return;
-    }
-    const auto [path, is_key] = Place(&value);
-    const auto open = static_cast<std::size_t>(mark.pos);
-    if (open < text_.size() && (text_[open] == '"' || text_[open] == '\'') &&
-        !QuoteClosesOnItsLine(text_, open)) {
-      // The value itself is not repeated: it holds the rest of the file, maybe a password.
-      errors_.Add(mark, (path.empty() ? std::string("top level") : path) +
-                            (is_key ? ": a quoted key" : ": the quoted value") +
-                            " that opens here does not close on this line (for text over "
-                            "several lines, use a block scalar: |)");
-    }
-  }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
-                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
-    if (documents_ != 1) return;
-    if (stack_.empty()) RefuseRoot(mark, "a list");
-    Push(/*mapping=*/false);
-  }
-  void OnSequenceEnd() override {
-    if (documents_ == 1) stack_.pop_back();
-  }
-  void OnMapStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
-                  YAML::EmitterStyle::value /*style*/) override {
-    if (documents_ != 1) return;
-    Push(/*mapping=*/true);
-  }
-  void OnMapEnd() override {
-    if (documents_ == 1) stack_.pop_back();
-  }
-
- private:
-  struct Container {
-    bool mapping;
-    std::string path;
-    bool at_key = true;
-    std::string key;
-    std::size_t index = 0;
-  };
-
-  void Push(bool mapping) {
-    std::string path = stack_.empty() ? "" : Place(nullptr).first;
-    stack_.push_back({mapping, std::move(path), true, {}, 0});
-  }
-
-  // The path of the node that starts now and whether it is a mapping key; moves the parent on.
-  std::pair<std::string, bool> Place(const std::string* scalar) {
-    Container& parent = stack_.back();
-    if (!parent.mapping) return {parent.path + "[" + std::to_string(parent.index++) + "]", false};
-    if (parent.at_key) {
-      parent.at_key = false;
-      parent.key = scalar != nullptr ? *scalar : "?";
-      return {parent.path, true};
-    }
-    parent.at_key = true;
-    return {parent.path.empty() ? parent.key : parent.path + "." + parent.key, false};
-  }
-
-  void RefuseRoot(const YAML::Mark& mark, const std::string& found) {
-    root_refused_ = true;
-    errors_.Add(mark,
-                "the top level must be a mapping of sections (store:, endpoints:, registries:, "
-                "queries:, analytics:), not " +
-                    found);
-  }
-
-  // The text that starts at `pos` up to the next blank, or "" if there is none.
-  std::string TokenAt(std::size_t pos) const {
-    if (pos >= text_.size() || text_[pos] == '#') return "";
-    const std::size_t end = std::min(text_.find_first_of(" \t\r\n", pos), pos + 20);
-    return std::string(text_.substr(pos, end - pos));
-  }
-
-  std::string_view text_;
-  ErrorList& errors_;
-  int documents_ = 0;
-  bool root_refused_ = false;
-  std::vector<Container> stack_;
-};
-
-}  // namespace
+// The longest duration any setting takes: timers count nanoseconds in 64 bits (about 292
+// years from the clock's epoch) and libpq's connect_timeout is an int of seconds.
+constexpr Duration kLongestDuration = std::chrono::hours(24 * 365 * 10);
 
 // from_chars, not stoll: out of range is a false, never an exception.
-bool ParseInteger(const std::string& text, std::int64_t& out) {
+bool ParseDecimal(const std::string& text, std::int64_t& out) {
   const char* end = text.data() + text.size();
   const auto [stop, error] = std::from_chars(text.data(), end, out);
   return !text.empty() && error == std::errc() && stop == end;
 }
 
-// Where the quoted scalar that is still open at the end of the file opens, for yaml-cpp's
-// "illegal EOF in scalar", which points at the end. Inside that scalar there is no closing
-// quote of its kind, so it opens at the last double quote or the last lone single quote that can
-// open a scalar; if both can, the later one is inside the earlier one.
-std::optional<YAML::Mark> FindUnclosedQuote(std::string_view text) {
-  std::optional<std::size_t> last_double;
-  std::optional<std::size_t> last_single;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool escaped_pair =
-        text[i] == '\\' || (text[i] == '\'' && i + 1 < text.size() && text[i + 1] == '\'');
-    if (escaped_pair) {
-      ++i;  // \" (or any escape) in double quotes, '' in single quotes: no quote opens here
-    } else if (text[i] == '"' && CanOpenScalar(text, i)) {
-      last_double = i;
-    } else if (text[i] == '\'' && CanOpenScalar(text, i)) {
-      last_single = i;
+// As Go's decoder reads an integer: a sign is allowed.
+bool ParseGoInteger(const std::string& text, std::int64_t& out) {
+  if (text.empty()) return false;
+  std::size_t used = 0;
+  try {
+    out = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used == text.size();
+}
+
+// A boolean as YAML 1.1, which the exporter-toolkit's decoder reads, spells it.
+std::optional<bool> GoBool(const std::string& text) {
+  static const std::set<std::string> kTrue = {"true", "True", "TRUE", "yes", "Yes", "YES",
+                                              "on",   "On",   "ON",   "y",   "Y"};
+  static const std::set<std::string> kFalse = {"false", "False", "FALSE", "no", "No", "NO",
+                                               "off",   "Off",   "OFF",   "n",  "N"};
+  if (kTrue.contains(text)) return true;
+  if (kFalse.contains(text)) return false;
+  return std::nullopt;
+}
+
+// .inf and .nan are numbers to YAML but no setting of ours can use them.
+std::optional<double> FiniteNumber(const YAML::Node& node) {
+  if (!node.IsScalar()) return std::nullopt;
+  try {
+    const auto number = node.as<double>();
+    if (std::isfinite(number)) return number;
+  } catch (const YAML::Exception&) {
+    // Not a number: reported by the caller like a non-finite one.
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool ParseInteger(const std::string& text, std::int64_t& out, const YamlDialect& dialect) {
+  return dialect.go_yaml ? ParseGoInteger(text, out) : ParseDecimal(text, out);
+}
+
+MapReader::MapReader(const YAML::Node& node, std::string path, ErrorList& errors,
+                     YamlDialect dialect)
+    : node_(node), path_(std::move(path)), errors_(errors), dialect_(dialect) {
+  if (!node_.IsMap()) {
+    if (dialect_.go_yaml) {
+      errors_.Add(node_.Mark(), (path_.empty() ? "web config" : path_) +
+                                    ": expected a mapping (yaml: cannot unmarshal it)");
+    } else {
+      errors_.Add(node_.Mark(), path_ + ": expected a mapping");
+    }
+    valid_ = false;
+    return;
+  }
+  std::set<std::string> seen;
+  for (const auto& entry : node_) {
+    const auto key = entry.first.as<std::string>();
+    if (!seen.insert(key).second)
+      errors_.Add(entry.first.Mark(), Qualified(key) + ": duplicate key");
+  }
+}
+
+YAML::Node MapReader::Get(const std::string& key) {
+  known_.insert(key);
+  if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
+  for (const auto& entry : node_) {
+    if (entry.first.as<std::string>() == key) return entry.second;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+bool MapReader::Has(const std::string& key) {
+  const YAML::Node value = Get(key);
+  return value.IsDefined() && !value.IsNull();
+}
+
+YAML::Mark MapReader::MarkOf(const std::string& key) {
+  const YAML::Node value = Get(key);
+  return value.IsDefined() ? value.Mark() : node_.Mark();
+}
+
+void MapReader::Error(const std::string& key, const std::string& message) {
+  errors_.Add(MarkOf(key), Qualified(key) + ": " + message);
+}
+
+void MapReader::ErrorHere(const std::string& message) {
+  errors_.Add(node_.Mark(), path_ + ": " + message);
+}
+
+std::optional<std::string> MapReader::Expanded(const YAML::Node& value, const std::string& where) {
+  if (dialect_.env == nullptr) return value.Scalar();
+  Result<std::string> expanded = ExpandEnv(value.Scalar(), *dialect_.env);
+  if (!expanded.ok()) {
+    errors_.Add(value.Mark(), where + ": " + expanded.error());
+    return std::nullopt;
+  }
+  return std::move(expanded).value();
+}
+
+void MapReader::String(const std::string& key, std::string& out, bool required) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) {
+    if (required) errors_.Add(node_.Mark(), Qualified(key) + ": required");
+    return;
+  }
+  if (!value.IsScalar()) {
+    errors_.Add(value.Mark(), Qualified(key) + ": expected a string");
+    return;
+  }
+  if (std::optional<std::string> text = Expanded(value, Qualified(key))) out = std::move(*text);
+}
+
+void MapReader::DurationField(const std::string& key, Duration& out) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  if (!value.IsScalar()) {
+    errors_.Add(value.Mark(), Qualified(key) + ": expected a duration such as 15s");
+    return;
+  }
+  const std::optional<std::string> text = Expanded(value, Qualified(key));
+  if (!text) return;
+  Result<Duration> parsed = ParseDuration(*text);
+  if (!parsed.ok()) {
+    errors_.Add(value.Mark(), Qualified(key) + ": " + parsed.error());
+    return;
+  }
+  if (parsed.value() > kLongestDuration) {
+    errors_.Add(value.Mark(), Qualified(key) + ": must be at most " +
+                                  FormatDuration(kLongestDuration) +
+                                  " (timers and libpq cannot count further)");
+    return;
+  }
+  out = parsed.value();
+}
+
+void MapReader::Bool(const std::string& key, bool& out) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  std::optional<bool> parsed;
+  if (value.IsScalar() && dialect_.go_yaml) {
+    parsed = GoBool(value.Scalar());
+  } else if (value.IsScalar() && (value.Scalar() == "true" || value.Scalar() == "false")) {
+    parsed = value.Scalar() == "true";
+  }
+  if (!parsed) {
+    errors_.Add(value.Mark(), Qualified(key) + ": expected true or false");
+    return;
+  }
+  out = *parsed;
+}
+
+void MapReader::Int64(const std::string& key, std::int64_t& out) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  std::int64_t parsed = 0;
+  if (!value.IsScalar() || !ParseInteger(value.Scalar(), parsed, dialect_)) {
+    errors_.Add(value.Mark(), Qualified(key) + ": expected an integer");
+    return;
+  }
+  out = parsed;
+}
+
+void MapReader::Double(const std::string& key, double& out) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  if (std::optional<double> number = FiniteNumber(value)) {
+    out = *number;
+  } else {
+    errors_.Add(value.Mark(), Qualified(key) + ": expected a finite number");
+  }
+}
+
+void MapReader::IntList(const std::string& key, std::vector<int>& out) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  if (!value.IsSequence()) {
+    errors_.Add(value.Mark(), Qualified(key) + ": expected a list of integers");
+    return;
+  }
+  out.clear();
+  for (const auto& item : value) {
+    std::int64_t parsed = 0;
+    if (!item.IsScalar() || !ParseDecimal(item.Scalar(), parsed) || parsed < 0 || parsed > 999) {
+      errors_.Add(item.Mark(), Qualified(key) + ": expected an HTTP status code");
+      continue;
+    }
+    out.push_back(static_cast<int>(parsed));
+  }
+}
+
+void MapReader::BucketList(const std::string& key, std::vector<double>& out) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  if (!value.IsSequence()) {
+    errors_.Add(value.Mark(), Qualified(key) + ": expected a list of numbers");
+    return;
+  }
+  std::vector<double> buckets;
+  bool valid = true;
+  for (const auto& item : value) {
+    if (std::optional<double> number = FiniteNumber(item)) {
+      buckets.push_back(*number);
+    } else {
+      errors_.Add(item.Mark(),
+                  Qualified(key) + ": expected a finite number (the +Inf bucket is always there)");
+      valid = false;
     }
   }
-  if (!last_double && !last_single) return std::nullopt;
-  const std::size_t open =
-      std::min(last_double.value_or(text.size()), last_single.value_or(text.size()));
-  YAML::Mark mark;
-  mark.pos = static_cast<int>(open);
-  const std::size_t line_start = text.rfind('\n', open);
-  mark.line = static_cast<int>(std::count(text.begin(), text.begin() + open, '\n'));
-  mark.column =
-      static_cast<int>(line_start == std::string_view::npos ? open : open - line_start - 1);
-  return mark;
+  if (valid) out = std::move(buckets);
 }
 
-// The text as yaml-cpp counts positions in it: without a UTF-8 byte order mark.
-std::string_view WithoutBom(std::string_view yaml) {
-  constexpr std::string_view kBom = "\xEF\xBB\xBF";
-  return yaml.starts_with(kBom) ? yaml.substr(kBom.size()) : yaml;
-}
-
-// Runs DocumentCheck over `yaml`; false if it found a problem.
-bool CheckDocument(std::string_view yaml, ErrorList& errors) {
-  std::istringstream in{std::string(yaml)};
-  YAML::Parser parser(in);
-  DocumentCheck check(WithoutBom(yaml), errors);
-  while (check.want_more() && parser.HandleNextDocument(check)) {
+void MapReader::StringList(const std::string& key, std::vector<std::string>& out) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  if (!value.IsSequence()) {
+    errors_.Add(value.Mark(), Qualified(key) + ": expected a list of strings");
+    return;
   }
-  return errors.empty();
-}
-
-void RequirePositive(MapReader& reader, const std::string& key, Duration value, ErrorList& errors) {
-  if (value <= Duration::zero()) {
-    errors.Add(reader.MarkOf(key), reader.Qualified(key) + ": must be greater than 0");
+  out.clear();
+  for (const auto& item : value) {
+    if (!item.IsScalar()) {
+      errors_.Add(item.Mark(), Qualified(key) + ": expected a string");
+      continue;
+    }
+    out.push_back(item.Scalar());
   }
 }
 
+void MapReader::StringMap(const std::string& key,
+                          std::vector<std::pair<std::string, std::string>>& out) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  if (!value.IsMap()) {
+    errors_.Add(value.Mark(), Qualified(key) + ": expected a mapping of strings");
+    return;
+  }
+  for (const auto& entry : value) {
+    const std::string where = Qualified(key) + "." + entry.first.Scalar();
+    if (!entry.second.IsScalar()) {
+      errors_.Add(entry.second.Mark(), where + ": expected a string");
+      continue;
+    }
+    if (std::optional<std::string> text = Expanded(entry.second, where)) {
+      out.emplace_back(entry.first.Scalar(), std::move(*text));
+    }
+  }
+}
+
+std::optional<MapReader> MapReader::Nested(const std::string& key) {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined() || value.IsNull()) return std::nullopt;
+  return MapReader(value, Qualified(key), errors_, dialect_);
+}
+
+void MapReader::RejectUnknownKeys() {
+  if (!valid_) return;
+  const char* const suffix =
+      dialect_.go_yaml ? ": unknown key (yaml: field not found)" : ": unknown key";
+  for (const auto& entry : node_) {
+    const auto key = entry.first.as<std::string>();
+    if (!known_.contains(key)) errors_.Add(entry.first.Mark(), Qualified(key) + suffix);
+  }
+}
+
+void RequirePositive(MapReader& reader, const std::string& key, Duration value) {
+  if (value <= Duration::zero()) reader.Error(key, "must be greater than 0");
+}
+
+void RequireFraction(MapReader& reader, const std::string& key, double value) {
+  if (!(value > 0 && value < 1)) reader.Error(key, "must be between 0 and 1 (exclusive)");
+}
 }  // namespace outcomes
