@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "exporter/config/error_list.h"
+#include "exporter/config/yaml_reader.h"
 #include "exporter/http/tls_context.h"
 
 namespace outcomes {
@@ -45,17 +46,6 @@ std::string SystemError(int code) {
   std::string message = std::error_code(code, std::generic_category()).message();
   if (!message.empty()) message[0] = static_cast<char>(std::tolower(message[0]));
   return message;
-}
-
-bool ParseInteger(const std::string& text, std::int64_t& out) {
-  if (text.empty()) return false;
-  std::size_t used = 0;
-  try {
-    out = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return used == text.size();
 }
 
 // Go's time.ParseDuration: a sign, then numbers (decimals allowed) each with a unit among ns,
@@ -90,173 +80,28 @@ std::optional<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
   return std::chrono::nanoseconds(static_cast<std::int64_t>(sign * total));
 }
 
-// Reads one mapping of the web config as the exporter-toolkit's strict YAML decoding does:
-// unknown and duplicate keys are errors, values are taken literally (no ${VAR} expansion).
-class WebMapReader {
- public:
-  WebMapReader(const YAML::Node& node, std::string path, ErrorList& errors)
-      : node_(node), path_(std::move(path)), errors_(errors) {
-    if (!node_.IsMap()) {
-      errors_.Add(node_.Mark(), (path_.empty() ? "web config" : path_) +
-                                    ": expected a mapping (yaml: cannot unmarshal it)");
-      valid_ = false;
-      return;
-    }
-    std::set<std::string> seen;
-    for (const auto& entry : node_) {
-      const auto key = entry.first.as<std::string>();
-      if (!seen.insert(key).second) {
-        errors_.Add(entry.first.Mark(), Qualified(key) + ": duplicate key");
-      }
-    }
+// As the exporter-toolkit's strict YAML decoding reads the web config: unknown and duplicate
+// keys are errors, values are taken literally (no ${VAR} expansion), Go's spellings.
+constexpr YamlDialect kGoYaml{.env = nullptr, .go_yaml = true};
+
+// A Go duration ("1s", "1m30s", "250ms"), or an integer of nanoseconds, as Go's decoder reads
+// a time.Duration.
+void GoDurationField(MapReader& reader, const std::string& key, std::chrono::nanoseconds& out) {
+  const YAML::Node value = reader.Get(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  std::int64_t nanoseconds = 0;
+  if (value.IsScalar() && ParseInteger(value.Scalar(), nanoseconds, kGoYaml)) {
+    out = std::chrono::nanoseconds(nanoseconds);
+    return;
   }
-
-  std::string Qualified(const std::string& key) const {
-    return path_.empty() ? key : path_ + "." + key;
+  std::optional<std::chrono::nanoseconds> parsed;
+  if (value.IsScalar()) parsed = ParseGoDuration(value.Scalar());
+  if (!parsed) {
+    reader.Error(key, "expected a duration such as 1s or 250ms");
+    return;
   }
-
-  // The node for `key`, or an undefined node; marks the key as known.
-  YAML::Node Get(const std::string& key) {
-    known_.insert(key);
-    if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
-    for (const auto& entry : node_) {
-      if (entry.first.as<std::string>() == key) return entry.second;
-    }
-    return YAML::Node(YAML::NodeType::Undefined);
-  }
-
-  void String(const std::string& key, std::string& out, bool required = false) {
-    const YAML::Node value = Get(key);
-    if (!value.IsDefined() || value.IsNull()) {
-      if (required) errors_.Add(node_.Mark(), Qualified(key) + ": required");
-      return;
-    }
-    if (!value.IsScalar()) {
-      errors_.Add(value.Mark(), Qualified(key) + ": expected a string");
-      return;
-    }
-    out = value.Scalar();
-  }
-
-  // A boolean as YAML 1.1, which the exporter-toolkit's decoder reads, spells it.
-  void Bool(const std::string& key, bool& out) {
-    static const std::set<std::string> kTrue = {"true", "True", "TRUE", "yes", "Yes", "YES",
-                                                "on",   "On",   "ON",   "y",   "Y"};
-    static const std::set<std::string> kFalse = {"false", "False", "FALSE", "no", "No", "NO",
-                                                 "off",   "Off",   "OFF",   "n",  "N"};
-    const YAML::Node value = Get(key);
-    if (!value.IsDefined() || value.IsNull()) return;
-    if (value.IsScalar() && kTrue.contains(value.Scalar())) {
-      out = true;
-    } else if (value.IsScalar() && kFalse.contains(value.Scalar())) {
-      out = false;
-    } else {
-      errors_.Add(value.Mark(), Qualified(key) + ": expected true or false");
-    }
-  }
-
-  void Int64(const std::string& key, std::int64_t& out) {
-    const YAML::Node value = Get(key);
-    if (!value.IsDefined() || value.IsNull()) return;
-    std::int64_t parsed = 0;
-    if (!value.IsScalar() || !ParseInteger(value.Scalar(), parsed)) {
-      errors_.Add(value.Mark(), Qualified(key) + ": expected an integer");
-      return;
-    }
-    out = parsed;
-  }
-
-  // A Go duration ("1s", "1m30s", "250ms"), or an integer of nanoseconds, as Go's decoder reads
-  // a time.Duration.
-  void GoDurationField(const std::string& key, std::chrono::nanoseconds& out) {
-    const YAML::Node value = Get(key);
-    if (!value.IsDefined() || value.IsNull()) return;
-    std::int64_t nanoseconds = 0;
-    if (value.IsScalar() && ParseInteger(value.Scalar(), nanoseconds)) {
-      out = std::chrono::nanoseconds(nanoseconds);
-      return;
-    }
-    std::optional<std::chrono::nanoseconds> parsed;
-    if (value.IsScalar()) parsed = ParseGoDuration(value.Scalar());
-    if (!parsed) {
-      errors_.Add(value.Mark(), Qualified(key) + ": expected a duration such as 1s or 250ms");
-      return;
-    }
-    out = *parsed;
-  }
-
-  // A list of strings, in file order.
-  void StringList(const std::string& key, std::vector<std::string>& out) {
-    const YAML::Node value = Get(key);
-    if (!value.IsDefined() || value.IsNull()) return;
-    if (!value.IsSequence()) {
-      errors_.Add(value.Mark(), Qualified(key) + ": expected a list of strings");
-      return;
-    }
-    for (const auto& item : value) {
-      if (!item.IsScalar()) {
-        errors_.Add(item.Mark(), Qualified(key) + ": expected a string");
-        continue;
-      }
-      out.push_back(item.Scalar());
-    }
-  }
-
-  bool Has(const std::string& key) {
-    const YAML::Node value = Get(key);
-    return value.IsDefined() && !value.IsNull();
-  }
-
-  YAML::Mark Mark() const { return node_.Mark(); }
-
-  // A mapping of strings, in file order.
-  void StringMap(const std::string& key, std::vector<std::pair<std::string, std::string>>& out) {
-    const YAML::Node value = Get(key);
-    if (!value.IsDefined() || value.IsNull()) return;
-    if (!value.IsMap()) {
-      errors_.Add(value.Mark(), Qualified(key) + ": expected a mapping of strings");
-      return;
-    }
-    for (const auto& entry : value) {
-      if (!entry.second.IsScalar()) {
-        errors_.Add(entry.second.Mark(),
-                    Qualified(key) + "." + entry.first.Scalar() + ": expected a string");
-        continue;
-      }
-      out.emplace_back(entry.first.Scalar(), entry.second.Scalar());
-    }
-  }
-
-  // A reader for the nested mapping at `key`, or nullopt when the key is absent.
-  std::optional<WebMapReader> Nested(const std::string& key) {
-    const YAML::Node value = Get(key);
-    if (!value.IsDefined() || value.IsNull()) return std::nullopt;
-    return WebMapReader(value, Qualified(key), errors_);
-  }
-
-  // Reports the keys nobody asked for; call after reading every known field.
-  void RejectUnknownKeys() {
-    if (!valid_) return;
-    for (const auto& entry : node_) {
-      const auto key = entry.first.as<std::string>();
-      if (!known_.contains(key)) {
-        errors_.Add(entry.first.Mark(), Qualified(key) + ": unknown key (yaml: field not found)");
-      }
-    }
-  }
-
-  YAML::Mark MarkOf(const std::string& key) {
-    const YAML::Node value = Get(key);
-    return value.IsDefined() ? value.Mark() : node_.Mark();
-  }
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  ErrorList& errors_;
-  std::set<std::string> known_;
-  bool valid_ = true;
-};
+  out = *parsed;
+}
 
 // The exporter-toolkit's TLS version names.
 const std::vector<std::string> kTlsVersions = {"TLS10", "TLS11", "TLS12", "TLS13"};
@@ -266,7 +111,7 @@ int VersionRank(const std::string& name) {
                           kTlsVersions.begin());
 }
 
-void CheckVersions(WebMapReader& tls, const WebConfig& web, ErrorList& errors) {
+void CheckVersions(MapReader& tls, const WebConfig& web, ErrorList& errors) {
   for (const auto& [key, version] :
        {std::pair{"min_version", &web.min_version}, {"max_version", &web.max_version}}) {
     const std::string qualified = tls.Qualified(key);
@@ -291,7 +136,7 @@ bool LacksHttp2Suite(const WebConfig& web) {
   });
 }
 
-void CheckCipherSuitesAndCurves(WebMapReader& tls, const WebConfig& web, ErrorList& errors) {
+void CheckCipherSuitesAndCurves(MapReader& tls, const WebConfig& web, ErrorList& errors) {
   bool all_known = true;
   for (const std::string& name : web.cipher_suites) {
     if (!OpenSslCipherName(name)) {
@@ -320,7 +165,7 @@ void CheckCipherSuitesAndCurves(WebMapReader& tls, const WebConfig& web, ErrorLi
   }
 }
 
-void CheckClientAuth(WebMapReader& tls, WebConfig& web, ErrorList& errors) {
+void CheckClientAuth(MapReader& tls, WebConfig& web, ErrorList& errors) {
   // "" is what Go reads from an explicit empty value; RequireClientCert is the older name.
   if (web.client_auth_type.empty()) web.client_auth_type = "NoClientCert";
   if (web.client_auth_type == "RequireClientCert") web.client_auth_type = "RequireAnyClientCert";
@@ -366,7 +211,7 @@ void PreferFiles(WebConfig& web) {
 
 // Half-written sections are refused: any certificate, key, CA or client_auth_type turns TLS
 // on, and then a certificate and a key must be there.
-void CheckCertificateAndKey(WebMapReader& tls, const WebConfig& web, bool auth_type_given,
+void CheckCertificateAndKey(MapReader& tls, const WebConfig& web, bool auth_type_given,
                             ErrorList& errors) {
   const bool enabled = web.tls() || !web.key.empty() || !web.key_file.empty() ||
                        !web.client_ca.empty() || !web.client_ca_file.empty() || auth_type_given;
@@ -379,7 +224,7 @@ void CheckCertificateAndKey(WebMapReader& tls, const WebConfig& web, bool auth_t
   }
 }
 
-void CheckFilesReadable(WebMapReader& tls, const WebConfig& web, ErrorList& errors) {
+void CheckFilesReadable(MapReader& tls, const WebConfig& web, ErrorList& errors) {
   for (const auto& [key, file_path] : {std::pair{"cert_file", &web.cert_file},
                                        {"key_file", &web.key_file},
                                        {"client_ca_file", &web.client_ca_file}}) {
@@ -398,7 +243,7 @@ void CheckFilesReadable(WebMapReader& tls, const WebConfig& web, ErrorList& erro
   }
 }
 
-void ReadTlsServerConfig(WebMapReader& tls, const std::filesystem::path& folder, WebConfig& web,
+void ReadTlsServerConfig(MapReader& tls, const std::filesystem::path& folder, WebConfig& web,
                          ErrorList& errors) {
   tls.String("cert", web.cert);
   tls.String("key", web.key);
@@ -452,7 +297,7 @@ std::string QuotedList(const std::vector<std::string>& values) {
   return out + "]";
 }
 
-void ReadHttpServerConfig(WebMapReader& http, WebConfig& web, ErrorList& errors) {
+void ReadHttpServerConfig(MapReader& http, WebConfig& web, ErrorList& errors) {
   http.Bool("http2", web.http2);
   http.StringMap("headers", web.headers);
   http.RejectUnknownKeys();
@@ -479,8 +324,8 @@ void ReadHttpServerConfig(WebMapReader& http, WebConfig& web, ErrorList& errors)
   }
 }
 
-void ReadRateLimit(WebMapReader& limit, WebConfig& web) {
-  limit.GoDurationField("interval", web.rate_limit.interval);
+void ReadRateLimit(MapReader& limit, WebConfig& web) {
+  GoDurationField(limit, "interval", web.rate_limit.interval);
   limit.Int64("burst", web.rate_limit.burst);
   limit.RejectUnknownKeys();
   // As in the exporter-toolkit (golang.org/x/time/rate): an interval of 0 or less is no
@@ -505,7 +350,7 @@ Result<WebConfig> LoadWebConfigFile(const std::string& path) {
   try {
     const YAML::Node root = YAML::Load(text.str());
     if (!root.IsDefined() || root.IsNull()) return web;
-    WebMapReader reader(root, "", errors);
+    MapReader reader(root, "", errors, kGoYaml);
     // http2 first: the TLS checks depend on it.
     if (auto http = reader.Nested("http_server_config")) ReadHttpServerConfig(*http, web, errors);
     if (auto tls = reader.Nested("tls_server_config")) {
