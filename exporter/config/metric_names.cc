@@ -1,5 +1,7 @@
 #include "exporter/config/metric_names.h"
 
+#include <prometheus/check_names.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -12,7 +14,11 @@ bool ValidColumnName(const std::string& name) {
   });
 }
 
-bool ValidMetricName(const std::string& name) { return ValidColumnName(name); }
+// prometheus-cpp's check, which also refuses the __ prefix Prometheus keeps for itself; colons
+// are for the names of recording rules, never for an exporter's metrics.
+bool ValidMetricName(const std::string& name) {
+  return prometheus::CheckMetricName(name) && name.find(':') == std::string::npos;
+}
 
 bool IsReservedMetricName(const std::string& name) {
   return name.starts_with("outcomes_") || name.starts_with("model_endpoint_") ||
@@ -21,6 +27,9 @@ bool IsReservedMetricName(const std::string& name) {
 }
 
 std::string UserMetricNameProblem(const std::string& name) {
+  if (name.starts_with("__")) {
+    return "\"" + name + "\" is not a valid metric name (names starting with __ are Prometheus's)";
+  }
   if (!name.empty() && !ValidMetricName(name)) {
     return "\"" + name + "\" is not a valid metric name ([a-zA-Z_][a-zA-Z0-9_]*)";
   }
@@ -29,7 +38,7 @@ std::string UserMetricNameProblem(const std::string& name) {
 }
 
 bool ValidLabelName(const std::string& name) {
-  return ValidMetricName(name) && !name.starts_with("__") && name != "le" && name != "quantile";
+  return prometheus::CheckLabelName(name) && name != "le" && name != "quantile";
 }
 
 }  // namespace outcomes

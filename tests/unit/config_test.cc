@@ -576,3 +576,26 @@ TEST(ConfigSecretsTest, ErrorsDoNotRepeatAValueThatMayHoldAPassword) {
 
 }  // namespace
 }  // namespace outcomes
+
+namespace outcomes {
+namespace {
+
+// Names are checked by prometheus-cpp's CheckMetricName, which keeps __ for Prometheus; the
+// exporter's own policy still refuses colons (recording rules' names).
+TEST(ConfigMetricNamesTest, RefusesTheReservedPrefixAndColons) {
+  const auto config = LoadConfigText(
+      "store: {dsn: x}\n"
+      "queries:\n"
+      "  - {name: __up, sql: select 1, values: [v]}\n"
+      "  - {name: \"job:up\", sql: select 1, values: [v]}\n",
+      "test.yml", [](const std::string&) { return std::nullopt; });
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            "test.yml:3:12: queries[0].name: \"__up\" is not a valid metric name (names starting "
+            "with __ are Prometheus's)\n"
+            "test.yml:4:12: queries[1].name: \"job:up\" is not a valid metric name "
+            "([a-zA-Z_][a-zA-Z0-9_]*)");
+}
+
+}  // namespace
+}  // namespace outcomes
