@@ -24,17 +24,26 @@ App::~App() {
   }
 }
 
+Result<LoadedFiles> App::Load() {
+  return LoadAll({options_.config_file, options_.web_config_file}, options_.env,
+                 collector_context_);
+}
+
 Status App::Start(const Config& config) {
   Result<std::vector<std::shared_ptr<Collector>>> collectors =
-      BuildCollectors(config, collector_context_);
+      BuildCollectorsOf(config, options_.config_file, collector_context_);
   if (!collectors.ok()) return collectors.status();
-  scheduler_.Apply(collectors.value());
+  return Start(LoadedFiles{config, WebConfig{}, std::move(collectors).value()});
+}
+
+Status App::Start(LoadedFiles files) {
+  scheduler_.Apply(files.collectors);
   {
     const std::lock_guard<std::mutex> lock(reload_mutex_);
     reload_ = {true, std::chrono::system_clock::now()};
   }
   Result<std::unique_ptr<HttpServer>> server =
-      HttpServer::Start(options_.listen_address, Routes(), log_, options_.web);
+      HttpServer::Start(options_.listen_address, Routes(), log_, files.web);
   if (!server.ok()) return server.status();
   http_ = std::move(server).value();
   return Status::Ok();
@@ -66,19 +75,14 @@ Status App::Reload() {
 
 // Everything is read and built before anything is applied, so that a reload is all or nothing.
 Status App::ApplyFiles() {
-  Result<Config> config = LoadConfigFile(options_.config_file, ProcessEnv());
-  if (!config.ok()) return config.status();
-  Result<std::vector<std::shared_ptr<Collector>>> collectors =
-      BuildCollectors(config.value(), collector_context_);
-  if (!collectors.ok()) return collectors.status();
+  Result<LoadedFiles> files = Load();
+  if (!files.ok()) return files.status();
   if (!options_.web_config_file.empty() && http_) {
-    Result<WebConfig> web = LoadWebConfigFile(options_.web_config_file);
-    if (!web.ok()) return web.status();
-    if (Status applied = http_->Reconfigure(web.value()); !applied.ok()) {
+    if (Status applied = http_->Reconfigure(files.value().web); !applied.ok()) {
       return Status::Error(options_.web_config_file + ": " + applied.message());
     }
   }
-  scheduler_.Apply(collectors.value());
+  scheduler_.Apply(files.value().collectors);
   return Status::Ok();
 }
 

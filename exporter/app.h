@@ -11,6 +11,7 @@
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
 #include "exporter/http/server.h"
+#include "exporter/load_all.h"
 #include "exporter/metrics/exposition.h"
 #include "exporter/metrics/self.h"
 #include "exporter/scheduling/scheduler.h"
@@ -21,8 +22,8 @@ struct AppOptions {
   std::string config_file;
   std::string listen_address = ":9477";
   std::string telemetry_path = "/metrics";
-  std::string web_config_file;  // empty: no TLS, no auth; read again on every reload
-  WebConfig web;                // as read at start
+  std::string web_config_file;   // empty: no TLS, no auth; read again on every reload
+  EnvLookup env = ProcessEnv();  // where ${VAR} of the config file comes from
 };
 
 class App {
@@ -34,7 +35,11 @@ class App {
   App(App&&) = delete;
   App& operator=(App&&) = delete;
 
-  // Starts the collectors of `config` and the HTTP server.
+  // Reads the config and web config files with LoadAll, as every reload does.
+  Result<LoadedFiles> Load();
+  // Starts the collectors and the HTTP server of what Load() returned.
+  Status Start(LoadedFiles files);
+  // Starts the collectors of `config`, with no web config: for a Config built in code (tests).
   Status Start(const Config& config);
   // Re-reads the config file and the web config file; on any failure, an exception included,
   // keeps both running configs and returns the reason. Never throws. Call on the io thread.

@@ -1,19 +1,105 @@
-// outcomes_exporter: the thin entry point. Parses flags, loads the config, and runs the App on
-// one io_context until SIGTERM or SIGINT.
+// outcomes_exporter: the thin entry point. Parses flags, loads the files with LoadAll (as
+// --config.check and every reload do), and runs the App on one io_context until SIGTERM or
+// SIGINT.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <functional>
 #include <iostream>
-#include <sstream>
 
 #include "exporter/app.h"
 #include "exporter/flags.h"
-#include "exporter/http/server.h"
+#include "exporter/load_all.h"
 #include "exporter/version.h"
 
 namespace {
 
 using outcomes::Status;
+
+// SIGTERM and SIGINT stop the event loop, SIGHUP reloads; lives while the loop runs.
+class Signals {
+ public:
+  Signals(boost::asio::io_context& io, outcomes::App& app, outcomes::Logger& log)
+      : io_(io), app_(app), log_(log), guard_(boost::asio::make_work_guard(io)) {
+    stop_.async_wait([this](const boost::system::error_code& error, int signal) {
+      if (error) return;
+      log_.Info("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      reload_.cancel();
+      guard_.reset();
+      io_.stop();
+    });
+    WaitForHup();
+  }
+
+ private:
+  void WaitForHup() {
+    reload_.async_wait([this](const boost::system::error_code& error, int) {
+      if (error) return;
+      WaitForHup();  // first, so that the next SIGHUP is always heard
+      log_.Info("SIGHUP received, reloading configuration");
+      (void)app_.Reload();  // never throws; a failure is logged and kept in a metric
+    });
+  }
+
+  boost::asio::io_context& io_;
+  outcomes::App& app_;
+  outcomes::Logger& log_;
+  // Holds the io_context open until a stop signal arrives.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  boost::asio::signal_set stop_{io_, SIGTERM, SIGINT};
+  boost::asio::signal_set reload_{io_, SIGHUP};
+};
+
+int CheckConfig(const outcomes::Flags& flags, outcomes::Logger& log) {
+  outcomes::CollectorContext context{log};
+  const auto files = outcomes::LoadAll({flags.config_file, flags.web_config_file},
+                                       outcomes::ProcessEnv(), context);
+  if (!files.ok()) {
+    std::cerr << files.error() << "\n";
+    return 1;
+  }
+  std::cout << flags.config_file << ": configuration is valid\n";
+  return 0;
+}
+
+void LogListening(const outcomes::Flags& flags, const outcomes::App& app,
+                  const outcomes::WebConfig& web, const outcomes::BuildInfo& build,
+                  outcomes::Logger& log) {
+  std::string ports;  // the bound ports: with :0, the only place they are said
+  for (const int port : app.http()->ports()) {
+    ports += (ports.empty() ? "" : ",") + std::to_string(port);
+  }
+  log.Info("listening", {{"address", flags.listen_address},
+                         {"port", ports},
+                         {"tls", web.tls() ? "true" : "false"},
+                         {"basic_auth", web.basic_auth_users.empty() ? "false" : "true"},
+                         {"telemetry_path", flags.telemetry_path},
+                         {"version", build.version}});
+}
+
+int Serve(const outcomes::Flags& flags, const outcomes::BuildInfo& build, outcomes::Logger& log) {
+  boost::asio::io_context io;
+  outcomes::App app(
+      {flags.config_file, flags.listen_address, flags.telemetry_path, flags.web_config_file}, build,
+      log, io);
+  auto files = app.Load();
+  if (!files.ok()) {
+    log.Error("invalid configuration", {{"file", flags.config_file}, {"err", files.error()}});
+    std::cerr << files.error() << "\n";
+    return 1;
+  }
+  const outcomes::WebConfig web = files.value().web;
+  Signals signals(io, app, log);
+  if (const Status started = app.Start(std::move(files).value()); !started.ok()) {
+    log.Error("cannot start", {{"err", started.message()}});
+    return 1;
+  }
+  LogListening(flags, app, web, build, log);
+  outcomes::RunEventLoop(io, log);
+  const bool clean = app.Stop(std::chrono::seconds(3));
+  log.Info(clean ? "stopped" : "stopped with collectors still running");
+  return 0;
+}
 
 int Run(const outcomes::Flags& flags) {
   const outcomes::BuildInfo build{outcomes::kVersion, outcomes::kRevision};
@@ -29,99 +115,7 @@ int Run(const outcomes::Flags& flags) {
     return 2;
   }
   outcomes::Logger log(std::cerr, level.value(), format.value());
-
-  const auto config = outcomes::LoadConfigFile(flags.config_file, outcomes::ProcessEnv());
-  if (flags.config_check) {
-    if (!config.ok()) {
-      std::cerr << config.error() << "\n";
-      return 1;
-    }
-    if (!flags.web_config_file.empty()) {
-      const auto web = outcomes::LoadWebConfigFile(flags.web_config_file);
-      if (!web.ok()) {
-        std::cerr << web.error() << "\n";
-        return 1;
-      }
-      // Loads the certificate, key and client CA as the server would.
-      if (const Status tls = outcomes::HttpServer::CheckTls(web.value()); !tls.ok()) {
-        std::cerr << flags.web_config_file << ": " << tls.message() << "\n";
-        return 1;
-      }
-    }
-    // Building the collectors (without running them) also checks URLs and TLS files.
-    outcomes::CollectorContext context{log};
-    const auto collectors = outcomes::BuildCollectors(config.value(), context);
-    if (!collectors.ok()) {
-      std::istringstream lines(collectors.error());
-      for (std::string line; std::getline(lines, line);) {
-        std::cerr << flags.config_file << ": " << line << "\n";
-      }
-      return 1;
-    }
-    std::cout << flags.config_file << ": configuration is valid\n";
-    return 0;
-  }
-  if (!config.ok()) {
-    log.Error("invalid configuration", {{"file", flags.config_file}, {"err", config.error()}});
-    std::cerr << config.error() << "\n";
-    return 1;
-  }
-
-  outcomes::WebConfig web;
-  if (!flags.web_config_file.empty()) {
-    auto loaded = outcomes::LoadWebConfigFile(flags.web_config_file);
-    if (!loaded.ok()) {
-      log.Error("invalid web configuration",
-                {{"file", flags.web_config_file}, {"err", loaded.error()}});
-      std::cerr << loaded.error() << "\n";
-      return 1;
-    }
-    web = loaded.value();
-  }
-
-  boost::asio::io_context io;
-  outcomes::App app(
-      {flags.config_file, flags.listen_address, flags.telemetry_path, flags.web_config_file, web},
-      build, log, io);
-  boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
-  boost::asio::signal_set reload_signals(io, SIGHUP);
-  // Holds the io_context open until a stop signal arrives.
-  auto guard = boost::asio::make_work_guard(io);
-
-  stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
-    if (error) return;
-    log.Info("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    reload_signals.cancel();
-    guard.reset();
-    io.stop();
-  });
-  std::function<void(const boost::system::error_code&, int)> on_hup =
-      [&](const boost::system::error_code& error, int) {
-        if (error) return;
-        reload_signals.async_wait(on_hup);  // first, so that the next SIGHUP is always heard
-        log.Info("SIGHUP received, reloading configuration");
-        (void)app.Reload();  // never throws; a failure is logged and kept in a metric
-      };
-  reload_signals.async_wait(on_hup);
-
-  const Status started = app.Start(config.value());
-  if (!started.ok()) {
-    log.Error("cannot start", {{"err", started.message()}});
-    return 1;
-  }
-  std::string ports;  // the bound ports: with :0, the only place they are said
-  for (const int port : app.http()->ports())
-    ports += (ports.empty() ? "" : ",") + std::to_string(port);
-  log.Info("listening", {{"address", flags.listen_address},
-                         {"port", ports},
-                         {"tls", web.tls() ? "true" : "false"},
-                         {"basic_auth", web.basic_auth_users.empty() ? "false" : "true"},
-                         {"telemetry_path", flags.telemetry_path},
-                         {"version", build.version}});
-  outcomes::RunEventLoop(io, log);
-  const bool clean = app.Stop(std::chrono::seconds(3));
-  log.Info(clean ? "stopped" : "stopped with collectors still running");
-  return 0;
+  return flags.config_check ? CheckConfig(flags, log) : Serve(flags, build, log);
 }
 
 }  // namespace
