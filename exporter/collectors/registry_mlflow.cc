@@ -81,21 +81,21 @@ struct MlflowRegistryCollector::ModelRound {
 };
 
 Result<std::shared_ptr<MlflowRegistryCollector>> MlflowRegistryCollector::Create(
-    const RegistryConfig& config, Logger& log) {
-  Result<HttpClient> client = MakeHttpClient(config, "registry " + config.name, log);
+    const RegistryConfig& config, HttpCollectorDeps deps) {
+  Result<HttpClient> client = MakeHttpClient(config, "registry " + config.name, deps.log);
   if (!client.ok()) return client.status();
   return std::shared_ptr<MlflowRegistryCollector>(
-      new MlflowRegistryCollector(config, client.value(), log));
+      new MlflowRegistryCollector(config, client.value(), std::move(deps)));
 }
 
 MlflowRegistryCollector::MlflowRegistryCollector(RegistryConfig config, HttpClient client,
-                                                 Logger& log)
+                                                 HttpCollectorDeps deps)
     : config_(std::move(config)),
       name_("registry/" + config_.name),
       client_(std::move(client)),
       // The configured URL is the tracking server's base; the API paths are appended to it.
       base_path_(client_.url.target.substr(0, client_.url.target.find_last_not_of('/') + 1)),
-      log_(log) {}
+      deps_(std::move(deps)) {}
 
 bool MlflowRegistryCollector::SameConfig(const Collector& other) const {
   const auto* registry = dynamic_cast<const MlflowRegistryCollector*>(&other);
@@ -156,8 +156,7 @@ Result<MlflowRegistryCollector::Version> MlflowRegistryCollector::ParseModelVers
 void MlflowRegistryCollector::Fetch(boost::asio::io_context& io, std::shared_ptr<ModelRound> model,
                                     std::string api, std::string query, std::string body,
                                     std::function<void(Result<std::string>)> done) const {
-  const auto left = std::chrono::duration_cast<Duration>(model->round->deadline -
-                                                         std::chrono::steady_clock::now());
+  const auto left = std::chrono::duration_cast<Duration>(model->round->deadline - deps_.now());
   if (left <= Duration::zero()) {
     done(Status::Error(api + ": no time left in the round's timeout"));
     return;
@@ -167,7 +166,7 @@ void MlflowRegistryCollector::Fetch(boost::asio::io_context& io, std::shared_ptr
   request.method = body.empty() ? "GET" : "POST";
   request.body = std::move(body);
   request.timeout = left;
-  StartHttpProbe(
+  deps_.transport->Start(
       io, std::move(request), [api, done = std::move(done)](const ProbeResponse& response) {
         if (response.failure != ProbeFailure::kNone) {
           done(Status::Error(api + ": " + response.error));
@@ -184,7 +183,7 @@ void MlflowRegistryCollector::CollectAsync(boost::asio::io_context& io,
   auto round = std::make_shared<Round>();
   round->self = shared_from_this();
   round->pending_models = config_.models.size();
-  round->deadline = std::chrono::steady_clock::now() + config_.timeout;
+  round->deadline = deps_.now() + config_.timeout;
   round->done = std::move(done);
   for (const std::string& model : config_.models) {
     ReadAliases(io, std::make_shared<ModelRound>(ModelRound{round, model, {}}));
