@@ -1,5 +1,6 @@
 #include "exporter/collectors/registry_mlflow.h"
 
+#include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -59,6 +60,22 @@ Result<nlohmann::json> ParseObject(const std::string& body) {
     return Status::Error("response is not a JSON object");
   }
   return document;
+}
+
+// `items` in the order of the configured models, each model's in the order the registry gave
+// them. The models are asked in parallel, so the order their answers arrive in varies from
+// round to round; /metrics should not.
+template <typename Item>
+std::vector<const Item*> InModelOrder(const std::vector<Item>& items,
+                                      const std::vector<std::string>& models) {
+  std::vector<const Item*> ordered;
+  for (const Item& item : items) ordered.push_back(&item);
+  const auto rank = [&models](const Item* item) {
+    return std::find(models.begin(), models.end(), item->model) - models.begin();
+  };
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [&rank](const Item* a, const Item* b) { return rank(a) < rank(b); });
+  return ordered;
 }
 
 }  // namespace
@@ -295,12 +312,12 @@ std::vector<prometheus::MetricFamily> MlflowRegistryCollector::BuildFamilies(boo
                          "Latest version of a registered model in a stage, as the registry "
                          "last reported it (value 1).",
                          MetricType::Gauge);
-  for (const Version& version : snapshot_.stage_versions) {
+  for (const Version* version : InModelOrder(snapshot_.stage_versions, config_.models)) {
     AddSample(info,
               {{"registry", config_.name},
-               {"model_name", version.model},
-               {"model_version", version.version},
-               {"stage", version.stage}},
+               {"model_name", version->model},
+               {"model_version", version->version},
+               {"stage", version->stage}},
               1);
   }
   auto aliases = MakeFamily("model_registry_alias_info",
@@ -311,13 +328,13 @@ std::vector<prometheus::MetricFamily> MlflowRegistryCollector::BuildFamilies(boo
                              "Version the registry's champion alias (champion_alias) points to: "
                              "the version endpoints should serve (value 1).",
                              MetricType::Gauge);
-  for (const Alias& alias : snapshot_.aliases) {
+  for (const Alias* alias : InModelOrder(snapshot_.aliases, config_.models)) {
     const Labels labels = {{"registry", config_.name},
-                           {"model_name", alias.model},
-                           {"alias", alias.alias},
-                           {"model_version", alias.version}};
+                           {"model_name", alias->model},
+                           {"alias", alias->alias},
+                           {"model_version", alias->version}};
     AddSample(aliases, labels, 1);
-    if (alias.alias == config_.champion_alias) AddSample(champion, labels, 1);
+    if (alias->alias == config_.champion_alias) AddSample(champion, labels, 1);
   }
   auto created = MakeFamily("model_registry_version_created_timestamp_seconds",
                             "When a model version named by a stage or an alias was created in "

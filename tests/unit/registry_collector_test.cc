@@ -252,6 +252,36 @@ TEST_F(RegistryOnFakeTransportTest, TheRoundsRequestsShareItsTimeout) {
             "after 2s");
 }
 
+// The models answer in parallel, in any order; their series follow the configuration's order.
+TEST_F(RegistryOnFakeTransportTest, SeriesFollowTheConfiguredModelsWhateverAnswersFirst) {
+  RegistryConfig config = Config();
+  config.models = {"reco-ranker", "reco-retriever"};
+  config.stages = {"Production"};
+  FakeReply ranker;
+  ranker.body = R"({"registered_model": {"aliases": [{"alias": "champion", "version": "7"}]}})";
+  ranker.duration = 300ms;
+  transport_->Reply(kAliasesUrl, ranker);
+  transport_->ReplyJson(
+      std::string(kBase) + "/api/2.0/mlflow/registered-models/get?name=reco-retriever",
+      R"({"registered_model": {"aliases": [{"alias": "champion", "version": "3"}]}})");
+  // One answer for both models' stages: what matters is the order they arrive in.
+  transport_->ReplyJson(kLatestUrl, R"({"model_versions": []})");
+  transport_->ReplyJson(VersionUrl("7"), R"({"model_version": {"version": "7"}})");
+  transport_->ReplyJson(
+      std::string(kBase) + "/api/2.0/mlflow/model-versions/get?name=reco-retriever&version=3",
+      R"({"model_version": {"version": "3"}})");
+  const CollectOutput output = CollectOnce(*Make(config));
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  // The retriever answered first.
+  EXPECT_NE(transport_->requests().at(2).body.find("reco-retriever"), std::string::npos);
+  const prometheus::MetricFamily* champion =
+      FindFamily(output.families, "model_registry_champion_info");
+  ASSERT_NE(champion, nullptr);
+  ASSERT_EQ(champion->metric.size(), 2u);
+  EXPECT_EQ(champion->metric[0].label[1].value, "reco-ranker");
+  EXPECT_EQ(champion->metric[1].label[1].value, "reco-retriever");
+}
+
 TEST_F(RegistryOnFakeTransportTest, MatchesTheGoldenExposition) {
   ScriptHealthyRegistry();
   const CollectOutput output = CollectOnce(*Make(Config()));
