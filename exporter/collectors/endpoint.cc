@@ -16,10 +16,6 @@ namespace {
 
 using prometheus::MetricType;
 
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 constexpr std::array<std::string_view, 3> kNonFiniteLiterals = {"-Infinity", "Infinity", "NaN"};
 
 // The length of the number token at the start of `text` (JSON's characters, loosely), or 0.
@@ -119,20 +115,44 @@ std::optional<double> MappedValue(const EndpointFieldConfig& field, const nlohma
   return it->second;
 }
 
+// The probe-duration histogram from per-bucket (not cumulative) counts.
+prometheus::MetricFamily DurationHistogram(const std::string& endpoint,
+                                           const std::vector<double>& bounds,
+                                           const std::vector<std::uint64_t>& bucket_counts,
+                                           std::uint64_t count, double sum) {
+  auto family = MakeFamily("model_endpoint_probe_duration_seconds",
+                           "Duration of the endpoint's probes, from connect to the last byte.",
+                           MetricType::Histogram);
+  prometheus::ClientMetric histogram;
+  histogram.label = {{"endpoint", endpoint}};
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += bucket_counts[i];
+    histogram.histogram.bucket.push_back({cumulative, bounds[i]});
+  }
+  histogram.histogram.bucket.push_back({count, std::numeric_limits<double>::infinity()});
+  histogram.histogram.sample_count = count;
+  histogram.histogram.sample_sum = sum;
+  family.metric.push_back(std::move(histogram));
+  return family;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<EndpointCollector>> EndpointCollector::Create(const EndpointConfig& config,
-                                                                     Logger& log) {
-  Result<HttpClient> client = MakeHttpClient(config, "endpoint " + config.name, log);
+                                                                     HttpCollectorDeps deps) {
+  Result<HttpClient> client = MakeHttpClient(config, "endpoint " + config.name, deps.log);
   if (!client.ok()) return client.status();
-  return std::shared_ptr<EndpointCollector>(new EndpointCollector(config, client.value(), log));
+  return std::shared_ptr<EndpointCollector>(
+      new EndpointCollector(config, client.value(), std::move(deps)));
 }
 
-EndpointCollector::EndpointCollector(EndpointConfig config, HttpClient client, Logger& log)
+EndpointCollector::EndpointCollector(EndpointConfig config, HttpClient client,
+                                     HttpCollectorDeps deps)
     : config_(std::move(config)),
       name_("endpoint/" + config_.name),
       client_(std::move(client)),
-      log_(log),
+      deps_(std::move(deps)),
       bucket_counts_(config_.buckets.size(), 0) {}
 
 bool EndpointCollector::SameConfig(const Collector& other) const {
@@ -152,10 +172,9 @@ void EndpointCollector::CollectAsync(boost::asio::io_context& io,
   request.method = config_.method;
   request.body = config_.body;
   request.max_body_bytes = static_cast<std::size_t>(config_.max_body_bytes);
-  StartHttpProbe(io, std::move(request),
-                 [self = shared_from_this(), done = std::move(done)](ProbeResponse response) {
-                   done(self->Record(std::move(response)));
-                 });
+  deps_.transport->Start(io, std::move(request),
+                         [self = shared_from_this(), done = std::move(done)](
+                             ProbeResponse response) { done(self->Record(std::move(response))); });
 }
 
 CollectOutput EndpointCollector::Record(ProbeResponse response) {
@@ -194,14 +213,15 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
   CollectOutput output;
   up_ = response.failure == ProbeFailure::kNone;
   if (up_) {
-    last_success_seconds_ = NowSeconds();
+    last_success_seconds_ =
+        std::chrono::duration<double>(deps_.wall_now().time_since_epoch()).count();
     if (!problems.empty()) {
       ++extraction_errors_;
       std::string joined;
       for (const std::string& problem : problems) joined += (joined.empty() ? "" : "; ") + problem;
       if (joined != last_extraction_problem_) {
-        log_.Warn("cannot read fields from the endpoint's response",
-                  {{"endpoint", config_.name}, {"err", joined}});
+        deps_.log.Warn("cannot read fields from the endpoint's response",
+                       {{"endpoint", config_.name}, {"err", joined}});
       }
       last_extraction_problem_ = joined;
     } else {
@@ -287,28 +307,20 @@ std::vector<std::string> EndpointCollector::Extract(const std::string& body) {
 
 std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
   std::vector<prometheus::MetricFamily> families;
-  const Labels endpoint = {{"endpoint", config_.name}};
+  AddProbeFamilies(families);
+  AddBodyFamilies(families);
+  return families;
+}
 
+void EndpointCollector::AddProbeFamilies(std::vector<prometheus::MetricFamily>& families) const {
+  const Labels endpoint = {{"endpoint", config_.name}};
   auto up = MakeFamily("model_endpoint_up", "1 when the endpoint's last probe succeeded.",
                        MetricType::Gauge);
   AddSample(up, endpoint, up_ ? 1 : 0);
   families.push_back(std::move(up));
 
-  auto duration = MakeFamily("model_endpoint_probe_duration_seconds",
-                             "Duration of the endpoint's probes, from connect to the last byte.",
-                             MetricType::Histogram);
-  prometheus::ClientMetric histogram;
-  histogram.label = {{"endpoint", config_.name}};
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < config_.buckets.size(); ++i) {
-    cumulative += bucket_counts_[i];
-    histogram.histogram.bucket.push_back({cumulative, config_.buckets[i]});
-  }
-  histogram.histogram.bucket.push_back({probe_count_, std::numeric_limits<double>::infinity()});
-  histogram.histogram.sample_count = probe_count_;
-  histogram.histogram.sample_sum = probe_seconds_sum_;
-  duration.metric.push_back(std::move(histogram));
-  families.push_back(std::move(duration));
+  families.push_back(DurationHistogram(config_.name, config_.buckets, bucket_counts_, probe_count_,
+                                       probe_seconds_sum_));
 
   auto status = MakeFamily("model_endpoint_http_status_code",
                            "HTTP status code of the endpoint's last probe (0 without a response).",
@@ -333,7 +345,7 @@ std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
 
   auto failures = MakeFamily("model_endpoint_probe_failures_total",
                              "Failed probes by reason: timeout, connect, tls, http_status, "
-                             "body_too_large, parse.",
+                             "body_too_large, parse, unexpected_body.",
                              MetricType::Counter);
   for (const ProbeFailure reason : AllProbeFailures()) {
     const auto it = failures_.find(reason);
@@ -348,7 +360,9 @@ std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
                                MetricType::Counter);
   AddSample(extraction, endpoint, static_cast<double>(extraction_errors_));
   families.push_back(std::move(extraction));
+}
 
+void EndpointCollector::AddBodyFamilies(std::vector<prometheus::MetricFamily>& families) const {
   if (model_info_) {
     auto info =
         MakeFamily("model_info", "Model served by the endpoint, as last reported by it (value 1).",
@@ -369,10 +383,9 @@ std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
                    field.help.empty() ? "Value of " + field.pointer + " in the endpoint's response."
                                       : field.help,
                    MetricType::Gauge);
-    AddSample(family, endpoint, it->second);
+    AddSample(family, {{"endpoint", config_.name}}, it->second);
     families.push_back(std::move(family));
   }
-  return families;
 }
 
 }  // namespace outcomes

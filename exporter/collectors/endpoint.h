@@ -20,7 +20,12 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
  public:
   // Fails when the URL or TLS files cannot be used (e.g. an unreadable CA file).
   static Result<std::shared_ptr<EndpointCollector>> Create(const EndpointConfig& config,
-                                                           Logger& log);
+                                                           HttpCollectorDeps deps);
+  // With the real transport and clocks.
+  static Result<std::shared_ptr<EndpointCollector>> Create(const EndpointConfig& config,
+                                                           Logger& log) {
+    return Create(config, HttpCollectorDeps{log});
+  }
 
   const std::string& name() const override { return name_; }
   Duration interval() const override { return config_.interval; }
@@ -31,19 +36,22 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
   bool SameConfig(const Collector& other) const override;
 
  private:
-  EndpointCollector(EndpointConfig config, HttpClient client, Logger& log);
+  EndpointCollector(EndpointConfig config, HttpClient client, HttpCollectorDeps deps);
   CollectOutput Record(ProbeResponse response);
   // Reads model_info and the fields from a JSON body; returns the problems found.
   std::vector<std::string> Extract(const std::string& body);
   // The first `expect` entry the JSON body does not meet, as an error; "" when all are met.
   std::string UnmetExpectation(const std::string& body) const;
   std::vector<prometheus::MetricFamily> BuildFamilies() const;
+  // The parts of BuildFamilies: the probe's own health, then what the body reported.
+  void AddProbeFamilies(std::vector<prometheus::MetricFamily>& families) const;
+  void AddBodyFamilies(std::vector<prometheus::MetricFamily>& families) const;
   bool ValidStatus(int code) const;
 
   const EndpointConfig config_;
   const std::string name_;
   const HttpClient client_;
-  Logger& log_;
+  HttpCollectorDeps deps_;
 
   // Cumulative since start, exported as counters and a histogram.
   std::vector<std::uint64_t> bucket_counts_;  // one per config_.buckets entry, not cumulative

@@ -1,5 +1,6 @@
 #include "exporter/collectors/registry_mlflow.h"
 
+#include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -61,6 +62,22 @@ Result<nlohmann::json> ParseObject(const std::string& body) {
   return document;
 }
 
+// `items` in the order of the configured models, each model's in the order the registry gave
+// them. The models are asked in parallel, so the order their answers arrive in varies from
+// round to round; /metrics should not.
+template <typename Item>
+std::vector<const Item*> InModelOrder(const std::vector<Item>& items,
+                                      const std::vector<std::string>& models) {
+  std::vector<const Item*> ordered;
+  for (const Item& item : items) ordered.push_back(&item);
+  const auto rank = [&models](const Item* item) {
+    return std::find(models.begin(), models.end(), item->model) - models.begin();
+  };
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [&rank](const Item* a, const Item* b) { return rank(a) < rank(b); });
+  return ordered;
+}
+
 }  // namespace
 
 // The state of one round, shared by the requests of every model.
@@ -81,21 +98,21 @@ struct MlflowRegistryCollector::ModelRound {
 };
 
 Result<std::shared_ptr<MlflowRegistryCollector>> MlflowRegistryCollector::Create(
-    const RegistryConfig& config, Logger& log) {
-  Result<HttpClient> client = MakeHttpClient(config, "registry " + config.name, log);
+    const RegistryConfig& config, HttpCollectorDeps deps) {
+  Result<HttpClient> client = MakeHttpClient(config, "registry " + config.name, deps.log);
   if (!client.ok()) return client.status();
   return std::shared_ptr<MlflowRegistryCollector>(
-      new MlflowRegistryCollector(config, client.value(), log));
+      new MlflowRegistryCollector(config, client.value(), std::move(deps)));
 }
 
 MlflowRegistryCollector::MlflowRegistryCollector(RegistryConfig config, HttpClient client,
-                                                 Logger& log)
+                                                 HttpCollectorDeps deps)
     : config_(std::move(config)),
       name_("registry/" + config_.name),
       client_(std::move(client)),
       // The configured URL is the tracking server's base; the API paths are appended to it.
       base_path_(client_.url.target.substr(0, client_.url.target.find_last_not_of('/') + 1)),
-      log_(log) {}
+      deps_(std::move(deps)) {}
 
 bool MlflowRegistryCollector::SameConfig(const Collector& other) const {
   const auto* registry = dynamic_cast<const MlflowRegistryCollector*>(&other);
@@ -156,8 +173,7 @@ Result<MlflowRegistryCollector::Version> MlflowRegistryCollector::ParseModelVers
 void MlflowRegistryCollector::Fetch(boost::asio::io_context& io, std::shared_ptr<ModelRound> model,
                                     std::string api, std::string query, std::string body,
                                     std::function<void(Result<std::string>)> done) const {
-  const auto left = std::chrono::duration_cast<Duration>(model->round->deadline -
-                                                         std::chrono::steady_clock::now());
+  const auto left = std::chrono::duration_cast<Duration>(model->round->deadline - deps_.now());
   if (left <= Duration::zero()) {
     done(Status::Error(api + ": no time left in the round's timeout"));
     return;
@@ -167,7 +183,7 @@ void MlflowRegistryCollector::Fetch(boost::asio::io_context& io, std::shared_ptr
   request.method = body.empty() ? "GET" : "POST";
   request.body = std::move(body);
   request.timeout = left;
-  StartHttpProbe(
+  deps_.transport->Start(
       io, std::move(request), [api, done = std::move(done)](const ProbeResponse& response) {
         if (response.failure != ProbeFailure::kNone) {
           done(Status::Error(api + ": " + response.error));
@@ -184,7 +200,7 @@ void MlflowRegistryCollector::CollectAsync(boost::asio::io_context& io,
   auto round = std::make_shared<Round>();
   round->self = shared_from_this();
   round->pending_models = config_.models.size();
-  round->deadline = std::chrono::steady_clock::now() + config_.timeout;
+  round->deadline = deps_.now() + config_.timeout;
   round->done = std::move(done);
   for (const std::string& model : config_.models) {
     ReadAliases(io, std::make_shared<ModelRound>(ModelRound{round, model, {}}));
@@ -296,12 +312,12 @@ std::vector<prometheus::MetricFamily> MlflowRegistryCollector::BuildFamilies(boo
                          "Latest version of a registered model in a stage, as the registry "
                          "last reported it (value 1).",
                          MetricType::Gauge);
-  for (const Version& version : snapshot_.stage_versions) {
+  for (const Version* version : InModelOrder(snapshot_.stage_versions, config_.models)) {
     AddSample(info,
               {{"registry", config_.name},
-               {"model_name", version.model},
-               {"model_version", version.version},
-               {"stage", version.stage}},
+               {"model_name", version->model},
+               {"model_version", version->version},
+               {"stage", version->stage}},
               1);
   }
   auto aliases = MakeFamily("model_registry_alias_info",
@@ -312,13 +328,13 @@ std::vector<prometheus::MetricFamily> MlflowRegistryCollector::BuildFamilies(boo
                              "Version the registry's champion alias (champion_alias) points to: "
                              "the version endpoints should serve (value 1).",
                              MetricType::Gauge);
-  for (const Alias& alias : snapshot_.aliases) {
+  for (const Alias* alias : InModelOrder(snapshot_.aliases, config_.models)) {
     const Labels labels = {{"registry", config_.name},
-                           {"model_name", alias.model},
-                           {"alias", alias.alias},
-                           {"model_version", alias.version}};
+                           {"model_name", alias->model},
+                           {"alias", alias->alias},
+                           {"model_version", alias->version}};
     AddSample(aliases, labels, 1);
-    if (alias.alias == config_.champion_alias) AddSample(champion, labels, 1);
+    if (alias->alias == config_.champion_alias) AddSample(champion, labels, 1);
   }
   auto created = MakeFamily("model_registry_version_created_timestamp_seconds",
                             "When a model version named by a stage or an alias was created in "

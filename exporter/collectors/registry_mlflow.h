@@ -24,7 +24,12 @@ class MlflowRegistryCollector : public Collector,
                                 public std::enable_shared_from_this<MlflowRegistryCollector> {
  public:
   static Result<std::shared_ptr<MlflowRegistryCollector>> Create(const RegistryConfig& config,
-                                                                 Logger& log);
+                                                                 HttpCollectorDeps deps);
+  // With the real transport and clocks.
+  static Result<std::shared_ptr<MlflowRegistryCollector>> Create(const RegistryConfig& config,
+                                                                 Logger& log) {
+    return Create(config, HttpCollectorDeps{log});
+  }
 
   const std::string& name() const override { return name_; }
   Duration interval() const override { return config_.interval; }
@@ -62,7 +67,7 @@ class MlflowRegistryCollector : public Collector,
  private:
   struct Round;
   struct ModelRound;
-  MlflowRegistryCollector(RegistryConfig config, HttpClient client, Logger& log);
+  MlflowRegistryCollector(RegistryConfig config, HttpClient client, HttpCollectorDeps deps);
   std::vector<prometheus::MetricFamily> BuildFamilies(bool up) const;
   // One GET (POST with a body) of the MLflow `api` under the server's base path, bounded by the
   // round's deadline; `done` gets the 200 body or an error naming the API and the reason.
@@ -78,7 +83,7 @@ class MlflowRegistryCollector : public Collector,
   const std::string name_;
   const HttpClient client_;
   const std::string base_path_;  // the URL's path without a trailing slash, e.g. "" or "/mlflow"
-  Logger& log_;
+  HttpCollectorDeps deps_;
   Snapshot snapshot_;  // from the last successful round
 };
 

@@ -1,15 +1,28 @@
-// What endpoint probes and registry queries share: the TLS context built from config, and the
-// base request (URL, headers, bearer token, deadline, TLS) of an HttpClientConfig. Pure
-// functions; the TLS context is immutable once built and shared by the client's requests.
+// What endpoint probes and registry queries share: their dependencies (transport, clocks, log),
+// the TLS context built from config, and the base request (URL, headers, bearer token,
+// deadline, TLS) of an HttpClientConfig. Pure functions; the TLS context is immutable once
+// built and shared by the client's requests.
 #pragma once
 
 #include <memory>
 
 #include "exporter/config/config.h"
+#include "exporter/core/clock.h"
 #include "exporter/core/log.h"
 #include "exporter/probe/http_probe.h"
 
 namespace outcomes {
+
+// What the HTTP collectors (endpoints, registries) are given; the seams unit tests replace.
+struct HttpCollectorDeps {
+  Logger& log;
+  // Performs the requests. Default: the Beast/OpenSSL client.
+  std::shared_ptr<HttpTransport> transport = BeastHttpTransport();
+  // Deadlines across several requests. Default: the machine's steady clock.
+  SteadyClock now = SteadyOf(RealClock());
+  // The timestamps exported (last success). Default: the machine's wall clock.
+  SystemClock wall_now = SystemOf(RealClock());
+};
 
 struct HttpClient {
   ParsedUrl url;
