@@ -3,6 +3,9 @@
 #
 #   promtool check rules        every rules/*.yml and alerts/*.yml
 #   promtool test rules         every tests/rules/*_test.yml
+#   several stores              scripts/render-rules --check; the rules rendered with other
+#                               selectors and group labels load; every test above, made
+#                               for two stores by tests/rules/multistore.py, passes
 #   simulations                 the 30-day promtool tests tests/rules/simulate.py writes
 #                               (null workload, one scenario per trigger), two at a time
 #   alerts                      every alert has docs/runbooks/<AlertName>.md, its
@@ -44,14 +47,16 @@ have() { command -v "$1" >/dev/null 2>&1; }
 indent() { local l; while IFS= read -r l; do echo "        $l"; done; }
 
 # Temporary state, removed on exit: the Alertmanager of the inhibition checks, the
-# simulations' directory.
+# simulations' and the rendered rules' directories.
 am_pid=
 am_dir=
 sim_dir=
+multistore_dir=
 cleanup() {
   [[ -n $am_pid ]] && kill "$am_pid" 2>/dev/null && wait "$am_pid" 2>/dev/null
   [[ -n $am_dir ]] && rm -rf "$am_dir"
   [[ -n $sim_dir ]] && rm -rf "$sim_dir"
+  [[ -n $multistore_dir ]] && rm -rf "$multistore_dir"
 }
 trap cleanup EXIT
 
@@ -69,6 +74,40 @@ if have promtool; then
   done
 else
   fail "promtool not found: install the Debian package prometheus (scripts/install-deps does)"
+fi
+
+# ------------------------------------------------------------------ several stores
+# scripts/render-rules: the shipped files follow its conventions; rendered with another
+# selector and group labels they still load; and rendered with group label `store`, every
+# test above passes for two stores at once (tests/rules/multistore.py), which fails if a
+# rule or an annotation mixes them.
+render_checks() {
+  check "render-rules --check (selectors and aggregations of the shipped files)" scripts/render-rules --check
+  multistore_dir=$(mktemp -d)
+  local other=$multistore_dir/other f
+  if scripts/render-rules --selector 'job="outcomes",env="prod"' --group-labels cluster,store "$other"; then
+    for f in "$other"/rules/*.yml "$other"/alerts/*.yml; do
+      check "promtool check rules (selector job=\"outcomes\", groups cluster,store) ${f#"$other"/}" promtool check rules "$f"
+    done
+    # shellcheck disable=SC2016 # $1 is expanded by the inner bash
+    check "render-rules: no default selector left after --selector" \
+      bash -c '! grep -rl "job=\"outcomes_exporter\"" "$1"' _ "$other"
+  else
+    fail "render-rules --selector ... --group-labels cluster,store failed"
+  fi
+  if ! out=$(python3 tests/rules/multistore.py "$multistore_dir/two" 2>&1); then
+    fail "tests/rules/multistore.py failed"
+    indent <<<"$out"
+    return
+  fi
+  for f in $out; do
+    check "two stores: promtool test rules $(basename "$f")" promtool test rules "$f"
+  done
+}
+if have promtool && have python3; then
+  render_checks
+else
+  fail "several stores: need promtool and python3"
 fi
 
 # ------------------------------------------------------------------ simulations

@@ -206,6 +206,8 @@ def values(samples):
 
 
 def series(name, labels, samples):
+    # The selector of the shipped rules (scripts/render-rules).
+    labels = {"job": "outcomes_exporter", **labels}
     label_text = ",".join('%s="%s"' % kv for kv in labels.items())
     return "      - series: '%s{%s}'\n        values: '%s'\n" % (name, label_text, values(samples))
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Two stores on one Prometheus, with every part real on 127.0.0.1: two outcomes stores (two
+# databases of one PostgreSQL), one with live traffic and one without, a sidecar on each, and
+# one Prometheus scraping both (target label `store`) with the shipped rules rendered by
+# scripts/render-rules --group-labels store. Every recorded series keeps its store, the
+# busy store's traffic never shows up in the quiet one's series, and when one sidecar stops
+# only that store's alert fires. `for:` is shortened to 0s in the rendered copies (the
+# promtool tests cover the rules as shipped).
+# Usage: multistore_test.sh BINARY GENERATOR SOURCE_DIR
+set -uo pipefail
+
+binary=$1
+generator=$2
+source_dir=$3
+# shellcheck source=../lib/harness.sh
+source "$source_dir/tests/lib/harness.sh"
+HARNESS_NAME=e2e.multistore
+work=$(make_workdir outcomes-multistore)
+
+cleanup() {
+  stop_tracked
+  "$source_dir/scripts/pg-sandbox" stop "$work/pg" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for tool in prometheus promtool psql; do
+  command -v "$tool" >/dev/null || { echo "multistore: $tool is missing (scripts/install-deps installs it)"; exit 1; }
+done
+
+# Two stores with the same history; live traffic reaches store a only.
+"$source_dir/scripts/pg-sandbox" start "$work/pg" >"$work/pg.log" 2>&1 || { cat "$work/pg.log"; exit 1; }
+dsn_a=$(cat "$work/pg/dsn")
+dsn_b=${dsn_a%/outcomes}/outcomes_b
+psql -X -q "$dsn_a" -c "CREATE DATABASE outcomes_b" || exit 1
+for dsn in "$dsn_a" "$dsn_b"; do
+  OUTCOMES_GENERATOR="$generator" "$source_dir/scripts/load-demo-data" --no-grants "$dsn" \
+    --days 1 --per-day 300 >>"$work/load.log" 2>&1 || { cat "$work/load.log"; exit 1; }
+done
+"$generator" --dsn "$dsn_a" live --rate 20 >"$work/generator.log" 2>&1 &
+track $!
+
+# One sidecar per store.
+declare -A port pid
+for store in a b; do
+  port[$store]=$(free_port)
+  dsn_var=dsn_$store
+  printf 'store:\n  dsn: "%s"\n  interval: 1s\n' "${!dsn_var}" >"$work/sidecar-$store.yml"
+  "$binary" --config.file="$work/sidecar-$store.yml" \
+    --web.listen-address="127.0.0.1:${port[$store]}" >"$work/exporter-$store.log" 2>&1 &
+  pid[$store]=$!
+  track "${pid[$store]}"
+done
+
+# One Prometheus, the rules rendered to keep `store`.
+"$source_dir/scripts/render-rules" --group-labels store "$work/rendered" || exit 1
+mkdir -p "$work/rules"
+for file in "$work"/rendered/*/*.yml; do
+  sed -E 's/^([[:space:]]*)for: .*/\1for: 0s/' "$file" >"$work/rules/$(basename "$(dirname "$file")")-$(basename "$file")"
+done
+prom_port=$(free_port)
+cat >"$work/prometheus.yml" <<EOF2
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ["$work/rules/*.yml"]
+scrape_configs:
+  - job_name: outcomes_exporter
+    static_configs:
+      - targets: ["127.0.0.1:${port[a]}"]
+        labels: {store: a}
+      - targets: ["127.0.0.1:${port[b]}"]
+        labels: {store: b}
+EOF2
+check "the Prometheus config and the rendered rules are valid" \
+  bash -c "promtool check config '$work/prometheus.yml' >/dev/null"
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
+track $!
+
+prom="http://127.0.0.1:$prom_port"
+query() {  # query PROMQL -> number of series in the result
+  curl -sf --get "$prom/api/v1/query" --data-urlencode "query=$1" |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["data"]["result"]))'
+}
+series_present() { [[ "$(query "$1")" -gt 0 ]]; }
+no_series() { [[ "$(query "$1")" -eq 0 ]]; }
+
+check "Prometheus scrapes both sidecars" wait_for 60 series_present \
+  'count(count by (store) (up{job="outcomes_exporter"} == 1)) == 2'
+check "the recommendations of each store are recorded apart" wait_for 90 series_present \
+  'count(count by (store) (model_version:outcomes_recommendations:increase1h)) == 2'
+check "the busy store's traffic is recorded for store a" wait_for 60 series_present \
+  'sum(model_version:outcomes_recommendations:increase1h{store="a"}) > 0'
+check "and never for the quiet store b" no_series \
+  'sum(model_version:outcomes_recommendations:increase1h{store="b"}) > 0'
+# The SLO objectives are constants shared by every store: the only series without `store`.
+check "every recorded series keeps its store" no_series \
+  '{__name__=~".+:.+", store="", __name__!~"slo:(objective|error_budget):ratio|slo:time_period:days"}'
+
+kill "${pid[b]}"
+check "when store b's sidecar stops, OutcomesExporterDown fires for store b" wait_for 60 series_present \
+  'ALERTS{alertname="OutcomesExporterDown", alertstate="firing", store="b"}'
+check "and not for store a" no_series 'ALERTS{alertname="OutcomesExporterDown", store="a"}'
+
+if ((failed > 0)); then
+  for log in exporter-a exporter-b prometheus generator; do
+    echo "--- $log log (last lines) ---"
+    tail -n 15 "$work/$log.log"
+  done
+fi
+harness_finish
