@@ -22,6 +22,7 @@
 #include <tuple>
 
 #include "exporter/config/error_list.h"
+#include "exporter/config/quality_config_reader.h"
 #include "exporter/probe/http_probe.h"
 
 namespace outcomes {
@@ -947,6 +948,10 @@ AnalyticsConfig ReadAnalytics(const YAML::Node& node, ErrorList& errors, const E
     }
     analytics.cohorts = config;
   }
+  if (const YAML::Node quality = reader.Get("data_quality");
+      quality.IsDefined() && !quality.IsNull()) {
+    analytics.data_quality = ReadDataQualityConfig(quality, "analytics.data_quality", errors, env);
+  }
   reader.RejectUnknownKeys();
   if (analytics.cost_per_recommendation < 0) {
     errors.Add(reader.MarkOf("cost_per_recommendation"),
@@ -1179,6 +1184,10 @@ Result<Config> LoadConfigText(std::string_view yaml, const std::string& source,
         if (!config.store) {
           errors.Add(analytics.Mark(), "analytics: needs a store section to read from");
         }
+      }
+      if (const YAML::Node health = reader.Get("store_health"); health.IsDefined()) {
+        config.store_health = ReadStoreHealthConfig(health, "store_health", errors, env);
+        if (!config.store) errors.Add(health.Mark(), "store_health: needs a store section");
       }
       reader.RejectUnknownKeys();
     }

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "exporter/config/quality_config.h"
 #include "exporter/core/duration.h"
 #include "exporter/core/status.h"
 
@@ -222,6 +223,7 @@ struct AnalyticsConfig {
   std::optional<AbTestsConfig> ab_tests;
   std::optional<DriftConfig> drift;
   std::optional<CohortsConfig> cohorts;
+  std::optional<DataQualityConfig> data_quality;
   // Cost of serving one recommendation, exported for the ROI recording rule. Default: 0.
   double cost_per_recommendation = 0;
 
@@ -316,6 +318,8 @@ struct Config {
   std::vector<QueryConfig> queries;
   // Always present: without a `retraining` section, the shipped defaults.
   RetrainingConfig retraining;
+  // Used only with a store.
+  StoreHealthConfig store_health;
 
   bool operator==(const Config&) const = default;
 };
