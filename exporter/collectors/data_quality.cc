@@ -51,7 +51,7 @@ std::string ArrayOfBounds(const std::vector<double>& bounds) {
   std::string out = "{";
   for (const double bound : bounds) {
     char text[32];
-    const auto end = std::to_chars(text, text + sizeof text, bound).ptr;
+    auto* const end = std::to_chars(text, text + sizeof text, bound).ptr;
     out += (out.size() > 1 ? "," : "") + std::string(text, end);
   }
   return out + "}";

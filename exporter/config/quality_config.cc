@@ -15,8 +15,7 @@ constexpr Duration kLongestDuration = std::chrono::hours(24 * 365 * 10);
 class SectionReader {
  public:
   SectionReader(const YAML::Node& node, std::string path, ErrorList& errors, const EnvLookup& env)
-      : node_(node), path_(std::move(path)), errors_(errors), env_(env) {
-    valid_ = node_.IsMap();
+      : node_(node), path_(std::move(path)), errors_(errors), env_(env), valid_(node_.IsMap()) {
     if (!valid_) errors_.Add(node_.Mark(), path_ + ": expected a mapping");
   }
 
