@@ -154,6 +154,29 @@ TEST_F(DataQualityCollectorTest, AFailingStatementKeepsTheLastCountsAndJudgesThe
       5);
 }
 
+TEST_F(DataQualityCollectorTest, ATableBackBelowItsWatermarkIsJudgedFromItsNewTopOn) {
+  ScriptTops(*store_, "100", "200", "10");
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  // An older backup restored: outcome_events ends at 150 now.
+  ScriptTops(*store_, "100", "150", "10");
+  CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_TRUE(store_->statements("data_quality_outcome_events").empty());
+  EXPECT_NE(log_text_.str().find("a table went back below the ids read"), std::string::npos);
+  EXPECT_EQ(Sample(output.families, "outcomes_data_quality_checked_up_to_id",
+                   {{"table", "outcome_events"}}),
+            150);
+  ScriptTops(*store_, "100", "152", "10");
+  store_->SetRows("data_quality_outcome_events",
+                  {{"v1", "ACCEPTED", "0", "2", "0", "0", "0", "0", "0"}});
+  output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(store_->statements("data_quality_outcome_events").at(0).params[0], "150");
+  EXPECT_EQ(
+      Sample(output.families, "outcomes_data_quality_checked_total", {{"table", "outcome_events"}}),
+      2);
+}
+
 TEST_F(DataQualityCollectorTest, ABucketOutsideTheBoundsFailsTheCycle) {
   ScriptTwoCycles();
   store_->SetRows("data_quality_outcome_events",
