@@ -45,6 +45,8 @@ class NewRowsTracker {
   bool initialized() const { return ledger_.initialized(); }
   std::int64_t watermark() const { return ledger_.watermark(); }
   std::int64_t pending_ids() const { return ledger_.pending_ids(); }
+  // The id ranges below the watermark still re-checked, ascending.
+  std::vector<IdRange> gaps() const { return ledger_.gaps(); }
 
   // Statement names start with `prefix` + the table's name.
   Result<NewRows> Read(SnapshotReader& reader, const std::string& prefix) const;

@@ -2,11 +2,13 @@
 
 #include "exporter/collectors/ab_tests.h"
 #include "exporter/collectors/cohorts.h"
+#include "exporter/collectors/data_quality.h"
 #include "exporter/collectors/drift.h"
 #include "exporter/collectors/endpoint.h"
 #include "exporter/collectors/query.h"
 #include "exporter/collectors/registry_mlflow.h"
 #include "exporter/collectors/store.h"
+#include "exporter/collectors/store_health.h"
 #include "exporter/collectors/thresholds.h"
 
 namespace outcomes {
@@ -42,6 +44,20 @@ void AddAnalytics(const Config& config, CollectorContext& context, Collectors& o
                                                      analytics.cost_per_recommendation,
                                                      SessionDeps(context)));
   }
+}
+
+void AddDataQuality(const Config& config, CollectorContext& context, Collectors& out,
+                    std::string&) {
+  if (!config.store || !config.analytics || !config.analytics->data_quality) return;
+  out.push_back(std::make_shared<DataQualityCollector>(
+      *config.store, *config.analytics->data_quality, SessionDeps(context)));
+}
+
+void AddStoreHealth(const Config& config, CollectorContext& context, Collectors& out,
+                    std::string&) {
+  if (!config.store || !config.store_health.enabled) return;
+  out.push_back(std::make_shared<StoreHealthCollector>(*config.store, config.store_health,
+                                                       SessionDeps(context)));
 }
 
 void AddQueries(const Config& config, CollectorContext& context, Collectors& out, std::string&) {
@@ -81,7 +97,8 @@ void AddThresholds(const Config& config, CollectorContext&, Collectors& out, std
 
 // The table: one entry per collector kind.
 constexpr Factory kCollectorTable[] = {
-    &AddStore, &AddAnalytics, &AddQueries, &AddEndpoints, &AddRegistries, &AddThresholds,
+    &AddStore,      &AddAnalytics,  &AddQueries,     &AddEndpoints,
+    &AddRegistries, &AddThresholds, &AddDataQuality, &AddStoreHealth,
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "exporter/config/quality_config_reader.h"
 #include "exporter/config/section_readers.h"
 #include "exporter/config/yaml_reader.h"
 
@@ -158,6 +159,7 @@ std::optional<AnalyticsConfig> ReadAnalytics(MapReader& root) {
   analytics.ab_tests = ReadAbTests(*reader);
   analytics.drift = ReadDrift(*reader);
   analytics.cohorts = ReadCohorts(*reader);
+  analytics.data_quality = ReadDataQuality(*reader);
   reader->RejectUnknownKeys();
   if (analytics.cost_per_recommendation < 0) {
     reader->Error("cost_per_recommendation", "must not be negative");

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "exporter/config/quality_config.h"
 #include "exporter/core/duration.h"
 
 namespace outcomes {
@@ -75,6 +76,7 @@ struct AnalyticsConfig {
   std::optional<AbTestsConfig> ab_tests;
   std::optional<DriftConfig> drift;
   std::optional<CohortsConfig> cohorts;
+  std::optional<DataQualityConfig> data_quality;
   // Cost of serving one recommendation, exported for the ROI recording rule. Default: 0.
   double cost_per_recommendation = 0;
 

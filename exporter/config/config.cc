@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "exporter/config/error_list.h"
+#include "exporter/config/quality_config_reader.h"
 #include "exporter/config/section_readers.h"
 #include "exporter/config/yaml_reader.h"
 
@@ -44,6 +45,10 @@ void ReadSections(MapReader& root, Config& config) {
   config.analytics = ReadAnalytics(root);
   if (config.analytics && !config.store) {
     root.Error("analytics", "needs a store section to read from");
+  }
+  config.store_health = ReadStoreHealth(root);
+  if (root.Has("store_health") && !config.store) {
+    root.Error("store_health", "needs a store section");
   }
   root.RejectUnknownKeys();
 }

@@ -10,6 +10,7 @@
 #include "exporter/config/analytics_config.h"
 #include "exporter/config/endpoints_config.h"
 #include "exporter/config/env_and_files.h"
+#include "exporter/config/quality_config.h"
 #include "exporter/config/queries_config.h"
 #include "exporter/config/store_config.h"
 #include "exporter/core/status.h"
@@ -24,6 +25,8 @@ struct Config {
   std::vector<QueryConfig> queries;
   // Always present: without a `retraining` section, the shipped defaults.
   RetrainingConfig retraining;
+  // Used only with a store.
+  StoreHealthConfig store_health;
 
   bool operator==(const Config&) const = default;
 };

@@ -43,6 +43,8 @@ analytics:
   ab_tests: {interval: 1s}
   drift: {interval: 1s}
   cohorts: {interval: 1s}
+  data_quality: {interval: 1s}
+store_health: {interval: 1s}
 queries:
   - name: shop_recommendations_by_product_prefix
     sql: SELECT left(product_id, 2) AS prefix, count(*) AS value FROM recommendations GROUP BY 1
@@ -75,6 +77,11 @@ for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && break
   sleep 0.2
 done
+# Outcomes written after the start, which data_quality judges (it starts at each table's top).
+psql -q -v ON_ERROR_STOP=1 "$dsn" >>"$work/load.log" 2>&1 <<'SQL' || { cat "$work/load.log"; exit 1; }
+INSERT INTO outcome_events (recommendation_id, status)
+SELECT id, 'ACCEPTED' FROM recommendations ORDER BY id DESC LIMIT 20;
+SQL
 sleep 2  # a second cycle of every collector
 curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.txt"
 curl -sf -H 'Accept-Encoding: gzip' -D "$work/gzip.headers" "http://127.0.0.1:$port/metrics" \
@@ -82,8 +89,8 @@ curl -sf -H 'Accept-Encoding: gzip' -D "$work/gzip.headers" "http://127.0.0.1:$p
 
 check "every collector succeeded" \
   bash -c "! grep -E '^outcomes_exporter_collector_success\\{.*\\} 0' '$work/metrics.txt'"
-check "the collectors are store, analytics, query, endpoint, registry and thresholds" \
-  test "$(grep -c '^outcomes_exporter_collector_success{' "$work/metrics.txt")" -eq 9
+check "the collectors are store, analytics, query, endpoint, registry, thresholds, data_quality and store_health" \
+  test "$(grep -c '^outcomes_exporter_collector_success{' "$work/metrics.txt")" -eq 11
 check "promtool check metrics reports nothing" \
   bash -c "promtool check metrics <'$work/metrics.txt' >'$work/promtool.out' 2>&1 && ! [ -s '$work/promtool.out' ]"
 [[ -s "$work/promtool.out" ]] && cat "$work/promtool.out"

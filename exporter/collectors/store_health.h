@@ -1,0 +1,46 @@
+// The store health collector ("store_health"): the size of the database and of each reference
+// table, this sidecar's own connections (by application_name) and the age of the oldest
+// transaction that holds a transaction id, the one kind that can commit rows below the
+// collectors' watermarks late. Catalog and statistics reads only, no table is read. Owned by
+// the scheduler's worker thread; Cancel() is safe from any thread.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "exporter/collectors/sql_collector.h"
+
+namespace outcomes {
+
+class StoreHealthCollector : public SqlCollector {
+ public:
+  StoreHealthCollector(const StoreConfig& store, StoreHealthConfig config, StoreCollectorDeps deps);
+  bool SameConfig(const Collector& other) const override;
+
+  // The statements, public so tests can run them against a real store.
+  // Sizes: (table, bytes) rows, the database as table "" first. $1: the tables, text[].
+  static std::string SizesSql();
+  // (state, connections) of the sessions whose application_name is $1, this one included.
+  static std::string ConnectionsSql();
+  // Age in seconds of the oldest transaction with a transaction id, or of the oldest prepared
+  // transaction, in this database; NULL when there is none.
+  static std::string OldestTransactionSql();
+
+ protected:
+  Status Read(SnapshotReader& reader) override;
+  std::vector<prometheus::MetricFamily> Families() const override;
+
+ private:
+  struct Gauges {
+    std::optional<double> database_bytes;
+    std::map<std::string, double> table_bytes;
+    std::map<std::string, double> connections;  // by state
+    double oldest_transaction_seconds = 0;
+  };
+
+  const StoreHealthConfig config_;
+  std::optional<Gauges> gauges_;
+};
+
+}  // namespace outcomes
