@@ -145,110 +145,100 @@ Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
   return Status::Ok();
 }
 
-std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
-  std::vector<prometheus::MetricFamily> families;
-  const auto& recs = ledgers_[0];
+void StoreCollector::AddRecommendationFamilies(Families& families) {
+  auto family = MakeFamily(
+      "outcomes_recommendations_total",
+      "Recommendations in the outcomes store (collected in the background, exact within one "
+      "reconcile interval).",
+      MetricType::Counter);
+  AddKept(family, LimitOf(family.name), ledgers_[0].values(), kFirstValue,
+          [&](const LabelValues& labels, const Values& values) {
+            AddSample(
+                family,
+                {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
+                static_cast<double>(values[0]));
+          });
+  families.push_back(std::move(family));
+}
+
+void StoreCollector::AddEventFamilies(Families& families) {
   const auto& events = ledgers_[1];
+  auto counts = MakeFamily("outcomes_events_total",
+                           "Outcome events in the outcomes store by status and reason "
+                           "(collected in the background).",
+                           MetricType::Counter);
+  auto revenue = MakeFamily("outcomes_revenue_total",
+                            "Revenue of PURCHASED and RETURNED outcome events (collected in the "
+                            "background).",
+                            MetricType::Counter);
+  std::map<LabelValues, std::int64_t> revenue_cents;
+  std::int64_t newest_ms = 0;
+  for (const auto& [labels, values] : events.values()) {
+    if (labels[3] == "PURCHASED" || labels[3] == "RETURNED") {
+      revenue_cents[{labels[0], labels[1], labels[2], labels[3]}] += values[1];
+    }
+    newest_ms = std::max(newest_ms, values[2]);
+  }
+  AddKept(counts, LimitOf(counts.name), events.values(), kFirstValue,
+          [&](const LabelValues& labels, const Values& values) {
+            AddSample(counts,
+                      {{"model_version", labels[0]},
+                       {"ab_test", labels[1]},
+                       {"variant", labels[2]},
+                       {"status", labels[3]},
+                       {"reason", labels[4]}},
+                      static_cast<double>(values[0]));
+          });
+  AddKept(revenue, LimitOf(revenue.name), revenue_cents, kItself,
+          [&](const LabelValues& labels, std::int64_t cents) {
+            AddSample(revenue,
+                      {{"model_version", labels[0]},
+                       {"ab_test", labels[1]},
+                       {"variant", labels[2]},
+                       {"status", labels[3]}},
+                      static_cast<double>(cents) / 100.0);
+          });
+  families.push_back(std::move(counts));
+  families.push_back(std::move(revenue));
+  if (newest_ms > 0) {
+    auto newest = MakeFamily("outcomes_store_last_event_timestamp_seconds",
+                             "Newest occurred_at of the outcome events counted (data freshness).",
+                             MetricType::Gauge);
+    AddSample(newest, {}, static_cast<double>(newest_ms) / 1000.0);
+    families.push_back(std::move(newest));
+  }
+}
+
+void StoreCollector::AddFeedbackFamilies(Families& families) {
   const auto& feedback = ledgers_[2];
-
-  auto up = MakeFamily("outcomes_store_up",
-                       "1 when the last query cycle against the outcomes store succeeded.",
-                       MetricType::Gauge);
-  AddSample(up, {}, store_up_ ? 1 : 0);
-  families.push_back(std::move(up));
-
-  if (recs.initialized()) {
-    auto family = MakeFamily(
-        "outcomes_recommendations_total",
-        "Recommendations in the outcomes store (collected in the background, exact within one "
-        "reconcile interval).",
-        MetricType::Counter);
-    AddKept(family, LimitOf(family.name), recs.values(), kFirstValue,
-            [&](const LabelValues& labels, const Values& values) {
-              AddSample(
-                  family,
-                  {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
-                  static_cast<double>(values[0]));
-            });
-    families.push_back(std::move(family));
+  auto counts = MakeFamily("outcomes_feedback_total",
+                           "Feedback rows by type and sentiment (positive >= 4, neutral = 3, "
+                           "negative < 3; collected in the background).",
+                           MetricType::Counter);
+  auto scores = MakeFamily("outcomes_feedback_score_total",
+                           "Sum of feedback scores; mean = score_total / feedback_total "
+                           "(collected in the background).",
+                           MetricType::Counter);
+  std::map<LabelValues, std::int64_t> score_sums;
+  for (const auto& [labels, values] : feedback.values()) {
+    score_sums[{labels[0], labels[1]}] += values[1];
   }
+  AddKept(counts, LimitOf(counts.name), feedback.values(), kFirstValue,
+          [&](const LabelValues& labels, const Values& values) {
+            AddSample(counts,
+                      {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
+                      static_cast<double>(values[0]));
+          });
+  AddKept(scores, LimitOf(scores.name), score_sums, kItself,
+          [&](const LabelValues& labels, std::int64_t sum) {
+            AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
+                      static_cast<double>(sum));
+          });
+  families.push_back(std::move(counts));
+  families.push_back(std::move(scores));
+}
 
-  if (events.initialized()) {
-    auto counts = MakeFamily("outcomes_events_total",
-                             "Outcome events in the outcomes store by status and reason "
-                             "(collected in the background).",
-                             MetricType::Counter);
-    auto revenue = MakeFamily("outcomes_revenue_total",
-                              "Revenue of PURCHASED and RETURNED outcome events (collected in the "
-                              "background).",
-                              MetricType::Counter);
-    std::map<LabelValues, std::int64_t> revenue_cents;
-    std::int64_t newest_ms = 0;
-    for (const auto& [labels, values] : events.values()) {
-      if (labels[3] == "PURCHASED" || labels[3] == "RETURNED") {
-        revenue_cents[{labels[0], labels[1], labels[2], labels[3]}] += values[1];
-      }
-      newest_ms = std::max(newest_ms, values[2]);
-    }
-    AddKept(counts, LimitOf(counts.name), events.values(), kFirstValue,
-            [&](const LabelValues& labels, const Values& values) {
-              AddSample(counts,
-                        {{"model_version", labels[0]},
-                         {"ab_test", labels[1]},
-                         {"variant", labels[2]},
-                         {"status", labels[3]},
-                         {"reason", labels[4]}},
-                        static_cast<double>(values[0]));
-            });
-    AddKept(revenue, LimitOf(revenue.name), revenue_cents, kItself,
-            [&](const LabelValues& labels, std::int64_t cents) {
-              AddSample(revenue,
-                        {{"model_version", labels[0]},
-                         {"ab_test", labels[1]},
-                         {"variant", labels[2]},
-                         {"status", labels[3]}},
-                        static_cast<double>(cents) / 100.0);
-            });
-    families.push_back(std::move(counts));
-    families.push_back(std::move(revenue));
-    if (newest_ms > 0) {
-      auto newest = MakeFamily("outcomes_store_last_event_timestamp_seconds",
-                               "Newest occurred_at of the outcome events counted (data freshness).",
-                               MetricType::Gauge);
-      AddSample(newest, {}, static_cast<double>(newest_ms) / 1000.0);
-      families.push_back(std::move(newest));
-    }
-  }
-
-  if (feedback.initialized()) {
-    auto counts = MakeFamily("outcomes_feedback_total",
-                             "Feedback rows by type and sentiment (positive >= 4, neutral = 3, "
-                             "negative < 3; collected in the background).",
-                             MetricType::Counter);
-    auto scores = MakeFamily("outcomes_feedback_score_total",
-                             "Sum of feedback scores; mean = score_total / feedback_total "
-                             "(collected in the background).",
-                             MetricType::Counter);
-    std::map<LabelValues, std::int64_t> score_sums;
-    for (const auto& [labels, values] : feedback.values()) {
-      score_sums[{labels[0], labels[1]}] += values[1];
-    }
-    AddKept(counts, LimitOf(counts.name), feedback.values(), kFirstValue,
-            [&](const LabelValues& labels, const Values& values) {
-              AddSample(
-                  counts,
-                  {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
-                  static_cast<double>(values[0]));
-            });
-    AddKept(scores, LimitOf(scores.name), score_sums, kItself,
-            [&](const LabelValues& labels, std::int64_t sum) {
-              AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
-                        static_cast<double>(sum));
-            });
-    families.push_back(std::move(counts));
-    families.push_back(std::move(scores));
-  }
-
+void StoreCollector::AddLedgerFamilies(Families& families) {
   auto watermark =
       MakeFamily("outcomes_store_watermark_id", "Highest id counted per table.", MetricType::Gauge);
   auto pending = MakeFamily("outcomes_store_pending_late_ids",
@@ -272,7 +262,6 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
     families.push_back(std::move(pending));
     families.push_back(std::move(corrections));
   }
-
   if (last_full_count_) {
     auto recount =
         MakeFamily("outcomes_store_last_recount_timestamp_seconds",
@@ -280,7 +269,9 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
     AddSample(recount, {}, Seconds(last_full_count_wall_));
     families.push_back(std::move(recount));
   }
+}
 
+void StoreCollector::AddSessionFamilies(Families& families) {
   auto dropped = MakeFamily("outcomes_exporter_series_dropped",
                             "Label sets of a built-in family left out of /metrics by "
                             "store.series_limit (still counted).",
@@ -297,6 +288,20 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
     AddSample(durations, {{"query", query}}, seconds);
   }
   if (!durations.metric.empty()) families.push_back(std::move(durations));
+}
+
+StoreCollector::Families StoreCollector::BuildFamilies() {
+  Families families;
+  auto up = MakeFamily("outcomes_store_up",
+                       "1 when the last query cycle against the outcomes store succeeded.",
+                       MetricType::Gauge);
+  AddSample(up, {}, store_up_ ? 1 : 0);
+  families.push_back(std::move(up));
+  if (ledgers_[0].initialized()) AddRecommendationFamilies(families);
+  if (ledgers_[1].initialized()) AddEventFamilies(families);
+  if (ledgers_[2].initialized()) AddFeedbackFamilies(families);
+  AddLedgerFamilies(families);
+  AddSessionFamilies(families);
   return families;
 }
 

@@ -49,8 +49,16 @@ class StoreCollector : public Collector {
 
  private:
   Status ReadTables(SnapshotReader& reader, bool full_count);
+  using Families = std::vector<prometheus::MetricFamily>;
   // Also brings each business family's SeriesLimit up to date with the ledgers.
-  std::vector<prometheus::MetricFamily> BuildFamilies();
+  Families BuildFamilies();
+  void AddRecommendationFamilies(Families& families);
+  void AddEventFamilies(Families& families);
+  void AddFeedbackFamilies(Families& families);
+  // Watermarks, late ids, corrections and the recount's progress, per table.
+  void AddLedgerFamilies(Families& families);
+  // Series dropped by the limits and the statements' durations.
+  void AddSessionFamilies(Families& families);
   SeriesLimit& LimitOf(const std::string& family);
   // One line when a family starts dropping series, not one per cycle.
   void WarnAboutNewDrops();
