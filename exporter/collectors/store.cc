@@ -72,7 +72,12 @@ StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
   connection_ =
       std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
                                             config_.max_backoff, name_, deps_.log, deps_.now);
-  for (const TableSpec& spec : ReferenceTables()) ledgers_.emplace_back(spec.merges);
+  for (const TableSpec& spec : ReferenceTables()) {
+    ledgers_.emplace_back(spec.merges);
+    ledgers_.back().KeepReleasedGaps();
+  }
+  sweeps_.resize(ledgers_.size());
+  pass_done_.resize(ledgers_.size());
 }
 
 bool StoreCollector::SameConfig(const Collector& other) const {
@@ -86,29 +91,34 @@ CollectOutput StoreCollector::Collect() {
   CollectOutput output;
   Status status = connection_->Ensure();
   if (status.ok()) {
-    const auto now = deps_.now();
-    const bool full_count =
-        !last_full_count_ || now - *last_full_count_ >= config_.reconcile_interval;
     status = connection_->session().InSnapshot(
-        [&](SnapshotReader& reader) { return ReadTables(reader, full_count); });
-    if (status.ok() && full_count) {
-      last_full_count_ = now;
-      last_full_count_wall_ = deps_.wall_now();
-    }
-    for (CounterLedger& ledger : ledgers_) {
-      const std::int64_t expired = ledger.ExpireGaps(now, config_.late_commit_window);
-      const std::int64_t dropped = ledger.LimitGaps(kMaxGapRanges);
-      if (expired + dropped > 0) {
-        deps_.log.Debug("stopped re-checking missing ids; the next full recount covers them",
-                        {{"collector", name_}, {"ids", std::to_string(expired + dropped)}});
-      }
-    }
+        [&](SnapshotReader& reader) { return ReadTables(reader); });
+    ReleaseExpiredGaps();
   }
   store_up_ = status.ok();
   output.status = status;
   output.families = BuildFamilies();
   WarnAboutNewDrops();
   return output;
+}
+
+void StoreCollector::ReleaseExpiredGaps() {
+  const auto now = deps_.now();
+  for (std::size_t i = 0; i < ledgers_.size(); ++i) {
+    const std::int64_t expired = ledgers_[i].ExpireGaps(now, config_.late_commit_window);
+    const std::int64_t dropped = ledgers_[i].LimitGaps(kMaxGapRanges);
+    const std::int64_t given_up = sweeps_[i].Add(ledgers_[i].TakeReleasedGaps());
+    if (expired + dropped > 0) {
+      deps_.log.Debug("missing ids left to the sweep",
+                      {{"collector", name_}, {"ids", std::to_string(expired + dropped)}});
+    }
+    if (given_up > 0) {
+      deps_.log.Warn("too many missing id ranges to sweep; the oldest are no longer re-checked",
+                     {{"collector", name_},
+                      {"table", ReferenceTables()[i].table},
+                      {"ids", std::to_string(given_up)}});
+    }
+  }
 }
 
 SeriesLimit& StoreCollector::LimitOf(const std::string& family) {
@@ -133,15 +143,43 @@ void StoreCollector::WarnAboutNewDrops() {
        {"dropped", std::to_string(dropped)}});
 }
 
-Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
-  const std::vector<TableSpec>& specs = ReferenceTables();
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    CounterLedger& ledger = ledgers_[i];
-    Result<FullCountReport> report =
-        ReadIncremental(reader, specs[i], ledger, full_count, deps_.now());
-    if (!report.ok()) return report.status();
-    LogRecount(deps_.log, name_, specs[i].table, report.value());
+Status StoreCollector::ReadTables(SnapshotReader& reader) {
+  for (std::size_t i = 0; i < ReferenceTables().size(); ++i) {
+    Status status = ReadTable(reader, i);
+    if (!status.ok()) return status;
   }
+  return Status::Ok();
+}
+
+Status StoreCollector::ReadTable(SnapshotReader& reader, std::size_t table) {
+  const TableSpec& spec = ReferenceTables()[table];
+  CounterLedger& ledger = ledgers_[table];
+  GapSweep& sweep = sweeps_[table];
+  const bool from_scratch = !ledger.initialized();
+  Result<FullCountReport> report =
+      ReadIncremental(reader, spec, ledger, false, deps_.now(), /*scan_all_gaps=*/true);
+  if (!report.ok()) return report.status();
+  LogRecount(deps_.log, name_, spec.table, report.value());
+  if (from_scratch || report.value().rebased) {
+    // Counted in this snapshot: the ids missing now are the ones to sweep, no older ones.
+    sweep.Clear();
+    ledger.ReleaseGapsBelow(ledger.watermark() - kInitialGapScan);
+    sweep.Add(ledger.TakeReleasedGaps());
+    pass_done_[table] = deps_.wall_now();
+    return Status::Ok();
+  }
+  const std::size_t batch =
+      SweepBatchSize(sweep.ranges(), config_.interval, config_.reconcile_interval,
+                     static_cast<std::size_t>(config_.sweep_ranges_per_cycle));
+  Result<SweepStep> step = SweepOnce(reader, spec, ledger, sweep, batch);
+  if (!step.ok()) return step.status();
+  if (step.value().rows_found > 0) {
+    deps_.log.Info("the sweep found rows committed after store.late_commit_window",
+                   {{"collector", name_},
+                    {"table", spec.table},
+                    {"rows", std::to_string(step.value().rows_found)}});
+  }
+  if (step.value().pass_done) pass_done_[table] = deps_.wall_now();
   return Status::Ok();
 }
 
@@ -247,7 +285,7 @@ void StoreCollector::AddLedgerFamilies(Families& families) {
                             MetricType::Gauge);
   auto corrections =
       MakeFamily("outcomes_store_recount_corrections_total",
-                 "Rows the full recount added because incremental reads had missed them.",
+                 "Rows the sweep added because they committed after store.late_commit_window.",
                  MetricType::Counter);
   const auto& specs = ReferenceTables();
   for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -262,13 +300,52 @@ void StoreCollector::AddLedgerFamilies(Families& families) {
     families.push_back(std::move(pending));
     families.push_back(std::move(corrections));
   }
-  if (last_full_count_) {
-    auto recount =
-        MakeFamily("outcomes_store_last_recount_timestamp_seconds",
-                   "When the last full recount of the store succeeded.", MetricType::Gauge);
-    AddSample(recount, {}, Seconds(last_full_count_wall_));
-    families.push_back(std::move(recount));
+  AddSweepFamilies(families);
+}
+
+void StoreCollector::AddSweepFamilies(Families& families) {
+  auto progress = MakeFamily("outcomes_store_sweep_progress_ratio",
+                             "Share of the missing-id ranges the current sweep pass has "
+                             "re-checked, per table.",
+                             MetricType::Gauge);
+  auto period = MakeFamily("outcomes_store_sweep_period_seconds",
+                           "How long one sweep pass over the missing-id ranges takes at the "
+                           "current pace (store.reconcile_interval unless "
+                           "store.sweep_ranges_per_cycle stretches it).",
+                           MetricType::Gauge);
+  auto ranges = MakeFamily("outcomes_store_sweep_ranges",
+                           "Ranges of ids missing for longer than store.late_commit_window that "
+                           "the sweep re-checks.",
+                           MetricType::Gauge);
+  // The oldest of the tables' last passes; unset while a table has not completed one.
+  bool every_table_done = true;
+  auto all_done = std::chrono::system_clock::time_point::max();
+  for (std::size_t i = 0; i < ledgers_.size(); ++i) {
+    if (!ledgers_[i].initialized()) continue;
+    const LabelValues table = {ReferenceTables()[i].table};
+    const Duration pass =
+        SweepPeriod(sweeps_[i].ranges(), config_.interval, config_.reconcile_interval,
+                    static_cast<std::size_t>(config_.sweep_ranges_per_cycle));
+    AddSample(progress, {{"table", table[0]}}, sweeps_[i].progress());
+    AddSample(period, {{"table", table[0]}}, std::chrono::duration<double>(pass).count());
+    AddSample(ranges, {{"table", table[0]}}, static_cast<double>(sweeps_[i].ranges()));
+    if (pass_done_[i]) {
+      all_done = std::min(all_done, *pass_done_[i]);
+    } else {
+      every_table_done = false;
+    }
   }
+  if (progress.metric.empty()) return;
+  families.push_back(std::move(progress));
+  families.push_back(std::move(period));
+  families.push_back(std::move(ranges));
+  if (!every_table_done) return;
+  auto recount = MakeFamily("outcomes_store_last_recount_timestamp_seconds",
+                            "When the sweep last completed a pass over every table (the oldest "
+                            "of their last passes).",
+                            MetricType::Gauge);
+  AddSample(recount, {}, Seconds(all_done));
+  families.push_back(std::move(recount));
 }
 
 void StoreCollector::AddSessionFamilies(Families& families) {

@@ -509,6 +509,7 @@ StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup
   reader.DurationField("max_backoff", store.max_backoff);
   reader.String("application_name", store.application_name);
   reader.Int64("series_limit", store.series_limit);
+  reader.Int64("sweep_ranges_per_cycle", store.sweep_ranges_per_cycle);
   reader.RejectUnknownKeys();
   if (!reader.valid()) return store;
 
@@ -554,6 +555,10 @@ StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup
   }
   if (store.series_limit < 1) {
     errors.Add(reader.MarkOf("series_limit"), "store.series_limit: must be at least 1");
+  }
+  if (store.sweep_ranges_per_cycle < 1) {
+    errors.Add(reader.MarkOf("sweep_ranges_per_cycle"),
+               "store.sweep_ranges_per_cycle: must be at least 1");
   }
   return store;
 }

@@ -128,19 +128,47 @@ std::size_t FullCounts(const FakeStore& store) {
          store.statements("outcome_events_full").size() + store.statements("feedback_full").size();
 }
 
-TEST_F(StoreCollectorTest, TheFullRecountRunsOncePerReconcileInterval) {
+TEST_F(StoreCollectorTest, NoCycleAfterTheFirstReadsAWholeTable) {
   Script(*store_, TwoModelVersions());
   ASSERT_TRUE(collector_.Collect().status.ok());
   ASSERT_EQ(FullCounts(*store_), 3u);
-  clock_.Advance(std::chrono::minutes(4) + std::chrono::seconds(59));
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    clock_.Advance(std::chrono::minutes(5));
+    ASSERT_TRUE(collector_.Collect().status.ok());
+  }
+  EXPECT_EQ(FullCounts(*store_), 3u);
+  EXPECT_TRUE(store_->statements("recommendations_sweep_ids").empty());  // nothing missing
+}
+
+TEST_F(StoreCollectorTest, TheSweepCountsAGapThatCommittedAfterTheWindow) {
+  Tables tables = TwoModelVersions();
+  Script(*store_, tables);
+  store_->SetRows("recommendations_gaps", {{"5", "6"}});
   ASSERT_TRUE(collector_.Collect().status.ok());
-  EXPECT_EQ(FullCounts(*store_), 3u);  // incremental only
-  clock_.Advance(std::chrono::seconds(1));
+  clock_.Advance(std::chrono::minutes(11));  // the gap expires and goes to the sweep
+  store_->SetRows("recommendations_gaps", {});
+  store_->SetRows("recommendations_late_ids", {});
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  EXPECT_TRUE(store_->statements("recommendations_sweep_ids").empty());
+
+  store_->SetRows("recommendations_sweep_ids", {{"6"}});
+  store_->SetRows("recommendations_sweep_rows", {{"v1", "", "", "1"}});
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
-  EXPECT_EQ(FullCounts(*store_), 6u);
-  EXPECT_EQ(Sample(output.families, "outcomes_store_last_recount_timestamp_seconds"),
-            FakeClock::kStartWall.count() + 300);
+  const auto sweeps = store_->statements("recommendations_sweep_ids");
+  ASSERT_EQ(sweeps.size(), 1u);
+  EXPECT_EQ(sweeps[0].params, (std::vector<std::string>{"{5}", "{6}"}));
+  EXPECT_EQ(store_->statements("recommendations_sweep_rows")[0].params,
+            (std::vector<std::string>{"{6}"}));
+  EXPECT_EQ(Sample(output.families, "outcomes_recommendations_total",
+                   {{"model_version", "v1"}, {"ab_test", ""}, {"variant", ""}}),
+            21);
+  EXPECT_EQ(Sample(output.families, "outcomes_store_recount_corrections_total",
+                   {{"table", "recommendations"}}),
+            1);
+  // Id 5 is still missing: it stays in the sweep, one range.
+  EXPECT_EQ(Sample(output.families, "outcomes_store_sweep_ranges", {{"table", "recommendations"}}),
+            1);
 }
 
 TEST_F(StoreCollectorTest, EmptyTablesAndNullCellsGiveZeroesAndEmptyLabels) {
