@@ -99,6 +99,23 @@ Result<std::vector<AggregateRow>> ReadRowsWithIds(SnapshotReader& reader, const 
   return ParseAggregate(rows.value(), spec);
 }
 
+Result<std::vector<IdRange>> ReadGaps(SnapshotReader& reader, const TableSpec& spec,
+                                      const std::string& name, std::int64_t from, std::int64_t to) {
+  Result<std::vector<Row>> rows = reader.Query(spec.table + name, store_sql::Gaps(spec),
+                                               {std::to_string(from), std::to_string(to)});
+  if (!rows.ok()) return rows.status();
+  return ParseRanges(rows.value(), spec.table);
+}
+
+Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const TableSpec& spec,
+                                                  const std::string& name, std::int64_t from,
+                                                  std::int64_t to) {
+  Result<std::vector<Row>> rows = reader.Query(spec.table + name, store_sql::RowsInRange(spec),
+                                               {std::to_string(from), std::to_string(to)});
+  if (!rows.ok()) return rows.status();
+  return ParseAggregate(rows.value(), spec);
+}
+
 namespace store_sql {
 
 std::string MaxId(const TableSpec& spec) {
@@ -149,14 +166,6 @@ struct Baseline {
   std::vector<AggregateRow> totals;
   std::vector<IdRange> recent_gaps;
 };
-
-Result<std::vector<IdRange>> ReadGaps(SnapshotReader& reader, const TableSpec& spec,
-                                      const std::string& name, std::int64_t from, std::int64_t to) {
-  Result<std::vector<Row>> rows = reader.Query(spec.table + name, store_sql::Gaps(spec),
-                                               {std::to_string(from), std::to_string(to)});
-  if (!rows.ok()) return rows.status();
-  return ParseRanges(rows.value(), spec.table);
-}
 
 std::int64_t IdsIn(const std::vector<IdRange>& ranges) {
   std::int64_t ids = 0;

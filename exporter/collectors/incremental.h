@@ -54,6 +54,14 @@ Result<std::vector<AggregateRow>> ReadRowsWithIds(SnapshotReader& reader, const 
                                                   const std::string& name,
                                                   const std::vector<std::int64_t>& ids);
 
+// The ranges of ids missing in (from, to] (statement "<table><name>").
+Result<std::vector<IdRange>> ReadGaps(SnapshotReader& reader, const TableSpec& spec,
+                                      const std::string& name, std::int64_t from, std::int64_t to);
+// The aggregate of the rows with ids in (from, to] (statement "<table><name>").
+Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const TableSpec& spec,
+                                                  const std::string& name, std::int64_t from,
+                                                  std::int64_t to);
+
 // Brings `ledger` up to the snapshot: the first full count when it is empty, else an
 // increment, followed by a full recount when `full_count`; a table that went back below the
 // watermark is counted from scratch instead (CounterLedger::Rebase). Statement names start

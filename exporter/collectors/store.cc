@@ -62,13 +62,24 @@ const std::vector<TableSpec>& ReferenceTables() {
   return kTables;
 }
 
-StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
-    : config_(std::move(config)), deps_(std::move(deps)) {
+namespace {
+
+SessionOptions OptionsOf(const StoreConfig& config) {
   SessionOptions options;
-  options.dsn = config_.dsn;
-  options.application_name = config_.application_name;
-  options.connect_timeout = config_.connect_timeout;
-  options.statement_timeout = config_.statement_timeout;
+  options.dsn = config.dsn;
+  options.application_name = config.application_name;
+  options.connect_timeout = config.connect_timeout;
+  options.statement_timeout = config.statement_timeout;
+  return options;
+}
+
+}  // namespace
+
+StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
+    : config_(std::move(config)),
+      deps_(std::move(deps)),
+      first_count_(deps_.make_session, OptionsOf(config_)) {
+  const SessionOptions options = OptionsOf(config_);
   connection_ =
       std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
                                             config_.max_backoff, name_, deps_.log, deps_.now);
@@ -85,11 +96,30 @@ bool StoreCollector::SameConfig(const Collector& other) const {
   return store != nullptr && store->config_ == config_;
 }
 
-void StoreCollector::Cancel() { connection_->Cancel(); }
+void StoreCollector::Cancel() {
+  connection_->Cancel();
+  first_count_.Cancel();
+}
+
+Status StoreCollector::CountFromScratch() {
+  Result<std::vector<TableCount>> counts = first_count_.Run(ReferenceTables());
+  if (!counts.ok()) return counts.status();
+  const auto now = deps_.now();
+  for (std::size_t i = 0; i < ledgers_.size(); ++i) {
+    const TableCount& count = counts.value()[i];
+    ledgers_[i].ApplyFullCount(count.totals, now, count.watermark, count.gaps);
+    ledgers_[i].ReleaseGapsBelow(count.watermark - kInitialGapScan);
+    sweeps_[i].Clear();
+    sweeps_[i].Add(ledgers_[i].TakeReleasedGaps());
+    pass_done_[i] = deps_.wall_now();
+  }
+  return Status::Ok();
+}
 
 CollectOutput StoreCollector::Collect() {
   CollectOutput output;
   Status status = connection_->Ensure();
+  if (status.ok() && !ledgers_[0].initialized()) status = CountFromScratch();
   if (status.ok()) {
     status = connection_->session().InSnapshot(
         [&](SnapshotReader& reader) { return ReadTables(reader); });

@@ -16,6 +16,7 @@
 
 #include "exporter/collectors/collector.h"
 #include "exporter/collectors/incremental.h"
+#include "exporter/collectors/store_startup.h"
 #include "exporter/collectors/sweep.h"
 #include "exporter/config/config.h"
 #include "exporter/core/clock.h"
@@ -50,6 +51,8 @@ class StoreCollector : public Collector {
   bool SameConfig(const Collector& other) const override;
 
  private:
+  // The first count of every table, in parallel on several sessions (ParallelCount).
+  Status CountFromScratch();
   Status ReadTables(SnapshotReader& reader);
   // One table's increment and sweep step, in the cycle's snapshot.
   Status ReadTable(SnapshotReader& reader, std::size_t table);
@@ -75,6 +78,7 @@ class StoreCollector : public Collector {
   const StoreConfig config_;
   StoreCollectorDeps deps_;
   std::unique_ptr<ReconnectingSession> connection_;
+  ParallelCount first_count_;
   std::vector<CounterLedger> ledgers_;  // one per ReferenceTables() entry
   std::vector<GapSweep> sweeps_;        // one per ReferenceTables() entry
   // Per table, when its sweep last completed a pass.
