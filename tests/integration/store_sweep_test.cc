@@ -134,6 +134,37 @@ TEST_F(StoreSweepTest, DeletedAndUpdatedRowsKeepTheCountersOverASweepPeriod) {
   EXPECT_EQ(Value(output, "outcomes_store_recount_corrections_total", "table=feedback,"), 0);
 }
 
+// The first count reads each id range in its own snapshot: a transaction open then, whose ids
+// are far below the top (left to the sweep, not re-checked every cycle), is counted when it
+// commits, once.
+TEST_F(StoreSweepTest, ATransactionOpenAtStartFarBelowTheTopIsCountedWhenItCommits) {
+  StoreConfig config;
+  config.interval = 1s;
+  config.reconcile_interval = 2s;
+  pqxx::connection slow_connection(sandbox->dsn());
+  pqxx::work slow(slow_connection);
+  InsertBatch(slow, 4);
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    txn.exec(
+        "INSERT INTO recommendations (customer_id, product_id, model_version, score, price) "
+        "SELECT 'c', 'p', 'bulk', 0.5, 1 FROM generate_series(1, 150000)");
+    txn.commit();
+  }
+  auto collector = MakeCollector(config);
+  CollectOutput output = Cycle(*collector, config.interval);
+  EXPECT_EQ(Value(output, "outcomes_store_pending_late_ids", "table=recommendations,"), 0);
+  EXPECT_EQ(Value(output, "outcomes_store_sweep_ranges", "table=recommendations,"), 1);
+  ExpectCountersEqualStore(output.families);
+  slow.commit();
+  for (int i = 0; i < 2; ++i) output = Cycle(*collector, config.interval);  // one period
+  EXPECT_EQ(Value(output, "outcomes_store_recount_corrections_total", "table=recommendations,"), 4);
+  ExpectCountersEqualStore(output.families);
+  for (int i = 0; i < 4; ++i) output = Cycle(*collector, config.interval);
+  ExpectCountersEqualStore(output.families);
+}
+
 std::string ArrayOf(const std::vector<std::int64_t>& ids) {
   std::string out = "'{";
   for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
