@@ -207,6 +207,12 @@ std::int64_t CounterLedger::LimitGaps(std::size_t max_ranges) {
 }
 
 void CounterLedger::ReleaseGapsBelow(std::int64_t id) {
+  for (Gap& gap : gaps_) {
+    if (gap.range.first >= id || gap.range.last < id) continue;
+    // A gap across `id`: its ids below are released, the rest stays tracked.
+    if (keep_released_) released_.push_back({gap.range.first, id - 1});
+    gap.range.first = id;
+  }
   std::erase_if(gaps_, [&](const Gap& gap) {
     if (gap.range.last >= id) return false;
     if (keep_released_) released_.push_back(gap.range);

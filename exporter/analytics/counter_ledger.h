@@ -105,7 +105,7 @@ class CounterLedger {
   // From now on, the gap ranges the ledger stops re-checking (expired, over the cap, the ids of
   // a jump beyond the tracked width) are kept for TakeReleasedGaps() instead of forgotten.
   void KeepReleasedGaps() { keep_released_ = true; }
-  // Stops re-checking the gaps that end below `id` (they are released).
+  // Stops re-checking the ids of the gaps below `id` (they are released).
   void ReleaseGapsBelow(std::int64_t id);
   // The ranges released since the last call, for the caller to re-check at its own pace.
   std::vector<IdRange> TakeReleasedGaps() { return std::exchange(released_, {}); }

@@ -16,7 +16,7 @@
 
 namespace outcomes {
 
-// Ids per range of the first count, and sessions used for it.
+// The fewest ids per range of the first count, and the sessions used for it.
 inline constexpr std::int64_t kStartupRangeIds = 1'000'000;
 inline constexpr std::size_t kStartupSessions = 3;
 
