@@ -67,6 +67,7 @@ std::int64_t CounterLedger::ApplyIncrement(const IncrementBatch& batch, SteadyTi
     const std::int64_t width = range.last - range.first + 1;
     if (width > widest) {
       skipped += width - widest;
+      if (keep_released_) released_.push_back({range.first + widest, range.last});
       range.last = range.first + widest - 1;
     }
     gaps_.push_back({range, now});
@@ -186,6 +187,7 @@ std::int64_t CounterLedger::ExpireGaps(SteadyTime now, Duration window) {
   std::erase_if(gaps_, [&](const Gap& gap) {
     if (now - gap.first_seen <= window) return false;
     expired += gap.range.last - gap.range.first + 1;
+    if (keep_released_) released_.push_back(gap.range);
     return true;
   });
   return expired;
@@ -198,9 +200,34 @@ std::int64_t CounterLedger::LimitGaps(std::size_t max_ranges) {
   std::int64_t dropped = 0;
   for (std::size_t i = 0; i < excess; ++i) {
     dropped += gaps_[i].range.last - gaps_[i].range.first + 1;
+    if (keep_released_) released_.push_back(gaps_[i].range);
   }
   gaps_.erase(gaps_.begin(), gaps_.begin() + static_cast<std::ptrdiff_t>(excess));
   return dropped;
+}
+
+void CounterLedger::ReleaseGapsBelow(std::int64_t id) {
+  for (Gap& gap : gaps_) {
+    if (gap.range.first >= id || gap.range.last < id) continue;
+    // A gap across `id`: its ids below are released, the rest stays tracked.
+    if (keep_released_) released_.push_back({gap.range.first, id - 1});
+    gap.range.first = id;
+  }
+  std::erase_if(gaps_, [&](const Gap& gap) {
+    if (gap.range.last >= id) return false;
+    if (keep_released_) released_.push_back(gap.range);
+    return true;
+  });
+}
+
+std::int64_t CounterLedger::ApplyFound(const std::vector<AggregateRow>& rows) {
+  std::int64_t found = 0;
+  for (const AggregateRow& row : rows) {
+    Add(row);
+    if (!row.values.empty()) found += row.values[0];
+  }
+  corrections_ += found;
+  return found;
 }
 
 }  // namespace outcomes

@@ -14,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "exporter/core/duration.h"
@@ -101,6 +102,17 @@ class CounterLedger {
   // Caps the tracked gap ranges (oldest dropped first); returns how many ids were dropped.
   std::int64_t LimitGaps(std::size_t max_ranges);
 
+  // From now on, the gap ranges the ledger stops re-checking (expired, over the cap, the ids of
+  // a jump beyond the tracked width) are kept for TakeReleasedGaps() instead of forgotten.
+  void KeepReleasedGaps() { keep_released_ = true; }
+  // Stops re-checking the ids of the gaps below `id` (they are released).
+  void ReleaseGapsBelow(std::int64_t id);
+  // The ranges released since the last call, for the caller to re-check at its own pace.
+  std::vector<IdRange> TakeReleasedGaps() { return std::exchange(released_, {}); }
+  // Adds rows found in released ranges (late commits no gap re-check saw); they count as
+  // corrections. Returns how many rows that was.
+  std::int64_t ApplyFound(const std::vector<AggregateRow>& rows);
+
  private:
   struct Gap {
     IdRange range;
@@ -122,6 +134,8 @@ class CounterLedger {
   // Per label set, what the store lost to deletions, so that counted == store + deleted.
   std::map<LabelValues, std::vector<std::int64_t>> deleted_;
   std::int64_t corrections_ = 0;
+  bool keep_released_ = false;
+  std::vector<IdRange> released_;
   // Ids the watermark moved past per increment (jumps excluded), for TrackedGapWidth().
   std::deque<std::pair<SteadyTime, std::int64_t>> advances_;
 };

@@ -67,6 +67,55 @@ std::string ArrayLiteral(const std::vector<std::int64_t>& ids) {
 
 }  // namespace
 
+Result<std::vector<std::int64_t>> ReadVisibleIds(SnapshotReader& reader, const TableSpec& spec,
+                                                 const std::string& name,
+                                                 const std::vector<IdRange>& ranges) {
+  std::vector<std::int64_t> ids;
+  if (ranges.empty()) return ids;
+  std::vector<std::int64_t> firsts;
+  std::vector<std::int64_t> lasts;
+  for (const IdRange& range : ranges) {
+    firsts.push_back(range.first);
+    lasts.push_back(range.last);
+  }
+  Result<std::vector<Row>> rows = reader.Query(spec.table + name, store_sql::LateIds(spec),
+                                               {ArrayLiteral(firsts), ArrayLiteral(lasts)});
+  if (!rows.ok()) return rows.status();
+  for (const Row& row : rows.value()) {
+    Result<std::int64_t> id = ParseInt(row.at(0), spec.table);
+    if (!id.ok()) return id.status();
+    ids.push_back(id.value());
+  }
+  return ids;
+}
+
+Result<std::vector<AggregateRow>> ReadRowsWithIds(SnapshotReader& reader, const TableSpec& spec,
+                                                  const std::string& name,
+                                                  const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) return std::vector<AggregateRow>{};
+  Result<std::vector<Row>> rows =
+      reader.Query(spec.table + name, store_sql::RowsWithIds(spec), {ArrayLiteral(ids)});
+  if (!rows.ok()) return rows.status();
+  return ParseAggregate(rows.value(), spec);
+}
+
+Result<std::vector<IdRange>> ReadGaps(SnapshotReader& reader, const TableSpec& spec,
+                                      const std::string& name, std::int64_t from, std::int64_t to) {
+  Result<std::vector<Row>> rows = reader.Query(spec.table + name, store_sql::Gaps(spec),
+                                               {std::to_string(from), std::to_string(to)});
+  if (!rows.ok()) return rows.status();
+  return ParseRanges(rows.value(), spec.table);
+}
+
+Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const TableSpec& spec,
+                                                  const std::string& name, std::int64_t from,
+                                                  std::int64_t to) {
+  Result<std::vector<Row>> rows = reader.Query(spec.table + name, store_sql::RowsInRange(spec),
+                                               {std::to_string(from), std::to_string(to)});
+  if (!rows.ok()) return rows.status();
+  return ParseAggregate(rows.value(), spec);
+}
+
 namespace store_sql {
 
 std::string MaxId(const TableSpec& spec) {
@@ -118,27 +167,40 @@ struct Baseline {
   std::vector<IdRange> recent_gaps;
 };
 
-Result<Baseline> ReadBaseline(SnapshotReader& reader, const TableSpec& spec,
-                              std::int64_t watermark) {
+std::int64_t IdsIn(const std::vector<IdRange>& ranges) {
+  std::int64_t ids = 0;
+  for (const IdRange& range : ranges) ids += range.last - range.first + 1;
+  return ids;
+}
+
+// With `scan_all_gaps`, the ids missing below the recent ones are read too, when the row count
+// shows there are any (ids start at 1): the caller keeps them for a slower re-check.
+Result<Baseline> ReadBaseline(SnapshotReader& reader, const TableSpec& spec, std::int64_t watermark,
+                              bool scan_all_gaps) {
   const std::int64_t scan_from = std::max<std::int64_t>(0, watermark - kInitialGapScan);
-  Result<std::vector<Row>> gap_rows =
-      reader.Query(spec.table + "_gaps", store_sql::Gaps(spec),
-                   {std::to_string(scan_from), std::to_string(watermark)});
-  if (!gap_rows.ok()) return gap_rows.status();
-  Result<std::vector<IdRange>> gaps = ParseRanges(gap_rows.value(), spec.table);
+  Result<std::vector<IdRange>> gaps = ReadGaps(reader, spec, "_gaps", scan_from, watermark);
   if (!gaps.ok()) return gaps.status();
   Result<std::vector<Row>> rows = reader.Query(spec.table + "_full", store_sql::AllRows(spec), {});
   if (!rows.ok()) return rows.status();
   Result<std::vector<AggregateRow>> totals = ParseAggregate(rows.value(), spec);
   if (!totals.ok()) return totals.status();
-  return Baseline{std::move(totals).value(), std::move(gaps).value()};
+  Baseline baseline{std::move(totals).value(), std::move(gaps).value()};
+  std::int64_t held = 0;
+  for (const AggregateRow& row : baseline.totals) held += row.values.at(0);
+  const std::int64_t held_below = held - (watermark - scan_from - IdsIn(baseline.recent_gaps));
+  if (!scan_all_gaps || held_below >= scan_from) return baseline;
+  Result<std::vector<IdRange>> older = ReadGaps(reader, spec, "_old_gaps", 0, scan_from);
+  if (!older.ok()) return older.status();
+  baseline.recent_gaps.insert(baseline.recent_gaps.begin(), older.value().begin(),
+                              older.value().end());
+  return baseline;
 }
 
 Status InitialCount(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
-                    SteadyTime now) {
+                    SteadyTime now, bool scan_all_gaps) {
   Result<std::int64_t> watermark = ReadMaxId(reader, spec);
   if (!watermark.ok()) return watermark.status();
-  Result<Baseline> baseline = ReadBaseline(reader, spec, watermark.value());
+  Result<Baseline> baseline = ReadBaseline(reader, spec, watermark.value(), scan_all_gaps);
   if (!baseline.ok()) return baseline.status();
   ledger.ApplyFullCount(baseline.value().totals, now, watermark.value(),
                         baseline.value().recent_gaps);
@@ -150,48 +212,32 @@ Status InitialCount(SnapshotReader& reader, const TableSpec& spec, CounterLedger
 // sequence, or the newest rows deleted). The ids below the watermark are no longer the ones
 // counted, so counting starts over from this snapshot.
 Result<FullCountReport> Rebase(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
-                               std::int64_t top, SteadyTime now) {
-  Result<Baseline> baseline = ReadBaseline(reader, spec, top);
+                               std::int64_t top, SteadyTime now, bool scan_all_gaps) {
+  Result<Baseline> baseline = ReadBaseline(reader, spec, top, scan_all_gaps);
   if (!baseline.ok()) return baseline.status();
   return ledger.Rebase(baseline.value().totals, now, top, baseline.value().recent_gaps);
 }
 
 Result<FullCountReport> Increment(SnapshotReader& reader, const TableSpec& spec,
-                                  CounterLedger& ledger, SteadyTime now) {
+                                  CounterLedger& ledger, SteadyTime now, bool scan_all_gaps) {
   Result<std::int64_t> top = ReadMaxId(reader, spec);
   if (!top.ok()) return top.status();
-  if (top.value() < ledger.watermark()) return Rebase(reader, spec, ledger, top.value(), now);
+  if (top.value() < ledger.watermark()) {
+    return Rebase(reader, spec, ledger, top.value(), now, scan_all_gaps);
+  }
   IncrementBatch batch;
   batch.new_watermark = top.value();
   const std::string old_watermark = std::to_string(ledger.watermark());
   const std::string new_watermark = std::to_string(batch.new_watermark);
   // Old gaps first: which of the ids missing before are visible now.
   const std::vector<IdRange> gaps = ledger.gaps();
-  if (!gaps.empty()) {
-    std::vector<std::int64_t> firsts;
-    std::vector<std::int64_t> lasts;
-    for (const IdRange& gap : gaps) {
-      firsts.push_back(gap.first);
-      lasts.push_back(gap.last);
-    }
-    Result<std::vector<Row>> found =
-        reader.Query(spec.table + "_late_ids", store_sql::LateIds(spec),
-                     {ArrayLiteral(firsts), ArrayLiteral(lasts)});
-    if (!found.ok()) return found.status();
-    for (const Row& row : found.value()) {
-      Result<std::int64_t> id = ParseInt(row.at(0), spec.table);
-      if (!id.ok()) return id.status();
-      batch.found_ids.push_back(id.value());
-    }
-    if (!batch.found_ids.empty()) {
-      Result<std::vector<Row>> rows = reader.Query(
-          spec.table + "_late_rows", store_sql::RowsWithIds(spec), {ArrayLiteral(batch.found_ids)});
-      if (!rows.ok()) return rows.status();
-      Result<std::vector<AggregateRow>> parsed = ParseAggregate(rows.value(), spec);
-      if (!parsed.ok()) return parsed.status();
-      batch.rows = std::move(parsed).value();
-    }
-  }
+  Result<std::vector<std::int64_t>> found = ReadVisibleIds(reader, spec, "_late_ids", gaps);
+  if (!found.ok()) return found.status();
+  batch.found_ids = std::move(found).value();
+  Result<std::vector<AggregateRow>> late =
+      ReadRowsWithIds(reader, spec, "_late_rows", batch.found_ids);
+  if (!late.ok()) return late.status();
+  batch.rows = std::move(late).value();
 
   if (batch.new_watermark > ledger.watermark()) {
     Result<std::vector<Row>> gap_rows =
@@ -225,13 +271,14 @@ Result<FullCountReport> FullCount(SnapshotReader& reader, const TableSpec& spec,
 }  // namespace
 
 Result<FullCountReport> ReadIncremental(SnapshotReader& reader, const TableSpec& spec,
-                                        CounterLedger& ledger, bool full_count, SteadyTime now) {
+                                        CounterLedger& ledger, bool full_count, SteadyTime now,
+                                        bool scan_all_gaps) {
   if (!ledger.initialized()) {
-    Status status = InitialCount(reader, spec, ledger, now);
+    Status status = InitialCount(reader, spec, ledger, now, scan_all_gaps);
     if (!status.ok()) return status;
     return FullCountReport{};
   }
-  Result<FullCountReport> increment = Increment(reader, spec, ledger, now);
+  Result<FullCountReport> increment = Increment(reader, spec, ledger, now, scan_all_gaps);
   if (!increment.ok() || !full_count || increment.value().rebased) return increment;
   Result<FullCountReport> recount = FullCount(reader, spec, ledger, now);
   if (!recount.ok()) return recount;

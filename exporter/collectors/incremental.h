@@ -45,12 +45,32 @@ std::string RowsInRange(const TableSpec& spec);
 std::string AllRows(const TableSpec& spec);
 }  // namespace store_sql
 
+// The ids visible inside `ranges` (statement "<table><name>"; none read when empty).
+Result<std::vector<std::int64_t>> ReadVisibleIds(SnapshotReader& reader, const TableSpec& spec,
+                                                 const std::string& name,
+                                                 const std::vector<IdRange>& ranges);
+// The aggregate of the rows with `ids` (statement "<table><name>"; none read when empty).
+Result<std::vector<AggregateRow>> ReadRowsWithIds(SnapshotReader& reader, const TableSpec& spec,
+                                                  const std::string& name,
+                                                  const std::vector<std::int64_t>& ids);
+
+// The ranges of ids missing in (from, to] (statement "<table><name>").
+Result<std::vector<IdRange>> ReadGaps(SnapshotReader& reader, const TableSpec& spec,
+                                      const std::string& name, std::int64_t from, std::int64_t to);
+// The aggregate of the rows with ids in (from, to] (statement "<table><name>").
+Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const TableSpec& spec,
+                                                  const std::string& name, std::int64_t from,
+                                                  std::int64_t to);
+
 // Brings `ledger` up to the snapshot: the first full count when it is empty, else an
 // increment, followed by a full recount when `full_count`; a table that went back below the
 // watermark is counted from scratch instead (CounterLedger::Rebase). Statement names start
 // with the table's name. Returns what the read noticed and the recount corrected.
+// `scan_all_gaps`: a count from scratch also reads the ids missing below the last
+// kInitialGapScan ids (statement "<table>_old_gaps"), for the caller to release to a sweep.
 Result<FullCountReport> ReadIncremental(SnapshotReader& reader, const TableSpec& spec,
-                                        CounterLedger& ledger, bool full_count, SteadyTime now);
+                                        CounterLedger& ledger, bool full_count, SteadyTime now,
+                                        bool scan_all_gaps = false);
 
 // One log line per kind of correction: a rebase, a jump of ids, what a recount found.
 void LogRecount(Logger& log, const std::string& collector, const std::string& table,

@@ -62,17 +62,33 @@ const std::vector<TableSpec>& ReferenceTables() {
   return kTables;
 }
 
-StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
-    : config_(std::move(config)), deps_(std::move(deps)) {
+namespace {
+
+SessionOptions OptionsOf(const StoreConfig& config) {
   SessionOptions options;
-  options.dsn = config_.dsn;
-  options.application_name = config_.application_name;
-  options.connect_timeout = config_.connect_timeout;
-  options.statement_timeout = config_.statement_timeout;
+  options.dsn = config.dsn;
+  options.application_name = config.application_name;
+  options.connect_timeout = config.connect_timeout;
+  options.statement_timeout = config.statement_timeout;
+  return options;
+}
+
+}  // namespace
+
+StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
+    : config_(std::move(config)),
+      deps_(std::move(deps)),
+      first_count_(deps_.make_session, OptionsOf(config_)) {
+  const SessionOptions options = OptionsOf(config_);
   connection_ =
       std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
                                             config_.max_backoff, name_, deps_.log, deps_.now);
-  for (const TableSpec& spec : ReferenceTables()) ledgers_.emplace_back(spec.merges);
+  for (const TableSpec& spec : ReferenceTables()) {
+    ledgers_.emplace_back(spec.merges);
+    ledgers_.back().KeepReleasedGaps();
+  }
+  sweeps_.resize(ledgers_.size());
+  pass_done_.resize(ledgers_.size());
 }
 
 bool StoreCollector::SameConfig(const Collector& other) const {
@@ -80,35 +96,59 @@ bool StoreCollector::SameConfig(const Collector& other) const {
   return store != nullptr && store->config_ == config_;
 }
 
-void StoreCollector::Cancel() { connection_->Cancel(); }
+void StoreCollector::Cancel() {
+  connection_->Cancel();
+  first_count_.Cancel();
+}
+
+Status StoreCollector::CountFromScratch() {
+  Result<std::vector<TableCount>> counts = first_count_.Run(ReferenceTables());
+  if (!counts.ok()) return counts.status();
+  const auto now = deps_.now();
+  for (std::size_t i = 0; i < ledgers_.size(); ++i) {
+    const TableCount& count = counts.value()[i];
+    ledgers_[i].ApplyFullCount(count.totals, now, count.watermark, count.gaps);
+    ledgers_[i].ReleaseGapsBelow(count.watermark - kInitialGapScan);
+    sweeps_[i].Clear();
+    sweeps_[i].Add(ledgers_[i].TakeReleasedGaps());
+    pass_done_[i] = deps_.wall_now();
+  }
+  return Status::Ok();
+}
 
 CollectOutput StoreCollector::Collect() {
   CollectOutput output;
   Status status = connection_->Ensure();
+  if (status.ok() && !ledgers_[0].initialized()) status = CountFromScratch();
   if (status.ok()) {
-    const auto now = deps_.now();
-    const bool full_count =
-        !last_full_count_ || now - *last_full_count_ >= config_.reconcile_interval;
     status = connection_->session().InSnapshot(
-        [&](SnapshotReader& reader) { return ReadTables(reader, full_count); });
-    if (status.ok() && full_count) {
-      last_full_count_ = now;
-      last_full_count_wall_ = deps_.wall_now();
-    }
-    for (CounterLedger& ledger : ledgers_) {
-      const std::int64_t expired = ledger.ExpireGaps(now, config_.late_commit_window);
-      const std::int64_t dropped = ledger.LimitGaps(kMaxGapRanges);
-      if (expired + dropped > 0) {
-        deps_.log.Debug("stopped re-checking missing ids; the next full recount covers them",
-                        {{"collector", name_}, {"ids", std::to_string(expired + dropped)}});
-      }
-    }
+        [&](SnapshotReader& reader) { return ReadTables(reader); });
+    ReleaseExpiredGaps();
   }
   store_up_ = status.ok();
   output.status = status;
   output.families = BuildFamilies();
   WarnAboutNewDrops();
   return output;
+}
+
+void StoreCollector::ReleaseExpiredGaps() {
+  const auto now = deps_.now();
+  for (std::size_t i = 0; i < ledgers_.size(); ++i) {
+    const std::int64_t expired = ledgers_[i].ExpireGaps(now, config_.late_commit_window);
+    const std::int64_t dropped = ledgers_[i].LimitGaps(kMaxGapRanges);
+    const std::int64_t given_up = sweeps_[i].Add(ledgers_[i].TakeReleasedGaps());
+    if (expired + dropped > 0) {
+      deps_.log.Debug("missing ids left to the sweep",
+                      {{"collector", name_}, {"ids", std::to_string(expired + dropped)}});
+    }
+    if (given_up > 0) {
+      deps_.log.Warn("too many missing id ranges to sweep; the oldest are no longer re-checked",
+                     {{"collector", name_},
+                      {"table", ReferenceTables()[i].table},
+                      {"ids", std::to_string(given_up)}});
+    }
+  }
 }
 
 SeriesLimit& StoreCollector::LimitOf(const std::string& family) {
@@ -133,122 +173,140 @@ void StoreCollector::WarnAboutNewDrops() {
        {"dropped", std::to_string(dropped)}});
 }
 
-Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
-  const std::vector<TableSpec>& specs = ReferenceTables();
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    CounterLedger& ledger = ledgers_[i];
-    Result<FullCountReport> report =
-        ReadIncremental(reader, specs[i], ledger, full_count, deps_.now());
-    if (!report.ok()) return report.status();
-    LogRecount(deps_.log, name_, specs[i].table, report.value());
+Status StoreCollector::ReadTables(SnapshotReader& reader) {
+  for (std::size_t i = 0; i < ReferenceTables().size(); ++i) {
+    Status status = ReadTable(reader, i);
+    if (!status.ok()) return status;
   }
   return Status::Ok();
 }
 
-std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
-  std::vector<prometheus::MetricFamily> families;
-  const auto& recs = ledgers_[0];
+Status StoreCollector::ReadTable(SnapshotReader& reader, std::size_t table) {
+  const TableSpec& spec = ReferenceTables()[table];
+  CounterLedger& ledger = ledgers_[table];
+  GapSweep& sweep = sweeps_[table];
+  const bool from_scratch = !ledger.initialized();
+  Result<FullCountReport> report =
+      ReadIncremental(reader, spec, ledger, false, deps_.now(), /*scan_all_gaps=*/true);
+  if (!report.ok()) return report.status();
+  LogRecount(deps_.log, name_, spec.table, report.value());
+  if (from_scratch || report.value().rebased) {
+    // Counted in this snapshot: the ids missing now are the ones to sweep, no older ones.
+    sweep.Clear();
+    ledger.ReleaseGapsBelow(ledger.watermark() - kInitialGapScan);
+    sweep.Add(ledger.TakeReleasedGaps());
+    pass_done_[table] = deps_.wall_now();
+    return Status::Ok();
+  }
+  const std::size_t batch =
+      SweepBatchSize(sweep.ranges(), config_.interval, config_.reconcile_interval,
+                     static_cast<std::size_t>(config_.sweep_ranges_per_cycle));
+  Result<SweepStep> step = SweepOnce(reader, spec, ledger, sweep, batch);
+  if (!step.ok()) return step.status();
+  if (step.value().rows_found > 0) {
+    deps_.log.Info("the sweep found rows committed after store.late_commit_window",
+                   {{"collector", name_},
+                    {"table", spec.table},
+                    {"rows", std::to_string(step.value().rows_found)}});
+  }
+  if (step.value().pass_done) pass_done_[table] = deps_.wall_now();
+  return Status::Ok();
+}
+
+void StoreCollector::AddRecommendationFamilies(Families& families) {
+  auto family = MakeFamily(
+      "outcomes_recommendations_total",
+      "Recommendations in the outcomes store (collected in the background, exact within one "
+      "reconcile interval).",
+      MetricType::Counter);
+  AddKept(family, LimitOf(family.name), ledgers_[0].values(), kFirstValue,
+          [&](const LabelValues& labels, const Values& values) {
+            AddSample(
+                family,
+                {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
+                static_cast<double>(values[0]));
+          });
+  families.push_back(std::move(family));
+}
+
+void StoreCollector::AddEventFamilies(Families& families) {
   const auto& events = ledgers_[1];
+  auto counts = MakeFamily("outcomes_events_total",
+                           "Outcome events in the outcomes store by status and reason "
+                           "(collected in the background).",
+                           MetricType::Counter);
+  auto revenue = MakeFamily("outcomes_revenue_total",
+                            "Revenue of PURCHASED and RETURNED outcome events (collected in the "
+                            "background).",
+                            MetricType::Counter);
+  std::map<LabelValues, std::int64_t> revenue_cents;
+  std::int64_t newest_ms = 0;
+  for (const auto& [labels, values] : events.values()) {
+    if (labels[3] == "PURCHASED" || labels[3] == "RETURNED") {
+      revenue_cents[{labels[0], labels[1], labels[2], labels[3]}] += values[1];
+    }
+    newest_ms = std::max(newest_ms, values[2]);
+  }
+  AddKept(counts, LimitOf(counts.name), events.values(), kFirstValue,
+          [&](const LabelValues& labels, const Values& values) {
+            AddSample(counts,
+                      {{"model_version", labels[0]},
+                       {"ab_test", labels[1]},
+                       {"variant", labels[2]},
+                       {"status", labels[3]},
+                       {"reason", labels[4]}},
+                      static_cast<double>(values[0]));
+          });
+  AddKept(revenue, LimitOf(revenue.name), revenue_cents, kItself,
+          [&](const LabelValues& labels, std::int64_t cents) {
+            AddSample(revenue,
+                      {{"model_version", labels[0]},
+                       {"ab_test", labels[1]},
+                       {"variant", labels[2]},
+                       {"status", labels[3]}},
+                      static_cast<double>(cents) / 100.0);
+          });
+  families.push_back(std::move(counts));
+  families.push_back(std::move(revenue));
+  if (newest_ms > 0) {
+    auto newest = MakeFamily("outcomes_store_last_event_timestamp_seconds",
+                             "Newest occurred_at of the outcome events counted (data freshness).",
+                             MetricType::Gauge);
+    AddSample(newest, {}, static_cast<double>(newest_ms) / 1000.0);
+    families.push_back(std::move(newest));
+  }
+}
+
+void StoreCollector::AddFeedbackFamilies(Families& families) {
   const auto& feedback = ledgers_[2];
-
-  auto up = MakeFamily("outcomes_store_up",
-                       "1 when the last query cycle against the outcomes store succeeded.",
-                       MetricType::Gauge);
-  AddSample(up, {}, store_up_ ? 1 : 0);
-  families.push_back(std::move(up));
-
-  if (recs.initialized()) {
-    auto family = MakeFamily(
-        "outcomes_recommendations_total",
-        "Recommendations in the outcomes store (collected in the background, exact within one "
-        "reconcile interval).",
-        MetricType::Counter);
-    AddKept(family, LimitOf(family.name), recs.values(), kFirstValue,
-            [&](const LabelValues& labels, const Values& values) {
-              AddSample(
-                  family,
-                  {{"model_version", labels[0]}, {"ab_test", labels[1]}, {"variant", labels[2]}},
-                  static_cast<double>(values[0]));
-            });
-    families.push_back(std::move(family));
+  auto counts = MakeFamily("outcomes_feedback_total",
+                           "Feedback rows by type and sentiment (positive >= 4, neutral = 3, "
+                           "negative < 3; collected in the background).",
+                           MetricType::Counter);
+  auto scores = MakeFamily("outcomes_feedback_score_total",
+                           "Sum of feedback scores; mean = score_total / feedback_total "
+                           "(collected in the background).",
+                           MetricType::Counter);
+  std::map<LabelValues, std::int64_t> score_sums;
+  for (const auto& [labels, values] : feedback.values()) {
+    score_sums[{labels[0], labels[1]}] += values[1];
   }
+  AddKept(counts, LimitOf(counts.name), feedback.values(), kFirstValue,
+          [&](const LabelValues& labels, const Values& values) {
+            AddSample(counts,
+                      {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
+                      static_cast<double>(values[0]));
+          });
+  AddKept(scores, LimitOf(scores.name), score_sums, kItself,
+          [&](const LabelValues& labels, std::int64_t sum) {
+            AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
+                      static_cast<double>(sum));
+          });
+  families.push_back(std::move(counts));
+  families.push_back(std::move(scores));
+}
 
-  if (events.initialized()) {
-    auto counts = MakeFamily("outcomes_events_total",
-                             "Outcome events in the outcomes store by status and reason "
-                             "(collected in the background).",
-                             MetricType::Counter);
-    auto revenue = MakeFamily("outcomes_revenue_total",
-                              "Revenue of PURCHASED and RETURNED outcome events (collected in the "
-                              "background).",
-                              MetricType::Counter);
-    std::map<LabelValues, std::int64_t> revenue_cents;
-    std::int64_t newest_ms = 0;
-    for (const auto& [labels, values] : events.values()) {
-      if (labels[3] == "PURCHASED" || labels[3] == "RETURNED") {
-        revenue_cents[{labels[0], labels[1], labels[2], labels[3]}] += values[1];
-      }
-      newest_ms = std::max(newest_ms, values[2]);
-    }
-    AddKept(counts, LimitOf(counts.name), events.values(), kFirstValue,
-            [&](const LabelValues& labels, const Values& values) {
-              AddSample(counts,
-                        {{"model_version", labels[0]},
-                         {"ab_test", labels[1]},
-                         {"variant", labels[2]},
-                         {"status", labels[3]},
-                         {"reason", labels[4]}},
-                        static_cast<double>(values[0]));
-            });
-    AddKept(revenue, LimitOf(revenue.name), revenue_cents, kItself,
-            [&](const LabelValues& labels, std::int64_t cents) {
-              AddSample(revenue,
-                        {{"model_version", labels[0]},
-                         {"ab_test", labels[1]},
-                         {"variant", labels[2]},
-                         {"status", labels[3]}},
-                        static_cast<double>(cents) / 100.0);
-            });
-    families.push_back(std::move(counts));
-    families.push_back(std::move(revenue));
-    if (newest_ms > 0) {
-      auto newest = MakeFamily("outcomes_store_last_event_timestamp_seconds",
-                               "Newest occurred_at of the outcome events counted (data freshness).",
-                               MetricType::Gauge);
-      AddSample(newest, {}, static_cast<double>(newest_ms) / 1000.0);
-      families.push_back(std::move(newest));
-    }
-  }
-
-  if (feedback.initialized()) {
-    auto counts = MakeFamily("outcomes_feedback_total",
-                             "Feedback rows by type and sentiment (positive >= 4, neutral = 3, "
-                             "negative < 3; collected in the background).",
-                             MetricType::Counter);
-    auto scores = MakeFamily("outcomes_feedback_score_total",
-                             "Sum of feedback scores; mean = score_total / feedback_total "
-                             "(collected in the background).",
-                             MetricType::Counter);
-    std::map<LabelValues, std::int64_t> score_sums;
-    for (const auto& [labels, values] : feedback.values()) {
-      score_sums[{labels[0], labels[1]}] += values[1];
-    }
-    AddKept(counts, LimitOf(counts.name), feedback.values(), kFirstValue,
-            [&](const LabelValues& labels, const Values& values) {
-              AddSample(
-                  counts,
-                  {{"model_version", labels[0]}, {"type", labels[1]}, {"sentiment", labels[2]}},
-                  static_cast<double>(values[0]));
-            });
-    AddKept(scores, LimitOf(scores.name), score_sums, kItself,
-            [&](const LabelValues& labels, std::int64_t sum) {
-              AddSample(scores, {{"model_version", labels[0]}, {"type", labels[1]}},
-                        static_cast<double>(sum));
-            });
-    families.push_back(std::move(counts));
-    families.push_back(std::move(scores));
-  }
-
+void StoreCollector::AddLedgerFamilies(Families& families) {
   auto watermark =
       MakeFamily("outcomes_store_watermark_id", "Highest id counted per table.", MetricType::Gauge);
   auto pending = MakeFamily("outcomes_store_pending_late_ids",
@@ -257,7 +315,7 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
                             MetricType::Gauge);
   auto corrections =
       MakeFamily("outcomes_store_recount_corrections_total",
-                 "Rows the full recount added because incremental reads had missed them.",
+                 "Rows the sweep added because they committed after store.late_commit_window.",
                  MetricType::Counter);
   const auto& specs = ReferenceTables();
   for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -272,15 +330,55 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
     families.push_back(std::move(pending));
     families.push_back(std::move(corrections));
   }
+  AddSweepFamilies(families);
+}
 
-  if (last_full_count_) {
-    auto recount =
-        MakeFamily("outcomes_store_last_recount_timestamp_seconds",
-                   "When the last full recount of the store succeeded.", MetricType::Gauge);
-    AddSample(recount, {}, Seconds(last_full_count_wall_));
-    families.push_back(std::move(recount));
+void StoreCollector::AddSweepFamilies(Families& families) {
+  auto progress = MakeFamily("outcomes_store_sweep_progress_ratio",
+                             "Share of the missing-id ranges the current sweep pass has "
+                             "re-checked, per table.",
+                             MetricType::Gauge);
+  auto period = MakeFamily("outcomes_store_sweep_period_seconds",
+                           "How long one sweep pass over the missing-id ranges takes at the "
+                           "current pace (store.reconcile_interval unless "
+                           "store.sweep_ranges_per_cycle stretches it).",
+                           MetricType::Gauge);
+  auto ranges = MakeFamily("outcomes_store_sweep_ranges",
+                           "Ranges of ids missing for longer than store.late_commit_window that "
+                           "the sweep re-checks.",
+                           MetricType::Gauge);
+  // The oldest of the tables' last passes; unset while a table has not completed one.
+  bool every_table_done = true;
+  auto all_done = std::chrono::system_clock::time_point::max();
+  for (std::size_t i = 0; i < ledgers_.size(); ++i) {
+    if (!ledgers_[i].initialized()) continue;
+    const LabelValues table = {ReferenceTables()[i].table};
+    const Duration pass =
+        SweepPeriod(sweeps_[i].ranges(), config_.interval, config_.reconcile_interval,
+                    static_cast<std::size_t>(config_.sweep_ranges_per_cycle));
+    AddSample(progress, {{"table", table[0]}}, sweeps_[i].progress());
+    AddSample(period, {{"table", table[0]}}, std::chrono::duration<double>(pass).count());
+    AddSample(ranges, {{"table", table[0]}}, static_cast<double>(sweeps_[i].ranges()));
+    if (pass_done_[i]) {
+      all_done = std::min(all_done, *pass_done_[i]);
+    } else {
+      every_table_done = false;
+    }
   }
+  if (progress.metric.empty()) return;
+  families.push_back(std::move(progress));
+  families.push_back(std::move(period));
+  families.push_back(std::move(ranges));
+  if (!every_table_done) return;
+  auto recount = MakeFamily("outcomes_store_last_recount_timestamp_seconds",
+                            "When the sweep last completed a pass over every table (the oldest "
+                            "of their last passes).",
+                            MetricType::Gauge);
+  AddSample(recount, {}, Seconds(all_done));
+  families.push_back(std::move(recount));
+}
 
+void StoreCollector::AddSessionFamilies(Families& families) {
   auto dropped = MakeFamily("outcomes_exporter_series_dropped",
                             "Label sets of a built-in family left out of /metrics by "
                             "store.series_limit (still counted).",
@@ -297,6 +395,20 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
     AddSample(durations, {{"query", query}}, seconds);
   }
   if (!durations.metric.empty()) families.push_back(std::move(durations));
+}
+
+StoreCollector::Families StoreCollector::BuildFamilies() {
+  Families families;
+  auto up = MakeFamily("outcomes_store_up",
+                       "1 when the last query cycle against the outcomes store succeeded.",
+                       MetricType::Gauge);
+  AddSample(up, {}, store_up_ ? 1 : 0);
+  families.push_back(std::move(up));
+  if (ledgers_[0].initialized()) AddRecommendationFamilies(families);
+  if (ledgers_[1].initialized()) AddEventFamilies(families);
+  if (ledgers_[2].initialized()) AddFeedbackFamilies(families);
+  AddLedgerFamilies(families);
+  AddSessionFamilies(families);
   return families;
 }
 

@@ -1,6 +1,7 @@
 // The outcomes store collector ("store"): exact business counters from the reference schema,
-// read incrementally past per-table watermarks and corrected by a periodic full recount (see
-// CounterLedger and docs/EXACTNESS.md), plus store health gauges. Each business family exports
+// read incrementally past per-table watermarks, with the ids missing for longer than
+// store.late_commit_window re-checked by a bounded sweep (see CounterLedger, GapSweep and
+// docs/EXACTNESS.md), plus store health gauges. Each business family exports
 // at most store.series_limit label sets (see SeriesLimit); the excess is still counted, shown
 // in outcomes_exporter_series_dropped and logged once. Owned by the scheduler's worker thread;
 // Cancel() is safe from any thread.
@@ -15,6 +16,8 @@
 
 #include "exporter/collectors/collector.h"
 #include "exporter/collectors/incremental.h"
+#include "exporter/collectors/store_startup.h"
+#include "exporter/collectors/sweep.h"
 #include "exporter/config/config.h"
 #include "exporter/core/clock.h"
 #include "exporter/core/log.h"
@@ -48,9 +51,25 @@ class StoreCollector : public Collector {
   bool SameConfig(const Collector& other) const override;
 
  private:
-  Status ReadTables(SnapshotReader& reader, bool full_count);
+  // The first count of every table, in parallel on several sessions (ParallelCount).
+  Status CountFromScratch();
+  Status ReadTables(SnapshotReader& reader);
+  // One table's increment and sweep step, in the cycle's snapshot.
+  Status ReadTable(SnapshotReader& reader, std::size_t table);
+  // Hands the gaps the ledgers stopped re-checking to the sweeps.
+  void ReleaseExpiredGaps();
+  using Families = std::vector<prometheus::MetricFamily>;
   // Also brings each business family's SeriesLimit up to date with the ledgers.
-  std::vector<prometheus::MetricFamily> BuildFamilies();
+  Families BuildFamilies();
+  void AddRecommendationFamilies(Families& families);
+  void AddEventFamilies(Families& families);
+  void AddFeedbackFamilies(Families& families);
+  // Watermarks, late ids, corrections and the recount's progress, per table.
+  void AddLedgerFamilies(Families& families);
+  // The sweep's progress, period and ranges per table, and when it last covered every table.
+  void AddSweepFamilies(Families& families);
+  // Series dropped by the limits and the statements' durations.
+  void AddSessionFamilies(Families& families);
   SeriesLimit& LimitOf(const std::string& family);
   // One line when a family starts dropping series, not one per cycle.
   void WarnAboutNewDrops();
@@ -59,10 +78,12 @@ class StoreCollector : public Collector {
   const StoreConfig config_;
   StoreCollectorDeps deps_;
   std::unique_ptr<ReconnectingSession> connection_;
+  ParallelCount first_count_;
   std::vector<CounterLedger> ledgers_;  // one per ReferenceTables() entry
+  std::vector<GapSweep> sweeps_;        // one per ReferenceTables() entry
+  // Per table, when its sweep last completed a pass.
+  std::vector<std::optional<std::chrono::system_clock::time_point>> pass_done_;
   bool store_up_ = false;
-  std::optional<std::chrono::steady_clock::time_point> last_full_count_;
-  std::chrono::system_clock::time_point last_full_count_wall_{};
   // By family name; the ledgers keep counting every label set, /metrics gets the kept ones.
   std::map<std::string, SeriesLimit> limits_;
   std::set<std::string> warned_families_;

@@ -23,6 +23,7 @@ void ReadStoreFields(MapReader& reader, StoreConfig& store) {
   reader.DurationField("max_backoff", store.max_backoff);
   reader.String("application_name", store.application_name);
   reader.Int64("series_limit", store.series_limit);
+  reader.Int64("sweep_ranges_per_cycle", store.sweep_ranges_per_cycle);
 }
 
 // Exactly one of dsn and dsn_file; the file is read now, and again at every reload.
@@ -62,6 +63,9 @@ void ValidateStore(MapReader& reader, const StoreConfig& store) {
   }
   if (store.application_name.empty()) reader.Error("application_name", "must not be empty");
   if (store.series_limit < 1) reader.Error("series_limit", "must be at least 1");
+  if (store.sweep_ranges_per_cycle < 1) {
+    reader.Error("sweep_ranges_per_cycle", "must be at least 1");
+  }
 }
 
 }  // namespace

@@ -38,6 +38,10 @@ struct StoreConfig {
   // counting but is left out of /metrics and counted in outcomes_exporter_series_dropped.
   // Default: 10000.
   std::int64_t series_limit = 10'000;
+  // Most missing-id ranges per table the reconciliation sweep re-checks in one cycle; the sweep
+  // aims at one pass per reconcile_interval and takes longer when this bound is reached.
+  // Default: 1000.
+  std::int64_t sweep_ranges_per_cycle = 1'000;
 
   bool operator==(const StoreConfig&) const = default;
 };

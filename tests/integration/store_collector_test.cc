@@ -117,7 +117,7 @@ TEST_F(StoreCollectorTest, CountersEqualStoreUnderConcurrentWriters) {
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   EXPECT_GT(cycles, 3);
   ExpectCountersEqualStore(output.families);
-  // Exact without the full recount: the gap re-checks found every late commit.
+  // Exact without the sweep: the gap re-checks found every late commit.
   clock_.Advance(6min);
   const CollectOutput recounted = collector->Collect();
   ASSERT_TRUE(recounted.status.ok());
@@ -152,14 +152,14 @@ TEST_F(StoreCollectorTest, LateCommittingTransactionIsCountedExactlyOnce) {
   EXPECT_EQ(Value(output, "outcomes_store_pending_late_ids", "table=recommendations,"), 0);
   ExpectCountersEqualStore(output.families);
 
-  clock_.Advance(6min);  // a full recount finds nothing left to correct
+  clock_.Advance(6min);  // the sweep finds nothing left to correct
   output = collector->Collect();
   ASSERT_TRUE(output.status.ok());
   EXPECT_EQ(Value(output, "outcomes_store_recount_corrections_total", "table=recommendations,"), 0);
   ExpectCountersEqualStore(output.families);
 }
 
-TEST_F(StoreCollectorTest, FullRecountCatchesACommitOlderThanTheWindow) {
+TEST_F(StoreCollectorTest, TheSweepCatchesACommitOlderThanTheWindow) {
   StoreConfig config;
   config.late_commit_window = 1s;
   auto collector = MakeCollector(config);
@@ -174,7 +174,7 @@ TEST_F(StoreCollectorTest, FullRecountCatchesACommitOlderThanTheWindow) {
     fast.commit();
   }
   ASSERT_TRUE(collector->Collect().status.ok());
-  clock_.Advance(2s);  // the gap expires: only the recount can find these rows now
+  clock_.Advance(2s);  // the gap expires: only the sweep can find these rows now
   ASSERT_TRUE(collector->Collect().status.ok());
   slow.commit();
   CollectOutput output = collector->Collect();

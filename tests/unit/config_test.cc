@@ -31,6 +31,7 @@ TEST(ConfigTest, AppliesDefaults) {
   EXPECT_EQ(store.interval, 15s);
   EXPECT_EQ(store.reconcile_interval, 5min);
   EXPECT_EQ(store.late_commit_window, 10min);
+  EXPECT_EQ(store.sweep_ranges_per_cycle, 1000);
   EXPECT_EQ(store.statement_timeout, 1min);
   EXPECT_EQ(store.application_name, "outcomes_exporter");
   EXPECT_TRUE(config.value().endpoints.empty());
@@ -123,6 +124,15 @@ TEST(ConfigTest, ReconcileIntervalMustCoverInterval) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.error(),
             "test.yml:4:23: store.reconcile_interval: must be at least store.interval (1m)");
+}
+
+TEST(ConfigTest, SweepRangesPerCycleIsReadAndMustBePositive) {
+  const auto config = Load("store:\n  dsn: x\n  sweep_ranges_per_cycle: 250\n");
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config.value().store->sweep_ranges_per_cycle, 250);
+  const auto zero = Load("store:\n  dsn: x\n  sweep_ranges_per_cycle: 0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error(), "test.yml:3:27: store.sweep_ranges_per_cycle: must be at least 1");
 }
 
 TEST(ConfigTest, RejectsDuplicateKey) {

@@ -12,7 +12,7 @@
 namespace outcomes::testing_support {
 namespace {
 
-// The rows of the three reference tables, as the first full count reads them.
+// The rows of the three reference tables, as the first count reads them (one range each).
 struct Tables {
   std::string recommendations_max = "0";
   std::string events_max = "0";
@@ -29,9 +29,9 @@ void Script(FakeStore& store, const Tables& tables) {
   for (const char* table : {"recommendations", "outcome_events", "feedback"}) {
     store.SetRows(std::string(table) + "_gaps", {});
   }
-  store.SetRows("recommendations_full", tables.recommendations);
-  store.SetRows("outcome_events_full", tables.events);
-  store.SetRows("feedback_full", tables.feedback);
+  store.SetRows("recommendations_start_rows", tables.recommendations);
+  store.SetRows("outcome_events_start_rows", tables.events);
+  store.SetRows("feedback_start_rows", tables.feedback);
 }
 
 Tables TwoModelVersions() {
@@ -69,7 +69,7 @@ class StoreCollectorTest : public ::testing::Test {
 
 TEST_F(StoreCollectorTest, ExportsTheCountersOfTheReferenceTables) {
   Script(*store_, TwoModelVersions());
-  store_->SetDuration("recommendations_full", 0.25);
+  store_->SetDuration("recommendations_max_id", 0.25);
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   const auto& families = output.families;
@@ -100,7 +100,7 @@ TEST_F(StoreCollectorTest, ExportsTheCountersOfTheReferenceTables) {
             15);
   EXPECT_EQ(Sample(families, "outcomes_store_watermark_id", {{"table", "recommendations"}}), 30);
   EXPECT_EQ(Sample(families, "outcomes_store_query_duration_seconds",
-                   {{"query", "recommendations_full"}}),
+                   {{"query", "recommendations_max_id"}}),
             0.25);
   EXPECT_EQ(Sample(families, "outcomes_store_last_recount_timestamp_seconds"),
             FakeClock::kStartWall.count());
@@ -108,39 +108,79 @@ TEST_F(StoreCollectorTest, ExportsTheCountersOfTheReferenceTables) {
 
 TEST_F(StoreCollectorTest, MatchesTheGoldenExposition) {
   Script(*store_, TwoModelVersions());
-  store_->SetDuration("recommendations_full", 0.25);
+  store_->SetDuration("recommendations_max_id", 0.25);
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   ExpectMatchesGolden(output.families, "store");
 }
 
-TEST_F(StoreCollectorTest, TheFirstCycleCountsInOneSnapshotAndLooksForGapsBelowTheTop) {
-  Script(*store_, TwoModelVersions());
-  ASSERT_TRUE(collector_.Collect().status.ok());
-  EXPECT_EQ(store_->snapshots(), 1);
-  const auto gaps = store_->statements("recommendations_gaps");
+TEST_F(StoreCollectorTest, TheFirstCountReadsGapsOnlyWhereIdsAreMissing) {
+  Tables tables = TwoModelVersions();
+  tables.recommendations_max = "32";  // 30 rows: two ids missing
+  Script(*store_, tables);
+  store_->SetRows("recommendations_start_gaps", {{"31", "32"}});
+  store_->SetRows("recommendations_late_ids", {});
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(
+      Sample(output.families, "outcomes_store_pending_late_ids", {{"table", "recommendations"}}),
+      2);
+  const auto rows = store_->statements("recommendations_start_rows");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].params, (std::vector<std::string>{"-9223372036854775808", "32"}));
+  const auto gaps = store_->statements("recommendations_start_gaps");
   ASSERT_EQ(gaps.size(), 1u);
-  EXPECT_EQ(gaps[0].params, (std::vector<std::string>{"0", "30"}));
+  EXPECT_EQ(gaps[0].params, (std::vector<std::string>{"0", "32"}));
+  EXPECT_TRUE(store_->statements("outcome_events_start_gaps").empty());
 }
 
 std::size_t FullCounts(const FakeStore& store) {
-  return store.statements("recommendations_full").size() +
-         store.statements("outcome_events_full").size() + store.statements("feedback_full").size();
+  return store.statements("recommendations_start_rows").size() +
+         store.statements("outcome_events_start_rows").size() +
+         store.statements("feedback_start_rows").size();
 }
 
-TEST_F(StoreCollectorTest, TheFullRecountRunsOncePerReconcileInterval) {
+TEST_F(StoreCollectorTest, NoCycleAfterTheFirstReadsAWholeTable) {
   Script(*store_, TwoModelVersions());
   ASSERT_TRUE(collector_.Collect().status.ok());
   ASSERT_EQ(FullCounts(*store_), 3u);
-  clock_.Advance(std::chrono::minutes(4) + std::chrono::seconds(59));
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    clock_.Advance(std::chrono::minutes(5));
+    ASSERT_TRUE(collector_.Collect().status.ok());
+  }
+  EXPECT_EQ(FullCounts(*store_), 3u);
+  EXPECT_TRUE(store_->statements("recommendations_sweep_ids").empty());  // nothing missing
+}
+
+TEST_F(StoreCollectorTest, TheSweepCountsAGapThatCommittedAfterTheWindow) {
+  Tables tables = TwoModelVersions();
+  tables.recommendations_max = "32";
+  Script(*store_, tables);
+  store_->SetRows("recommendations_start_gaps", {{"5", "6"}});
+  store_->SetRows("recommendations_late_ids", {});
   ASSERT_TRUE(collector_.Collect().status.ok());
-  EXPECT_EQ(FullCounts(*store_), 3u);  // incremental only
-  clock_.Advance(std::chrono::seconds(1));
+  clock_.Advance(std::chrono::minutes(11));  // the gap expires and goes to the sweep
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  EXPECT_TRUE(store_->statements("recommendations_sweep_ids").empty());
+
+  store_->SetRows("recommendations_sweep_ids", {{"6"}});
+  store_->SetRows("recommendations_sweep_rows", {{"v1", "", "", "1"}});
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
-  EXPECT_EQ(FullCounts(*store_), 6u);
-  EXPECT_EQ(Sample(output.families, "outcomes_store_last_recount_timestamp_seconds"),
-            FakeClock::kStartWall.count() + 300);
+  const auto sweeps = store_->statements("recommendations_sweep_ids");
+  ASSERT_EQ(sweeps.size(), 1u);
+  EXPECT_EQ(sweeps[0].params, (std::vector<std::string>{"{5}", "{6}"}));
+  EXPECT_EQ(store_->statements("recommendations_sweep_rows")[0].params,
+            (std::vector<std::string>{"{6}"}));
+  EXPECT_EQ(Sample(output.families, "outcomes_recommendations_total",
+                   {{"model_version", "v1"}, {"ab_test", ""}, {"variant", ""}}),
+            21);
+  EXPECT_EQ(Sample(output.families, "outcomes_store_recount_corrections_total",
+                   {{"table", "recommendations"}}),
+            1);
+  // Id 5 is still missing: it stays in the sweep, one range.
+  EXPECT_EQ(Sample(output.families, "outcomes_store_sweep_ranges", {{"table", "recommendations"}}),
+            1);
 }
 
 TEST_F(StoreCollectorTest, EmptyTablesAndNullCellsGiveZeroesAndEmptyLabels) {

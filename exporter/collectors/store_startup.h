@@ -1,0 +1,61 @@
+// The store collector's first count, in parallel: each table's ids up to its highest are split
+// into ranges, and the ranges are counted on several sessions at once, each range in its own
+// snapshot together with the ids missing in it. Every id up to the highest is then either
+// counted or a gap, once, so the ledgers start exact although the ranges saw different
+// snapshots (see docs/EXACTNESS.md). Cancel() is safe from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "exporter/analytics/counter_ledger.h"
+#include "exporter/collectors/incremental.h"
+#include "exporter/store/session.h"
+
+namespace outcomes {
+
+// The fewest ids per range of the first count, and the sessions used for it.
+inline constexpr std::int64_t kStartupRangeIds = 1'000'000;
+inline constexpr std::size_t kStartupSessions = 3;
+
+// One table counted from scratch up to `watermark`.
+struct TableCount {
+  std::int64_t watermark = 0;
+  std::vector<AggregateRow> totals;  // one row per range and label set
+  std::vector<IdRange> gaps;         // sorted
+};
+
+class ParallelCount {
+ public:
+  using SessionFactory = std::function<std::unique_ptr<StoreSession>(const SessionOptions&)>;
+  ParallelCount(SessionFactory make_session, SessionOptions options)
+      : make_session_(std::move(make_session)), options_(std::move(options)) {}
+
+  // Counts every table of `specs`; fails when any range fails.
+  Result<std::vector<TableCount>> Run(const std::vector<TableSpec>& specs);
+  void Cancel();
+
+ private:
+  struct Job {
+    std::size_t table;
+    IdRange range;
+  };
+  Result<std::vector<std::int64_t>> ReadTops(const std::vector<TableSpec>& specs);
+  // Runs jobs from `next` until none is left or one failed.
+  void Work(const std::vector<TableSpec>& specs, const std::vector<Job>& jobs,
+            std::vector<TableCount>& counts);
+  Status CountRange(StoreSession& session, const TableSpec& spec, IdRange range, TableCount& count);
+  std::unique_ptr<StoreSession> Open();
+
+  SessionFactory make_session_;
+  SessionOptions options_;
+  std::mutex mutex_;  // guards everything below
+  std::vector<StoreSession*> active_;
+  std::size_t next_ = 0;
+  Status failure_ = Status::Ok();
+  bool cancelled_ = false;
+};
+
+}  // namespace outcomes
