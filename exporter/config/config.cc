@@ -22,6 +22,7 @@
 #include <tuple>
 
 #include "exporter/config/error_list.h"
+#include "exporter/config/schema_config.h"
 #include "exporter/probe/http_probe.h"
 
 namespace outcomes {
@@ -509,6 +510,7 @@ StoreConfig ReadStore(const YAML::Node& node, ErrorList& errors, const EnvLookup
   reader.DurationField("max_backoff", store.max_backoff);
   reader.String("application_name", store.application_name);
   reader.Int64("series_limit", store.series_limit);
+  store.schema = ReadStoreSchema(reader.Get("schema"), errors, env);
   reader.RejectUnknownKeys();
   if (!reader.valid()) return store;
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "exporter/config/schema.h"
 #include "exporter/core/duration.h"
 #include "exporter/core/status.h"
 
@@ -46,6 +47,9 @@ struct StoreConfig {
   // counting but is left out of /metrics and counted in outcomes_exporter_series_dropped.
   // Default: 10000.
   std::int64_t series_limit = 10'000;
+  // `store.schema`: the user's names for the reference tables, columns and values (schema.h).
+  // Default: the reference schema.
+  StoreSchema schema;
 
   bool operator==(const StoreConfig&) const = default;
 };
