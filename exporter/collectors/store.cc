@@ -31,39 +31,58 @@ void AddKept(prometheus::MetricFamily& family, SeriesLimit& limit, const Map& se
 
 }  // namespace
 
-const std::vector<TableSpec>& ReferenceTables() {
-  static const std::vector<TableSpec> kTables = {
-      {"recommendations",
-       "r.id",
-       "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
-       "count(*) FROM recommendations r WHERE {filter} GROUP BY 1, 2, 3",
-       3,
-       {Merge::kSum}},
-      // Revenue in cents keeps sums exact; occurred_at in ms gives the freshness gauge.
-      {"outcome_events",
-       "e.id",
-       "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), e.status, "
-       "coalesce(e.reason, ''), count(*), coalesce(sum(round(e.revenue * 100)), 0)::bigint, "
-       "coalesce(floor(extract(epoch FROM max(e.occurred_at)) * 1000), 0)::bigint "
-       "FROM outcome_events e JOIN recommendations r ON r.id = e.recommendation_id "
-       "WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
-       5,
-       {Merge::kSum, Merge::kSum, Merge::kMax}},
-      {"feedback",
-       "f.id",
-       "SELECT r.model_version, f.feedback_type, CASE WHEN f.score >= 4 THEN 'positive' "
-       "WHEN f.score = 3 THEN 'neutral' ELSE 'negative' END, count(*), "
-       "coalesce(sum(f.score), 0)::bigint "
-       "FROM feedback f JOIN recommendations r ON r.id = f.recommendation_id "
-       "WHERE {filter} GROUP BY 1, 2, 3",
-       3,
-       {Merge::kSum, Merge::kSum}},
+std::vector<TableSpec> StoreTables(const SchemaSql& sql) {
+  const auto spec = [&sql](const std::string& table, const std::string& alias,
+                           std::string aggregate_sql, std::size_t label_count,
+                           std::vector<Merge> merges) {
+    TableSpec out{table, alias + "." + sql.Column(table, "id"), std::move(aggregate_sql),
+                  label_count, std::move(merges)};
+    out.key = sql.Column(table, "id");
+    out.relation = sql.Table(table);
+    return out;
   };
+  // The labels: model_version, ab_test, variant of the recommendation.
+  const std::string arm = sql.Render(
+      "r.{recommendations.model_version}, coalesce(r.{recommendations.ab_test_id}, ''), "
+      "coalesce(r.{recommendations.variant}, ''), ");
+  const auto recommendation_of = [&sql](const char* alias, const char* table) {
+    return sql.Render(std::string(" JOIN {recommendations} r ON r.{recommendations.id} = ") +
+                      alias + ".{" + table + ".recommendation_id}");
+  };
+  return {
+      spec("recommendations", "r",
+           "SELECT " + arm + "count(*) FROM " + sql.Table("recommendations") +
+               " r WHERE {filter} GROUP BY 1, 2, 3",
+           3, {Merge::kSum}),
+      // Revenue in cents keeps sums exact; occurred_at in ms gives the freshness gauge.
+      spec("outcome_events", "e",
+           "SELECT " + arm + sql.StatusLabel(sql.Render("e.{outcome_events.status}")) +
+               ", coalesce(" + sql.ReasonLabel(sql.Render("e.{outcome_events.reason}")) +
+               ", ''), count(*), " +
+               sql.Render("coalesce(sum(round(e.{outcome_events.revenue} * 100)), 0)::bigint, "
+                          "coalesce(floor(extract(epoch FROM max(e.{outcome_events.occurred_at})) "
+                          "* 1000), 0)::bigint FROM {outcome_events} e") +
+               recommendation_of("e", "outcome_events") + " WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
+           5, {Merge::kSum, Merge::kSum, Merge::kMax}),
+      spec("feedback", "f",
+           "SELECT " + sql.Render("r.{recommendations.model_version}, ") +
+               sql.FeedbackTypeLabel(sql.Render("f.{feedback.feedback_type}")) + ", " +
+               sql.Sentiment(sql.Render("f.{feedback.score}")) + ", count(*), " +
+               sql.Render("coalesce(sum(f.{feedback.score}), 0)::bigint FROM {feedback} f") +
+               recommendation_of("f", "feedback") + " WHERE {filter} GROUP BY 1, 2, 3",
+           3, {Merge::kSum, Merge::kSum}),
+  };
+}
+
+const std::vector<TableSpec>& ReferenceTables() {
+  static const std::vector<TableSpec> kTables = StoreTables(SchemaSql());
   return kTables;
 }
 
 StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
-    : config_(std::move(config)), deps_(std::move(deps)) {
+    : config_(std::move(config)),
+      deps_(std::move(deps)),
+      tables_(StoreTables(SchemaSql(config_.schema))) {
   SessionOptions options;
   options.dsn = config_.dsn;
   options.application_name = config_.application_name;
@@ -72,7 +91,7 @@ StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
   connection_ =
       std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
                                             config_.max_backoff, name_, deps_.log, deps_.now);
-  for (const TableSpec& spec : ReferenceTables()) ledgers_.emplace_back(spec.merges);
+  for (const TableSpec& spec : tables_) ledgers_.emplace_back(spec.merges);
 }
 
 bool StoreCollector::SameConfig(const Collector& other) const {
@@ -134,7 +153,7 @@ void StoreCollector::WarnAboutNewDrops() {
 }
 
 Status StoreCollector::ReadTables(SnapshotReader& reader, bool full_count) {
-  const std::vector<TableSpec>& specs = ReferenceTables();
+  const std::vector<TableSpec>& specs = tables_;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     CounterLedger& ledger = ledgers_[i];
     Result<FullCountReport> report =

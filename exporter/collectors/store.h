@@ -20,10 +20,14 @@
 #include "exporter/core/log.h"
 #include "exporter/metrics/series_limit.h"
 #include "exporter/store/reconnecting_session.h"
+#include "exporter/store/schema_sql.h"
 
 namespace outcomes {
 
-// The three tables of the reference schema, in the order the collector reads them.
+// The three tables the collector reads, in this order, with their statements rendered from
+// the store's names; `table` stays the reference name (statement names, the table label).
+std::vector<TableSpec> StoreTables(const SchemaSql& sql);
+// StoreTables() of the reference schema.
 const std::vector<TableSpec>& ReferenceTables();
 
 struct StoreCollectorDeps {
@@ -59,7 +63,8 @@ class StoreCollector : public Collector {
   const StoreConfig config_;
   StoreCollectorDeps deps_;
   std::unique_ptr<ReconnectingSession> connection_;
-  std::vector<CounterLedger> ledgers_;  // one per ReferenceTables() entry
+  const std::vector<TableSpec> tables_;  // StoreTables() of config_.schema
+  std::vector<CounterLedger> ledgers_;   // one per tables_ entry
   bool store_up_ = false;
   std::optional<std::chrono::steady_clock::time_point> last_full_count_;
   std::chrono::system_clock::time_point last_full_count_wall_{};
