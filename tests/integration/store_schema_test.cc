@@ -294,6 +294,14 @@ TEST_F(StoreSchemaTest, DriftCollectorExportsTheReferencePsi) {
   ExpectSame(reference, mapped, "outcomes_prediction_psi_samples");
 }
 
+TEST_F(StoreSchemaTest, AbTestsCollectorExportsTheReferenceTests) {
+  AbTestsCollector reference(reference_, AbTestsConfig{}, Deps());
+  AbTestsCollector mapped(mapped_, AbTestsConfig{}, Deps());
+  ExpectSame(reference, mapped, "outcomes_ab_traffic_share_ratio");
+  AddRows(500);
+  ExpectSame(reference, mapped, "outcomes_ab_customers");
+}
+
 std::string Plan(pqxx::work& txn, const std::string& name, const std::string& sql,
                  const std::string& params) {
   txn.exec("PREPARE " + name + " AS " + sql);
@@ -306,7 +314,8 @@ std::string Plan(pqxx::work& txn, const std::string& name, const std::string& sq
   return plan;
 }
 
-// The mapped per-cycle statements read the user's tables through the user's keys and indexes.
+// The mapped per-cycle statements of the store, cohorts, drift and A/B collectors read the
+// user's tables through the user's keys and indexes.
 TEST_F(StoreSchemaTest, MappedStatementsUseTheUsersIndexes) {
   AddRows(40000);  // enough rows that a scan of a whole table costs more than its index
   pqxx::connection connection(sandbox->dsn());
@@ -352,6 +361,21 @@ TEST_F(StoreSchemaTest, MappedStatementsUseTheUsersIndexes) {
     EXPECT_NE(plan.find(delta ? "recs_pk" : "recs_served_idx"), std::string::npos) << name << "\n"
                                                                                    << plan;
   }
+  // The A/B increment: new rows by primary key, each touched customer's history by index.
+  std::string params = "'{t1,t2}', '{A,ctl}', '{B,trt}'";
+  for (const char* top_sql : {"SELECT max(rec_id) FROM \"Shop Data\".recs",
+                              "SELECT max(event_id) FROM \"Shop Data\".\"outcome\"\"log\"",
+                              "SELECT max(rating_id) FROM \"Shop Data\".ratings"}) {
+    const auto top = txn.exec(top_sql)[0][0].as<std::int64_t>();
+    params += ", " + std::to_string(top - 50) + ", " + std::to_string(top) + ", '{" +
+              std::to_string(top - 100) + "," + std::to_string(top - 90) + "}'";
+  }
+  const std::string plan = Plan(txn, "ab_tests_delta", ab_sql::Delta(sql), params);
+  for (const char* index : {"recs_pk", "events_pk", "ratings_pk", "recs_experiment_idx",
+                            "events_rec_idx", "ratings_rec_idx"}) {
+    EXPECT_NE(plan.find(index), std::string::npos) << index << "\n" << plan;
+  }
+  EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
 }
 
 }  // namespace
