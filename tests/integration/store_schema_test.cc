@@ -55,6 +55,7 @@ CREATE TABLE "Shop Data".experiments (
   experiment text PRIMARY KEY, control_arm text NOT NULL, treatment_arm text NOT NULL,
   begins timestamptz NOT NULL, ends timestamptz, phase text NOT NULL,
   treatment_share double precision);
+CREATE TABLE "Shop Data".ratings10 (LIKE "Shop Data".ratings INCLUDING ALL);
 CREATE INDEX events_rec_idx ON "Shop Data"."outcome""log" (rec);
 CREATE INDEX ratings_rec_idx ON "Shop Data".ratings (rec);
 CREATE INDEX recs_model_served_idx ON "Shop Data".recs ("Model Version", served_at);
@@ -108,6 +109,10 @@ void CopyNewRows(pqxx::work& txn) {
            StoreValueSql("feedback_type", ReferenceFeedbackTypes()) +
            ", score, comment, created_at FROM feedback "
            "WHERE id > (SELECT coalesce(max(rating_id), 0) FROM \"Shop Data\".ratings)");
+  txn.exec(
+      "INSERT INTO \"Shop Data\".ratings10 SELECT rating_id, rec, kind, stars * 2, note, rated_at "
+      "FROM \"Shop Data\".ratings "
+      "WHERE rating_id > (SELECT coalesce(max(rating_id), 0) FROM \"Shop Data\".ratings10)");
 }
 
 // `count` recommendations up to `hours` old, with 1 to 3 events each and feedback on about a
@@ -300,6 +305,31 @@ TEST_F(StoreSchemaTest, AbTestsCollectorExportsTheReferenceTests) {
   ExpectSame(reference, mapped, "outcomes_ab_traffic_share_ratio");
   AddRows(500);
   ExpectSame(reference, mapped, "outcomes_ab_customers");
+}
+
+// Scores on another scale, with the cut-offs moved to match: the same sentiments, every score
+// sum doubled.
+TEST_F(StoreSchemaTest, SentimentFollowsTheCutOffs) {
+  StoreConfig scaled = mapped_;
+  scaled.schema.tables.at("feedback").name = "ratings10";
+  scaled.schema.positive_min = 8;
+  scaled.schema.negative_max = 4;
+  StoreCollector reference(reference_, Deps());
+  StoreCollector mapped(scaled, Deps());
+  const CollectOutput expected = reference.Collect();
+  const CollectOutput got = mapped.Collect();
+  ASSERT_TRUE(expected.status.ok()) << expected.status.message();
+  ASSERT_TRUE(got.status.ok()) << got.status.message();
+  const Samples feedback = SamplesOf(expected.families, "outcomes_feedback_total");
+  EXPECT_EQ(SamplesOf(got.families, "outcomes_feedback_total"), feedback);
+  for (const char* sentiment : {"positive", "neutral", "negative"}) {
+    EXPECT_TRUE(std::any_of(feedback.begin(), feedback.end(), [&](const auto& sample) {
+      return sample.first.find(std::string("sentiment=") + sentiment) != std::string::npos;
+    })) << sentiment;
+  }
+  Samples doubled = SamplesOf(expected.families, "outcomes_feedback_score_total");
+  for (auto& [labels, sum] : doubled) sum *= 2;
+  EXPECT_EQ(SamplesOf(got.families, "outcomes_feedback_score_total"), doubled);
 }
 
 std::string Plan(pqxx::work& txn, const std::string& name, const std::string& sql,
