@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace outcomes {
 namespace {
 
@@ -122,6 +125,26 @@ INSTANTIATE_TEST_SUITE_P(
         BadSchema{"    status_values: {PURCHASED: '{filter}'}\n",
                   "test.yml:4:32: store.schema.status_values.PURCHASED: must not hold { or }"},
         BadSchema{"    table: {}\n", "test.yml:4:5: store.schema.table: unknown key"}));
+
+// The full example of docs/CONFIGURATION.md is a valid configuration and maps what it says.
+TEST(SchemaConfigTest, TheDocumentedExampleIsValid) {
+  std::ifstream file(std::string(OUTCOMES_SOURCE_DIR) + "/docs/CONFIGURATION.md");
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string docs = text.str();
+  const std::size_t section = docs.find("#### `store.schema`");
+  ASSERT_NE(section, std::string::npos);
+  const std::size_t start = docs.find("```yaml\n", section) + 8;
+  const std::string yaml = docs.substr(start, docs.find("```", start) - start);
+  const auto config = LoadConfigText(
+      yaml, "CONFIGURATION.md", [](const std::string&) { return std::optional<std::string>("x"); });
+  ASSERT_TRUE(config.ok()) << config.error();
+  const StoreSchema& schema = config.value().store->schema;
+  EXPECT_EQ(schema.tables.at("recommendations").schema, "shop");
+  EXPECT_EQ(schema.tables.at("recommendations").columns.at("model_version"), "ModelVersion");
+  EXPECT_EQ(schema.status_values.at("PURCHASED"), "bought");
+  EXPECT_EQ(schema.ab_test_status_values.at("RUNNING"), "live");
+}
 
 TEST(SqlNameTest, ParsesPlainAndQuotedParts) {
   std::string error;
