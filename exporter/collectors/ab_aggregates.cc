@@ -14,25 +14,29 @@ namespace {
 // the per-customer sums; only the two variants of each test.
 constexpr const char* kFullWindowSql = R"SQL(
 WITH tests AS (
-  SELECT test_id, variant_a, variant_b, {share}::float8 AS traffic_share_b FROM ab_tests
-  WHERE (status = 'RUNNING' OR ends_at IS NULL OR ends_at >= now() - $1::interval){only}
+  SELECT {ab_tests.test_id} AS test_id, {ab_tests.variant_a} AS variant_a,
+         {ab_tests.variant_b} AS variant_b, {share}::float8 AS traffic_share_b FROM {ab_tests}
+  WHERE ({ab_tests.status} = {ab_test_status:RUNNING} OR {ab_tests.ends_at} IS NULL
+         OR {ab_tests.ends_at} >= now() - $1::interval){only}
 ), recs AS (
-  SELECT r.id, r.ab_test_id, r.variant, r.customer_id
-  FROM recommendations r JOIN tests t ON t.test_id = r.ab_test_id
-  WHERE r.variant IN (t.variant_a, t.variant_b)
+  SELECT r.{recommendations.id} AS id, r.{recommendations.ab_test_id} AS ab_test_id,
+         r.{recommendations.variant} AS variant, r.{recommendations.customer_id} AS customer_id
+  FROM {recommendations} r JOIN tests t ON t.test_id = r.{recommendations.ab_test_id}
+  WHERE r.{recommendations.variant} IN (t.variant_a, t.variant_b)
 ), outcomes AS (
-  SELECT e.recommendation_id,
-         bool_or(e.status = 'PURCHASED') AS purchased,
-         bool_or(e.status = 'RETURNED') AS returned,
-         coalesce(sum(e.revenue) FILTER (WHERE e.status = 'PURCHASED'), 0)
-           - coalesce(sum(e.revenue) FILTER (WHERE e.status = 'RETURNED'), 0) AS revenue
-  FROM outcome_events e JOIN recs ON recs.id = e.recommendation_id
-  GROUP BY e.recommendation_id
+  SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
+         bool_or(e.{outcome_events.status} = {status:PURCHASED}) AS purchased,
+         bool_or(e.{outcome_events.status} = {status:RETURNED}) AS returned,
+         coalesce(sum(e.{outcome_events.revenue}) FILTER (WHERE e.{outcome_events.status} = {status:PURCHASED}), 0)
+           - coalesce(sum(e.{outcome_events.revenue}) FILTER (WHERE e.{outcome_events.status} = {status:RETURNED}), 0) AS revenue
+  FROM {outcome_events} e JOIN recs ON recs.id = e.{outcome_events.recommendation_id}
+  GROUP BY 1
 ), satisfaction AS (
-  SELECT f.recommendation_id, sum(f.score) AS score_sum, count(*) AS score_count
-  FROM feedback f JOIN recs ON recs.id = f.recommendation_id
-  WHERE f.feedback_type = 'SATISFACTION'
-  GROUP BY f.recommendation_id
+  SELECT f.{feedback.recommendation_id} AS recommendation_id, sum(f.{feedback.score}) AS score_sum,
+         count(*) AS score_count
+  FROM {feedback} f JOIN recs ON recs.id = f.{feedback.recommendation_id}
+  WHERE f.{feedback.feedback_type} = {feedback_type:SATISFACTION}
+  GROUP BY 1
 ), customers AS (
   SELECT recs.ab_test_id, recs.variant, recs.customer_id,
          count(*) AS recommendations,
@@ -67,60 +71,77 @@ WITH tests AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(test_id, variant_a, variant_b)
 ), new_recommendations AS (
   SELECT r.ab_test_id, r.customer_id
-  FROM (SELECT ab_test_id, customer_id FROM recommendations
-        WHERE id > $4::bigint AND id <= $5::bigint OFFSET 0) r
+  FROM (SELECT {recommendations.ab_test_id} AS ab_test_id,
+               {recommendations.customer_id} AS customer_id FROM {recommendations}
+        WHERE {recommendations.id} > $4::bigint AND {recommendations.id} <= $5::bigint
+        OFFSET 0) r
   UNION ALL
   SELECT r.ab_test_id, r.customer_id
-  FROM (SELECT ab_test_id, customer_id FROM recommendations
-        WHERE id = ANY($6::bigint[]) OFFSET 0) r
+  FROM (SELECT {recommendations.ab_test_id} AS ab_test_id,
+               {recommendations.customer_id} AS customer_id FROM {recommendations}
+        WHERE {recommendations.id} = ANY($6::bigint[]) OFFSET 0) r
 ), new_events AS (
-  SELECT recommendation_id FROM outcome_events WHERE id > $7::bigint AND id <= $8::bigint
+  SELECT {outcome_events.recommendation_id} AS recommendation_id FROM {outcome_events}
+  WHERE {outcome_events.id} > $7::bigint AND {outcome_events.id} <= $8::bigint
   UNION ALL
-  SELECT recommendation_id FROM outcome_events WHERE id = ANY($9::bigint[])
+  SELECT {outcome_events.recommendation_id} FROM {outcome_events}
+  WHERE {outcome_events.id} = ANY($9::bigint[])
   UNION ALL
-  SELECT recommendation_id FROM feedback
-  WHERE id > $10::bigint AND id <= $11::bigint AND feedback_type = 'SATISFACTION'
+  SELECT {feedback.recommendation_id} FROM {feedback}
+  WHERE {feedback.id} > $10::bigint AND {feedback.id} <= $11::bigint
+    AND {feedback.feedback_type} = {feedback_type:SATISFACTION}
   UNION ALL
-  SELECT recommendation_id FROM feedback
-  WHERE id = ANY($12::bigint[]) AND feedback_type = 'SATISFACTION'
+  SELECT {feedback.recommendation_id} FROM {feedback}
+  WHERE {feedback.id} = ANY($12::bigint[])
+    AND {feedback.feedback_type} = {feedback_type:SATISFACTION}
 ), touched AS (
   SELECT ab_test_id, customer_id FROM new_recommendations WHERE ab_test_id = ANY($1::text[])
   UNION
   SELECT r.ab_test_id, r.customer_id
   FROM new_events n
-  CROSS JOIN LATERAL (SELECT ab_test_id, customer_id FROM recommendations
-                      WHERE id = n.recommendation_id OFFSET 0) r
+  CROSS JOIN LATERAL (SELECT {recommendations.ab_test_id} AS ab_test_id,
+                             {recommendations.customer_id} AS customer_id
+                      FROM {recommendations}
+                      WHERE {recommendations.id} = n.recommendation_id OFFSET 0) r
   WHERE r.ab_test_id = ANY($1::text[])
 ), per_recommendation AS (
   SELECT k.ab_test_id, r.variant, k.customer_id, r.counted, o.*, s.*
   FROM touched k
   JOIN tests t ON t.test_id = k.ab_test_id
   CROSS JOIN LATERAL (
-    SELECT id, variant, id <= $4::bigint AND id <> ALL($6::bigint[]) AS counted
-    FROM recommendations
-    WHERE ab_test_id = k.ab_test_id AND customer_id = k.customer_id
-      AND variant IN (t.variant_a, t.variant_b)
+    SELECT {recommendations.id} AS id, {recommendations.variant} AS variant,
+           {recommendations.id} <= $4::bigint AND {recommendations.id} <> ALL($6::bigint[])
+             AS counted
+    FROM {recommendations}
+    WHERE {recommendations.ab_test_id} = k.ab_test_id
+      AND {recommendations.customer_id} = k.customer_id
+      AND {recommendations.variant} IN (t.variant_a, t.variant_b)
     OFFSET 0) r
   CROSS JOIN LATERAL (
-    SELECT bool_or(status = 'PURCHASED') AS purchased,
-           bool_or(status = 'RETURNED') AS returned,
-           coalesce(sum(revenue) FILTER (WHERE status = 'PURCHASED'), 0)
-             - coalesce(sum(revenue) FILTER (WHERE status = 'RETURNED'), 0) AS revenue,
-           coalesce(bool_or(status = 'PURCHASED') FILTER (WHERE counted), false)
+    SELECT bool_or(status = {status:PURCHASED}) AS purchased,
+           bool_or(status = {status:RETURNED}) AS returned,
+           coalesce(sum(revenue) FILTER (WHERE status = {status:PURCHASED}), 0)
+             - coalesce(sum(revenue) FILTER (WHERE status = {status:RETURNED}), 0) AS revenue,
+           coalesce(bool_or(status = {status:PURCHASED}) FILTER (WHERE counted), false)
              AS purchased_before,
-           coalesce(bool_or(status = 'RETURNED') FILTER (WHERE counted), false) AS returned_before,
-           coalesce(sum(revenue) FILTER (WHERE status = 'PURCHASED' AND counted), 0)
-             - coalesce(sum(revenue) FILTER (WHERE status = 'RETURNED' AND counted), 0)
+           coalesce(bool_or(status = {status:RETURNED}) FILTER (WHERE counted), false) AS returned_before,
+           coalesce(sum(revenue) FILTER (WHERE status = {status:PURCHASED} AND counted), 0)
+             - coalesce(sum(revenue) FILTER (WHERE status = {status:RETURNED} AND counted), 0)
              AS revenue_before
-    FROM (SELECT status, revenue, id <= $7::bigint AND id <> ALL($9::bigint[]) AS counted
-          FROM outcome_events
-          WHERE recommendation_id = r.id AND status IN ('PURCHASED', 'RETURNED')) e) o
+    FROM (SELECT {outcome_events.status} AS status, {outcome_events.revenue} AS revenue,
+                 {outcome_events.id} <= $7::bigint
+                   AND {outcome_events.id} <> ALL($9::bigint[]) AS counted
+          FROM {outcome_events}
+          WHERE {outcome_events.recommendation_id} = r.id
+            AND {outcome_events.status} IN ({status:PURCHASED}, {status:RETURNED})) e) o
   CROSS JOIN LATERAL (
     SELECT sum(score) AS score_sum, count(*) AS score_count,
            sum(score) FILTER (WHERE counted) AS score_sum_before,
            count(*) FILTER (WHERE counted) AS score_count_before
-    FROM (SELECT score, id <= $10::bigint AND id <> ALL($12::bigint[]) AS counted
-          FROM feedback WHERE recommendation_id = r.id AND feedback_type = 'SATISFACTION') f) s
+    FROM (SELECT {feedback.score} AS score,
+                 {feedback.id} <= $10::bigint AND {feedback.id} <> ALL($12::bigint[]) AS counted
+          FROM {feedback} WHERE {feedback.recommendation_id} = r.id
+            AND {feedback.feedback_type} = {feedback_type:SATISFACTION}) f) s
 ), customers AS (
   SELECT ab_test_id, variant, customer_id,
          count(*) AS recommendations,
@@ -159,13 +180,15 @@ constexpr std::size_t kDeltaColumns = 11;
 constexpr std::size_t kFullWindowColumns = 14;
 
 // The tables the aggregates read, for the watermark statements of incremental.h.
-const std::vector<TableSpec>& WatermarkTables() {
-  static const std::vector<TableSpec> kTables = {
-      {"recommendations", "r.id", "", 0, {Merge::kSum}},
-      {"outcome_events", "e.id", "", 0, {Merge::kSum}},
-      {"feedback", "f.id", "", 0, {Merge::kSum}},
-  };
-  return kTables;
+std::vector<TableSpec> WatermarkTables(const SchemaSql& sql) {
+  std::vector<TableSpec> tables;
+  for (const char* table : {"recommendations", "outcome_events", "feedback"}) {
+    TableSpec spec{table, "", "", 0, {Merge::kSum}};
+    spec.key = sql.Column(table, "id");
+    spec.relation = sql.Table(table);
+    tables.push_back(std::move(spec));
+  }
+  return tables;
 }
 
 std::string Replace(std::string text, const std::string& placeholder, const std::string& value) {
@@ -291,7 +314,8 @@ Result<std::vector<std::int64_t>> ReadLateIds(SnapshotReader& reader, const Tabl
 Result<std::map<std::string, AbTestSums>> ReadFullWindow(SnapshotReader& reader,
                                                          const std::vector<AbTestDefinition>& tests,
                                                          bool has_split_column,
-                                                         const std::string& retention, bool only) {
+                                                         const std::string& retention, bool only,
+                                                         const SchemaSql& sql) {
   std::map<std::string, AbTestSums> sums;
   std::vector<std::string> names;
   for (const AbTestDefinition& test : tests) {
@@ -301,7 +325,7 @@ Result<std::map<std::string, AbTestSums>> ReadFullWindow(SnapshotReader& reader,
   std::vector<std::string> params = {retention};
   if (only) params.push_back(TextArray(names));
   Result<std::vector<Row>> rows = reader.Query(
-      "ab_tests_arms", ab_sql::FullWindow(has_split_column, /*exact=*/true, only), params);
+      "ab_tests_arms", ab_sql::FullWindow(has_split_column, /*exact=*/true, only, sql), params);
   if (!rows.ok()) return rows.status();
   for (const Row& row : rows.value()) {
     if (row.size() != kFullWindowColumns) {
@@ -345,26 +369,27 @@ double ScaledToDouble(ExactSum value, const char* exponent) {
 
 namespace ab_sql {
 
-std::string Tests(bool has_split_column) {
-  return std::string("SELECT test_id, variant_a, variant_b, ") +
-         (has_split_column ? "traffic_share_b" : "NULL") +
-         "::float8 FROM ab_tests "
-         "WHERE status = 'RUNNING' OR ends_at IS NULL OR ends_at >= now() - $1::interval "
-         "ORDER BY 1";
+std::string Tests(bool has_split_column, const SchemaSql& sql) {
+  return sql.Render(
+      std::string("SELECT {ab_tests.test_id}, {ab_tests.variant_a}, {ab_tests.variant_b}, ") +
+      (has_split_column ? "{ab_tests.traffic_share_b}" : "NULL") +
+      "::float8 FROM {ab_tests} "
+      "WHERE {ab_tests.status} = {ab_test_status:RUNNING} OR {ab_tests.ends_at} IS NULL "
+      "OR {ab_tests.ends_at} >= now() - $1::interval ORDER BY 1");
 }
 
-std::string FullWindow(bool has_split_column, bool exact, bool only) {
+std::string FullWindow(bool has_split_column, bool exact, bool only, const SchemaSql& schema) {
   std::string sql =
-      Replace(kFullWindowSql, "{share}", has_split_column ? "traffic_share_b" : "NULL");
-  sql = Replace(sql, "{only}", only ? " AND test_id = ANY($2::text[])" : "");
+      Replace(kFullWindowSql, "{share}", has_split_column ? "{ab_tests.traffic_share_b}" : "NULL");
+  sql = Replace(sql, "{only}", only ? " AND {ab_tests.test_id} = ANY($2::text[])" : "");
   sql = Replace(sql, "{revenue}",
                 exact ? "(sum(c.revenue) * 100)::numeric(40, 0)" : "sum(c.revenue)::float8");
-  return Replace(sql, "{squares}",
-                 exact ? "(sum(c.revenue * c.revenue) * 10000)::numeric(40, 0)"
-                       : "sum(c.revenue * c.revenue)::float8");
+  return schema.Render(Replace(sql, "{squares}",
+                               exact ? "(sum(c.revenue * c.revenue) * 10000)::numeric(40, 0)"
+                                     : "sum(c.revenue * c.revenue)::float8"));
 }
 
-std::string Delta() { return kDeltaSql; }
+std::string Delta(const SchemaSql& sql) { return sql.Render(kDeltaSql); }
 
 }  // namespace ab_sql
 
@@ -397,15 +422,15 @@ std::string ExactSumText(ExactSum value) {
 double CentsToUnits(ExactSum cents) { return ScaledToDouble(cents, "e-2"); }
 double SquareCentsToUnits(ExactSum square_cents) { return ScaledToDouble(square_cents, "e-4"); }
 
-AbAggregates::AbAggregates() {
-  for (const TableSpec& spec : WatermarkTables()) ledgers_.emplace_back(spec.merges);
+AbAggregates::AbAggregates(SchemaSql sql) : sql_(std::move(sql)), tables_(WatermarkTables(sql_)) {
+  for (const TableSpec& spec : tables_) ledgers_.emplace_back(spec.merges);
 }
 
 Status AbAggregates::Initialize(SnapshotReader& reader, const std::vector<AbTestDefinition>& tests,
                                 bool has_split_column, const std::string& retention,
                                 SteadyTime now) {
   ledgers_.clear();
-  for (const TableSpec& spec : WatermarkTables()) {
+  for (const TableSpec& spec : tables_) {
     Result<std::int64_t> top = ReadMaxId(reader, spec);
     if (!top.ok()) return top.status();
     Result<std::vector<IdRange>> gaps = ReadGaps(
@@ -415,7 +440,7 @@ Status AbAggregates::Initialize(SnapshotReader& reader, const std::vector<AbTest
     ledgers_.back().ApplyFullCount({}, now, top.value(), gaps.value());
   }
   Result<std::map<std::string, AbTestSums>> sums =
-      ReadFullWindow(reader, tests, has_split_column, retention, /*only=*/false);
+      ReadFullWindow(reader, tests, has_split_column, retention, /*only=*/false, sql_);
   if (!sums.ok()) return sums.status();
   tests_ = std::move(sums).value();
   initialized_ = true;
@@ -424,7 +449,7 @@ Status AbAggregates::Initialize(SnapshotReader& reader, const std::vector<AbTest
 
 Status AbAggregates::ApplyDelta(SnapshotReader& reader, const std::vector<std::int64_t>& tops,
                                 SteadyTime now) {
-  const std::vector<TableSpec>& specs = WatermarkTables();
+  const std::vector<TableSpec>& specs = tables_;
   std::vector<IncrementBatch> batches(specs.size());
   std::vector<std::string> params(12);
   bool anything_new = false;
@@ -458,7 +483,7 @@ Status AbAggregates::ApplyDelta(SnapshotReader& reader, const std::vector<std::i
   params[1] = TextArray(variants_a);
   params[2] = TextArray(variants_b);
   if (anything_new && !names.empty()) {
-    Result<std::vector<Row>> rows = reader.Query("ab_tests_delta", ab_sql::Delta(), params);
+    Result<std::vector<Row>> rows = reader.Query("ab_tests_delta", ab_sql::Delta(sql_), params);
     if (!rows.ok()) return rows.status();
     for (const Row& row : rows.value()) {
       if (row.size() != kDeltaColumns) return Status::Error("ab_tests_delta: unexpected columns");
@@ -487,7 +512,7 @@ Result<AbAdvance> AbAggregates::Advance(SnapshotReader& reader,
     // A table below its watermark (an older backup restored, newest rows deleted) holds ids
     // that are no longer the ones counted: everything is counted again from this snapshot.
     for (std::size_t i = 0; i < next.ledgers_.size(); ++i) {
-      Result<std::int64_t> top = ReadMaxId(reader, WatermarkTables()[i]);
+      Result<std::int64_t> top = ReadMaxId(reader, tables_[i]);
       if (!top.ok()) return top.status();
       if (top.value() < next.ledgers_[i].watermark()) counted_from_scratch = true;
       tops.push_back(top.value());
@@ -518,13 +543,13 @@ Result<AbAdvance> AbAggregates::Advance(SnapshotReader& reader,
   // A test new to the list (registered after its first recommendations) is counted whole.
   if (!added.empty()) {
     Result<std::map<std::string, AbTestSums>> sums =
-        ReadFullWindow(reader, added, has_split_column, retention, /*only=*/true);
+        ReadFullWindow(reader, added, has_split_column, retention, /*only=*/true, sql_);
     if (!sums.ok()) return sums.status();
     for (const auto& [test, test_sums] : sums.value()) next.tests_[test] = test_sums;
   }
   if (reconcile) {
     Result<std::map<std::string, AbTestSums>> store =
-        ReadFullWindow(reader, tests, has_split_column, retention, /*only=*/false);
+        ReadFullWindow(reader, tests, has_split_column, retention, /*only=*/false, sql_);
     if (!store.ok()) return store.status();
     for (const auto& [test, sums] : store.value()) {
       const AbTestSums& counted = next.tests_[test];

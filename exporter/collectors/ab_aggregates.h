@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "exporter/analytics/counter_ledger.h"
+#include "exporter/collectors/incremental.h"
 #include "exporter/core/log.h"
+#include "exporter/store/schema_sql.h"
 #include "exporter/store/session.h"
 
 namespace outcomes {
@@ -57,20 +59,22 @@ struct AbTestDefinition {
   std::optional<double> traffic_share_b;  // NULL, or the store has no such column
 };
 
-// The statements, exposed so tests can check their plans and use the oracle.
+// The statements, exposed so tests can check their plans and use the oracle; each in the
+// store's names of `sql` (default: the reference schema).
 namespace ab_sql {
 // The tests to read: $1 the ended retention as an interval; `has_split_column` whether
 // ab_tests has traffic_share_b.
-std::string Tests(bool has_split_column);
+std::string Tests(bool has_split_column, const SchemaSql& sql = SchemaSql());
 // The full-window aggregate per (test, variant), the definition of every A/B value. With
 // `exact`, revenue and squares come as integer cents and cents² (reconciliation); without, as
 // float8 (the historical statement, the tests' oracle). $1 the ended retention; with `only`,
 // $2 a text[] of the tests to read.
-std::string FullWindow(bool has_split_column, bool exact, bool only = false);
+std::string FullWindow(bool has_split_column, bool exact, bool only = false,
+                       const SchemaSql& sql = SchemaSql());
 // What the rows past the watermarks change, per (test, variant): $1..$3 the tracked tests,
 // variant_a and variant_b as text[]; then per table (recommendations, outcome_events,
 // feedback) the old watermark, the new one and the late ids found, as $4..$12.
-std::string Delta();
+std::string Delta(const SchemaSql& sql = SchemaSql());
 }  // namespace ab_sql
 
 // What one reconciliation corrected, for the log.
@@ -91,7 +95,8 @@ struct AbAdvance {
 
 class AbAggregates {
  public:
-  AbAggregates();
+  // Reads the store through the names of `sql`.
+  explicit AbAggregates(SchemaSql sql = SchemaSql());
 
   bool initialized() const { return initialized_; }
   const std::map<std::string, AbTestSums>& tests() const { return tests_; }
@@ -113,6 +118,8 @@ class AbAggregates {
   // `tops` are the tables' highest ids in this snapshot, none below its watermark.
   Status ApplyDelta(SnapshotReader& reader, const std::vector<std::int64_t>& tops, SteadyTime now);
 
+  SchemaSql sql_;
+  std::vector<TableSpec> tables_;  // recommendations, outcome_events, feedback
   bool initialized_ = false;
   // recommendations, outcome_events, feedback: watermarks and late ids only.
   std::vector<CounterLedger> ledgers_;

@@ -12,10 +12,12 @@ namespace {
 // Whether ab_tests has the optional traffic_share_b column, resolved through the search_path
 // exactly as the arms query resolves the table. Asked every cycle (a catalog lookup), so a
 // store that gains or loses the column needs no restart.
-constexpr const char* kSplitColumnSql = R"SQL(
-SELECT count(*) FROM pg_attribute
-WHERE attrelid = to_regclass('ab_tests') AND attname = 'traffic_share_b' AND NOT attisdropped
-)SQL";
+std::string SplitColumnSql(const SchemaSql& sql) {
+  const std::string& column = sql.schema().tables.at("ab_tests").columns.at("traffic_share_b");
+  return "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass(" +
+         QuoteLiteral(sql.Table("ab_tests")) + ") AND attname = " + QuoteLiteral(column) +
+         " AND NOT attisdropped";
+}
 
 // The always-valid evidence after this look: a stronger look replaces the earlier one with its
 // own direction; a weaker one, whatever its direction, changes nothing.
@@ -98,7 +100,9 @@ AbTestsCollector::AbTestsCollector(const StoreConfig& store, AbTestsConfig confi
                                    StoreCollectorDeps deps)
     : SqlCollector("ab_tests", store, config.interval, config.timeout, deps),
       config_(config),
-      now_(deps.now) {}
+      now_(deps.now),
+      sql_(store.schema),
+      aggregates_(sql_) {}
 
 bool AbTestsCollector::SameConfig(const Collector& other) const {
   const auto* same = dynamic_cast<const AbTestsCollector*>(&other);
@@ -108,9 +112,10 @@ bool AbTestsCollector::SameConfig(const Collector& other) const {
 namespace {
 
 Result<std::vector<AbTestDefinition>> ReadTests(SnapshotReader& reader, bool has_split_column,
-                                                const std::string& retention) {
+                                                const std::string& retention,
+                                                const SchemaSql& sql) {
   Result<std::vector<Row>> rows =
-      reader.Query("ab_tests_list", ab_sql::Tests(has_split_column), {retention});
+      reader.Query("ab_tests_list", ab_sql::Tests(has_split_column, sql), {retention});
   if (!rows.ok()) return rows.status();
   std::vector<AbTestDefinition> tests;
   for (const Row& row : rows.value()) {
@@ -145,13 +150,14 @@ AbArm ToArm(const std::string& variant, const AbSums& sums) {
 
 Status AbTestsCollector::Read(SnapshotReader& reader) {
   Result<std::vector<Row>> split_column =
-      reader.Query("ab_tests_split_column", kSplitColumnSql, {});
+      reader.Query("ab_tests_split_column", SplitColumnSql(sql_), {});
   if (!split_column.ok()) return split_column.status();
   const bool has_split_column = !split_column.value().empty() &&
                                 split_column.value()[0].size() == 1 &&
                                 split_column.value()[0][0].value_or("0") != "0";
   const std::string retention = IntervalLiteral(config_.ended_retention);
-  Result<std::vector<AbTestDefinition>> tests = ReadTests(reader, has_split_column, retention);
+  Result<std::vector<AbTestDefinition>> tests =
+      ReadTests(reader, has_split_column, retention, sql_);
   if (!tests.ok()) return tests.status();
   const SteadyTime now = now_();
   const bool reconcile =

@@ -86,6 +86,7 @@ class AbTestsCollector : public SqlCollector {
  private:
   const AbTestsConfig config_;
   const std::function<SteadyTime()> now_;
+  const SchemaSql sql_;  // the store's names (store.schema)
   AbAggregates aggregates_;
   std::optional<SteadyTime> last_reconcile_;  // the last full-window count
   std::vector<AbResult> results_;

@@ -8,24 +8,26 @@ namespace outcomes {
 namespace {
 
 // The matured-cohort aggregate over the recommendations that `filter` selects, per
-// model_version, or per (model_version, creation minute) when `by_minute`.
+// model_version, or per (model_version, creation minute) when `by_minute`. A SchemaSql
+// template.
 std::string CohortAggregate(const std::string& filter, bool by_minute) {
-  const std::string minute = by_minute ? "floor(extract(epoch FROM created_at) / 60)::bigint" : "0";
+  const std::string minute =
+      by_minute ? "floor(extract(epoch FROM {recommendations.created_at}) / 60)::bigint" : "0";
   return R"SQL(
 WITH cohort AS (
-  SELECT id, model_version, )SQL" +
-         minute + R"SQL( AS minute FROM recommendations
+  SELECT {recommendations.id} AS id, {recommendations.model_version} AS model_version, )SQL" +
+         minute + R"SQL( AS minute FROM {recommendations}
   WHERE )SQL" +
          filter + R"SQL(
 ), decided AS (
-  SELECT e.recommendation_id,
-         bool_or(e.status = 'ACCEPTED') AS accepted,
-         bool_or(e.status = 'REJECTED') AS rejected,
-         bool_or(e.status = 'PURCHASED') AS purchased,
-         bool_or(e.status = 'RETURNED') AS returned,
-         bool_and(e.status = 'PENDING') AS only_pending
-  FROM outcome_events e JOIN cohort c ON c.id = e.recommendation_id
-  GROUP BY e.recommendation_id
+  SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
+         bool_or(e.{outcome_events.status} = {status:ACCEPTED}) AS accepted,
+         bool_or(e.{outcome_events.status} = {status:REJECTED}) AS rejected,
+         bool_or(e.{outcome_events.status} = {status:PURCHASED}) AS purchased,
+         bool_or(e.{outcome_events.status} = {status:RETURNED}) AS returned,
+         bool_and(e.{outcome_events.status} = {status:PENDING}) AS only_pending
+  FROM {outcome_events} e JOIN cohort c ON c.id = e.{outcome_events.recommendation_id}
+  GROUP BY 1
 )
 SELECT c.model_version, )SQL" +
          std::string(by_minute ? "c.minute, " : "") + R"SQL(count(*),
@@ -43,32 +45,38 @@ constexpr const char* kBoundsSql =
     "floor(extract(epoch FROM now() - $1::interval) / 60)::bigint";
 
 constexpr const char* kOracleFilter =
-    "created_at >= now() - ($1::interval + $2::interval) AND created_at < now() - $1::interval";
+    "{recommendations.created_at} >= now() - ($1::interval + $2::interval) "
+    "AND {recommendations.created_at} < now() - $1::interval";
 
 // The parts of the cohort inside the minutes $3 (its start) and $4 (its end): two ranges of
 // the created_at index, at most a minute each.
 constexpr const char* kEdgesFilter =
-    "(created_at >= now() - ($1::interval + $2::interval) "
-    "AND created_at < least(to_timestamp(($3::bigint + 1) * 60), now() - $1::interval)) "
-    "OR (created_at >= greatest(to_timestamp($4::bigint * 60), "
-    "now() - ($1::interval + $2::interval)) AND created_at < now() - $1::interval)";
+    "({recommendations.created_at} >= now() - ($1::interval + $2::interval) "
+    "AND {recommendations.created_at} < least(to_timestamp(($3::bigint + 1) * 60), "
+    "now() - $1::interval)) "
+    "OR ({recommendations.created_at} >= greatest(to_timestamp($4::bigint * 60), "
+    "now() - ($1::interval + $2::interval)) AND {recommendations.created_at} < now() - "
+    "$1::interval)";
 
 // Every minute from $1 on, for the rebuild.
-constexpr const char* kRebuildFilter = "created_at >= to_timestamp($1::bigint * 60)";
+constexpr const char* kRebuildFilter =
+    "{recommendations.created_at} >= to_timestamp($1::bigint * 60)";
 
 // A loose index scan over recommendations(model_version, created_at): one probe per version,
 // so the cost follows the number of versions, not of rows.
 constexpr const char* kFirstSeenSql = R"SQL(
-WITH RECURSIVE versions AS (
-  (SELECT model_version FROM recommendations ORDER BY model_version LIMIT 1)
+WITH RECURSIVE versions(model_version) AS (
+  (SELECT {recommendations.model_version} FROM {recommendations}
+   ORDER BY {recommendations.model_version} LIMIT 1)
   UNION ALL
-  SELECT (SELECT r.model_version FROM recommendations r WHERE r.model_version > v.model_version
-          ORDER BY r.model_version LIMIT 1)
+  SELECT (SELECT r.{recommendations.model_version} FROM {recommendations} r
+          WHERE r.{recommendations.model_version} > v.model_version
+          ORDER BY r.{recommendations.model_version} LIMIT 1)
   FROM versions v WHERE v.model_version IS NOT NULL
 )
 SELECT v.model_version,
-       extract(epoch FROM (SELECT min(r.created_at) FROM recommendations r
-                           WHERE r.model_version = v.model_version))::float8
+       extract(epoch FROM (SELECT min(r.{recommendations.created_at}) FROM {recommendations} r
+                           WHERE r.{recommendations.model_version} = v.model_version))::float8
 FROM versions v WHERE v.model_version IS NOT NULL
 )SQL";
 
@@ -105,45 +113,51 @@ void AddTo(CohortCounts& counts, const std::vector<std::int64_t>& values) {
 
 }  // namespace
 
-std::string CohortsCollector::OracleSql() { return CohortAggregate(kOracleFilter, false); }
+std::string CohortsCollector::OracleSql(const SchemaSql& sql) {
+  return sql.Render(CohortAggregate(kOracleFilter, false));
+}
 
-std::string CohortsCollector::EdgesSql() { return CohortAggregate(kEdgesFilter, false); }
+std::string CohortsCollector::EdgesSql(const SchemaSql& sql) {
+  return sql.Render(CohortAggregate(kEdgesFilter, false));
+}
 
 // Per (model_version, minute) the change the new rows make: a new recommendation adds itself
 // with the flags of all its events; a known one touched by new events moves from the flags of
 // its events counted before (those outside the new ids) to the flags of all of them.
-std::string CohortsCollector::DeltaSql() {
-  const std::string new_recommendation = NewRowsFilter("r.id", 1);
-  const std::string new_event = NewRowsFilter("e.id", 4);
-  return R"SQL(
+std::string CohortsCollector::DeltaSql(const SchemaSql& sql) {
+  const std::string new_recommendation = NewRowsFilter("r.{recommendations.id}", 1);
+  const std::string new_event = NewRowsFilter("e.{outcome_events.id}", 4);
+  return sql.Render(R"SQL(
 WITH flags AS (
-  SELECT r.model_version, floor(extract(epoch FROM r.created_at) / 60)::bigint AS minute,
-         )SQL" +
-         new_recommendation + R"SQL( AS is_new,
-         coalesce(bool_or(e.status = 'ACCEPTED'), false) AS accepted,
-         coalesce(bool_or(e.status = 'REJECTED'), false) AS rejected,
-         coalesce(bool_or(e.status = 'PURCHASED'), false) AS purchased,
-         coalesce(bool_or(e.status = 'RETURNED'), false) AS returned,
-         coalesce(bool_and(e.status = 'PENDING'), true) AS pending,
-         coalesce(bool_or(e.status = 'ACCEPTED') FILTER (WHERE NOT )SQL" +
-         new_event + R"SQL(), false) AS accepted_before,
-         coalesce(bool_or(e.status = 'REJECTED') FILTER (WHERE NOT )SQL" +
-         new_event + R"SQL(), false) AS rejected_before,
-         coalesce(bool_or(e.status = 'PURCHASED') FILTER (WHERE NOT )SQL" +
-         new_event + R"SQL(), false) AS purchased_before,
-         coalesce(bool_or(e.status = 'RETURNED') FILTER (WHERE NOT )SQL" +
-         new_event + R"SQL(), false) AS returned_before,
-         coalesce(bool_and(e.status = 'PENDING') FILTER (WHERE NOT )SQL" +
-         new_event + R"SQL(), true) AS pending_before
-  FROM recommendations r LEFT JOIN outcome_events e ON e.recommendation_id = r.id
-  WHERE r.id = ANY(ARRAY(
-          SELECT n.id FROM recommendations n WHERE )SQL" +
-         NewRowsFilter("n.id", 1) + R"SQL(
+  SELECT r.{recommendations.model_version} AS model_version,
+         floor(extract(epoch FROM r.{recommendations.created_at}) / 60)::bigint AS minute,
+         )SQL" + new_recommendation +
+                    R"SQL( AS is_new,
+         coalesce(bool_or(e.{outcome_events.status} = {status:ACCEPTED}), false) AS accepted,
+         coalesce(bool_or(e.{outcome_events.status} = {status:REJECTED}), false) AS rejected,
+         coalesce(bool_or(e.{outcome_events.status} = {status:PURCHASED}), false) AS purchased,
+         coalesce(bool_or(e.{outcome_events.status} = {status:RETURNED}), false) AS returned,
+         coalesce(bool_and(e.{outcome_events.status} = {status:PENDING}), true) AS pending,
+         coalesce(bool_or(e.{outcome_events.status} = {status:ACCEPTED}) FILTER (WHERE NOT )SQL" +
+                    new_event + R"SQL(), false) AS accepted_before,
+         coalesce(bool_or(e.{outcome_events.status} = {status:REJECTED}) FILTER (WHERE NOT )SQL" +
+                    new_event + R"SQL(), false) AS rejected_before,
+         coalesce(bool_or(e.{outcome_events.status} = {status:PURCHASED}) FILTER (WHERE NOT )SQL" +
+                    new_event + R"SQL(), false) AS purchased_before,
+         coalesce(bool_or(e.{outcome_events.status} = {status:RETURNED}) FILTER (WHERE NOT )SQL" +
+                    new_event + R"SQL(), false) AS returned_before,
+         coalesce(bool_and(e.{outcome_events.status} = {status:PENDING}) FILTER (WHERE NOT )SQL" +
+                    new_event + R"SQL(), true) AS pending_before
+  FROM {recommendations} r
+  LEFT JOIN {outcome_events} e ON e.{outcome_events.recommendation_id} = r.{recommendations.id}
+  WHERE r.{recommendations.id} = ANY(ARRAY(
+          SELECT n.{recommendations.id} FROM {recommendations} n WHERE )SQL" +
+                    NewRowsFilter("n.{recommendations.id}", 1) + R"SQL(
           UNION
-          SELECT n.recommendation_id FROM outcome_events n WHERE )SQL" +
-         NewRowsFilter("n.id", 4) + R"SQL())
-    AND r.created_at >= to_timestamp($7::bigint * 60)
-  GROUP BY r.id
+          SELECT n.{outcome_events.recommendation_id} FROM {outcome_events} n WHERE )SQL" +
+                    NewRowsFilter("n.{outcome_events.id}", 4) + R"SQL())
+    AND r.{recommendations.created_at} >= to_timestamp($7::bigint * 60)
+  GROUP BY r.{recommendations.id}
 )
 SELECT model_version, minute, count(*) FILTER (WHERE is_new),
        sum(accepted::int - CASE WHEN is_new THEN 0 ELSE accepted_before::int END),
@@ -152,14 +166,17 @@ SELECT model_version, minute, count(*) FILTER (WHERE is_new),
        sum(returned::int - CASE WHEN is_new THEN 0 ELSE returned_before::int END),
        sum(pending::int - CASE WHEN is_new THEN 0 ELSE pending_before::int END)
 FROM flags GROUP BY 1, 2
-)SQL";
+)SQL");
 }
 
 CohortsCollector::CohortsCollector(const StoreConfig& store, CohortsConfig config,
                                    double cost_per_recommendation, StoreCollectorDeps deps)
     : SqlCollector("cohorts", store, config.interval, config.timeout, std::move(deps)),
       config_(config),
-      cost_per_recommendation_(cost_per_recommendation) {}
+      cost_per_recommendation_(cost_per_recommendation),
+      sql_(store.schema),
+      recommendations_(sql_, "recommendations"),
+      events_(sql_, "outcome_events") {}
 
 bool CohortsCollector::SameConfig(const Collector& other) const {
   const auto* same = dynamic_cast<const CohortsCollector*>(&other);
@@ -174,8 +191,9 @@ Result<CohortBuckets> CohortsCollector::ReadBuckets(SnapshotReader& reader,
                                                     const NewRows& events, bool rebuild) {
   CohortBuckets buckets;
   if (rebuild) {
-    Result<std::vector<Row>> rows = reader.Query(
-        "cohorts_rebuild", CohortAggregate(kRebuildFilter, true), {std::to_string(first_minute)});
+    Result<std::vector<Row>> rows =
+        reader.Query("cohorts_rebuild", sql_.Render(CohortAggregate(kRebuildFilter, true)),
+                     {std::to_string(first_minute)});
     if (!rows.ok()) return rows.status();
     for (const Row& row : rows.value()) {
       Result<std::vector<std::int64_t>> values = ParseCounts(row, 1, 7, "cohorts_rebuild");
@@ -193,7 +211,7 @@ Result<CohortBuckets> CohortsCollector::ReadBuckets(SnapshotReader& reader,
   std::vector<std::string> params = recommendations.Params();
   for (std::string& param : events.Params()) params.push_back(std::move(param));
   params.push_back(std::to_string(first_minute));
-  Result<std::vector<Row>> rows = reader.Query("cohorts_delta", DeltaSql(), params);
+  Result<std::vector<Row>> rows = reader.Query("cohorts_delta", DeltaSql(sql_), params);
   if (!rows.ok()) return rows.status();
   for (const Row& row : rows.value()) {
     Result<std::vector<std::int64_t>> values = ParseCounts(row, 1, 7, "cohorts_delta");
@@ -258,7 +276,7 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
   std::vector<std::string> edge_params = window;
   edge_params.push_back(std::to_string(first_minute));
   edge_params.push_back(std::to_string(last_minute));
-  Result<std::vector<Row>> edges = reader.Query("cohorts_edges", EdgesSql(), edge_params);
+  Result<std::vector<Row>> edges = reader.Query("cohorts_edges", EdgesSql(sql_), edge_params);
   if (!edges.ok()) return edges.status();
   std::map<std::string, CohortCounts> by_version;
   for (const Row& row : edges.value()) {
@@ -278,7 +296,8 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
                        counts.purchased, counts.returned, counts.pending});
   }
 
-  Result<std::vector<Row>> first = reader.Query("model_versions_first_seen", kFirstSeenSql, {});
+  Result<std::vector<Row>> first =
+      reader.Query("model_versions_first_seen", sql_.Render(kFirstSeenSql), {});
   if (!first.ok()) return first.status();
   std::vector<std::pair<std::string, double>> first_seen;
   for (const Row& row : first.value()) {

@@ -52,10 +52,10 @@ class CohortsCollector : public SqlCollector {
 
   // The full-window query ($1 lag, $2 window as intervals): the definition, and the oracle
   // of the tests.
-  static std::string OracleSql();
+  static std::string OracleSql(const SchemaSql& sql = SchemaSql());
   // The steady-state statements, public so tests can check their plans.
-  static std::string DeltaSql();
-  static std::string EdgesSql();
+  static std::string DeltaSql(const SchemaSql& sql = SchemaSql());
+  static std::string EdgesSql(const SchemaSql& sql = SchemaSql());
 
   // The cohorts of the last successful cycle (for tests; not thread-safe).
   const std::vector<Cohort>& cohorts() const { return cohorts_; }
@@ -75,8 +75,9 @@ class CohortsCollector : public SqlCollector {
   std::vector<Cohort> cohorts_;
   std::vector<std::pair<std::string, double>> first_seen_;  // model_version, unix seconds
 
-  NewRowsTracker recommendations_{"recommendations"};
-  NewRowsTracker events_{"outcome_events"};
+  const SchemaSql sql_;  // the store's names (store.schema)
+  NewRowsTracker recommendations_;
+  NewRowsTracker events_;
   CohortBuckets buckets_;
   std::optional<SteadyTime> last_rebuild_;
 };

@@ -9,39 +9,16 @@
 namespace outcomes {
 namespace {
 
-// The reference schema's names the statements use, each written {key} in the SQL below, so
-// that a mapping to another schema replaces them in one place.
-constexpr std::pair<const char*, const char*> kSchemaNames[] = {
-    {"{recommendations}", "recommendations"},
-    {"{events}", "outcome_events"},
-    {"{feedback}", "feedback"},
-    {"{id}", "id"},
-    {"{event_recommendation_id}", "recommendation_id"},
-    {"{feedback_recommendation_id}", "recommendation_id"},
-    {"{status}", "status"},
-    {"{occurred_at}", "occurred_at"},
-    {"{created_at}", "created_at"},
-    {"{model_version}", "model_version"},
-    {"{score}", "score"},
-};
 constexpr const char* kRecommendations = "recommendations";
 constexpr const char* kEvents = "outcome_events";
 constexpr const char* kFeedback = "feedback";
 
-std::string WithSchemaNames(std::string sql) {
-  for (const auto& [key, name] : kSchemaNames) {
-    for (std::size_t at = sql.find(key); at != std::string::npos; at = sql.find(key, at)) {
-      sql.replace(at, std::string_view(key).size(), name);
-    }
-  }
-  return sql;
-}
-
 // "Is there an earlier event of this recommendation with status <status>": by the
 // recommendation_id index, a few rows each.
 std::string Earlier(const std::string& status) {
-  return "EXISTS (SELECT 1 FROM {events} p WHERE p.{event_recommendation_id} = "
-         "e.{event_recommendation_id} AND p.{id} < e.{id} AND p.{status} = " +
+  return "EXISTS (SELECT 1 FROM {outcome_events} p WHERE p.{outcome_events.recommendation_id} = "
+         "e.{outcome_events.recommendation_id} AND p.{outcome_events.id} < e.{outcome_events.id} "
+         "AND p.{outcome_events.status} = " +
          status + ")";
 }
 
@@ -106,47 +83,52 @@ const std::vector<std::pair<std::string, std::string>>& DataQualityChecks() {
   return kChecks;
 }
 
-std::string DataQualityCollector::EventsSql() {
-  return WithSchemaNames(
-      "SELECT r.{model_version}, e.{status}, b.bucket, count(*), "
-      "coalesce(sum(round(d.delay * 1000)), 0)::bigint, "
-      "count(*) FILTER (WHERE e.{status} = 'RETURNED' AND NOT " +
-      Earlier("'PURCHASED'") +
-      "), "
-      "count(*) FILTER (WHERE e.{status} = 'PURCHASED' AND NOT " +
-      Earlier("'ACCEPTED'") + "), count(*) FILTER (WHERE " + Earlier("e.{status}") +
-      "), count(*) FILTER (WHERE e.{occurred_at} < r.{created_at}) "
-      "FROM {events} e JOIN {recommendations} r ON r.{id} = e.{event_recommendation_id} "
-      "CROSS JOIN LATERAL (SELECT extract(epoch FROM e.{occurred_at} - r.{created_at})::float8 "
-      "AS delay) d "
+// Templates of SchemaSql (store.schema): {table}, {table.column}, {status:VALUE}.
+std::string DataQualityCollector::EventsSql(const SchemaSql& sql) {
+  const std::string status = sql.StatusLabel("e." + sql.Column(kEvents, "status"));
+  return sql.Render(
+      "SELECT r.{recommendations.model_version}, " + status +
+      ", b.bucket, count(*), coalesce(sum(round(d.delay * 1000)), 0)::bigint, "
+      "count(*) FILTER (WHERE e.{outcome_events.status} = {status:RETURNED} AND NOT " +
+      Earlier("{status:PURCHASED}") +
+      "), count(*) FILTER (WHERE e.{outcome_events.status} = {status:PURCHASED} AND NOT " +
+      Earlier("{status:ACCEPTED}") + "), count(*) FILTER (WHERE " +
+      Earlier("e.{outcome_events.status}") +
+      "), count(*) FILTER (WHERE e.{outcome_events.occurred_at} < r.{recommendations.created_at}) "
+      "FROM {outcome_events} e JOIN {recommendations} r ON r.{recommendations.id} = "
+      "e.{outcome_events.recommendation_id} "
+      "CROSS JOIN LATERAL (SELECT extract(epoch FROM e.{outcome_events.occurred_at} - "
+      "r.{recommendations.created_at})::float8 AS delay) d "
       "CROSS JOIN LATERAL (SELECT count(*) AS bucket FROM unnest($3::float8[]) AS u(bound) "
       "WHERE u.bound < d.delay) b "
-      "WHERE e.{id}" +
-      std::string(kRange) + "e.{id} <= $2::bigint GROUP BY 1, 2, 3");
+      "WHERE e.{outcome_events.id}" +
+      std::string(kRange) + "e.{outcome_events.id} <= $2::bigint GROUP BY 1, 2, 3");
 }
 
 // NaN is above every number in PostgreSQL, so NOT BETWEEN catches it too.
-std::string DataQualityCollector::RecommendationsSql() {
-  return WithSchemaNames(
-      "SELECT count(*), count(*) FILTER (WHERE r.{score} IS NULL OR NOT (r.{score} BETWEEN 0 "
-      "AND 1)) FROM {recommendations} r WHERE r.{id}" +
-      std::string(kRange) + "r.{id} <= $2::bigint");
+std::string DataQualityCollector::RecommendationsSql(const SchemaSql& sql) {
+  return sql.Render(
+      "SELECT count(*), count(*) FILTER (WHERE r.{recommendations.score} IS NULL OR NOT "
+      "(r.{recommendations.score} BETWEEN 0 AND 1)) FROM {recommendations} r WHERE "
+      "r.{recommendations.id}" +
+      std::string(kRange) + "r.{recommendations.id} <= $2::bigint");
 }
 
-std::string DataQualityCollector::FeedbackSql() {
-  return WithSchemaNames(
-      "SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM {events} e WHERE "
-      "e.{event_recommendation_id} = f.{feedback_recommendation_id})) FROM {feedback} f WHERE "
-      "f.{id}" +
-      std::string(kRange) + "f.{id} <= $2::bigint");
+std::string DataQualityCollector::FeedbackSql(const SchemaSql& sql) {
+  return sql.Render(
+      "SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM {outcome_events} e "
+      "WHERE e.{outcome_events.recommendation_id} = f.{feedback.recommendation_id})) FROM "
+      "{feedback} f WHERE f.{feedback.id}" +
+      std::string(kRange) + "f.{feedback.id} <= $2::bigint");
 }
 
 DataQualityCollector::DataQualityCollector(const StoreConfig& store, DataQualityConfig config,
                                            StoreCollectorDeps deps)
     : SqlCollector("data_quality", store, config.interval, config.timeout, std::move(deps)),
-      config_(std::move(config)) {
+      config_(std::move(config)),
+      sql_(store_config().schema) {
   for (const char* table : {kRecommendations, kEvents, kFeedback}) {
-    tables_.push_back(Table{table, NewRowsTracker(table), 0});
+    tables_.push_back(Table{table, NewRowsTracker(sql_, table), 0});
     counts_.checked[table] = 0;
   }
   for (const auto& check : DataQualityChecks()) counts_.issues[check] = 0;
@@ -161,7 +143,7 @@ Status DataQualityCollector::JudgeEvents(SnapshotReader& reader, std::int64_t af
                                          std::int64_t upto, Counts& counts) const {
   const std::string name = std::string("data_quality_") + kEvents;
   Result<std::vector<Row>> rows = reader.Query(
-      name, EventsSql(),
+      name, EventsSql(sql_),
       {std::to_string(after), std::to_string(upto), ArrayOfBounds(config_.delay_buckets)});
   if (!rows.ok()) return rows.status();
   const std::size_t buckets = config_.delay_buckets.size() + 1;
@@ -191,7 +173,7 @@ Status DataQualityCollector::JudgeRows(SnapshotReader& reader, const std::string
   const std::string name = "data_quality_" + table;
   const bool recommendations = table == kRecommendations;
   Result<std::vector<Row>> rows =
-      reader.Query(name, recommendations ? RecommendationsSql() : FeedbackSql(),
+      reader.Query(name, recommendations ? RecommendationsSql(sql_) : FeedbackSql(sql_),
                    {std::to_string(after), std::to_string(upto)});
   if (!rows.ok()) return rows.status();
   if (rows.value().size() != 1) return Status::Error(name + ": expected one row");

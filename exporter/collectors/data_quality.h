@@ -20,6 +20,7 @@
 
 #include "exporter/collectors/new_rows.h"
 #include "exporter/collectors/sql_collector.h"
+#include "exporter/store/schema_sql.h"
 
 namespace outcomes {
 
@@ -35,9 +36,9 @@ class DataQualityCollector : public SqlCollector {
   // their plans. EventsSql() takes the delay buckets' upper bounds as $3 (float8[]) and returns
   // model_version, status, bucket (the number of bounds below the delay), count, delay sum in
   // ms, then one count per outcome_events check of DataQualityChecks().
-  static std::string EventsSql();
-  static std::string RecommendationsSql();
-  static std::string FeedbackSql();
+  static std::string EventsSql(const SchemaSql& sql = SchemaSql());
+  static std::string RecommendationsSql(const SchemaSql& sql = SchemaSql());
+  static std::string FeedbackSql(const SchemaSql& sql = SchemaSql());
 
  protected:
   Status Read(SnapshotReader& reader) override;
@@ -70,6 +71,7 @@ class DataQualityCollector : public SqlCollector {
                    std::int64_t upto, Counts& counts) const;
 
   const DataQualityConfig config_;
+  const SchemaSql sql_;  // store.schema
   std::vector<Table> tables_;
   Counts counts_;
   bool started_ = false;

@@ -15,9 +15,11 @@ std::string Seconds(Duration duration) {
          " seconds";
 }
 
+// SchemaSql templates from here on.
 const std::string& FineBin() {
-  static const std::string kSql = "least(greatest(floor(score * " + std::to_string(kFineBins) +
-                                  "), 0), " + std::to_string(kFineBins - 1) + ")::int";
+  static const std::string kSql = "least(greatest(floor({recommendations.score} * " +
+                                  std::to_string(kFineBins) + "), 0), " +
+                                  std::to_string(kFineBins - 1) + ")::int";
   return kSql;
 }
 
@@ -27,8 +29,9 @@ constexpr const char* kBoundsSql =
     "floor(extract(epoch FROM now() - $2::interval) / 3600)::bigint";
 
 std::string HourlySql(const std::string& filter) {
-  return "SELECT model_version, floor(extract(epoch FROM created_at) / 3600)::bigint, " +
-         FineBin() + ", count(*) FROM recommendations WHERE " + filter + " GROUP BY 1, 2, 3";
+  return "SELECT {recommendations.model_version}, "
+         "floor(extract(epoch FROM {recommendations.created_at}) / 3600)::bigint, " +
+         FineBin() + ", count(*) FROM {recommendations} WHERE " + filter + " GROUP BY 1, 2, 3";
 }
 
 Result<std::vector<std::int64_t>> ParseInts(const Row& row, std::size_t first,
@@ -59,20 +62,25 @@ Status AddRows(const std::vector<Row>& rows, const std::string& what, ScoreHisto
 
 }  // namespace
 
-std::string DriftCollector::DeltaSql() {
-  return HourlySql(NewRowsFilter("id", 1) + " AND created_at >= to_timestamp($4::bigint * 3600)");
+std::string DriftCollector::DeltaSql(const SchemaSql& sql) {
+  return sql.Render(HourlySql(NewRowsFilter("{recommendations.id}", 1) +
+                              " AND {recommendations.created_at} >= "
+                              "to_timestamp($4::bigint * 3600)"));
 }
 
 // The scores of the hours holding the reference window's start ($3) and the current window's
 // start ($4), inside the windows: two ranges of the created_at index, at most an hour each.
-std::string DriftCollector::EdgesSql() {
-  return "SELECT model_version, created_at < now() - $2::interval, " + FineBin() +
-         ", count(*) FROM recommendations WHERE "
-         "(created_at >= now() - ($1::interval + $2::interval) "
-         "AND created_at < to_timestamp(($3::bigint + 1) * 3600)) "
-         "OR (created_at >= greatest(to_timestamp($4::bigint * 3600), "
-         "now() - ($1::interval + $2::interval)) "
-         "AND created_at < to_timestamp(($4::bigint + 1) * 3600)) GROUP BY 1, 2, 3";
+std::string DriftCollector::EdgesSql(const SchemaSql& sql) {
+  return sql.Render(
+      "SELECT {recommendations.model_version}, {recommendations.created_at} < now() - "
+      "$2::interval, " +
+      FineBin() +
+      ", count(*) FROM {recommendations} WHERE "
+      "({recommendations.created_at} >= now() - ($1::interval + $2::interval) "
+      "AND {recommendations.created_at} < to_timestamp(($3::bigint + 1) * 3600)) "
+      "OR ({recommendations.created_at} >= greatest(to_timestamp($4::bigint * 3600), "
+      "now() - ($1::interval + $2::interval)) "
+      "AND {recommendations.created_at} < to_timestamp(($4::bigint + 1) * 3600)) GROUP BY 1, 2, 3");
 }
 
 double PsiErrorBound(const std::vector<std::int64_t>& reference,
@@ -103,23 +111,26 @@ double PsiErrorBound(const std::vector<std::int64_t>& reference,
   return bound;
 }
 
-std::string DriftCollector::BinsSql(std::int64_t bins) {
+std::string DriftCollector::BinsSql(std::int64_t bins, const SchemaSql& sql) {
   // The inner cut points k/B, k = 1 .. B-1, of the reference window's score distribution.
   std::string fractions;
   for (std::int64_t k = 1; k < bins; ++k) {
     if (!fractions.empty()) fractions += ", ";
     fractions += std::to_string(static_cast<double>(k) / static_cast<double>(bins));
   }
-  return R"SQL(
+  return sql.Render(R"SQL(
 WITH reference AS (
-  SELECT model_version, score FROM recommendations
-  WHERE created_at >= now() - ($1::interval + $2::interval) AND created_at < now() - $2::interval
+  SELECT {recommendations.model_version} AS model_version, {recommendations.score} AS score
+  FROM {recommendations}
+  WHERE {recommendations.created_at} >= now() - ($1::interval + $2::interval)
+    AND {recommendations.created_at} < now() - $2::interval
 ), current_window AS (
-  SELECT model_version, score FROM recommendations WHERE created_at >= now() - $2::interval
+  SELECT {recommendations.model_version} AS model_version, {recommendations.score} AS score
+  FROM {recommendations} WHERE {recommendations.created_at} >= now() - $2::interval
 ), cuts AS (
   SELECT model_version,
          percentile_cont(ARRAY[)SQL" +
-         fractions + R"SQL(]::float8[]) WITHIN GROUP (ORDER BY score) AS edges
+                    fractions + R"SQL(]::float8[]) WITHIN GROUP (ORDER BY score) AS edges
   FROM reference GROUP BY model_version
 ), binned AS (
   SELECT 'reference' AS window_name, r.model_version, width_bucket(r.score, c.edges) AS bin
@@ -129,13 +140,15 @@ WITH reference AS (
   FROM current_window w JOIN cuts c USING (model_version)
 )
 SELECT model_version, window_name, bin, count(*) FROM binned GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-)SQL";
+)SQL");
 }
 
 DriftCollector::DriftCollector(const StoreConfig& store, DriftConfig config,
                                StoreCollectorDeps deps)
     : SqlCollector("drift", store, config.interval, config.timeout, std::move(deps)),
-      config_(config) {}
+      config_(config),
+      sql_(store.schema),
+      recommendations_(sql_, "recommendations") {}
 
 bool DriftCollector::SameConfig(const Collector& other) const {
   const auto* same = dynamic_cast<const DriftCollector*>(&other);
@@ -158,9 +171,10 @@ Result<ScoreHistograms> DriftCollector::ReadHistograms(SnapshotReader& reader,
                                                        bool rebuild) {
   ScoreHistograms histograms;
   if (rebuild) {
-    Result<std::vector<Row>> rows =
-        reader.Query("drift_rebuild", HourlySql("created_at >= to_timestamp($1::bigint * 3600)"),
-                     {std::to_string(first_hour)});
+    Result<std::vector<Row>> rows = reader.Query(
+        "drift_rebuild",
+        sql_.Render(HourlySql("{recommendations.created_at} >= to_timestamp($1::bigint * 3600)")),
+        {std::to_string(first_hour)});
     if (!rows.ok()) return rows.status();
     Status added = AddRows(rows.value(), "drift_rebuild", histograms);
     if (!added.ok()) return added;
@@ -172,7 +186,7 @@ Result<ScoreHistograms> DriftCollector::ReadHistograms(SnapshotReader& reader,
   }
   std::vector<std::string> params = recommendations.Params();
   params.push_back(std::to_string(first_hour));
-  Result<std::vector<Row>> rows = reader.Query("drift_delta", DeltaSql(), params);
+  Result<std::vector<Row>> rows = reader.Query("drift_delta", DeltaSql(sql_), params);
   if (!rows.ok()) return rows.status();
   Status added = AddRows(rows.value(), "drift_delta", histograms);
   if (!added.ok()) return added;
@@ -282,7 +296,7 @@ Status DriftCollector::Read(SnapshotReader& reader) {
   std::vector<std::string> edge_params = windows;
   edge_params.push_back(std::to_string(first_hour));
   edge_params.push_back(std::to_string(current_hour));
-  Result<std::vector<Row>> edges = reader.Query("drift_edges", EdgesSql(), edge_params);
+  Result<std::vector<Row>> edges = reader.Query("drift_edges", EdgesSql(sql_), edge_params);
   if (!edges.ok()) return edges.status();
   // Per model_version: fine reference and current histograms.
   std::map<std::string, std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>> merged;

@@ -52,10 +52,10 @@ class DriftCollector : public SqlCollector {
 
   // The full-window SQL that returns (model_version, window, bin, count) over the exact
   // quantile cuts: the definition, and the oracle of the tests.
-  static std::string BinsSql(std::int64_t bins);
+  static std::string BinsSql(std::int64_t bins, const SchemaSql& sql = SchemaSql());
   // The steady-state statements, public so tests can check their plans.
-  static std::string DeltaSql();
-  static std::string EdgesSql();
+  static std::string DeltaSql(const SchemaSql& sql = SchemaSql());
+  static std::string EdgesSql(const SchemaSql& sql = SchemaSql());
 
   // The results of the last successful cycle (for tests; not thread-safe).
   const std::vector<DriftResult>& results() const { return results_; }
@@ -79,7 +79,8 @@ class DriftCollector : public SqlCollector {
   std::map<std::tuple<std::int64_t, std::int64_t>, double> noise_levels_;  // (N, M) -> level
   std::map<std::tuple<std::int64_t, std::int64_t>, double> noise_levels_used_;
 
-  NewRowsTracker recommendations_{"recommendations"};
+  const SchemaSql sql_;  // the store's names (store.schema)
+  NewRowsTracker recommendations_;
   ScoreHistograms histograms_;
   std::optional<SteadyTime> last_rebuild_;
 };

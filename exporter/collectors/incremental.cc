@@ -117,9 +117,16 @@ Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const 
 }
 
 namespace store_sql {
+namespace {
+
+const std::string& Relation(const TableSpec& spec) {
+  return spec.relation.empty() ? spec.table : spec.relation;
+}
+
+}  // namespace
 
 std::string MaxId(const TableSpec& spec) {
-  return "SELECT coalesce(max(" + spec.key + "), 0) FROM " + spec.table;
+  return "SELECT coalesce(max(" + spec.key + "), 0) FROM " + Relation(spec);
 }
 
 // lag() over the ids in the range, read from the primary-key index alone.
@@ -128,7 +135,7 @@ std::string Gaps(const TableSpec& spec) {
   return "SELECT prev + 1, " + id + " - 1 FROM (SELECT " + id + ", lag(" + id +
          ", 1, $1::bigint) "
          "OVER (ORDER BY " +
-         id + ") AS prev FROM " + spec.table + " WHERE " + id + " > $1::bigint AND " + id +
+         id + ") AS prev FROM " + Relation(spec) + " WHERE " + id + " > $1::bigint AND " + id +
          " <= $2::bigint) s WHERE " + id + " - prev > 1";
 }
 
@@ -136,7 +143,7 @@ std::string LateIds(const TableSpec& spec) {
   return "SELECT t." + spec.key +
          " FROM unnest($1::bigint[], $2::bigint[]) AS g(first_id, last_id) "
          "JOIN " +
-         spec.table + " t ON t." + spec.key + " BETWEEN g.first_id AND g.last_id";
+         Relation(spec) + " t ON t." + spec.key + " BETWEEN g.first_id AND g.last_id";
 }
 
 std::string RowsWithIds(const TableSpec& spec) {

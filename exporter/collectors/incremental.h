@@ -22,6 +22,9 @@ struct TableSpec {
   std::size_t label_count = 0;
   std::vector<Merge> merges;
   std::string key = "id";  // the id column unqualified, for reads of the table alone
+  // The table as SQL names it (quoted, maybe schema-qualified); empty: `table`, which then is
+  // both the SQL name and the statement names' prefix (custom queries).
+  std::string relation = {};  // a default initializer, so brace-initialized specs may omit it
 };
 
 // Most gap ranges kept per table; beyond it the oldest are left to the full recount.

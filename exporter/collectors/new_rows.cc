@@ -53,9 +53,10 @@ std::string NewRowsFilter(const std::string& column, int first) {
          "::bigint) OR " + column + " = ANY(" + param(2) + "::bigint[]))";
 }
 
-NewRowsTracker::NewRowsTracker(std::string table) {
+NewRowsTracker::NewRowsTracker(const SchemaSql& sql, std::string table) {
+  spec_.key = sql.Column(table, "id");
+  spec_.relation = sql.Table(table);
   spec_.table = std::move(table);
-  spec_.key = "id";
 }
 
 Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& prefix) const {

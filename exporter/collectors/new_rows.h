@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "exporter/collectors/incremental.h"
+#include "exporter/store/schema_sql.h"
 
 namespace outcomes {
 
@@ -28,7 +29,8 @@ struct NewRows {
   std::vector<std::string> Params() const;
 };
 
-// "(id > $a AND id <= $b) OR id = ANY($c)" for `column`, with $a = $first, $b, $c following.
+// "(id > $a AND id <= $b) OR id = ANY($c)" for `column` (SQL text, or a SchemaSql placeholder
+// rendered with the rest), with $a = $first, $b, $c following.
 std::string NewRowsFilter(const std::string& column, int first);
 
 // Whether in-memory aggregates fed from new rows are read again from the store: after a
@@ -40,7 +42,8 @@ bool AggregatesRebuildDue(bool baseline, const std::optional<SteadyTime>& last_r
 
 class NewRowsTracker {
  public:
-  explicit NewRowsTracker(std::string table);
+  // `table` is a reference table; the statements use the store's names for it.
+  NewRowsTracker(const SchemaSql& sql, std::string table);
 
   bool initialized() const { return ledger_.initialized(); }
   std::int64_t watermark() const { return ledger_.watermark(); }

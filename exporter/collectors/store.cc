@@ -31,34 +31,51 @@ void AddKept(prometheus::MetricFamily& family, SeriesLimit& limit, const Map& se
 
 }  // namespace
 
-const std::vector<TableSpec>& ReferenceTables() {
-  static const std::vector<TableSpec> kTables = {
-      {"recommendations",
-       "r.id",
-       "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), "
-       "count(*) FROM recommendations r WHERE {filter} GROUP BY 1, 2, 3",
-       3,
-       {Merge::kSum}},
-      // Revenue in cents keeps sums exact; occurred_at in ms gives the freshness gauge.
-      {"outcome_events",
-       "e.id",
-       "SELECT r.model_version, coalesce(r.ab_test_id, ''), coalesce(r.variant, ''), e.status, "
-       "coalesce(e.reason, ''), count(*), coalesce(sum(round(e.revenue * 100)), 0)::bigint, "
-       "coalesce(floor(extract(epoch FROM max(e.occurred_at)) * 1000), 0)::bigint "
-       "FROM outcome_events e JOIN recommendations r ON r.id = e.recommendation_id "
-       "WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
-       5,
-       {Merge::kSum, Merge::kSum, Merge::kMax}},
-      {"feedback",
-       "f.id",
-       "SELECT r.model_version, f.feedback_type, CASE WHEN f.score >= 4 THEN 'positive' "
-       "WHEN f.score = 3 THEN 'neutral' ELSE 'negative' END, count(*), "
-       "coalesce(sum(f.score), 0)::bigint "
-       "FROM feedback f JOIN recommendations r ON r.id = f.recommendation_id "
-       "WHERE {filter} GROUP BY 1, 2, 3",
-       3,
-       {Merge::kSum, Merge::kSum}},
+std::vector<TableSpec> StoreTables(const SchemaSql& sql) {
+  const auto spec = [&sql](const std::string& table, const std::string& alias,
+                           std::string aggregate_sql, std::size_t label_count,
+                           std::vector<Merge> merges) {
+    TableSpec out{table, alias + "." + sql.Column(table, "id"), std::move(aggregate_sql),
+                  label_count, std::move(merges)};
+    out.key = sql.Column(table, "id");
+    out.relation = sql.Table(table);
+    return out;
   };
+  // The labels: model_version, ab_test, variant of the recommendation.
+  const std::string arm = sql.Render(
+      "r.{recommendations.model_version}, coalesce(r.{recommendations.ab_test_id}, ''), "
+      "coalesce(r.{recommendations.variant}, ''), ");
+  const auto recommendation_of = [&sql](const char* alias, const char* table) {
+    return sql.Render(std::string(" JOIN {recommendations} r ON r.{recommendations.id} = ") +
+                      alias + ".{" + table + ".recommendation_id}");
+  };
+  return {
+      spec("recommendations", "r",
+           "SELECT " + arm + "count(*) FROM " + sql.Table("recommendations") +
+               " r WHERE {filter} GROUP BY 1, 2, 3",
+           3, {Merge::kSum}),
+      // Revenue in cents keeps sums exact; occurred_at in ms gives the freshness gauge.
+      spec("outcome_events", "e",
+           "SELECT " + arm + sql.StatusLabel(sql.Render("e.{outcome_events.status}")) +
+               ", coalesce(" + sql.ReasonLabel(sql.Render("e.{outcome_events.reason}")) +
+               ", ''), count(*), " +
+               sql.Render("coalesce(sum(round(e.{outcome_events.revenue} * 100)), 0)::bigint, "
+                          "coalesce(floor(extract(epoch FROM max(e.{outcome_events.occurred_at})) "
+                          "* 1000), 0)::bigint FROM {outcome_events} e") +
+               recommendation_of("e", "outcome_events") + " WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
+           5, {Merge::kSum, Merge::kSum, Merge::kMax}),
+      spec("feedback", "f",
+           "SELECT " + sql.Render("r.{recommendations.model_version}, ") +
+               sql.FeedbackTypeLabel(sql.Render("f.{feedback.feedback_type}")) + ", " +
+               sql.Sentiment(sql.Render("f.{feedback.score}")) + ", count(*), " +
+               sql.Render("coalesce(sum(f.{feedback.score}), 0)::bigint FROM {feedback} f") +
+               recommendation_of("f", "feedback") + " WHERE {filter} GROUP BY 1, 2, 3",
+           3, {Merge::kSum, Merge::kSum}),
+  };
+}
+
+const std::vector<TableSpec>& ReferenceTables() {
+  static const std::vector<TableSpec> kTables = StoreTables(SchemaSql());
   return kTables;
 }
 
@@ -78,12 +95,13 @@ SessionOptions OptionsOf(const StoreConfig& config) {
 StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
     : config_(std::move(config)),
       deps_(std::move(deps)),
+      tables_(StoreTables(SchemaSql(config_.schema))),
       first_count_(deps_.make_session, OptionsOf(config_)) {
   const SessionOptions options = OptionsOf(config_);
   connection_ =
       std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
                                             config_.max_backoff, name_, deps_.log, deps_.now);
-  for (const TableSpec& spec : ReferenceTables()) {
+  for (const TableSpec& spec : tables_) {
     ledgers_.emplace_back(spec.merges);
     ledgers_.back().KeepReleasedGaps();
   }
@@ -102,7 +120,7 @@ void StoreCollector::Cancel() {
 }
 
 Status StoreCollector::CountFromScratch() {
-  Result<std::vector<TableCount>> counts = first_count_.Run(ReferenceTables());
+  Result<std::vector<TableCount>> counts = first_count_.Run(tables_);
   if (!counts.ok()) return counts.status();
   const auto now = deps_.now();
   for (std::size_t i = 0; i < ledgers_.size(); ++i) {
@@ -143,10 +161,9 @@ void StoreCollector::ReleaseExpiredGaps() {
                       {{"collector", name_}, {"ids", std::to_string(expired + dropped)}});
     }
     if (given_up > 0) {
-      deps_.log.Warn("too many missing id ranges to sweep; the oldest are no longer re-checked",
-                     {{"collector", name_},
-                      {"table", ReferenceTables()[i].table},
-                      {"ids", std::to_string(given_up)}});
+      deps_.log.Warn(
+          "too many missing id ranges to sweep; the oldest are no longer re-checked",
+          {{"collector", name_}, {"table", tables_[i].table}, {"ids", std::to_string(given_up)}});
     }
   }
 }
@@ -174,7 +191,7 @@ void StoreCollector::WarnAboutNewDrops() {
 }
 
 Status StoreCollector::ReadTables(SnapshotReader& reader) {
-  for (std::size_t i = 0; i < ReferenceTables().size(); ++i) {
+  for (std::size_t i = 0; i < tables_.size(); ++i) {
     Status status = ReadTable(reader, i);
     if (!status.ok()) return status;
   }
@@ -182,7 +199,7 @@ Status StoreCollector::ReadTables(SnapshotReader& reader) {
 }
 
 Status StoreCollector::ReadTable(SnapshotReader& reader, std::size_t table) {
-  const TableSpec& spec = ReferenceTables()[table];
+  const TableSpec& spec = tables_[table];
   CounterLedger& ledger = ledgers_[table];
   GapSweep& sweep = sweeps_[table];
   const bool from_scratch = !ledger.initialized();
@@ -317,7 +334,7 @@ void StoreCollector::AddLedgerFamilies(Families& families) {
       MakeFamily("outcomes_store_recount_corrections_total",
                  "Rows the sweep added because they committed after store.late_commit_window.",
                  MetricType::Counter);
-  const auto& specs = ReferenceTables();
+  const auto& specs = tables_;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     if (!ledgers_[i].initialized()) continue;
     AddSample(watermark, {{"table", specs[i].table}}, static_cast<double>(ledgers_[i].watermark()));
@@ -352,7 +369,7 @@ void StoreCollector::AddSweepFamilies(Families& families) {
   auto all_done = std::chrono::system_clock::time_point::max();
   for (std::size_t i = 0; i < ledgers_.size(); ++i) {
     if (!ledgers_[i].initialized()) continue;
-    const LabelValues table = {ReferenceTables()[i].table};
+    const LabelValues table = {tables_[i].table};
     const Duration pass =
         SweepPeriod(sweeps_[i].ranges(), config_.interval, config_.reconcile_interval,
                     static_cast<std::size_t>(config_.sweep_ranges_per_cycle));

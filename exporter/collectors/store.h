@@ -23,10 +23,14 @@
 #include "exporter/core/log.h"
 #include "exporter/metrics/series_limit.h"
 #include "exporter/store/reconnecting_session.h"
+#include "exporter/store/schema_sql.h"
 
 namespace outcomes {
 
-// The three tables of the reference schema, in the order the collector reads them.
+// The three tables the collector reads, in this order, with their statements rendered from
+// the store's names; `table` stays the reference name (statement names, the table label).
+std::vector<TableSpec> StoreTables(const SchemaSql& sql);
+// StoreTables() of the reference schema.
 const std::vector<TableSpec>& ReferenceTables();
 
 struct StoreCollectorDeps {
@@ -78,9 +82,10 @@ class StoreCollector : public Collector {
   const StoreConfig config_;
   StoreCollectorDeps deps_;
   std::unique_ptr<ReconnectingSession> connection_;
+  const std::vector<TableSpec> tables_;  // StoreTables() of config_.schema
   ParallelCount first_count_;
-  std::vector<CounterLedger> ledgers_;  // one per ReferenceTables() entry
-  std::vector<GapSweep> sweeps_;        // one per ReferenceTables() entry
+  std::vector<CounterLedger> ledgers_;  // one per tables_ entry
+  std::vector<GapSweep> sweeps_;        // one per tables_ entry
   // Per table, when its sweep last completed a pass.
   std::vector<std::optional<std::chrono::system_clock::time_point>> pass_done_;
   bool store_up_ = false;

@@ -1,22 +1,38 @@
 #include "exporter/collectors/store_health.h"
 
 #include "exporter/metrics/family.h"
+#include "exporter/store/schema_sql.h"
 
 namespace outcomes {
 namespace {
 
-// The reference schema's tables, by the names the size gauges carry; a schema mapping
-// replaces them here.
-constexpr const char* kTablesArray = "{recommendations,outcome_events,feedback,ab_tests}";
+// The reference schema's tables, the names the size gauges carry.
+constexpr const char* kTables[] = {"recommendations", "outcome_events", "feedback", "ab_tests"};
+
+// A PostgreSQL text[] literal: every element double-quoted, `"` and `\` escaped.
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const std::string& item : items) {
+    out += out.size() > 1 ? ",\"" : "\"";
+    for (const char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
 
 }  // namespace
 
 // pg_database_size reads the sizes of the database's files, pg_total_relation_size those of a
-// table with its indexes and TOAST; to_regclass gives NULL for a table the store lacks.
+// table with its indexes and TOAST; to_regclass gives NULL for a table the store lacks. $1 are
+// the reference names, $2 the store's (store.schema).
 std::string StoreHealthCollector::SizesSql() {
   return "SELECT '', pg_database_size(current_database()) UNION ALL "
-         "SELECT t, pg_total_relation_size(to_regclass(t)) FROM unnest($1::text[]) AS t "
-         "WHERE to_regclass(t) IS NOT NULL";
+         "SELECT t.name, pg_total_relation_size(to_regclass(t.relation)) "
+         "FROM unnest($1::text[], $2::text[]) AS t(name, relation) "
+         "WHERE to_regclass(t.relation) IS NOT NULL";
 }
 
 std::string StoreHealthCollector::ConnectionsSql() {
@@ -39,7 +55,17 @@ std::string StoreHealthCollector::OldestTransactionSql() {
 StoreHealthCollector::StoreHealthCollector(const StoreConfig& store, StoreHealthConfig config,
                                            StoreCollectorDeps deps)
     : SqlCollector("store_health", store, config.interval, config.timeout, std::move(deps)),
-      config_(config) {}
+      config_(config) {
+  const SchemaSql sql(store.schema);
+  std::vector<std::string> names;
+  std::vector<std::string> relations;
+  for (const char* table : kTables) {
+    names.emplace_back(table);
+    relations.push_back(sql.Table(table));
+  }
+  table_names_ = TextArray(names);
+  table_relations_ = TextArray(relations);
+}
 
 bool StoreHealthCollector::SameConfig(const Collector& other) const {
   const auto* same = dynamic_cast<const StoreHealthCollector*>(&other);
@@ -48,7 +74,8 @@ bool StoreHealthCollector::SameConfig(const Collector& other) const {
 
 Status StoreHealthCollector::Read(SnapshotReader& reader) {
   Gauges gauges;
-  Result<std::vector<Row>> sizes = reader.Query("store_health_sizes", SizesSql(), {kTablesArray});
+  Result<std::vector<Row>> sizes =
+      reader.Query("store_health_sizes", SizesSql(), {table_names_, table_relations_});
   if (!sizes.ok()) return sizes.status();
   for (const Row& row : sizes.value()) {
     if (row.size() != 2) return Status::Error("store_health_sizes: unexpected column count");

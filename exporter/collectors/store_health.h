@@ -40,6 +40,9 @@ class StoreHealthCollector : public SqlCollector {
   };
 
   const StoreHealthConfig config_;
+  // The shipped tables' reference names and the store's names for them, as text[] literals.
+  std::string table_names_;
+  std::string table_relations_;
   std::optional<Gauges> gauges_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <climits>
 
+#include "exporter/config/schema_config.h"
 #include "exporter/config/section_readers.h"
 #include "exporter/config/yaml_reader.h"
 
@@ -24,6 +25,9 @@ void ReadStoreFields(MapReader& reader, StoreConfig& store) {
   reader.String("application_name", store.application_name);
   reader.Int64("series_limit", store.series_limit);
   reader.Int64("sweep_ranges_per_cycle", store.sweep_ranges_per_cycle);
+  const EnvLookup literal = [](const std::string&) { return std::optional<std::string>(); };
+  const EnvLookup& env = reader.dialect().env ? *reader.dialect().env : literal;
+  store.schema = ReadStoreSchema(reader.Get("schema"), reader.errors(), env);
 }
 
 // Exactly one of dsn and dsn_file; the file is read now, and again at every reload.

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "exporter/config/schema.h"
 #include "exporter/core/duration.h"
 
 namespace outcomes {
@@ -42,6 +43,9 @@ struct StoreConfig {
   // aims at one pass per reconcile_interval and takes longer when this bound is reached.
   // Default: 1000.
   std::int64_t sweep_ranges_per_cycle = 1'000;
+  // `store.schema`: the user's names for the reference tables, columns and values (schema.h).
+  // Default: the reference schema.
+  StoreSchema schema;
 
   bool operator==(const StoreConfig&) const = default;
 };

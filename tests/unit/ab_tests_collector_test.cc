@@ -108,13 +108,13 @@ TEST_F(AbTestsCollectorTest, ReadsTheSplitColumnOnlyWhenTheStoreHasIt) {
   ASSERT_TRUE(collector_.Collect().status.ok());
   const auto lists = store_->statements("ab_tests_list");
   ASSERT_EQ(lists.size(), 2u);
-  EXPECT_NE(lists[0].sql.find("traffic_share_b::float8"), std::string::npos);
+  EXPECT_NE(lists[0].sql.find("\"traffic_share_b\"::float8"), std::string::npos);
   EXPECT_NE(lists[1].sql.find("NULL::float8"), std::string::npos);
   // ended_retention, 7d by default, as an interval parameter.
   EXPECT_EQ(lists[0].params, std::vector<std::string>{"604800 seconds"});
   const auto arms = store_->statements("ab_tests_arms");
   ASSERT_EQ(arms.size(), 1u);  // the first full count; the second cycle only advances
-  EXPECT_NE(arms[0].sql.find("traffic_share_b::float8"), std::string::npos);
+  EXPECT_NE(arms[0].sql.find("\"traffic_share_b\"::float8"), std::string::npos);
   EXPECT_EQ(arms[0].params, std::vector<std::string>{"604800 seconds"});
 }
 

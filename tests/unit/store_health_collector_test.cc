@@ -43,7 +43,9 @@ TEST_F(StoreHealthCollectorTest, ExportsSizesConnectionsAndTheOldestTransaction)
   EXPECT_EQ(store_->statements("store_health_connections").at(0).params,
             (std::vector<std::string>{"outcomes_exporter"}));
   EXPECT_EQ(store_->statements("store_health_sizes").at(0).params,
-            (std::vector<std::string>{"{recommendations,outcome_events,feedback,ab_tests}"}));
+            (std::vector<std::string>{
+                R"({"recommendations","outcome_events","feedback","ab_tests"})",
+                R"({"\"recommendations\"","\"outcome_events\"","\"feedback\"","\"ab_tests\""})"}));
 }
 
 TEST_F(StoreHealthCollectorTest, MatchesTheGoldenExposition) {
