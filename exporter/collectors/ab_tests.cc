@@ -98,7 +98,8 @@ AbTestsCollector::AbTestsCollector(const StoreConfig& store, AbTestsConfig confi
                                    StoreCollectorDeps deps)
     : SqlCollector("ab_tests", store, config.interval, config.timeout, deps),
       config_(config),
-      now_(deps.now) {}
+      now_(deps.now),
+      aggregates_(config.max_tracked_customers) {}
 
 bool AbTestsCollector::SameConfig(const Collector& other) const {
   const auto* same = dynamic_cast<const AbTestsCollector*>(&other);
@@ -168,6 +169,14 @@ Status AbTestsCollector::Read(SnapshotReader& reader) {
         {{"collector", name()}});
   }
   LogCorrections(log(), name(), advance.value().corrections);
+  if (advance.value().customers_evicted > 0) {
+    log().Info(
+        "A/B customer state past analytics.ab_tests.max_tracked_customers; the least "
+        "recently active customers are evicted and read back by index when they return",
+        {{"collector", name()},
+         {"evicted", std::to_string(advance.value().customers_evicted)},
+         {"held", std::to_string(aggregates_.customers().size())}});
+  }
   aggregates_.ExpireGaps(now, store_config().late_commit_window);
 
   std::vector<AbResult> results;

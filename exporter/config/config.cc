@@ -894,6 +894,7 @@ AnalyticsConfig ReadAnalytics(const YAML::Node& node, ErrorList& errors, const E
     ab->Double("msprt_tau", tau);
     if (!std::isnan(tau)) config.msprt_tau = tau;
     ab->DurationField("ended_retention", config.ended_retention);
+    ab->Int64("max_tracked_customers", config.max_tracked_customers);
     ab->RejectUnknownKeys();
     RequirePositive(*ab, "interval", config.interval, errors);
     RequirePositive(*ab, "timeout", config.timeout, errors);
@@ -910,6 +911,10 @@ AnalyticsConfig ReadAnalytics(const YAML::Node& node, ErrorList& errors, const E
     if (config.min_units_per_arm < 1) {
       errors.Add(ab->MarkOf("min_units_per_arm"),
                  ab->Qualified("min_units_per_arm") + ": must be at least 1");
+    }
+    if (config.max_tracked_customers < 0) {
+      errors.Add(ab->MarkOf("max_tracked_customers"),
+                 ab->Qualified("max_tracked_customers") + ": must be at least 0");
     }
     analytics.ab_tests = config;
   }

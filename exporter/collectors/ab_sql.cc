@@ -1,0 +1,192 @@
+#include "exporter/collectors/ab_sql.h"
+
+namespace outcomes::ab_sql {
+namespace {
+
+// The full-window statement, the definition of the A/B values (it was the collector's only
+// statement before the aggregates were kept incrementally). One row per (test, variant) with
+// the per-customer sums; only the two variants of each test.
+constexpr const char* kFullWindowSql = R"SQL(
+WITH tests AS (
+  SELECT test_id, variant_a, variant_b, {share}::float8 AS traffic_share_b FROM ab_tests
+  WHERE (status = 'RUNNING' OR ends_at IS NULL OR ends_at >= now() - $1::interval){only}
+), recs AS (
+  SELECT r.id, r.ab_test_id, r.variant, r.customer_id
+  FROM recommendations r JOIN tests t ON t.test_id = r.ab_test_id
+  WHERE r.variant IN (t.variant_a, t.variant_b)
+), outcomes AS (
+  SELECT e.recommendation_id,
+         bool_or(e.status = 'PURCHASED') AS purchased,
+         bool_or(e.status = 'RETURNED') AS returned,
+         coalesce(sum(e.revenue) FILTER (WHERE e.status = 'PURCHASED'), 0)
+           - coalesce(sum(e.revenue) FILTER (WHERE e.status = 'RETURNED'), 0) AS revenue
+  FROM outcome_events e JOIN recs ON recs.id = e.recommendation_id
+  GROUP BY e.recommendation_id
+), satisfaction AS (
+  SELECT f.recommendation_id, sum(f.score) AS score_sum, count(*) AS score_count
+  FROM feedback f JOIN recs ON recs.id = f.recommendation_id
+  WHERE f.feedback_type = 'SATISFACTION'
+  GROUP BY f.recommendation_id
+), customers AS (
+  SELECT recs.ab_test_id, recs.variant, recs.customer_id,
+         count(*) AS recommendations,
+         count(*) FILTER (WHERE o.purchased) AS purchases,
+         count(*) FILTER (WHERE o.returned) AS returns,
+         bool_or(coalesce(o.purchased, false)) AS converted,
+         coalesce(sum(o.revenue), 0) AS revenue,
+         coalesce(sum(s.score_sum), 0) AS score_sum,
+         coalesce(sum(s.score_count), 0) AS score_count
+  FROM recs
+  LEFT JOIN outcomes o ON o.recommendation_id = recs.id
+  LEFT JOIN satisfaction s ON s.recommendation_id = recs.id
+  GROUP BY 1, 2, 3
+)
+SELECT c.ab_test_id, c.variant, t.variant_a, t.variant_b, t.traffic_share_b,
+       count(*), sum(c.recommendations), count(*) FILTER (WHERE c.converted),
+       sum(c.purchases), sum(c.returns), {revenue},
+       sum(c.score_sum), sum(c.score_count), {squares}
+FROM customers c JOIN tests t ON t.test_id = c.ab_test_id
+GROUP BY 1, 2, 3, 4, 5
+ORDER BY 1, 2
+)SQL";
+
+// One row per recommendation touched by the rows past the watermarks, read by primary key,
+// with its own events and feedback by the recommendation_id indexes: the cost follows the new
+// rows, not a customer's history. "Before" is what the last cycles counted: rows at or below
+// the old watermarks that were not just found in a gap, of a recommendation counted itself.
+// The OFFSET 0 subqueries keep the planner from joining whole tables on rough estimates of
+// the new rows.
+constexpr const char* kDeltaSql = R"SQL(
+WITH tests AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(test_id, variant_a, variant_b)
+), touched AS (
+  SELECT id FROM (SELECT id FROM recommendations
+                  WHERE id > $4::bigint AND id <= $5::bigint OFFSET 0) r
+  UNION
+  SELECT id FROM recommendations WHERE id = ANY($6::bigint[])
+  UNION
+  SELECT recommendation_id FROM (SELECT recommendation_id FROM outcome_events
+                                 WHERE id > $7::bigint AND id <= $8::bigint
+                                   AND status IN ('PURCHASED', 'RETURNED') OFFSET 0) e
+  UNION
+  SELECT recommendation_id FROM outcome_events
+  WHERE id = ANY($9::bigint[]) AND status IN ('PURCHASED', 'RETURNED')
+  UNION
+  SELECT recommendation_id FROM (SELECT recommendation_id FROM feedback
+                                 WHERE id > $10::bigint AND id <= $11::bigint
+                                   AND feedback_type = 'SATISFACTION' OFFSET 0) f
+  UNION
+  SELECT recommendation_id FROM feedback
+  WHERE id = ANY($12::bigint[]) AND feedback_type = 'SATISFACTION'
+)
+SELECT r.ab_test_id, r.variant, r.customer_id, r.counted,
+       o.purchased, o.returned, o.revenue_cents,
+       o.purchased_before, o.returned_before, o.revenue_before_cents,
+       s.score_sum, s.score_count
+FROM touched k
+CROSS JOIN LATERAL (
+  SELECT id, ab_test_id, variant, customer_id,
+         id <= $4::bigint AND id <> ALL($6::bigint[]) AS counted
+  FROM recommendations WHERE id = k.id OFFSET 0) r
+JOIN tests t ON t.test_id = r.ab_test_id AND r.variant IN (t.variant_a, t.variant_b)
+CROSS JOIN LATERAL (
+  SELECT coalesce(bool_or(status = 'PURCHASED'), false) AS purchased,
+         coalesce(bool_or(status = 'RETURNED'), false) AS returned,
+         (coalesce(sum(signed_revenue), 0) * 100)::bigint AS revenue_cents,
+         coalesce(bool_or(status = 'PURCHASED') FILTER (WHERE counted), false)
+           AS purchased_before,
+         coalesce(bool_or(status = 'RETURNED') FILTER (WHERE counted), false) AS returned_before,
+         (coalesce(sum(signed_revenue) FILTER (WHERE counted), 0) * 100)::bigint
+           AS revenue_before_cents
+  FROM (SELECT status,
+               CASE WHEN status = 'PURCHASED' THEN revenue ELSE -revenue END AS signed_revenue,
+               r.counted AND id <= $7::bigint AND id <> ALL($9::bigint[]) AS counted
+        FROM outcome_events
+        WHERE recommendation_id = r.id AND status IN ('PURCHASED', 'RETURNED')) e) o
+CROSS JOIN LATERAL (
+  SELECT coalesce(sum(score) FILTER (WHERE NOT counted), 0) AS score_sum,
+         count(*) FILTER (WHERE NOT counted) AS score_count
+  FROM (SELECT score, r.counted AND id <= $10::bigint AND id <> ALL($12::bigint[]) AS counted
+        FROM feedback
+        WHERE recommendation_id = r.id AND feedback_type = 'SATISFACTION') f) s
+)SQL";
+
+// A customer's counted history, for a customer the in-memory state does not hold (evicted past
+// the cap): its recommendations in the test by the (ab_test_id, customer_id, id) index, their
+// events by recommendation_id. Only the counted rows, as the state would hold them.
+constexpr const char* kHistorySql = R"SQL(
+SELECT k.ab_test_id, k.variant, k.customer_id, count(r.id),
+       coalesce(bool_or(o.purchased), false),
+       (coalesce(sum(o.revenue), 0) * 100)::bigint
+FROM unnest($1::text[], $2::text[], $3::text[]) AS k(ab_test_id, variant, customer_id)
+LEFT JOIN LATERAL (
+  SELECT id FROM recommendations
+  WHERE ab_test_id = k.ab_test_id AND customer_id = k.customer_id AND variant = k.variant
+    AND id <= $4::bigint AND id <> ALL($5::bigint[])
+  OFFSET 0) r ON true
+LEFT JOIN LATERAL (
+  SELECT bool_or(status = 'PURCHASED') AS purchased,
+         sum(CASE WHEN status = 'PURCHASED' THEN revenue ELSE -revenue END) AS revenue
+  FROM outcome_events
+  WHERE recommendation_id = r.id AND status IN ('PURCHASED', 'RETURNED')
+    AND id <= $6::bigint AND id <> ALL($7::bigint[])) o ON true
+GROUP BY 1, 2, 3
+)SQL";
+
+// The per-customer state of whole tests, as the full-window statement defines it (converted:
+// at least one PURCHASED; revenue: PURCHASED minus RETURNED), the most recently active
+// customers first so that a cap keeps those most likely to come back.
+constexpr const char* kCustomersSql = R"SQL(
+WITH tests AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(test_id, variant_a, variant_b)
+), recs AS (
+  SELECT r.id, r.ab_test_id, r.variant, r.customer_id
+  FROM recommendations r JOIN tests t ON t.test_id = r.ab_test_id
+  WHERE r.variant IN (t.variant_a, t.variant_b)
+), outcomes AS (
+  SELECT e.recommendation_id, bool_or(e.status = 'PURCHASED') AS purchased,
+         sum(CASE WHEN e.status = 'PURCHASED' THEN e.revenue ELSE -e.revenue END) AS revenue
+  FROM outcome_events e JOIN recs ON recs.id = e.recommendation_id
+  WHERE e.status IN ('PURCHASED', 'RETURNED')
+  GROUP BY 1
+)
+SELECT recs.ab_test_id, recs.variant, recs.customer_id,
+       coalesce(bool_or(o.purchased), false),
+       (coalesce(sum(o.revenue), 0) * 100)::bigint, max(recs.id)
+FROM recs LEFT JOIN outcomes o ON o.recommendation_id = recs.id
+GROUP BY 1, 2, 3
+ORDER BY 6 DESC
+LIMIT $4::bigint
+)SQL";
+
+std::string Replace(std::string text, const std::string& placeholder, const std::string& value) {
+  text.replace(text.find(placeholder), placeholder.size(), value);
+  return text;
+}
+
+}  // namespace
+
+std::string Tests(bool has_split_column) {
+  return std::string("SELECT test_id, variant_a, variant_b, ") +
+         (has_split_column ? "traffic_share_b" : "NULL") +
+         "::float8 FROM ab_tests "
+         "WHERE status = 'RUNNING' OR ends_at IS NULL OR ends_at >= now() - $1::interval "
+         "ORDER BY 1";
+}
+
+std::string FullWindow(bool has_split_column, bool exact, bool only) {
+  std::string sql =
+      Replace(kFullWindowSql, "{share}", has_split_column ? "traffic_share_b" : "NULL");
+  sql = Replace(sql, "{only}", only ? " AND test_id = ANY($2::text[])" : "");
+  sql = Replace(sql, "{revenue}",
+                exact ? "(sum(c.revenue) * 100)::numeric(40, 0)" : "sum(c.revenue)::float8");
+  return Replace(sql, "{squares}",
+                 exact ? "(sum(c.revenue * c.revenue) * 10000)::numeric(40, 0)"
+                       : "sum(c.revenue * c.revenue)::float8");
+}
+
+std::string Delta() { return kDeltaSql; }
+std::string History() { return kHistorySql; }
+std::string Customers() { return kCustomersSql; }
+
+}  // namespace outcomes::ab_sql
