@@ -17,7 +17,7 @@ using ab_rows::TextArray;
 
 // Column counts of the statements' rows.
 constexpr std::size_t kFullWindowColumns = 14;
-constexpr std::size_t kDeltaColumns = 12;
+constexpr std::size_t kDeltaColumns = 11;
 constexpr std::size_t kHistoryColumns = 6;
 constexpr std::size_t kCustomersColumns = 6;
 
@@ -176,16 +176,17 @@ Result<Touched> ParseTouched(const Row& row) {
   if (row.size() != kDeltaColumns) return Status::Error(what + ": unexpected column count");
   Touched touched;
   touched.key = {row[0].value_or(""), row[1].value_or(""), row[2].value_or("")};
-  bool flags[5] = {};  // counted, purchased, returned, purchased before, returned before
+  // counted, purchased now, returned now, purchased before, returned before
+  bool flags[5] = {};
   const std::size_t flag_columns[5] = {3, 4, 5, 7, 8};
-  std::int64_t values[4] = {};  // revenue, revenue before, score sum, score count
-  const std::size_t value_columns[4] = {6, 9, 10, 11};
+  std::int64_t values[3] = {};  // revenue added, score sum, score count
+  const std::size_t value_columns[3] = {6, 9, 10};
   for (std::size_t i = 0; i < 5; ++i) {
     Result<bool> flag = ParseBool(row[flag_columns[i]], what);
     if (!flag.ok()) return flag.status();
     flags[i] = flag.value();
   }
-  for (std::size_t i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < 3; ++i) {
     Result<std::int64_t> value = ParseCount(row[value_columns[i]], what);
     if (!value.ok()) return value.status();
     values[i] = value.value();
@@ -193,12 +194,12 @@ Result<Touched> ParseTouched(const Row& row) {
   touched.counted = flags[0];
   touched.purchased = flags[1];
   touched.arm.recommendations = touched.counted ? 0 : 1;
-  touched.arm.purchases = (flags[1] ? 1 : 0) - (flags[3] ? 1 : 0);
-  touched.arm.returns = (flags[2] ? 1 : 0) - (flags[4] ? 1 : 0);
-  touched.revenue_change_cents = values[0] - values[1];
-  touched.arm.revenue_cents = touched.revenue_change_cents;
-  touched.arm.satisfaction_sum = values[2];
-  touched.arm.satisfaction_count = values[3];
+  touched.arm.purchases = flags[1] && !flags[3] ? 1 : 0;
+  touched.arm.returns = flags[2] && !flags[4] ? 1 : 0;
+  touched.revenue_change_cents = values[0];
+  touched.arm.revenue_cents = values[0];
+  touched.arm.satisfaction_sum = values[1];
+  touched.arm.satisfaction_count = values[2];
   return touched;
 }
 

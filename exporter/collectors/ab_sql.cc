@@ -50,65 +50,63 @@ GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2
 )SQL";
 
-// One row per recommendation touched by the rows past the watermarks, read by primary key,
-// with its own events and feedback by the recommendation_id indexes: the cost follows the new
-// rows, not a customer's history. "Before" is what the last cycles counted: rows at or below
-// the old watermarks that were not just found in a gap, of a recommendation counted itself.
-// The OFFSET 0 subqueries keep the planner from joining whole tables on rough estimates of
-// the new rows.
+// One row per recommendation touched by the rows past the watermarks: what its new events and
+// feedback add, found by primary key, and its test, variant and customer by primary key.
+// Whether it was purchased or returned before is looked up (outcome_events by
+// recommendation_id) only for a recommendation counted before that has new PURCHASED or
+// RETURNED events: the cost follows the new rows, not a customer's history. "Counted" is what
+// the last cycles counted: ids at or below the old watermarks that were not just found in a
+// gap. The OFFSET 0 subqueries keep the planner from joining whole tables on rough estimates
+// of the new rows.
 constexpr const char* kDeltaSql = R"SQL(
 WITH tests AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(test_id, variant_a, variant_b)
-), touched AS (
-  SELECT id FROM (SELECT id FROM recommendations
-                  WHERE id > $4::bigint AND id <= $5::bigint OFFSET 0) r
-  UNION
-  SELECT id FROM recommendations WHERE id = ANY($6::bigint[])
-  UNION
-  SELECT recommendation_id FROM (SELECT recommendation_id FROM outcome_events
-                                 WHERE id > $7::bigint AND id <= $8::bigint
-                                   AND status IN ('PURCHASED', 'RETURNED') OFFSET 0) e
-  UNION
-  SELECT recommendation_id FROM outcome_events
-  WHERE id = ANY($9::bigint[]) AND status IN ('PURCHASED', 'RETURNED')
-  UNION
-  SELECT recommendation_id FROM (SELECT recommendation_id FROM feedback
-                                 WHERE id > $10::bigint AND id <= $11::bigint
-                                   AND feedback_type = 'SATISFACTION' OFFSET 0) f
-  UNION
-  SELECT recommendation_id FROM feedback
-  WHERE id = ANY($12::bigint[]) AND feedback_type = 'SATISFACTION'
+), changes AS (
+  SELECT id, bool_or(status = 'PURCHASED') AS purchased, bool_or(status = 'RETURNED') AS returned,
+         sum(CASE WHEN status = 'PURCHASED' THEN revenue WHEN status = 'RETURNED' THEN -revenue
+                  ELSE 0 END) AS revenue,
+         sum(score) AS score_sum, count(score) AS score_count
+  FROM (
+    SELECT id, NULL AS status, 0 AS revenue, NULL::int AS score
+    FROM (SELECT id FROM recommendations WHERE id > $4::bigint AND id <= $5::bigint OFFSET 0) r
+    UNION ALL
+    SELECT id, NULL, 0, NULL FROM recommendations WHERE id = ANY($6::bigint[])
+    UNION ALL
+    SELECT recommendation_id, status, revenue, NULL
+    FROM (SELECT recommendation_id, status, revenue FROM outcome_events
+          WHERE id > $7::bigint AND id <= $8::bigint AND status IN ('PURCHASED', 'RETURNED')
+          OFFSET 0) e
+    UNION ALL
+    SELECT recommendation_id, status, revenue, NULL FROM outcome_events
+    WHERE id = ANY($9::bigint[]) AND status IN ('PURCHASED', 'RETURNED')
+    UNION ALL
+    SELECT recommendation_id, NULL, 0, score
+    FROM (SELECT recommendation_id, score FROM feedback
+          WHERE id > $10::bigint AND id <= $11::bigint AND feedback_type = 'SATISFACTION'
+          OFFSET 0) f
+    UNION ALL
+    SELECT recommendation_id, NULL, 0, score FROM feedback
+    WHERE id = ANY($12::bigint[]) AND feedback_type = 'SATISFACTION'
+  ) n
+  GROUP BY 1
 )
 SELECT r.ab_test_id, r.variant, r.customer_id, r.counted,
-       o.purchased, o.returned, o.revenue_cents,
-       o.purchased_before, o.returned_before, o.revenue_before_cents,
-       s.score_sum, s.score_count
-FROM touched k
+       coalesce(c.purchased, false), coalesce(c.returned, false),
+       (c.revenue * 100)::bigint,
+       coalesce(b.purchased, false), coalesce(b.returned, false),
+       coalesce(c.score_sum, 0), c.score_count
+FROM changes c
 CROSS JOIN LATERAL (
   SELECT id, ab_test_id, variant, customer_id,
          id <= $4::bigint AND id <> ALL($6::bigint[]) AS counted
-  FROM recommendations WHERE id = k.id OFFSET 0) r
+  FROM recommendations WHERE id = c.id OFFSET 0) r
 JOIN tests t ON t.test_id = r.ab_test_id AND r.variant IN (t.variant_a, t.variant_b)
-CROSS JOIN LATERAL (
-  SELECT coalesce(bool_or(status = 'PURCHASED'), false) AS purchased,
-         coalesce(bool_or(status = 'RETURNED'), false) AS returned,
-         (coalesce(sum(signed_revenue), 0) * 100)::bigint AS revenue_cents,
-         coalesce(bool_or(status = 'PURCHASED') FILTER (WHERE counted), false)
-           AS purchased_before,
-         coalesce(bool_or(status = 'RETURNED') FILTER (WHERE counted), false) AS returned_before,
-         (coalesce(sum(signed_revenue) FILTER (WHERE counted), 0) * 100)::bigint
-           AS revenue_before_cents
-  FROM (SELECT status,
-               CASE WHEN status = 'PURCHASED' THEN revenue ELSE -revenue END AS signed_revenue,
-               r.counted AND id <= $7::bigint AND id <> ALL($9::bigint[]) AS counted
-        FROM outcome_events
-        WHERE recommendation_id = r.id AND status IN ('PURCHASED', 'RETURNED')) e) o
-CROSS JOIN LATERAL (
-  SELECT coalesce(sum(score) FILTER (WHERE NOT counted), 0) AS score_sum,
-         count(*) FILTER (WHERE NOT counted) AS score_count
-  FROM (SELECT score, r.counted AND id <= $10::bigint AND id <> ALL($12::bigint[]) AS counted
-        FROM feedback
-        WHERE recommendation_id = r.id AND feedback_type = 'SATISFACTION') f) s
+LEFT JOIN LATERAL (
+  SELECT bool_or(status = 'PURCHASED') AS purchased, bool_or(status = 'RETURNED') AS returned
+  FROM outcome_events
+  WHERE recommendation_id = r.id AND r.counted AND (c.purchased OR c.returned)
+    AND status IN ('PURCHASED', 'RETURNED') AND id <= $7::bigint AND id <> ALL($9::bigint[])
+) b ON true
 )SQL";
 
 // A customer's counted history, for a customer the in-memory state does not hold (evicted past

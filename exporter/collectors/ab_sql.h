@@ -20,8 +20,9 @@ std::string FullWindow(bool has_split_column, bool exact, bool only = false);
 
 // The recommendations the rows past the watermarks touch (new recommendations, new
 // PURCHASED/RETURNED events, new SATISFACTION feedback), one row each: test, variant,
-// customer, whether it was counted before, purchased, returned and revenue in cents now and
-// as counted before, and the satisfaction sum and count not counted yet. $1..$3 the tracked
+// customer, whether it was counted before, whether the new events purchase or return it,
+// the revenue they add in cents, whether it was purchased or returned before, and the new
+// satisfaction sum and count. $1..$3 the tracked
 // tests, variant_a and variant_b as text[]; then per table (recommendations, outcome_events,
 // feedback) the old watermark, the new one and the late ids found, as $4..$12.
 std::string Delta();

@@ -29,10 +29,11 @@ Row Arm(const std::string& variant, const std::string& customers, const std::str
 }
 
 // One row of ab_tests_delta, a recommendation not counted before (new), of `customer`, not
-// purchased, returned or rated: test, variant, customer, counted, purchased, returned, revenue
-// in cents, the same three as counted before, satisfaction sum and count.
+// purchased, returned or rated: test, variant, customer, counted, purchased and returned by
+// the new events, the revenue they add in cents, purchased and returned before, satisfaction
+// sum and count.
 Row NewRecommendation(const std::string& variant, const std::string& customer) {
-  return {"homepage", variant, customer, "f", "f", "f", "0", "f", "f", "0", "0", "0"};
+  return {"homepage", variant, customer, "f", "f", "f", "0", "f", "f", "0", "0"};
 }
 
 class AbTestsCollectorTest : public ::testing::Test {
