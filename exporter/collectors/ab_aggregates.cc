@@ -155,9 +155,9 @@ Result<Backfill> ReadCustomers(SnapshotReader& reader,
     for (const Status& status : {converted.status(), revenue.status(), last.status()}) {
       if (!status.ok()) return status;
     }
-    backfill.customers.push_back(
-        {AbCustomerKey{row[0].value_or(""), row[1].value_or(""), row[2].value_or("")},
-         AbCustomer{revenue.value(), last.value(), converted.value()}});
+    backfill.customers.emplace_back(
+        AbCustomerKey{row[0].value_or(""), row[1].value_or(""), row[2].value_or("")},
+        AbCustomer{revenue.value(), last.value(), converted.value()});
   }
   return backfill;
 }
@@ -273,8 +273,8 @@ AbSums& ArmOf(AbTestSums& test, const std::string& variant) {
 }
 
 // Adds what `changes` make of their customers to `tests` (customers, converted customers,
-// revenue squares) and lists the customers' new state in `updates`. `held` is the state before
-// this cycle; `seen` the recommendations' new watermark.
+// revenue squares) and lists the customers' new state in `updates`. `held_state` is the state
+// before this cycle; `seen` the recommendations' new watermark.
 Status ApplyChanges(SnapshotReader& reader, const AbCustomerState& held_state,
                     const std::map<AbCustomerKey, CustomerChange>& changes,
                     const std::vector<std::string>& params, std::int64_t seen,

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -26,7 +27,9 @@ struct AbCustomerKey {
   std::string test;
   std::string variant;
   std::string customer;
-  auto operator<=>(const AbCustomerKey&) const = default;
+  bool operator<(const AbCustomerKey& other) const {
+    return std::tie(test, variant, customer) < std::tie(other.test, other.variant, other.customer);
+  }
 };
 
 class AbCustomerState {
