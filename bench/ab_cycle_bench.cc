@@ -1,10 +1,14 @@
 // Measures what one A/B collector cycle costs on a generated store: the full-window statement
 // (what every cycle ran before the aggregates were incremental, and what the reconciliation
 // runs), and the incremental cycle after a fixed number of new recommendations of returning
-// customers of a running test, with their events and feedback.
-// Usage: ab_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES]
+// customers of a running test, with their events and feedback: wall time and database time
+// (pg_stat_statements, when the store has it), the process's RSS and the customers held.
+// With --state-memory N it only measures the memory of N customers held in the state.
+// Usage: ab_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES] [MAX_TRACKED_CUSTOMERS]
+//        ab_cycle_bench --state-memory N
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <pqxx/pqxx>
 #include <random>
@@ -25,6 +29,49 @@ double Median(std::vector<double> values) {
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// The process's resident set in bytes (Linux).
+long long RssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// Milliseconds of statement execution in this database so far, or -1 without
+// pg_stat_statements; the bench's own statements on the view are left out.
+double DatabaseMs(pqxx::connection& connection) {
+  try {
+    pqxx::nontransaction txn(connection);
+    return txn
+        .exec(
+            "SELECT coalesce(sum(total_exec_time), 0) FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND query NOT LIKE '%pg_stat_statements%'")[0][0]
+        .as<double>();
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// The bytes one customer of the state takes: RSS before and after holding `count` customers
+// named like the generated ones, in two arms.
+int StateMemory(std::int64_t count) {
+  const long long before = RssBytes();
+  outcomes::AbCustomerState state(count);
+  for (std::int64_t i = 0; i < count; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "cust-%08lld", static_cast<long long>(i));
+    state.Put({"reco-ranker-2026q4", i % 2 == 0 ? "control" : "treatment", name},
+              outcomes::AbCustomer{i * 100, i, i % 3 == 0});
+  }
+  const long long after = RssBytes();
+  std::cout << "customers=" << state.size() << " rss_growth_bytes=" << (after - before)
+            << " bytes_per_customer=" << static_cast<double>(after - before) / count << "\n";
+  return 0;
 }
 
 // New recommendations for customers of the pool, half of them purchased, some rated.
@@ -55,12 +102,18 @@ void InsertRows(pqxx::connection& connection, const std::string& test,
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: ab_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES]\n";
+    std::cerr << "usage: ab_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES] "
+                 "[MAX_TRACKED_CUSTOMERS]\n       ab_cycle_bench --state-memory N\n";
     return 2;
+  }
+  if (std::string(argv[1]) == "--state-memory") {
+    return StateMemory(argc > 2 ? std::stoll(argv[2]) : 1'000'000);
   }
   const std::string dsn = argv[1];
   const int new_rows = argc > 2 ? std::stoi(argv[2]) : 1000;
   const int cycles = argc > 3 ? std::stoi(argv[3]) : 15;
+  outcomes::AbTestsConfig config;
+  if (argc > 4) config.max_tracked_customers = std::stoll(argv[4]);
 
   pqxx::connection connection(dsn);
   std::string test;
@@ -99,28 +152,33 @@ int main(int argc, char** argv) {
   outcomes::StoreConfig store;
   store.dsn = dsn;
   store.statement_timeout = std::chrono::minutes(10);
-  outcomes::AbTestsConfig config;
   config.timeout = std::chrono::minutes(10);
   outcomes::AbTestsCollector collector(
       store, config,
       {log,
        [](const outcomes::SessionOptions& options) { return outcomes::MakePgSession(options); },
        [&fake_now] { return fake_now; }});
+  double database_ms = DatabaseMs(connection);
   auto started = Clock::now();
   if (!collector.Collect().status.ok()) {
     std::cerr << "first cycle failed\n";
     return 1;
   }
   const double first = Seconds(started);
+  const double first_database_ms = DatabaseMs(connection) - database_ms;
 
   std::minstd_rand random(1);
   std::vector<double> incremental;
+  std::vector<double> incremental_database_ms;
   for (int i = 0; i < cycles; ++i) {
     InsertRows(connection, test, customers, variants, new_rows, random);
-    fake_now += std::chrono::seconds(60);
+    // Within the reconcile interval: the cycles measured are the incremental ones.
+    fake_now += std::chrono::seconds(10);
+    database_ms = DatabaseMs(connection);
     started = Clock::now();
     const auto output = collector.Collect();
     incremental.push_back(Seconds(started));
+    incremental_database_ms.push_back(DatabaseMs(connection) - database_ms);
     if (!output.status.ok()) {
       std::cerr << output.status.message() << "\n";
       return 1;
@@ -129,6 +187,9 @@ int main(int argc, char** argv) {
   std::cout << "events=" << events << " full_window_statement_median_s=" << Median(full_window)
             << " first_cycle_s=" << first << " incremental_cycle_median_s=" << Median(incremental)
             << " (" << new_rows << " new recommendations of returning customers, " << cycles
-            << " cycles)\n";
+            << " cycles)\nfirst_cycle_database_ms=" << first_database_ms
+            << " incremental_cycle_database_ms_median=" << Median(incremental_database_ms)
+            << " max_tracked_customers=" << config.max_tracked_customers
+            << " rss_bytes=" << RssBytes() << "\n";
   return 0;
 }

@@ -105,9 +105,10 @@ CREATE INDEX IF NOT EXISTS recommendations_created_at_idx
 CREATE INDEX IF NOT EXISTS outcome_events_occurred_at_idx
     ON outcome_events (occurred_at);
 
--- A/B tests (ab_tests collector): each cycle re-reads the customers that new rows touched,
--- "this customer's recommendations in this test", by this index, then their events and
--- feedback by the recommendation_id indexes above (see docs/EXACTNESS.md).
+-- A/B tests (ab_tests collector): a customer the collector does not hold in memory (past
+-- analytics.ab_tests.max_tracked_customers) is read back when it returns, "this customer's
+-- recommendations in this test", by this index, then its events by the recommendation_id
+-- index above (see docs/EXACTNESS.md).
 CREATE INDEX IF NOT EXISTS recommendations_ab_test_id_customer_id_idx
     ON recommendations (ab_test_id, customer_id, id);
 

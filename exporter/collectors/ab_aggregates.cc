@@ -1,185 +1,28 @@
 #include "exporter/collectors/ab_aggregates.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <set>
 
+#include "exporter/collectors/ab_rows.h"
 #include "exporter/collectors/incremental.h"
 
 namespace outcomes {
 namespace {
 
-// The full-window statement, the definition of the A/B values (it was the collector's only
-// statement before the aggregates were kept incrementally). One row per (test, variant) with
-// the per-customer sums; only the two variants of each test.
-constexpr const char* kFullWindowSql = R"SQL(
-WITH tests AS (
-  SELECT {ab_tests.test_id} AS test_id, {ab_tests.variant_a} AS variant_a,
-         {ab_tests.variant_b} AS variant_b, {share}::float8 AS traffic_share_b FROM {ab_tests}
-  WHERE ({ab_tests.status} = {ab_test_status:RUNNING} OR {ab_tests.ends_at} IS NULL
-         OR {ab_tests.ends_at} >= now() - $1::interval){only}
-), recs AS (
-  SELECT r.{recommendations.id} AS id, r.{recommendations.ab_test_id} AS ab_test_id,
-         r.{recommendations.variant} AS variant, r.{recommendations.customer_id} AS customer_id
-  FROM {recommendations} r JOIN tests t ON t.test_id = r.{recommendations.ab_test_id}
-  WHERE r.{recommendations.variant} IN (t.variant_a, t.variant_b)
-), outcomes AS (
-  SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
-         bool_or(e.{outcome_events.status} = {status:PURCHASED}) AS purchased,
-         bool_or(e.{outcome_events.status} = {status:RETURNED}) AS returned,
-         coalesce(sum(e.{outcome_events.revenue}) FILTER (WHERE e.{outcome_events.status} = {status:PURCHASED}), 0)
-           - coalesce(sum(e.{outcome_events.revenue}) FILTER (WHERE e.{outcome_events.status} = {status:RETURNED}), 0) AS revenue
-  FROM {outcome_events} e JOIN recs ON recs.id = e.{outcome_events.recommendation_id}
-  GROUP BY 1
-), satisfaction AS (
-  SELECT f.{feedback.recommendation_id} AS recommendation_id, sum(f.{feedback.score}) AS score_sum,
-         count(*) AS score_count
-  FROM {feedback} f JOIN recs ON recs.id = f.{feedback.recommendation_id}
-  WHERE f.{feedback.feedback_type} = {feedback_type:SATISFACTION}
-  GROUP BY 1
-), customers AS (
-  SELECT recs.ab_test_id, recs.variant, recs.customer_id,
-         count(*) AS recommendations,
-         count(*) FILTER (WHERE o.purchased) AS purchases,
-         count(*) FILTER (WHERE o.returned) AS returns,
-         bool_or(coalesce(o.purchased, false)) AS converted,
-         coalesce(sum(o.revenue), 0) AS revenue,
-         coalesce(sum(s.score_sum), 0) AS score_sum,
-         coalesce(sum(s.score_count), 0) AS score_count
-  FROM recs
-  LEFT JOIN outcomes o ON o.recommendation_id = recs.id
-  LEFT JOIN satisfaction s ON s.recommendation_id = recs.id
-  GROUP BY 1, 2, 3
-)
-SELECT c.ab_test_id, c.variant, t.variant_a, t.variant_b, t.traffic_share_b,
-       count(*), sum(c.recommendations), count(*) FILTER (WHERE c.converted),
-       sum(c.purchases), sum(c.returns), {revenue},
-       sum(c.score_sum), sum(c.score_count), {squares}
-FROM customers c JOIN tests t ON t.test_id = c.ab_test_id
-GROUP BY 1, 2, 3, 4, 5
-ORDER BY 1, 2
-)SQL";
+using ab_rows::IdArray;
+using ab_rows::ParseBool;
+using ab_rows::ParseCount;
+using ab_rows::ParseSums;
+using ab_rows::TextArray;
 
-// Per touched customer, its sums as counted before this cycle (rows at or below the old
-// watermarks that were not just found in a gap) and as the snapshot holds them now; the
-// difference per (test, variant). Every read goes through a primary key or an index on the
-// customer's rows, so the cost follows the new rows and the touched customers' history. The
-// OFFSET 0 subqueries keep the planner from joining whole tests: estimates of the new rows are
-// rough, and a hash join over a test's recommendations would read the test once per cycle.
-constexpr const char* kDeltaSql = R"SQL(
-WITH tests AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(test_id, variant_a, variant_b)
-), new_recommendations AS (
-  SELECT r.ab_test_id, r.customer_id
-  FROM (SELECT {recommendations.ab_test_id} AS ab_test_id,
-               {recommendations.customer_id} AS customer_id FROM {recommendations}
-        WHERE {recommendations.id} > $4::bigint AND {recommendations.id} <= $5::bigint
-        OFFSET 0) r
-  UNION ALL
-  SELECT r.ab_test_id, r.customer_id
-  FROM (SELECT {recommendations.ab_test_id} AS ab_test_id,
-               {recommendations.customer_id} AS customer_id FROM {recommendations}
-        WHERE {recommendations.id} = ANY($6::bigint[]) OFFSET 0) r
-), new_events AS (
-  SELECT {outcome_events.recommendation_id} AS recommendation_id FROM {outcome_events}
-  WHERE {outcome_events.id} > $7::bigint AND {outcome_events.id} <= $8::bigint
-  UNION ALL
-  SELECT {outcome_events.recommendation_id} FROM {outcome_events}
-  WHERE {outcome_events.id} = ANY($9::bigint[])
-  UNION ALL
-  SELECT {feedback.recommendation_id} FROM {feedback}
-  WHERE {feedback.id} > $10::bigint AND {feedback.id} <= $11::bigint
-    AND {feedback.feedback_type} = {feedback_type:SATISFACTION}
-  UNION ALL
-  SELECT {feedback.recommendation_id} FROM {feedback}
-  WHERE {feedback.id} = ANY($12::bigint[])
-    AND {feedback.feedback_type} = {feedback_type:SATISFACTION}
-), touched AS (
-  SELECT ab_test_id, customer_id FROM new_recommendations WHERE ab_test_id = ANY($1::text[])
-  UNION
-  SELECT r.ab_test_id, r.customer_id
-  FROM new_events n
-  CROSS JOIN LATERAL (SELECT {recommendations.ab_test_id} AS ab_test_id,
-                             {recommendations.customer_id} AS customer_id
-                      FROM {recommendations}
-                      WHERE {recommendations.id} = n.recommendation_id OFFSET 0) r
-  WHERE r.ab_test_id = ANY($1::text[])
-), per_recommendation AS (
-  SELECT k.ab_test_id, r.variant, k.customer_id, r.counted, o.*, s.*
-  FROM touched k
-  JOIN tests t ON t.test_id = k.ab_test_id
-  CROSS JOIN LATERAL (
-    SELECT {recommendations.id} AS id, {recommendations.variant} AS variant,
-           {recommendations.id} <= $4::bigint AND {recommendations.id} <> ALL($6::bigint[])
-             AS counted
-    FROM {recommendations}
-    WHERE {recommendations.ab_test_id} = k.ab_test_id
-      AND {recommendations.customer_id} = k.customer_id
-      AND {recommendations.variant} IN (t.variant_a, t.variant_b)
-    OFFSET 0) r
-  CROSS JOIN LATERAL (
-    SELECT bool_or(status = {status:PURCHASED}) AS purchased,
-           bool_or(status = {status:RETURNED}) AS returned,
-           coalesce(sum(revenue) FILTER (WHERE status = {status:PURCHASED}), 0)
-             - coalesce(sum(revenue) FILTER (WHERE status = {status:RETURNED}), 0) AS revenue,
-           coalesce(bool_or(status = {status:PURCHASED}) FILTER (WHERE counted), false)
-             AS purchased_before,
-           coalesce(bool_or(status = {status:RETURNED}) FILTER (WHERE counted), false) AS returned_before,
-           coalesce(sum(revenue) FILTER (WHERE status = {status:PURCHASED} AND counted), 0)
-             - coalesce(sum(revenue) FILTER (WHERE status = {status:RETURNED} AND counted), 0)
-             AS revenue_before
-    FROM (SELECT {outcome_events.status} AS status, {outcome_events.revenue} AS revenue,
-                 {outcome_events.id} <= $7::bigint
-                   AND {outcome_events.id} <> ALL($9::bigint[]) AS counted
-          FROM {outcome_events}
-          WHERE {outcome_events.recommendation_id} = r.id
-            AND {outcome_events.status} IN ({status:PURCHASED}, {status:RETURNED})) e) o
-  CROSS JOIN LATERAL (
-    SELECT sum(score) AS score_sum, count(*) AS score_count,
-           sum(score) FILTER (WHERE counted) AS score_sum_before,
-           count(*) FILTER (WHERE counted) AS score_count_before
-    FROM (SELECT {feedback.score} AS score,
-                 {feedback.id} <= $10::bigint AND {feedback.id} <> ALL($12::bigint[]) AS counted
-          FROM {feedback} WHERE {feedback.recommendation_id} = r.id
-            AND {feedback.feedback_type} = {feedback_type:SATISFACTION}) f) s
-), customers AS (
-  SELECT ab_test_id, variant, customer_id,
-         count(*) AS recommendations,
-         count(*) FILTER (WHERE purchased) AS purchases,
-         count(*) FILTER (WHERE returned) AS returns,
-         bool_or(coalesce(purchased, false)) AS converted,
-         coalesce(sum(revenue), 0) AS revenue,
-         coalesce(sum(score_sum), 0) AS score_sum,
-         coalesce(sum(score_count), 0) AS score_count,
-         count(*) FILTER (WHERE counted) AS recommendations_before,
-         count(*) FILTER (WHERE counted AND purchased_before) AS purchases_before,
-         count(*) FILTER (WHERE counted AND returned_before) AS returns_before,
-         coalesce(bool_or(purchased_before) FILTER (WHERE counted), false) AS converted_before,
-         coalesce(sum(revenue_before) FILTER (WHERE counted), 0) AS revenue_before,
-         coalesce(sum(score_sum_before) FILTER (WHERE counted), 0) AS score_sum_before,
-         coalesce(sum(score_count_before) FILTER (WHERE counted), 0) AS score_count_before
-  FROM per_recommendation
-  GROUP BY 1, 2, 3
-)
-SELECT ab_test_id, variant,
-       count(*) - count(*) FILTER (WHERE recommendations_before > 0),
-       sum(recommendations - recommendations_before),
-       count(*) FILTER (WHERE converted) - count(*) FILTER (WHERE converted_before),
-       sum(purchases - purchases_before),
-       sum(returns - returns_before),
-       (sum(revenue - revenue_before) * 100)::numeric(40, 0),
-       sum(score_sum - score_sum_before),
-       sum(score_count - score_count_before),
-       (sum(revenue * revenue - revenue_before * revenue_before) * 10000)::numeric(40, 0)
-FROM customers
-GROUP BY 1, 2
-)SQL";
-
-// Delta rows and exact full-window rows share the order of their sums.
-constexpr std::size_t kDeltaColumns = 11;
+// Column counts of the statements' rows.
 constexpr std::size_t kFullWindowColumns = 14;
+constexpr std::size_t kDeltaColumns = 11;
+constexpr std::size_t kHistoryColumns = 6;
+constexpr std::size_t kCustomersColumns = 6;
 
-// The tables the aggregates read, for the watermark statements of incremental.h.
+// The tables the aggregates read, in the store's names, for the watermark statements of
+// incremental.h; statement names keep the reference names.
 std::vector<TableSpec> WatermarkTables(const SchemaSql& sql) {
   std::vector<TableSpec> tables;
   for (const char* table : {"recommendations", "outcome_events", "feedback"}) {
@@ -189,78 +32,6 @@ std::vector<TableSpec> WatermarkTables(const SchemaSql& sql) {
     tables.push_back(std::move(spec));
   }
   return tables;
-}
-
-std::string Replace(std::string text, const std::string& placeholder, const std::string& value) {
-  text.replace(text.find(placeholder), placeholder.size(), value);
-  return text;
-}
-
-Result<ExactSum> ParseExact(const std::optional<std::string>& text, const std::string& what) {
-  if (!text) return ExactSum{0};
-  const std::string& s = *text;
-  std::size_t at = s.empty() || s[0] != '-' ? 0 : 1;
-  if (at == s.size()) return Status::Error(what + ": expected an integer, got \"" + s + "\"");
-  ExactSum value = 0;
-  for (; at < s.size(); ++at) {
-    if (s[at] < '0' || s[at] > '9') {
-      return Status::Error(what + ": expected an integer, got \"" + s + "\"");
-    }
-    value = value * 10 + (s[at] - '0');
-  }
-  return s[0] == '-' ? -value : value;
-}
-
-Result<std::int64_t> ParseCount(const std::optional<std::string>& text, const std::string& what) {
-  Result<ExactSum> value = ParseExact(text, what);
-  if (!value.ok()) return value.status();
-  return static_cast<std::int64_t>(value.value());
-}
-
-// Sums from `row`, starting at column `first`: customers, recommendations, converted,
-// purchases, returns, revenue, score sum, score count, squares.
-Result<AbSums> ParseSums(const Row& row, std::size_t first, const std::string& what) {
-  AbSums sums;
-  std::int64_t* counts[] = {&sums.customers, &sums.recommendations, &sums.converted_customers,
-                            &sums.purchases, &sums.returns};
-  for (std::size_t i = 0; i < 5; ++i) {
-    Result<std::int64_t> value = ParseCount(row[first + i], what);
-    if (!value.ok()) return value.status();
-    *counts[i] = value.value();
-  }
-  Result<ExactSum> revenue = ParseExact(row[first + 5], what);
-  Result<std::int64_t> score_sum = ParseCount(row[first + 6], what);
-  Result<std::int64_t> score_count = ParseCount(row[first + 7], what);
-  Result<ExactSum> squares = ParseExact(row[first + 8], what);
-  for (const Status& status :
-       {revenue.status(), score_sum.status(), score_count.status(), squares.status()}) {
-    if (!status.ok()) return status;
-  }
-  sums.revenue_cents = revenue.value();
-  sums.satisfaction_sum = score_sum.value();
-  sums.satisfaction_count = score_count.value();
-  sums.revenue_squares_cents = squares.value();
-  return sums;
-}
-
-// Postgres array literals; text elements quoted, with " and \ escaped.
-std::string IdArray(const std::vector<std::int64_t>& ids) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i) out += (i > 0 ? "," : "") + std::to_string(ids[i]);
-  return out + "}";
-}
-
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    out += i > 0 ? ",\"" : "\"";
-    for (const char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
 }
 
 Result<std::int64_t> ReadMaxId(SnapshotReader& reader, const TableSpec& spec) {
@@ -345,157 +116,289 @@ Result<std::map<std::string, AbTestSums>> ReadFullWindow(SnapshotReader& reader,
   return sums;
 }
 
-AbSums Difference(const AbSums& to, const AbSums& from) {
-  AbSums d;
-  d.customers = to.customers - from.customers;
-  d.recommendations = to.recommendations - from.recommendations;
-  d.converted_customers = to.converted_customers - from.converted_customers;
-  d.purchases = to.purchases - from.purchases;
-  d.returns = to.returns - from.returns;
-  d.revenue_cents = to.revenue_cents - from.revenue_cents;
-  d.revenue_squares_cents = to.revenue_squares_cents - from.revenue_squares_cents;
-  d.satisfaction_sum = to.satisfaction_sum - from.satisfaction_sum;
-  d.satisfaction_count = to.satisfaction_count - from.satisfaction_count;
-  return d;
+// The tests as the three text[] parameters (test, variant_a, variant_b) of the statements.
+std::vector<std::string> TestArrays(const std::map<std::string, AbTestSums>& tests) {
+  std::vector<std::string> names;
+  std::vector<std::string> variants_a;
+  std::vector<std::string> variants_b;
+  for (const auto& [test, sums] : tests) {
+    names.push_back(test);
+    variants_a.push_back(sums.variant_a);
+    variants_b.push_back(sums.variant_b);
+  }
+  return {TextArray(names), TextArray(variants_a), TextArray(variants_b)};
 }
 
-double ScaledToDouble(ExactSum value, const char* exponent) {
-  // strtod rounds the decimal correctly, as PostgreSQL's numeric -> float8 cast does.
-  const std::string text = ExactSumText(value) + exponent;
-  return std::strtod(text.c_str(), nullptr);
+// The customers of `tests` as the store holds them, the most recent first, at most
+// `capacity`; `complete` false when there were more.
+struct Backfill {
+  std::vector<std::pair<AbCustomerKey, AbCustomer>> customers;
+  bool complete = true;
+};
+
+Result<Backfill> ReadCustomers(SnapshotReader& reader,
+                               const std::map<std::string, AbTestSums>& tests,
+                               std::int64_t capacity, const SchemaSql& sql) {
+  Backfill backfill;
+  if (tests.empty()) return backfill;
+  std::vector<std::string> params = TestArrays(tests);
+  params.push_back(std::to_string(capacity + 1));
+  Result<std::vector<Row>> rows =
+      reader.Query("ab_tests_customers", ab_sql::Customers(sql), params);
+  if (!rows.ok()) return rows.status();
+  for (const Row& row : rows.value()) {
+    if (row.size() != kCustomersColumns) {
+      return Status::Error("ab_tests_customers: unexpected column count");
+    }
+    if (static_cast<std::int64_t>(backfill.customers.size()) == capacity) {
+      backfill.complete = false;
+      break;
+    }
+    Result<bool> converted = ParseBool(row[3], "ab_tests_customers");
+    Result<std::int64_t> revenue = ParseCount(row[4], "ab_tests_customers");
+    Result<std::int64_t> last = ParseCount(row[5], "ab_tests_customers");
+    for (const Status& status : {converted.status(), revenue.status(), last.status()}) {
+      if (!status.ok()) return status;
+    }
+    backfill.customers.emplace_back(
+        AbCustomerKey{row[0].value_or(""), row[1].value_or(""), row[2].value_or("")},
+        AbCustomer{revenue.value(), last.value(), converted.value()});
+  }
+  return backfill;
+}
+
+// One recommendation the new rows touched, from ab_tests_delta.
+struct Touched {
+  AbCustomerKey key;
+  bool counted = false;  // the recommendation itself was counted before
+  AbSums arm;            // what it changes in its arm's sums, but customers and squares
+  bool purchased = false;
+  std::int64_t revenue_change_cents = 0;  // of its customer's revenue
+};
+
+Result<Touched> ParseTouched(const Row& row) {
+  const std::string what = "ab_tests_delta";
+  if (row.size() != kDeltaColumns) return Status::Error(what + ": unexpected column count");
+  Touched touched;
+  touched.key = {row[0].value_or(""), row[1].value_or(""), row[2].value_or("")};
+  // counted, purchased now, returned now, purchased before, returned before
+  bool flags[5] = {};
+  const std::size_t flag_columns[5] = {3, 4, 5, 7, 8};
+  std::int64_t values[3] = {};  // revenue added, score sum, score count
+  const std::size_t value_columns[3] = {6, 9, 10};
+  for (std::size_t i = 0; i < 5; ++i) {
+    Result<bool> flag = ParseBool(row[flag_columns[i]], what);
+    if (!flag.ok()) return flag.status();
+    flags[i] = flag.value();
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    Result<std::int64_t> value = ParseCount(row[value_columns[i]], what);
+    if (!value.ok()) return value.status();
+    values[i] = value.value();
+  }
+  touched.counted = flags[0];
+  touched.purchased = flags[1];
+  touched.arm.recommendations = touched.counted ? 0 : 1;
+  touched.arm.purchases = flags[1] && !flags[3] ? 1 : 0;
+  touched.arm.returns = flags[2] && !flags[4] ? 1 : 0;
+  touched.revenue_change_cents = values[0];
+  touched.arm.revenue_cents = values[0];
+  touched.arm.satisfaction_sum = values[1];
+  touched.arm.satisfaction_count = values[2];
+  return touched;
+}
+
+// What the touched recommendations of one customer change.
+struct CustomerChange {
+  bool any_counted = false;  // one of them was counted: the customer has a counted history
+  bool purchased = false;
+  std::int64_t revenue_change_cents = 0;
+};
+
+// The counted state of `keys`, through index lookups of their histories; a customer without
+// a counted recommendation is left out. `params` are the delta's.
+Result<std::map<AbCustomerKey, AbCustomer>> ReadBack(SnapshotReader& reader,
+                                                     const std::vector<AbCustomerKey>& keys,
+                                                     const std::vector<std::string>& params,
+                                                     const SchemaSql& sql) {
+  std::map<AbCustomerKey, AbCustomer> found;
+  if (keys.empty()) return found;
+  std::vector<std::string> tests;
+  std::vector<std::string> variants;
+  std::vector<std::string> customers;
+  for (const AbCustomerKey& key : keys) {
+    tests.push_back(key.test);
+    variants.push_back(key.variant);
+    customers.push_back(key.customer);
+  }
+  Result<std::vector<Row>> rows =
+      reader.Query("ab_tests_history", ab_sql::History(sql),
+                   {TextArray(tests), TextArray(variants), TextArray(customers), params[3],
+                    params[5], params[6], params[8]});
+  if (!rows.ok()) return rows.status();
+  for (const Row& row : rows.value()) {
+    if (row.size() != kHistoryColumns) {
+      return Status::Error("ab_tests_history: unexpected column count");
+    }
+    Result<std::int64_t> recommendations = ParseCount(row[3], "ab_tests_history");
+    Result<bool> converted = ParseBool(row[4], "ab_tests_history");
+    Result<std::int64_t> revenue = ParseCount(row[5], "ab_tests_history");
+    for (const Status& status : {recommendations.status(), converted.status(), revenue.status()}) {
+      if (!status.ok()) return status;
+    }
+    if (recommendations.value() == 0) continue;
+    found[{row[0].value_or(""), row[1].value_or(""), row[2].value_or("")}] =
+        AbCustomer{revenue.value(), 0, converted.value()};
+  }
+  return found;
+}
+
+// The full-window count of every listed test: the arms that differ from `counted` go into
+// `corrections` and their tests into `rebuilt`; `counted` becomes what the store holds.
+Status Reconcile(SnapshotReader& reader, const std::vector<AbTestDefinition>& tests,
+                 bool has_split_column, const std::string& retention,
+                 std::map<std::string, AbTestSums>& counted,
+                 std::map<std::string, AbTestSums>& rebuilt, std::vector<AbCorrection>& corrections,
+                 const SchemaSql& sql) {
+  Result<std::map<std::string, AbTestSums>> store =
+      ReadFullWindow(reader, tests, has_split_column, retention, /*only=*/false, sql);
+  if (!store.ok()) return store.status();
+  for (const auto& [test, sums] : store.value()) {
+    const AbTestSums& before = counted[test];
+    if (before.a != sums.a) corrections.push_back({test, sums.variant_a, before.a, sums.a});
+    if (before.b != sums.b) corrections.push_back({test, sums.variant_b, before.b, sums.b});
+    // The customer state gave the wrong sums: it is read again with the test.
+    if (before.a != sums.a || before.b != sums.b) rebuilt[test] = sums;
+  }
+  counted = std::move(store).value();
+  return Status::Ok();
+}
+
+AbSums& ArmOf(AbTestSums& test, const std::string& variant) {
+  return variant == test.variant_a ? test.a : test.b;
+}
+
+// Adds what `changes` make of their customers to `tests` (customers, converted customers,
+// revenue squares) and lists the customers' new state in `updates`. `held_state` is the state
+// before this cycle; `seen` the recommendations' new watermark.
+Status ApplyChanges(SnapshotReader& reader, const AbCustomerState& held_state,
+                    const std::map<AbCustomerKey, CustomerChange>& changes,
+                    const std::vector<std::string>& params, std::int64_t seen,
+                    std::map<std::string, AbTestSums>& tests,
+                    std::vector<std::pair<AbCustomerKey, AbCustomer>>& updates, AbAdvance& report,
+                    const SchemaSql& sql) {
+  // A customer not held has no counted history while the state is complete and none of its
+  // touched recommendations was counted; any other is read back.
+  std::vector<AbCustomerKey> unknown;
+  for (const auto& [key, change] : changes) {
+    if (held_state.Find(key) == nullptr && (!held_state.complete() || change.any_counted)) {
+      unknown.push_back(key);
+    }
+  }
+  Result<std::map<AbCustomerKey, AbCustomer>> read_back = ReadBack(reader, unknown, params, sql);
+  if (!read_back.ok()) return read_back.status();
+  report.customers_read_back += static_cast<std::int64_t>(unknown.size());
+  for (const auto& [key, change] : changes) {
+    const AbCustomer* held = held_state.Find(key);
+    const auto found = read_back.value().find(key);
+    const AbCustomer* before =
+        held != nullptr ? held : (found != read_back.value().end() ? &found->second : nullptr);
+    AbSums& arm = ArmOf(tests.at(key.test), key.variant);
+    AbCustomer after = before != nullptr ? *before : AbCustomer{};
+    after.revenue_cents += change.revenue_change_cents;
+    after.converted = after.converted || change.purchased;
+    after.last_seen = seen;
+    const ExactSum old_revenue = before != nullptr ? before->revenue_cents : 0;
+    const ExactSum new_revenue = after.revenue_cents;
+    arm.customers += before == nullptr ? 1 : 0;
+    arm.converted_customers +=
+        (after.converted ? 1 : 0) - (before != nullptr && before->converted ? 1 : 0);
+    arm.revenue_squares_cents += new_revenue * new_revenue - old_revenue * old_revenue;
+    updates.emplace_back(key, after);
+  }
+  return Status::Ok();
 }
 
 }  // namespace
 
-namespace ab_sql {
-
-std::string Tests(bool has_split_column, const SchemaSql& sql) {
-  return sql.Render(
-      std::string("SELECT {ab_tests.test_id}, {ab_tests.variant_a}, {ab_tests.variant_b}, ") +
-      (has_split_column ? "{ab_tests.traffic_share_b}" : "NULL") +
-      "::float8 FROM {ab_tests} "
-      "WHERE {ab_tests.status} = {ab_test_status:RUNNING} OR {ab_tests.ends_at} IS NULL "
-      "OR {ab_tests.ends_at} >= now() - $1::interval ORDER BY 1");
-}
-
-std::string FullWindow(bool has_split_column, bool exact, bool only, const SchemaSql& schema) {
-  std::string sql =
-      Replace(kFullWindowSql, "{share}", has_split_column ? "{ab_tests.traffic_share_b}" : "NULL");
-  sql = Replace(sql, "{only}", only ? " AND {ab_tests.test_id} = ANY($2::text[])" : "");
-  sql = Replace(sql, "{revenue}",
-                exact ? "(sum(c.revenue) * 100)::numeric(40, 0)" : "sum(c.revenue)::float8");
-  return schema.Render(Replace(sql, "{squares}",
-                               exact ? "(sum(c.revenue * c.revenue) * 10000)::numeric(40, 0)"
-                                     : "sum(c.revenue * c.revenue)::float8"));
-}
-
-std::string Delta(const SchemaSql& sql) { return sql.Render(kDeltaSql); }
-
-}  // namespace ab_sql
-
-AbSums& AbSums::operator+=(const AbSums& other) {
-  customers += other.customers;
-  recommendations += other.recommendations;
-  converted_customers += other.converted_customers;
-  purchases += other.purchases;
-  returns += other.returns;
-  revenue_cents += other.revenue_cents;
-  revenue_squares_cents += other.revenue_squares_cents;
-  satisfaction_sum += other.satisfaction_sum;
-  satisfaction_count += other.satisfaction_count;
-  return *this;
-}
-
-std::string ExactSumText(ExactSum value) {
-  if (value == 0) return "0";
-  const bool negative = value < 0;
-  std::string digits;
-  for (; value != 0; value /= 10) {
-    const int digit = static_cast<int>(value % 10);
-    digits += static_cast<char>('0' + (negative ? -digit : digit));
-  }
-  if (negative) digits += '-';
-  std::reverse(digits.begin(), digits.end());
-  return digits;
-}
-
-double CentsToUnits(ExactSum cents) { return ScaledToDouble(cents, "e-2"); }
-double SquareCentsToUnits(ExactSum square_cents) { return ScaledToDouble(square_cents, "e-4"); }
-
-AbAggregates::AbAggregates(SchemaSql sql) : sql_(std::move(sql)), tables_(WatermarkTables(sql_)) {
+AbAggregates::AbAggregates(SchemaSql sql, std::int64_t max_customers)
+    : sql_(std::move(sql)), tables_(WatermarkTables(sql_)), customers_(max_customers) {
   for (const TableSpec& spec : tables_) ledgers_.emplace_back(spec.merges);
 }
 
 Status AbAggregates::Initialize(SnapshotReader& reader, const std::vector<AbTestDefinition>& tests,
                                 bool has_split_column, const std::string& retention,
                                 SteadyTime now) {
-  ledgers_.clear();
+  std::vector<CounterLedger> ledgers;
   for (const TableSpec& spec : tables_) {
     Result<std::int64_t> top = ReadMaxId(reader, spec);
     if (!top.ok()) return top.status();
     Result<std::vector<IdRange>> gaps = ReadGaps(
         reader, spec, std::max<std::int64_t>(0, top.value() - kInitialGapScan), top.value());
     if (!gaps.ok()) return gaps.status();
-    ledgers_.emplace_back(spec.merges);
-    ledgers_.back().ApplyFullCount({}, now, top.value(), gaps.value());
+    ledgers.emplace_back(spec.merges);
+    ledgers.back().ApplyFullCount({}, now, top.value(), gaps.value());
   }
   Result<std::map<std::string, AbTestSums>> sums =
       ReadFullWindow(reader, tests, has_split_column, retention, /*only=*/false, sql_);
   if (!sums.ok()) return sums.status();
+  Result<Backfill> backfill = ReadCustomers(reader, sums.value(), customers_.capacity(), sql_);
+  if (!backfill.ok()) return backfill.status();
+  ledgers_ = std::move(ledgers);
   tests_ = std::move(sums).value();
+  customers_.Clear(backfill.value().complete);
+  for (const auto& [key, customer] : backfill.value().customers) customers_.Put(key, customer);
   initialized_ = true;
   return Status::Ok();
 }
 
-Status AbAggregates::ApplyDelta(SnapshotReader& reader, const std::vector<std::int64_t>& tops,
-                                SteadyTime now) {
+Status AbAggregates::ReadDelta(SnapshotReader& reader, const std::vector<std::int64_t>& tops,
+                               SteadyTime now, std::vector<CounterLedger>& ledgers,
+                               std::map<std::string, AbTestSums>& tests, CustomerUpdates& updates,
+                               AbAdvance& report) const {
   const std::vector<TableSpec>& specs = tables_;
   std::vector<IncrementBatch> batches(specs.size());
-  std::vector<std::string> params(12);
+  std::vector<std::string> params = TestArrays(tests);
+  params.resize(12);
   bool anything_new = false;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     IncrementBatch& batch = batches[i];
     batch.new_watermark = tops[i];
-    Result<std::vector<std::int64_t>> found = ReadLateIds(reader, specs[i], ledgers_[i]);
+    Result<std::vector<std::int64_t>> found = ReadLateIds(reader, specs[i], ledgers[i]);
     if (!found.ok()) return found.status();
     batch.found_ids = std::move(found).value();
-    if (batch.new_watermark > ledgers_[i].watermark()) {
+    if (batch.new_watermark > ledgers[i].watermark()) {
       Result<std::vector<IdRange>> gaps =
-          ReadGaps(reader, specs[i], ledgers_[i].watermark(), batch.new_watermark);
+          ReadGaps(reader, specs[i], ledgers[i].watermark(), batch.new_watermark);
       if (!gaps.ok()) return gaps.status();
       batch.new_gaps = std::move(gaps).value();
     }
     anything_new =
-        anything_new || !batch.found_ids.empty() || batch.new_watermark > ledgers_[i].watermark();
-    params[3 + 3 * i] = std::to_string(ledgers_[i].watermark());
+        anything_new || !batch.found_ids.empty() || batch.new_watermark > ledgers[i].watermark();
+    params[3 + 3 * i] = std::to_string(ledgers[i].watermark());
     params[4 + 3 * i] = std::to_string(batch.new_watermark);
     params[5 + 3 * i] = IdArray(batch.found_ids);
   }
-  std::vector<std::string> names;
-  std::vector<std::string> variants_a;
-  std::vector<std::string> variants_b;
-  for (const auto& [test, sums] : tests_) {
-    names.push_back(test);
-    variants_a.push_back(sums.variant_a);
-    variants_b.push_back(sums.variant_b);
-  }
-  params[0] = TextArray(names);
-  params[1] = TextArray(variants_a);
-  params[2] = TextArray(variants_b);
-  if (anything_new && !names.empty()) {
+  if (anything_new && !tests.empty()) {
     Result<std::vector<Row>> rows = reader.Query("ab_tests_delta", ab_sql::Delta(sql_), params);
     if (!rows.ok()) return rows.status();
+    std::map<AbCustomerKey, CustomerChange> changes;
     for (const Row& row : rows.value()) {
-      if (row.size() != kDeltaColumns) return Status::Error("ab_tests_delta: unexpected columns");
-      const auto test = tests_.find(row[0].value_or(""));
-      if (test == tests_.end()) continue;
-      Result<AbSums> delta = ParseSums(row, 2, "ab_tests_delta");
-      if (!delta.ok()) return delta.status();
-      (row[1].value_or("") == test->second.variant_a ? test->second.a : test->second.b) +=
-          delta.value();
+      Result<Touched> touched = ParseTouched(row);
+      if (!touched.ok()) return touched.status();
+      const auto test = tests.find(touched.value().key.test);
+      if (test == tests.end()) continue;
+      ArmOf(test->second, touched.value().key.variant) += touched.value().arm;
+      CustomerChange& change = changes[touched.value().key];
+      change.any_counted = change.any_counted || touched.value().counted;
+      change.purchased = change.purchased || touched.value().purchased;
+      change.revenue_change_cents += touched.value().revenue_change_cents;
     }
+    Status status =
+        ApplyChanges(reader, customers_, changes, params, tops[0], tests, updates, report, sql_);
+    if (!status.ok()) return status;
   }
-  for (std::size_t i = 0; i < specs.size(); ++i) ledgers_[i].ApplyIncrement(batches[i], now);
+  for (std::size_t i = 0; i < specs.size(); ++i) ledgers[i].ApplyIncrement(batches[i], now);
   return Status::Ok();
 }
 
@@ -503,92 +406,86 @@ Result<AbAdvance> AbAggregates::Advance(SnapshotReader& reader,
                                         const std::vector<AbTestDefinition>& tests,
                                         bool has_split_column, bool reconcile,
                                         const std::string& retention, SteadyTime now) {
-  AbAggregates next = *this;
   AbAdvance report;
-  bool& counted_from_scratch = report.counted_from_scratch;
-  counted_from_scratch = !next.initialized_;
+  report.counted_from_scratch = !initialized_;
   std::vector<std::int64_t> tops;
-  if (next.initialized_) {
+  if (initialized_) {
     // A table below its watermark (an older backup restored, newest rows deleted) holds ids
     // that are no longer the ones counted: everything is counted again from this snapshot.
-    for (std::size_t i = 0; i < next.ledgers_.size(); ++i) {
+    for (std::size_t i = 0; i < ledgers_.size(); ++i) {
       Result<std::int64_t> top = ReadMaxId(reader, tables_[i]);
       if (!top.ok()) return top.status();
-      if (top.value() < next.ledgers_[i].watermark()) counted_from_scratch = true;
+      if (top.value() < ledgers_[i].watermark()) report.counted_from_scratch = true;
       tops.push_back(top.value());
     }
   }
-  if (counted_from_scratch) {
-    Status status = next.Initialize(reader, tests, has_split_column, retention, now);
+  if (report.counted_from_scratch) {
+    Status status = Initialize(reader, tests, has_split_column, retention, now);
     if (!status.ok()) return status;
-    *this = std::move(next);
     return report;
   }
+  // Everything is read into these first, and kept only once every statement succeeded.
+  std::map<std::string, AbTestSums> next_tests = tests_;
+  std::vector<CounterLedger> next_ledgers = ledgers_;
+  CustomerUpdates updates;
   // Tests that left the list, or whose variants changed, are dropped; the rest advance.
   std::set<std::string> listed;
   std::vector<AbTestDefinition> added;
   for (const AbTestDefinition& test : tests) {
     listed.insert(test.test);
-    const auto known = next.tests_.find(test.test);
-    if (known != next.tests_.end() && known->second.variant_a == test.variant_a &&
+    const auto known = next_tests.find(test.test);
+    if (known != next_tests.end() && known->second.variant_a == test.variant_a &&
         known->second.variant_b == test.variant_b) {
       continue;
     }
-    if (known != next.tests_.end()) next.tests_.erase(known);
+    if (known != next_tests.end()) next_tests.erase(known);
     added.push_back(test);
   }
-  std::erase_if(next.tests_, [&](const auto& entry) { return !listed.contains(entry.first); });
-  Status status = next.ApplyDelta(reader, tops, now);
+  std::erase_if(next_tests, [&](const auto& entry) { return !listed.contains(entry.first); });
+  Status status = ReadDelta(reader, tops, now, next_ledgers, next_tests, updates, report);
   if (!status.ok()) return status;
-  // A test new to the list (registered after its first recommendations) is counted whole.
+  // Tests counted whole, with their customers: new to the list (registered after their first
+  // recommendations), and those the reconciliation corrected.
+  std::map<std::string, AbTestSums> rebuilt;
   if (!added.empty()) {
     Result<std::map<std::string, AbTestSums>> sums =
         ReadFullWindow(reader, added, has_split_column, retention, /*only=*/true, sql_);
     if (!sums.ok()) return sums.status();
-    for (const auto& [test, test_sums] : sums.value()) next.tests_[test] = test_sums;
+    for (const auto& [test, test_sums] : sums.value()) next_tests[test] = rebuilt[test] = test_sums;
   }
   if (reconcile) {
-    Result<std::map<std::string, AbTestSums>> store =
-        ReadFullWindow(reader, tests, has_split_column, retention, /*only=*/false, sql_);
-    if (!store.ok()) return store.status();
-    for (const auto& [test, sums] : store.value()) {
-      const AbTestSums& counted = next.tests_[test];
-      if (counted.a != sums.a) {
-        report.corrections.push_back({test, sums.variant_a, counted.a, sums.a});
-      }
-      if (counted.b != sums.b) {
-        report.corrections.push_back({test, sums.variant_b, counted.b, sums.b});
-      }
-    }
-    next.tests_ = std::move(store).value();
+    status = Reconcile(reader, tests, has_split_column, retention, next_tests, rebuilt,
+                       report.corrections, sql_);
+    if (!status.ok()) return status;
   }
-  *this = std::move(next);
+  Result<Backfill> backfill = ReadCustomers(reader, rebuilt, customers_.capacity(), sql_);
+  if (!backfill.ok()) return backfill.status();
+  Commit(std::move(next_tests), std::move(next_ledgers), updates, rebuilt,
+         backfill.value().customers, backfill.value().complete);
+  report.customers_evicted = customers_.Evict();
   return report;
+}
+
+void AbAggregates::Commit(std::map<std::string, AbTestSums> tests,
+                          std::vector<CounterLedger> ledgers, const CustomerUpdates& updates,
+                          const std::map<std::string, AbTestSums>& rebuilt,
+                          const CustomerUpdates& loaded, bool loaded_complete) {
+  for (const auto& [test, sums] : tests_) {
+    if (!tests.contains(test) || rebuilt.contains(test)) customers_.DropTest(test);
+  }
+  tests_ = std::move(tests);
+  ledgers_ = std::move(ledgers);
+  for (const auto& [key, customer] : updates) {
+    if (!rebuilt.contains(key.test)) customers_.Put(key, customer);
+  }
+  for (const auto& [key, customer] : loaded) customers_.Put(key, customer);
+  if (!loaded_complete) customers_.MarkIncomplete();
 }
 
 void AbAggregates::ExpireGaps(SteadyTime now, Duration window) {
   for (CounterLedger& ledger : ledgers_) {
     ledger.ExpireGaps(now, window);
     ledger.LimitGaps(kMaxGapRanges);
-  }
-}
-
-void LogCorrections(Logger& log, const std::string& collector,
-                    const std::vector<AbCorrection>& corrections) {
-  for (const AbCorrection& correction : corrections) {
-    const AbSums d = Difference(correction.store, correction.counted);
-    log.Info("A/B reconciliation corrected the incremental aggregates (store minus counted)",
-             {{"collector", collector},
-              {"ab_test", correction.test},
-              {"variant", correction.variant},
-              {"customers", std::to_string(d.customers)},
-              {"converted_customers", std::to_string(d.converted_customers)},
-              {"recommendations", std::to_string(d.recommendations)},
-              {"purchases", std::to_string(d.purchases)},
-              {"returns", std::to_string(d.returns)},
-              {"revenue_cents", ExactSumText(d.revenue_cents)},
-              {"revenue_squares_cents", ExactSumText(d.revenue_squares_cents)},
-              {"satisfaction_count", std::to_string(d.satisfaction_count)}});
   }
 }
 

@@ -2,11 +2,11 @@
 // (customers, converted customers, recommendations, purchases, returns, revenue and revenue
 // squared per customer, SATISFACTION sums), kept exact in integer cents and advanced each cycle
 // from the rows past per-table watermarks (the CounterLedger late-id mechanism of the store
-// collector). A customer touched by new rows is re-read through index lookups twice in one
-// statement, as counted before and as it is now, and the difference is added; no per-customer
-// state is kept in memory. The full-window SQL is the first count, the reconciliation every
-// store.reconcile_interval and the oracle of the tests (see docs/EXACTNESS.md). Not
-// thread-safe: owned by one collector.
+// collector). Each customer's conversion and running revenue are held in memory
+// (AbCustomerState, capped), so a new row changes the sums without a re-read of its customer's
+// history; a customer evicted past the cap is read back by one index lookup. The full-window
+// SQL is the first count, the reconciliation every store.reconcile_interval and the oracle of
+// the tests (see docs/EXACTNESS.md). Not thread-safe: owned by one collector.
 #pragma once
 
 #include <map>
@@ -15,9 +15,10 @@
 #include <vector>
 
 #include "exporter/analytics/counter_ledger.h"
+#include "exporter/collectors/ab_customer_state.h"
+#include "exporter/collectors/ab_sql.h"
 #include "exporter/collectors/incremental.h"
 #include "exporter/core/log.h"
-#include "exporter/store/schema_sql.h"
 #include "exporter/store/session.h"
 
 namespace outcomes {
@@ -59,24 +60,6 @@ struct AbTestDefinition {
   std::optional<double> traffic_share_b;  // NULL, or the store has no such column
 };
 
-// The statements, exposed so tests can check their plans and use the oracle; each in the
-// store's names of `sql` (default: the reference schema).
-namespace ab_sql {
-// The tests to read: $1 the ended retention as an interval; `has_split_column` whether
-// ab_tests has traffic_share_b.
-std::string Tests(bool has_split_column, const SchemaSql& sql = SchemaSql());
-// The full-window aggregate per (test, variant), the definition of every A/B value. With
-// `exact`, revenue and squares come as integer cents and cents² (reconciliation); without, as
-// float8 (the historical statement, the tests' oracle). $1 the ended retention; with `only`,
-// $2 a text[] of the tests to read.
-std::string FullWindow(bool has_split_column, bool exact, bool only = false,
-                       const SchemaSql& sql = SchemaSql());
-// What the rows past the watermarks change, per (test, variant): $1..$3 the tracked tests,
-// variant_a and variant_b as text[]; then per table (recommendations, outcome_events,
-// feedback) the old watermark, the new one and the late ids found, as $4..$12.
-std::string Delta(const SchemaSql& sql = SchemaSql());
-}  // namespace ab_sql
-
 // What one reconciliation corrected, for the log.
 struct AbCorrection {
   std::string test;
@@ -91,15 +74,19 @@ struct AbAdvance {
   // below its watermark (an older backup restored).
   bool counted_from_scratch = false;
   std::vector<AbCorrection> corrections;  // what the reconciliation corrected
+  std::int64_t customers_read_back = 0;   // not held in memory, read by index lookup
+  std::int64_t customers_evicted = 0;     // past analytics.ab_tests.max_tracked_customers
 };
 
 class AbAggregates {
  public:
-  // Reads the store through the names of `sql`.
-  explicit AbAggregates(SchemaSql sql = SchemaSql());
+  // Reads the store through the names of `sql` (store.schema); `max_customers`: how many
+  // customers the state holds at most (max_tracked_customers).
+  AbAggregates(SchemaSql sql, std::int64_t max_customers);
 
   bool initialized() const { return initialized_; }
   const std::map<std::string, AbTestSums>& tests() const { return tests_; }
+  const AbCustomerState& customers() const { return customers_; }
 
   // Brings the aggregates up to the snapshot for `tests`: the first full count, else the rows
   // past the watermarks plus a full count of tests new to the list; then, when `reconcile`,
@@ -113,10 +100,22 @@ class AbAggregates {
   void ExpireGaps(SteadyTime now, Duration window);
 
  private:
+  // Updates of the customer state, applied once every read of a cycle succeeded.
+  using CustomerUpdates = std::vector<std::pair<AbCustomerKey, AbCustomer>>;
+
   Status Initialize(SnapshotReader& reader, const std::vector<AbTestDefinition>& tests,
                     bool has_split_column, const std::string& retention, SteadyTime now);
-  // `tops` are the tables' highest ids in this snapshot, none below its watermark.
-  Status ApplyDelta(SnapshotReader& reader, const std::vector<std::int64_t>& tops, SteadyTime now);
+  // Reads what the rows past the watermarks change (`tops` are the tables' highest ids in this
+  // snapshot, none below its watermark) into `ledgers`, `tests` and `updates`; `this` is left
+  // as it is.
+  Status ReadDelta(SnapshotReader& reader, const std::vector<std::int64_t>& tops, SteadyTime now,
+                   std::vector<CounterLedger>& ledgers, std::map<std::string, AbTestSums>& tests,
+                   CustomerUpdates& updates, AbAdvance& report) const;
+  // Keeps what a cycle read: the tests and ledgers, the customers' new state, and the
+  // customers `loaded` of the `rebuilt` tests (`loaded_complete`: all of them).
+  void Commit(std::map<std::string, AbTestSums> tests, std::vector<CounterLedger> ledgers,
+              const CustomerUpdates& updates, const std::map<std::string, AbTestSums>& rebuilt,
+              const CustomerUpdates& loaded, bool loaded_complete);
 
   SchemaSql sql_;
   std::vector<TableSpec> tables_;  // recommendations, outcome_events, feedback
@@ -124,6 +123,7 @@ class AbAggregates {
   // recommendations, outcome_events, feedback: watermarks and late ids only.
   std::vector<CounterLedger> ledgers_;
   std::map<std::string, AbTestSums> tests_;
+  AbCustomerState customers_;
 };
 
 // The arm sums as the collector reports them: revenue in currency units, correctly rounded.

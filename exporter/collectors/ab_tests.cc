@@ -102,7 +102,7 @@ AbTestsCollector::AbTestsCollector(const StoreConfig& store, AbTestsConfig confi
       config_(config),
       now_(deps.now),
       sql_(store.schema),
-      aggregates_(sql_) {}
+      aggregates_(sql_, config.max_tracked_customers) {}
 
 bool AbTestsCollector::SameConfig(const Collector& other) const {
   const auto* same = dynamic_cast<const AbTestsCollector*>(&other);
@@ -174,6 +174,14 @@ Status AbTestsCollector::Read(SnapshotReader& reader) {
         {{"collector", name()}});
   }
   LogCorrections(log(), name(), advance.value().corrections);
+  if (advance.value().customers_evicted > 0) {
+    log().Info(
+        "A/B customer state past analytics.ab_tests.max_tracked_customers; the least "
+        "recently active customers are evicted and read back by index when they return",
+        {{"collector", name()},
+         {"evicted", std::to_string(advance.value().customers_evicted)},
+         {"held", std::to_string(aggregates_.customers().size())}});
+  }
   aggregates_.ExpireGaps(now, store_config().late_commit_window);
 
   std::vector<AbResult> results;
@@ -202,45 +210,48 @@ Status AbTestsCollector::Read(SnapshotReader& reader) {
   return Status::Ok();
 }
 
-std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
-  using prometheus::MetricType;
-  struct ArmMetric {
-    const char* name;
-    const char* help;
-    double (*value)(const AbArm&);
-  };
-  static const ArmMetric kArmMetrics[] = {
-      {"outcomes_ab_customers", "Distinct customers exposed to the variant (the unit of analysis).",
-       [](const AbArm& arm) { return static_cast<double>(arm.customers); }},
-      {"outcomes_ab_recommendations", "Recommendations served in the variant.",
-       [](const AbArm& arm) { return static_cast<double>(arm.recommendations); }},
-      {"outcomes_ab_converted_customers", "Customers of the variant with at least one purchase.",
-       [](const AbArm& arm) { return static_cast<double>(arm.converted_customers); }},
-      {"outcomes_ab_purchases", "Recommendations of the variant that were purchased.",
-       [](const AbArm& arm) { return static_cast<double>(arm.purchases); }},
-      {"outcomes_ab_conversion_ratio", "Converted customers / customers of the variant.",
-       [](const AbArm& arm) {
-         return Ratio(static_cast<double>(arm.converted_customers),
-                      static_cast<double>(arm.customers));
-       }},
-      {"outcomes_ab_revenue_per_customer",
-       "Revenue impact (purchases minus returns) per customer of the variant.",
-       [](const AbArm& arm) { return Ratio(arm.revenue, static_cast<double>(arm.customers)); }},
-      {"outcomes_ab_satisfaction_mean",
-       "Mean SATISFACTION feedback score in the variant (0 without feedback).",
-       [](const AbArm& arm) {
-         return Ratio(static_cast<double>(arm.satisfaction_sum),
-                      static_cast<double>(arm.satisfaction_count));
-       }},
-      {"outcomes_ab_return_ratio", "Returned / purchased recommendations of the variant.",
-       [](const AbArm& arm) {
-         return Ratio(static_cast<double>(arm.returns), static_cast<double>(arm.purchases));
-       }},
-  };
-  std::vector<prometheus::MetricFamily> families;
+namespace {
+
+// The per-variant gauges, one sample per arm of every test.
+struct ArmMetric {
+  const char* name;
+  const char* help;
+  double (*value)(const AbArm&);
+};
+constexpr ArmMetric kArmMetrics[] = {
+    {"outcomes_ab_customers", "Distinct customers exposed to the variant (the unit of analysis).",
+     [](const AbArm& arm) { return static_cast<double>(arm.customers); }},
+    {"outcomes_ab_recommendations", "Recommendations served in the variant.",
+     [](const AbArm& arm) { return static_cast<double>(arm.recommendations); }},
+    {"outcomes_ab_converted_customers", "Customers of the variant with at least one purchase.",
+     [](const AbArm& arm) { return static_cast<double>(arm.converted_customers); }},
+    {"outcomes_ab_purchases", "Recommendations of the variant that were purchased.",
+     [](const AbArm& arm) { return static_cast<double>(arm.purchases); }},
+    {"outcomes_ab_conversion_ratio", "Converted customers / customers of the variant.",
+     [](const AbArm& arm) {
+       return Ratio(static_cast<double>(arm.converted_customers),
+                    static_cast<double>(arm.customers));
+     }},
+    {"outcomes_ab_revenue_per_customer",
+     "Revenue impact (purchases minus returns) per customer of the variant.",
+     [](const AbArm& arm) { return Ratio(arm.revenue, static_cast<double>(arm.customers)); }},
+    {"outcomes_ab_satisfaction_mean",
+     "Mean SATISFACTION feedback score in the variant (0 without feedback).",
+     [](const AbArm& arm) {
+       return Ratio(static_cast<double>(arm.satisfaction_sum),
+                    static_cast<double>(arm.satisfaction_count));
+     }},
+    {"outcomes_ab_return_ratio", "Returned / purchased recommendations of the variant.",
+     [](const AbArm& arm) {
+       return Ratio(static_cast<double>(arm.returns), static_cast<double>(arm.purchases));
+     }},
+};
+
+void AddArmFamilies(const std::vector<AbResult>& results,
+                    std::vector<prometheus::MetricFamily>& families) {
   for (const ArmMetric& metric : kArmMetrics) {
-    auto family = MakeFamily(metric.name, metric.help, MetricType::Gauge);
-    for (const AbResult& result : results_) {
+    auto family = MakeFamily(metric.name, metric.help, prometheus::MetricType::Gauge);
+    for (const AbResult& result : results) {
       for (const AbArm* arm : {&result.a, &result.b}) {
         AddSample(family, {{"ab_test", result.test}, {"variant", arm->variant}},
                   metric.value(*arm));
@@ -248,49 +259,62 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
     }
     families.push_back(std::move(family));
   }
-  struct TestMetric {
-    const char* name;
-    const char* help;
-    double (*value)(const AbResult&);
-  };
-  static const TestMetric kTestMetrics[] = {
-      {"outcomes_ab_lift_ratio", "Relative lift of variant_b's conversion over variant_a's.",
-       [](const AbResult& r) { return r.lift; }},
-      {"outcomes_ab_lift_ci_lower_ratio", "Lower bound of the lift's confidence interval.",
-       [](const AbResult& r) { return r.lift_ci_low; }},
-      {"outcomes_ab_lift_ci_upper_ratio", "Upper bound of the lift's confidence interval.",
-       [](const AbResult& r) { return r.lift_ci_high; }},
-      {"outcomes_ab_chance_to_win_ratio",
-       "Bayesian chance that variant_b converts better than variant_a (Beta-Binomial posteriors).",
-       [](const AbResult& r) { return r.probability_b_beats_a; }},
-      {"outcomes_ab_srm_p_value",
-       "Sample ratio mismatch p-value against the test's intended split (traffic_share_b, "
-       "default 50/50).",
-       [](const AbResult& r) { return r.srm_p_value; }},
-      {"outcomes_ab_traffic_share_ratio",
-       "Intended share of customers in variant_b (ab_tests.traffic_share_b; 0.5 without it).",
-       [](const AbResult& r) { return r.traffic_share_b; }},
-      {"outcomes_ab_revenue_p_value",
-       "Welch t-test p-value (two-sided) of revenue per customer, variant_b against variant_a.",
-       [](const AbResult& r) { return r.revenue_p_value; }},
-      {"outcomes_ab_msprt_tau",
-       "Mixing standard deviation of the mSPRT: msprt_tau, or minimum_detectable_effect times "
-       "variant_a's conversion.",
-       [](const AbResult& r) { return r.msprt_tau; }},
-      {"outcomes_ab_required_customers_per_arm",
-       "Customers per arm needed to detect the configured minimum effect (+Inf without a "
-       "baseline).",
-       [](const AbResult& r) { return r.required_units_per_arm; }},
-      {"outcomes_ab_sample_size_reached", "1 when both arms reached the required customers.",
-       [](const AbResult& r) { return r.sample_size_reached ? 1.0 : 0.0; }},
-  };
+}
+
+// The per-test gauges, one sample per test.
+struct TestMetric {
+  const char* name;
+  const char* help;
+  double (*value)(const AbResult&);
+};
+constexpr TestMetric kTestMetrics[] = {
+    {"outcomes_ab_lift_ratio", "Relative lift of variant_b's conversion over variant_a's.",
+     [](const AbResult& r) { return r.lift; }},
+    {"outcomes_ab_lift_ci_lower_ratio", "Lower bound of the lift's confidence interval.",
+     [](const AbResult& r) { return r.lift_ci_low; }},
+    {"outcomes_ab_lift_ci_upper_ratio", "Upper bound of the lift's confidence interval.",
+     [](const AbResult& r) { return r.lift_ci_high; }},
+    {"outcomes_ab_chance_to_win_ratio",
+     "Bayesian chance that variant_b converts better than variant_a (Beta-Binomial posteriors).",
+     [](const AbResult& r) { return r.probability_b_beats_a; }},
+    {"outcomes_ab_srm_p_value",
+     "Sample ratio mismatch p-value against the test's intended split (traffic_share_b, "
+     "default 50/50).",
+     [](const AbResult& r) { return r.srm_p_value; }},
+    {"outcomes_ab_traffic_share_ratio",
+     "Intended share of customers in variant_b (ab_tests.traffic_share_b; 0.5 without it).",
+     [](const AbResult& r) { return r.traffic_share_b; }},
+    {"outcomes_ab_revenue_p_value",
+     "Welch t-test p-value (two-sided) of revenue per customer, variant_b against variant_a.",
+     [](const AbResult& r) { return r.revenue_p_value; }},
+    {"outcomes_ab_msprt_tau",
+     "Mixing standard deviation of the mSPRT: msprt_tau, or minimum_detectable_effect times "
+     "variant_a's conversion.",
+     [](const AbResult& r) { return r.msprt_tau; }},
+    {"outcomes_ab_required_customers_per_arm",
+     "Customers per arm needed to detect the configured minimum effect (+Inf without a "
+     "baseline).",
+     [](const AbResult& r) { return r.required_units_per_arm; }},
+    {"outcomes_ab_sample_size_reached", "1 when both arms reached the required customers.",
+     [](const AbResult& r) { return r.sample_size_reached ? 1.0 : 0.0; }},
+};
+
+void AddTestFamilies(const std::vector<AbResult>& results,
+                     std::vector<prometheus::MetricFamily>& families) {
   for (const TestMetric& metric : kTestMetrics) {
-    auto family = MakeFamily(metric.name, metric.help, MetricType::Gauge);
-    for (const AbResult& result : results_) {
+    auto family = MakeFamily(metric.name, metric.help, prometheus::MetricType::Gauge);
+    for (const AbResult& result : results) {
       AddSample(family, {{"ab_test", result.test}}, metric.value(result));
     }
     families.push_back(std::move(family));
   }
+}
+
+// The gauges with a second label besides the test: the standard errors and winner per
+// variant, the p-values per method.
+void AddLabelledFamilies(const std::vector<AbResult>& results,
+                         std::vector<prometheus::MetricFamily>& families) {
+  using prometheus::MetricType;
   auto p_values = MakeFamily("outcomes_ab_p_value",
                              "p-value of the conversion difference: method=\"z_test\" fixed "
                              "horizon, method=\"msprt\" always valid (safe to watch continuously).",
@@ -302,7 +326,7 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
   auto revenue_se =
       MakeFamily("outcomes_ab_revenue_per_customer_standard_error",
                  "Standard error of the variant's revenue per customer.", MetricType::Gauge);
-  for (const AbResult& result : results_) {
+  for (const AbResult& result : results) {
     AddSample(revenue_se, {{"ab_test", result.test}, {"variant", result.a.variant}},
               result.revenue_se_a);
     AddSample(revenue_se, {{"ab_test", result.test}, {"variant", result.b.variant}},
@@ -318,6 +342,16 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
   families.push_back(std::move(revenue_se));
   families.push_back(std::move(p_values));
   families.push_back(std::move(winner));
+}
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
+  using prometheus::MetricType;
+  std::vector<prometheus::MetricFamily> families;
+  AddArmFamilies(results_, families);
+  AddTestFamilies(results_, families);
+  AddLabelledFamilies(results_, families);
   std::erase_if(families,
                 [](const prometheus::MetricFamily& family) { return family.metric.empty(); });
   auto confidence =

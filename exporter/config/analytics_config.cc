@@ -85,7 +85,9 @@ std::optional<AbTestsConfig> ReadAbTests(MapReader& analytics) {
   ab->Double("msprt_tau", tau);
   if (!std::isnan(tau)) config.msprt_tau = tau;
   ab->DurationField("ended_retention", config.ended_retention);
+  ab->Int64("max_tracked_customers", config.max_tracked_customers);
   ab->RejectUnknownKeys();
+  if (config.max_tracked_customers < 0) ab->Error("max_tracked_customers", "must be at least 0");
   RequirePositive(*ab, "interval", config.interval);
   RequirePositive(*ab, "timeout", config.timeout);
   RequireFraction(*ab, "confidence", config.confidence);

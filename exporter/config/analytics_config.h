@@ -36,6 +36,11 @@ struct AbTestsConfig {
   std::optional<double> msprt_tau;
   // How long ENDED tests keep being exported. Default: 7d.
   Duration ended_retention = std::chrono::hours(24 * 7);
+  // Most customers (per test and variant) whose conversion and revenue are held in memory, so
+  // that new rows need no re-read of a customer's history; past it the least recently active
+  // are evicted and read back by an index lookup when they return. 0 holds none. Default:
+  // 1000000 (about 100 MB).
+  std::int64_t max_tracked_customers = 1'000'000;
 
   bool operator==(const AbTestsConfig&) const = default;
 };

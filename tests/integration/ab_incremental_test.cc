@@ -171,6 +171,8 @@ class AbIncrementalTest : public testing::Test {
     }
   }
 
+  void RunRandomizedRounds();
+
   static inline PgSandbox* sandbox_ = nullptr;
   StoreConfig store_;
   AbTestsConfig config_;
@@ -198,7 +200,10 @@ struct LateWriter {
   pqxx::work txn;
 };
 
-TEST_F(AbIncrementalTest, EveryValueEqualsTheFullWindowUnderWritersLateCommitsAndRestarts) {
+// Rounds of concurrent writers, late transactions that commit or roll back in random order, a
+// test registered late, a restart, tests ending and coming back; after each round every value
+// equals the oracle's, and nothing was left for the reconciliation to correct.
+void AbIncrementalTest::RunRandomizedRounds() {
   std::minstd_rand random(20261201);
   {
     pqxx::connection connection(sandbox_->dsn());
@@ -267,6 +272,20 @@ TEST_F(AbIncrementalTest, EveryValueEqualsTheFullWindowUnderWritersLateCommitsAn
       << log_output_.str();
 }
 
+TEST_F(AbIncrementalTest, EveryValueEqualsTheFullWindowUnderWritersLateCommitsAndRestarts) {
+  RunRandomizedRounds();
+  EXPECT_EQ(log_output_.str().find("customers are evicted"), std::string::npos);
+}
+
+// With room for fewer customers than the tests have, customers are evicted and read back by
+// index when they return: the values stay those of the full window.
+TEST_F(AbIncrementalTest, PastTheCustomerCapEvictedCustomersAreReadBackExactly) {
+  config_.max_tracked_customers = 40;  // of about 4 arms x 150 customers
+  RunRandomizedRounds();
+  EXPECT_NE(log_output_.str().find("customers are evicted"), std::string::npos)
+      << log_output_.str();
+}
+
 // A transaction open longer than store.late_commit_window is missed by the increments; the
 // next reconciliation finds it, corrects the aggregates and logs by how much.
 TEST_F(AbIncrementalTest, ReconciliationCorrectsWhatACommitPastTheWindowHid) {
@@ -317,9 +336,31 @@ TEST_F(AbIncrementalTest, ReconciliationCorrectsWhatACommitPastTheWindowHid) {
       << log;
 }
 
-// The steady-state statement finds the new rows by primary key and each touched customer's
-// history by index: its cost follows the new rows, not the size of a test.
-TEST_F(AbIncrementalTest, SteadyStateStatementReadsThroughIndexes) {
+// The plan of `sql` with `values` bound, as text.
+std::string Plan(pqxx::transaction_base& txn, const std::string& sql,
+                 const std::vector<std::string>& values) {
+  std::string plan;
+  for (const auto& row : txn.exec("EXPLAIN " + Bind(sql, values))) {
+    plan += std::string(row[0].c_str()) + "\n";
+  }
+  return plan;
+}
+
+// No whole table, and no whole test: the (ab_test_id, customer_id, id) index read for a test
+// rather than one customer is a scan of the test too.
+void ExpectNoWholeReads(const std::string& plan) {
+  for (const char* table : {"recommendations", "outcome_events", "feedback"}) {
+    EXPECT_EQ(plan.find(std::string("Seq Scan on ") + table), std::string::npos) << plan;
+  }
+  EXPECT_EQ(plan.find("Cond: ((ab_test_id = ANY"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("Cond: (ab_test_id = ANY"), std::string::npos) << plan;
+}
+
+// The steady-state statements read through indexes: the new rows by primary key and the
+// earlier events of the touched recommendations (ab_tests_delta), and, for a customer the
+// memory does not hold, its history by (ab_test_id, customer_id) (ab_tests_history). Their cost
+// follows the new rows, not the size of a test.
+TEST_F(AbIncrementalTest, SteadyStateStatementsReadThroughIndexes) {
   pqxx::connection connection(sandbox_->dsn());
   {
     pqxx::work txn(connection);
@@ -335,22 +376,20 @@ TEST_F(AbIncrementalTest, SteadyStateStatementReadsThroughIndexes) {
     values.push_back(std::to_string(top));
     values.push_back("'{" + std::to_string(top - 100) + "," + std::to_string(top - 90) + "}'");
   }
-  const std::string bound = Bind(ab_sql::Delta(), values);
-  std::string plan;
-  for (const auto& row : txn.exec("EXPLAIN " + bound)) plan += std::string(row[0].c_str()) + "\n";
+  const std::string delta = Plan(txn, ab_sql::Delta(), values);
+  for (const char* index : {"recommendations_pkey", "outcome_events_pkey", "feedback_pkey",
+                            "outcome_events_recommendation_id_idx"}) {
+    EXPECT_NE(delta.find(index), std::string::npos) << index << "\n" << delta;
+  }
+  ExpectNoWholeReads(delta);
+  const std::string history = Plan(txn, ab_sql::History(),
+                                   {"'{\"t1\",\"t2\"}'", "'{\"A\",\"trt\"}'", "'{\"c1\",\"c2\"}'",
+                                    values[3], values[5], values[6], values[8]});
   for (const char* index :
-       {"recommendations_pkey", "outcome_events_pkey", "feedback_pkey",
-        "recommendations_ab_test_id_customer_id_idx", "outcome_events_recommendation_id_idx",
-        "feedback_recommendation_id_idx"}) {
-    EXPECT_NE(plan.find(index), std::string::npos) << index << "\n" << plan;
+       {"recommendations_ab_test_id_customer_id_idx", "outcome_events_recommendation_id_idx"}) {
+    EXPECT_NE(history.find(index), std::string::npos) << index << "\n" << history;
   }
-  for (const char* table : {"recommendations", "outcome_events", "feedback"}) {
-    EXPECT_EQ(plan.find(std::string("Seq Scan on ") + table), std::string::npos) << plan;
-  }
-  // The (ab_test_id, customer_id, id) index read for a whole test, not one customer, is a
-  // scan of the test too.
-  EXPECT_EQ(plan.find("Cond: ((ab_test_id = ANY"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("Cond: (ab_test_id = ANY"), std::string::npos) << plan;
+  ExpectNoWholeReads(history);
 }
 
 }  // namespace

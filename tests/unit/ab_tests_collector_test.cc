@@ -28,10 +28,12 @@ Row Arm(const std::string& variant, const std::string& customers, const std::str
           revenue_cents, "40",    "10",      "900000000"};
 }
 
-// One row of ab_tests_delta: test, variant, then the same sums as Arm() from customers on, as
-// differences.
-Row Delta(const std::string& variant, const std::string& customers) {
-  return {"homepage", variant, customers, customers, "0", "0", "0", "0", "0", "0", "0"};
+// One row of ab_tests_delta, a recommendation not counted before (new), of `customer`, not
+// purchased, returned or rated: test, variant, customer, counted, purchased and returned by
+// the new events, the revenue they add in cents, purchased and returned before, satisfaction
+// sum and count.
+Row NewRecommendation(const std::string& variant, const std::string& customer) {
+  return {"homepage", variant, customer, "f", "f", "f", "0", "f", "f", "0", "0"};
 }
 
 class AbTestsCollectorTest : public ::testing::Test {
@@ -56,6 +58,7 @@ class AbTestsCollectorTest : public ::testing::Test {
     SetTop("outcome_events", kEventsTop);
     SetTop("feedback", kFeedbackTop);
     store_->SetRows("ab_tests_arms", std::move(arms));
+    store_->SetRows("ab_tests_customers", {});
   }
 
   void SetTop(const std::string& table, const std::string& top) {
@@ -170,7 +173,7 @@ TEST_F(AbTestsCollectorTest, ACancelledCycleFailsKeepsTheLastResultsAndTheNextCo
   ASSERT_TRUE(collector_.Collect().status.ok());
   // One new recommendation, a new customer of control: the next cycle reads only its delta.
   SetTop("recommendations", "6001");
-  store_->SetRows("ab_tests_delta", {Delta("control", "1")});
+  store_->SetRows("ab_tests_delta", {NewRecommendation("control", "c-new")});
   const CollectOutput output = CollectAndCancel(collector_, *store_, "ab_tests_delta");
   EXPECT_EQ(output.status.message(),
             "outcomes store: query ab_tests_delta: ERROR:  canceling statement due to user "
@@ -186,6 +189,8 @@ TEST_F(AbTestsCollectorTest, ACancelledCycleFailsKeepsTheLastResultsAndTheNextCo
   EXPECT_EQ(deltas[1].params[3], kRecommendationsTop);
   EXPECT_EQ(deltas[1].params[4], "6001");
   EXPECT_EQ(store_->statements("ab_tests_arms").size(), 1u);  // no full count again
+  // The customers held after the first count are all of them: a new one needs no read-back.
+  EXPECT_TRUE(store_->statements("ab_tests_history").empty());
 }
 
 }  // namespace

@@ -276,6 +276,19 @@ TEST(ConfigTest, AnalyticsNeedsAStoreAndValidSettings) {
       "(use ms, s, m, h, d, w, y)");
 }
 
+// analytics.ab_tests.max_tracked_customers: read as given, 0 allowed (no customer held), a
+// negative count refused at its place.
+TEST(ConfigTest, AbTestsCustomerCapIsReadAndMustNotBeNegative) {
+  const auto held = Load("store:\n  dsn: x\nanalytics:\n  ab_tests: {max_tracked_customers: 0}\n");
+  ASSERT_TRUE(held.ok()) << held.error();
+  EXPECT_EQ(held.value().analytics->ab_tests->max_tracked_customers, 0);
+  const auto negative =
+      Load("store:\n  dsn: x\nanalytics:\n  ab_tests:\n    max_tracked_customers: -5\n");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.error(),
+            "test.yml:5:28: analytics.ab_tests.max_tracked_customers: must be at least 0");
+}
+
 TEST(ConfigTest, ReadsACustomQuery) {
   const auto config = Load(
       "store:\n  dsn: x\n"

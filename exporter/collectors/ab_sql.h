@@ -1,0 +1,44 @@
+// The statements of the A/B aggregates (AbAggregates), one named function each, exposed so
+// that tests can check their plans and use the full-window statement as their oracle. Each is
+// written in the store's names of `sql` (store.schema; default: the reference schema's
+// recommendations, outcome_events, feedback and ab_tests). Pure functions.
+#pragma once
+
+#include <string>
+
+#include "exporter/store/schema_sql.h"
+
+namespace outcomes::ab_sql {
+
+// The tests to read: $1 the ended retention as an interval; `has_split_column` whether
+// ab_tests has traffic_share_b.
+std::string Tests(bool has_split_column, const SchemaSql& sql = SchemaSql());
+
+// The full-window aggregate per (test, variant), the definition of every A/B value. With
+// `exact`, revenue and squares come as integer cents and cents² (reconciliation); without, as
+// float8 (the historical statement, the tests' oracle). $1 the ended retention; with `only`,
+// $2 a text[] of the tests to read.
+std::string FullWindow(bool has_split_column, bool exact, bool only = false,
+                       const SchemaSql& sql = SchemaSql());
+
+// The recommendations the rows past the watermarks touch (new recommendations, new
+// PURCHASED/RETURNED events, new SATISFACTION feedback), one row each: test, variant,
+// customer, whether it was counted before, whether the new events purchase or return it,
+// the revenue they add in cents, whether it was purchased or returned before, and the new
+// satisfaction sum and count. $1..$3 the tracked
+// tests, variant_a and variant_b as text[]; then per table (recommendations, outcome_events,
+// feedback) the old watermark, the new one and the late ids found, as $4..$12.
+std::string Delta(const SchemaSql& sql = SchemaSql());
+
+// What was counted before this cycle of the customers in $1..$3 (test, variant, customer as
+// text[]), through the (ab_test_id, customer_id, id) index: counted recommendations, converted,
+// revenue in cents. $4/$5 the recommendations' old watermark and late ids found, $6/$7 the
+// events'. Asked only for customers the in-memory state does not hold.
+std::string History(const SchemaSql& sql = SchemaSql());
+
+// The per-customer state of the tests in $1..$3 (test, variant_a, variant_b as text[]):
+// test, variant, customer, converted, revenue in cents, highest recommendation id; the most
+// recently active first, at most $4 rows. The start-up backfill.
+std::string Customers(const SchemaSql& sql = SchemaSql());
+
+}  // namespace outcomes::ab_sql
