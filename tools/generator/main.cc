@@ -25,8 +25,8 @@ namespace outcomes::generator {
 namespace {
 
 // Set by SIGINT/SIGTERM; a signal handler can only reach a global.
-volatile std::sig_atomic_t g_stop =
-    0;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
+volatile std::sig_atomic_t g_stop = 0;
 
 extern "C" void OnSignal(int /*signo*/) { g_stop = 1; }
 
@@ -71,15 +71,17 @@ int RunHistoryCommand(const Options& o) {
             << (o.days == 1 ? " day x " : " days x ") << o.per_day << "/day: inserted "
             << TotalsLine(result.totals) << " ab_tests=" << tests_inserted << " in "
             << FormatSeconds(secs) << " ("
-            << static_cast<long long>(static_cast<double>(result.totals.recs) /
-                                      std::max(secs, 1e-6))
+            << static_cast<std::int64_t>(static_cast<double>(result.totals.recs) /
+                                         std::max(secs, 1e-6))
             << " recommendations/s); " << result.not_due << " later steps not due yet" << std::endl;
   return result.interrupted ? 130 : 0;
 }
 
 int Main(int argc, char** argv) {
+  // Read before any thread starts.
+  const char* env_dsn = std::getenv("OUTCOMES_DSN");  // NOLINT(concurrency-mt-unsafe)
   const Result<Options> options =
-      ParseOptions(std::vector<std::string>(argv + 1, argv + argc), std::getenv("OUTCOMES_DSN"));
+      ParseOptions(std::vector<std::string>(argv + 1, argv + argc), env_dsn);
   if (!options.ok()) {
     std::cerr << "outcomes_generator: " << options.error() << std::endl;
     return 2;

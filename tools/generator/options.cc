@@ -93,8 +93,7 @@ Status SetOption(Options& o, const std::string& option, const std::string& value
     if (!seed.ok()) return seed.status();
     o.seed = seed.value();
   } else if (option == "--rate") {
-    const Status status =
-        SetNumber(o.rate, value, option, 0.0, 1e6, "--rate must be > 0 and <= 1000000");
+    Status status = SetNumber(o.rate, value, option, 0.0, 1e6, "--rate must be > 0 and <= 1000000");
     if (status.ok() && !(o.rate > 0)) return Status::Error("--rate must be > 0 and <= 1000000");
     return status;
   } else if (option == "--duration") {

@@ -85,7 +85,7 @@ const Recommendation& Simulator::Create(std::int64_t id, Micros at,
   Recommendation rec{};
   rec.id = id;
   rec.created = at;
-  rec.version = static_cast<std::int8_t>(rng_.Pick(weights));
+  rec.version = static_cast<std::uint8_t>(rng_.Pick(weights));
   // A few heavy customers and popular products, a long tail of the others.
   rec.customer = static_cast<std::int32_t>(
       std::min<double>(kCustomers - 1, std::floor(kCustomers * std::pow(rng_.Uniform(), 1.4))));

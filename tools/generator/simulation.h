@@ -180,9 +180,9 @@ struct Recommendation {
   std::int64_t price_cents;
   std::int32_t customer;
   std::int16_t product;
-  std::int8_t version;  // index into kVersions
-  std::int8_t test;     // -1: no test, else index into Simulator::tests
-  std::int8_t variant;  // 0: variant_a, 1: variant_b
+  std::uint8_t version;  // index into kVersions
+  std::int8_t test;      // -1: no test, else index into Simulator::tests
+  std::int8_t variant;   // 0: variant_a, 1: variant_b
 
   bool operator==(const Recommendation&) const = default;
 };

@@ -37,7 +37,8 @@ void CopyRecommendations(pqxx::work& tx, const std::vector<Recommendation>& recs
       std::vector<std::string>{"id", "customer_id", "product_id", "model_version", "ab_test_id",
                                "variant", "score", "price", "created_at"}};
   for (const auto& rec : recs) {
-    const TestInfo* test = rec.test >= 0 ? &tests[static_cast<std::size_t>(rec.test)] : nullptr;
+    const TestInfo* test =
+        rec.test >= 0 ? &tests[static_cast<std::size_t>(static_cast<int>(rec.test))] : nullptr;
     const char* variant = nullptr;
     if (test != nullptr) variant = (rec.variant == 0 ? test->variant_a : test->variant_b).c_str();
     out << std::make_tuple(
@@ -66,11 +67,12 @@ void CopyFeedback(pqxx::work& tx, const std::vector<Feedback>& feedback) {
                       std::vector<std::string>{"recommendation_id", "feedback_type", "score",
                                                "comment", "created_at"}};
   for (const auto& row : feedback) {
-    out << std::make_tuple(
-        std::to_string(row.rec), kFeedbackTypeName[row.type],
-        std::to_string(static_cast<int>(row.score)),
-        row.comment >= 0 ? kComments[static_cast<std::size_t>(row.comment)] : nullptr,
-        FormatTimestamp(row.at));
+    out << std::make_tuple(std::to_string(row.rec), kFeedbackTypeName[row.type],
+                           std::to_string(static_cast<int>(row.score)),
+                           row.comment >= 0
+                               ? kComments[static_cast<std::size_t>(static_cast<int>(row.comment))]
+                               : nullptr,
+                           FormatTimestamp(row.at));
   }
   out.complete();
 }
