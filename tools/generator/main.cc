@@ -52,7 +52,7 @@ int RunHistoryCommand(const Options& o) {
   HistoryWindow window;
   window.end = WallMicros() + store.ClockOffset();
   window.start = window.end - o.days * kDay;
-  window.recommendations = static_cast<std::int64_t>(o.days) * o.per_day;
+  window.recommendations = o.days * o.per_day;
   window.seed = o.seed;
 
   Simulator sim(o.seed, kHistoryTiming);

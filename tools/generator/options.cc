@@ -84,9 +84,10 @@ Status SetOption(Options& o, const std::string& option, const std::string& value
   if (option == "--dsn") {
     o.dsn = value;
   } else if (option == "--days") {
-    return SetNumber(o.days, value, option, 1L, 3650L, "--days must be between 1 and 3650");
+    return SetNumber(o.days, value, option, std::int64_t{1}, std::int64_t{3650},
+                     "--days must be between 1 and 3650");
   } else if (option == "--per-day") {
-    return SetNumber(o.per_day, value, option, 1L, 100'000'000L,
+    return SetNumber(o.per_day, value, option, std::int64_t{1}, std::int64_t{100000000},
                      "--per-day must be between 1 and 100000000");
   } else if (option == "--seed") {
     const Result<std::uint64_t> seed = ParseNumberOption<std::uint64_t>(value, option);

@@ -17,8 +17,8 @@ struct Options {
   std::string dsn;                        // libpq DSN or URI. Default: $OUTCOMES_DSN
   std::string mode;                       // "history" or "live"; required
   bool help = false;                      // -h/--help: print kUsage and exit
-  long days = 14;                         // history: length of the window in days. Default: 14
-  long per_day = 2000;                    // history: recommendations per day. Default: 2000
+  std::int64_t days = 14;                 // history: length of the window in days. Default: 14
+  std::int64_t per_day = 2000;            // history: recommendations per day. Default: 2000
   std::uint64_t seed = 1;                 // Default: 1
   double rate = 10;                       // live: recommendations per second. Default: 10
   std::optional<Duration> duration;       // live: how long to run. Default: until a signal
