@@ -109,6 +109,8 @@ std::string CohortsCollector::OracleSql() { return CohortAggregate(kOracleFilter
 
 std::string CohortsCollector::EdgesSql() { return CohortAggregate(kEdgesFilter, false); }
 
+std::string CohortsCollector::FirstSeenSql() { return kFirstSeenSql; }
+
 // Per (model_version, minute) the change the new rows make: a new recommendation adds itself
 // with the flags of all its events; a known one touched by new events moves from the flags of
 // its events counted before (those outside the new ids) to the flags of all of them.

@@ -69,6 +69,7 @@ StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
   options.application_name = config_.application_name;
   options.connect_timeout = config_.connect_timeout;
   options.statement_timeout = config_.statement_timeout;
+  session_options_ = options;
   connection_ =
       std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
                                             config_.max_backoff, name_, deps_.log, deps_.now);
@@ -85,6 +86,10 @@ void StoreCollector::Cancel() { connection_->Cancel(); }
 CollectOutput StoreCollector::Collect() {
   CollectOutput output;
   Status status = connection_->Ensure();
+  if (status.ok() && !plans_checked_) {
+    plans_checked_ = true;
+    CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), deps_.log, name_);
+  }
   if (status.ok()) {
     const auto now = deps_.now();
     const bool full_count =
