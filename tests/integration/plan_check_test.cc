@@ -18,19 +18,16 @@ namespace {
 
 using testing_support::PgSandbox;
 
-PgSandbox* sandbox = nullptr;
-
-class PlanCheckEnvironment : public testing::Environment {
- public:
-  void SetUp() override { sandbox = new PgSandbox(); }
-  void TearDown() override { delete sandbox; }
-};
-const auto* const kEnvironment = testing::AddGlobalTestEnvironment(new PlanCheckEnvironment);
+// One PostgreSQL for the binary, started on first use and stopped at exit.
+PgSandbox& Sandbox() {
+  static PgSandbox sandbox;
+  return sandbox;
+}
 
 constexpr const char* kWarning = "a statement reads a whole table";
 
 void Exec(const std::string& sql) {
-  pqxx::connection connection(sandbox->dsn());
+  pqxx::connection connection(Sandbox().dsn());
   pqxx::nontransaction txn(connection);
   txn.exec(sql);
 }
@@ -40,7 +37,7 @@ class PlanCheckTest : public testing::Test {
   // One cycle of each SQL collector of the reference schema; returns the log.
   std::string CollectOnce() {
     StoreConfig store;
-    store.dsn = sandbox->dsn();
+    store.dsn = Sandbox().dsn();
     const StoreCollectorDeps deps{
         log_, [](const SessionOptions& options) { return MakePgSession(options); }};
     StoreCollector store_collector(store, deps);
@@ -82,7 +79,7 @@ TEST_F(PlanCheckTest, MissingIndexGivesOneWarningNamingItAndTheStatement) {
 }
 
 TEST_F(PlanCheckTest, ShippedIndexesExistInTheSchema) {
-  pqxx::connection connection(sandbox->dsn());
+  pqxx::connection connection(Sandbox().dsn());
   pqxx::nontransaction txn(connection);
   for (const ShippedIndex& index : ShippedIndexes()) {
     const pqxx::row row =
