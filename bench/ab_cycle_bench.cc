@@ -8,6 +8,7 @@
 //        ab_cycle_bench --state-memory N
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <pqxx/pqxx>
@@ -98,9 +99,8 @@ void InsertRows(pqxx::connection& connection, const std::string& test,
   txn.commit();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The benchmark; main() turns an exception (the store going away) into one line.
+int Run(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << "usage: ab_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES] "
                  "[MAX_TRACKED_CUSTOMERS]\n       ab_cycle_bench --state-memory N\n";
@@ -119,10 +119,10 @@ int main(int argc, char** argv) {
   std::string test;
   std::vector<std::string> customers;
   std::vector<std::string> variants;
-  long long events = 0;
+  std::int64_t events = 0;
   {
     pqxx::nontransaction txn(connection);
-    events = txn.exec("SELECT count(*) FROM outcome_events")[0][0].as<long long>();
+    events = txn.exec("SELECT count(*) FROM outcome_events")[0][0].as<std::int64_t>();
     const auto running = txn.exec("SELECT test_id FROM ab_tests WHERE status = 'RUNNING' LIMIT 1");
     if (running.empty()) {
       std::cerr << "no RUNNING test in ab_tests\n";
@@ -192,4 +192,15 @@ int main(int argc, char** argv) {
             << " max_tracked_customers=" << config.max_tracked_customers
             << " rss_bytes=" << RssBytes() << "\n";
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "ab_cycle_bench: " << e.what() << "\n";
+    return 1;
+  }
 }

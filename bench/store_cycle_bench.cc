@@ -5,6 +5,7 @@
 // [NEW_ROWS_PER_CYCLE] [CYCLES]
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <iostream>
 #include <pqxx/pqxx>
 #include <sstream>
@@ -37,9 +38,8 @@ void InsertRows(pqxx::connection& connection, int count) {
   txn.commit();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The benchmark; main() turns an exception (the store going away) into one line.
+int Run(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << "usage: store_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES]\n";
     return 2;
@@ -63,9 +63,9 @@ int main(int argc, char** argv) {
   pqxx::connection connection(dsn);
   const auto rows = [&connection](const char* table) {
     pqxx::nontransaction txn(connection);
-    return txn.exec(std::string("SELECT count(*) FROM ") + table)[0][0].as<long long>();
+    return txn.exec(std::string("SELECT count(*) FROM ") + table)[0][0].as<std::int64_t>();
   };
-  const long long events = rows("outcome_events");
+  const std::int64_t events = rows("outcome_events");
 
   auto started = Clock::now();
   if (!collector.Collect().status.ok()) {
@@ -105,4 +105,15 @@ int main(int argc, char** argv) {
             << " sweep_cycle_median_s=" << Median(sweep) << " (no new rows, " << swept_ranges
             << " missing-id ranges swept per reconcile_interval)\n";
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "store_cycle_bench: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -121,6 +121,10 @@ std::string CohortsCollector::EdgesSql(const SchemaSql& sql) {
   return sql.Render(CohortAggregate(kEdgesFilter, false));
 }
 
+std::string CohortsCollector::FirstSeenSql(const SchemaSql& sql) {
+  return sql.Render(kFirstSeenSql);
+}
+
 // Per (model_version, minute) the change the new rows make: a new recommendation adds itself
 // with the flags of all its events; a known one touched by new events moves from the flags of
 // its events counted before (those outside the new ids) to the flags of all of them.
@@ -297,7 +301,7 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
   }
 
   Result<std::vector<Row>> first =
-      reader.Query("model_versions_first_seen", sql_.Render(kFirstSeenSql), {});
+      reader.Query("model_versions_first_seen", FirstSeenSql(sql_), {});
   if (!first.ok()) return first.status();
   std::vector<std::pair<std::string, double>> first_seen;
   for (const Row& row : first.value()) {

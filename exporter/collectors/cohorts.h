@@ -56,6 +56,7 @@ class CohortsCollector : public SqlCollector {
   // The steady-state statements, public so tests can check their plans.
   static std::string DeltaSql(const SchemaSql& sql = SchemaSql());
   static std::string EdgesSql(const SchemaSql& sql = SchemaSql());
+  static std::string FirstSeenSql(const SchemaSql& sql = SchemaSql());
 
   // The cohorts of the last successful cycle (for tests; not thread-safe).
   const std::vector<Cohort>& cohorts() const { return cohorts_; }
@@ -63,6 +64,7 @@ class CohortsCollector : public SqlCollector {
  protected:
   Status Read(SnapshotReader& reader) override;
   std::vector<prometheus::MetricFamily> Families() const override;
+  std::vector<PlannedStatement> PlannedStatements() const override;  // planned_statements.cc
 
  private:
   Result<CohortBuckets> ReadBuckets(SnapshotReader& reader, std::int64_t first_minute,

@@ -63,6 +63,7 @@ class DriftCollector : public SqlCollector {
  protected:
   Status Read(SnapshotReader& reader) override;
   std::vector<prometheus::MetricFamily> Families() const override;
+  std::vector<PlannedStatement> PlannedStatements() const override;  // planned_statements.cc
 
  private:
   // The noise level at (bins, N, M) from the simulation, memoised: only the sizes seen in the

@@ -16,6 +16,7 @@ SqlCollector::SqlCollector(std::string name, StoreConfig store, Duration interva
   options.application_name = store_.application_name;
   options.connect_timeout = store_.connect_timeout;
   options.statement_timeout = std::min(store_.statement_timeout, timeout_);
+  session_options_ = options;
   connection_ = std::make_unique<ReconnectingSession>(
       deps_.make_session(options), interval_, store_.max_backoff, name_, deps_.log, deps_.now);
 }
@@ -23,6 +24,10 @@ SqlCollector::SqlCollector(std::string name, StoreConfig store, Duration interva
 CollectOutput SqlCollector::Collect() {
   CollectOutput output;
   output.status = connection_->Ensure();
+  if (output.status.ok() && !plans_checked_) {
+    plans_checked_ = true;
+    CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), log(), name_);
+  }
   if (output.status.ok()) {
     output.status =
         connection_->session().InSnapshot([this](SnapshotReader& reader) { return Read(reader); });

@@ -8,6 +8,7 @@
 
 #include "exporter/collectors/collector.h"
 #include "exporter/collectors/store.h"
+#include "exporter/store/plan_check.h"
 #include "exporter/store/reconnecting_session.h"
 
 namespace outcomes {
@@ -28,6 +29,9 @@ class SqlCollector : public Collector {
   virtual Status Read(SnapshotReader& reader) = 0;
   // The families to serve, from the last successful Read().
   virtual std::vector<prometheus::MetricFamily> Families() const = 0;
+  // The steady-state statements with representative parameters, EXPLAINed once at the first
+  // successful connection (plan_check.h). Default: none.
+  virtual std::vector<PlannedStatement> PlannedStatements() const { return {}; }
 
   const StoreConfig& store_config() const { return store_; }
   Logger& log() { return deps_.log; }
@@ -39,6 +43,8 @@ class SqlCollector : public Collector {
   const Duration timeout_;
   StoreCollectorDeps deps_;
   std::unique_ptr<ReconnectingSession> connection_;
+  SessionOptions session_options_;  // for the plan check's own session
+  bool plans_checked_ = false;
 };
 
 // Parses a number that SQL returned as text; NULL is 0.

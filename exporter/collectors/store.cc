@@ -98,6 +98,7 @@ StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
       tables_(StoreTables(SchemaSql(config_.schema))),
       first_count_(deps_.make_session, OptionsOf(config_)) {
   const SessionOptions options = OptionsOf(config_);
+  session_options_ = options;
   connection_ =
       std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
                                             config_.max_backoff, name_, deps_.log, deps_.now);
@@ -138,6 +139,10 @@ CollectOutput StoreCollector::Collect() {
   CollectOutput output;
   Status status = connection_->Ensure();
   if (status.ok() && !ledgers_[0].initialized()) status = CountFromScratch();
+  if (status.ok() && !plans_checked_) {
+    plans_checked_ = true;
+    CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), deps_.log, name_);
+  }
   if (status.ok()) {
     status = connection_->session().InSnapshot(
         [&](SnapshotReader& reader) { return ReadTables(reader); });

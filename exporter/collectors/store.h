@@ -22,6 +22,7 @@
 #include "exporter/core/clock.h"
 #include "exporter/core/log.h"
 #include "exporter/metrics/series_limit.h"
+#include "exporter/store/plan_check.h"
 #include "exporter/store/reconnecting_session.h"
 #include "exporter/store/schema_sql.h"
 
@@ -53,6 +54,8 @@ class StoreCollector : public Collector {
   CollectOutput Collect() override;
   void Cancel() override;
   bool SameConfig(const Collector& other) const override;
+  // The per-cycle reads of the reference tables, for the start-up plan check (plan_check.h).
+  std::vector<PlannedStatement> PlannedStatements() const;
 
  private:
   // The first count of every table, in parallel on several sessions (ParallelCount).
@@ -92,6 +95,8 @@ class StoreCollector : public Collector {
   // By family name; the ledgers keep counting every label set, /metrics gets the kept ones.
   std::map<std::string, SeriesLimit> limits_;
   std::set<std::string> warned_families_;
+  SessionOptions session_options_;  // for the plan check's own session
+  bool plans_checked_ = false;
 };
 
 }  // namespace outcomes

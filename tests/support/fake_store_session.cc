@@ -11,31 +11,37 @@ class FakeStore::Session : public StoreSession {
   void Disconnect() override { store_->Disconnect(); }
   Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override;
   void Cancel() override { store_->Cancel(); }
+  // Like PgSession: only the statements this session ran.
   std::vector<std::pair<std::string, double>> QueryDurations() const override {
-    return store_->QueryDurations();
+    std::vector<std::pair<std::string, double>> durations = store_->QueryDurations();
+    std::erase_if(durations, [this](const auto& entry) { return !ran_.contains(entry.first); });
+    return durations;
   }
 
  private:
   std::shared_ptr<FakeStore> store_;
+  std::set<std::string> ran_;
 };
 
 class FakeStore::Reader : public SnapshotReader {
  public:
-  explicit Reader(FakeStore& store) : store_(store) {}
+  Reader(FakeStore& store, std::set<std::string>& ran) : store_(store), ran_(ran) {}
   Result<std::vector<Row>> Query(const std::string& name, const std::string& sql,
                                  const std::vector<std::string>& params) override {
+    ran_.insert(name);
     return store_.Query(name, sql, params);
   }
 
  private:
   FakeStore& store_;
+  std::set<std::string>& ran_;
 };
 
 // The same wording as PgSession, so that tests check what the user would see.
 Status FakeStore::Session::InSnapshot(const std::function<Status(SnapshotReader&)>& body) {
   if (!store_->Connected()) return Status::Error("outcomes store: not connected");
   store_->BeginSnapshot();
-  Reader reader(*store_);
+  Reader reader(*store_, ran_);
   Status status = body(reader);
   if (!status.ok()) return Status::Error("outcomes store: " + status.message());
   return status;
