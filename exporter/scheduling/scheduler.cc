@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
 #include <exception>
 #include <thread>
@@ -13,8 +12,14 @@ namespace outcomes {
 // io_context's thread; the state is guarded by mutex_.
 class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
  public:
-  Slot(boost::asio::io_context& io, Logger& log, std::shared_ptr<Collector> collector)
-      : io_(io), log_(log), collector_(std::move(collector)), timer_(io), watchdog_(io) {
+  Slot(boost::asio::io_context& io, Logger& log, const Clock& clock, const Timers& timers,
+       std::shared_ptr<Collector> collector)
+      : io_(io),
+        log_(log),
+        clock_(clock),
+        collector_(std::move(collector)),
+        timer_(timers.Make(io)),
+        watchdog_(timers.Make(io)) {
     state_.name = collector_->name();
     state_.interval = collector_->interval();
   }
@@ -25,7 +30,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     if (!collector_->asynchronous()) {
       worker_ = std::thread([self = shared_from_this()] { self->WorkerLoop(); });
     }
-    Arm(std::chrono::steady_clock::now());
+    Arm(clock_.SteadyNow());
   }
 
   // From any thread. The timers belong to the io thread (it arms them), so they are cancelled
@@ -37,9 +42,9 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
       if (state_.running) collector_->Cancel();
     }
     wake_.notify_all();
-    boost::asio::post(timer_.get_executor(), [self = shared_from_this()] {
-      self->timer_.cancel();
-      self->watchdog_.cancel();
+    boost::asio::post(io_, [self = shared_from_this()] {
+      self->timer_->Cancel();
+      self->watchdog_->Cancel();
     });
   }
 
@@ -80,10 +85,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
 
  private:
   void Arm(std::chrono::steady_clock::time_point when) {
-    timer_.expires_at(when);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
-      if (!error) self->Trigger();
-    });
+    timer_->At(when, [self = shared_from_this()] { self->Trigger(); });
   }
 
   // On the io thread: starts the cycle (or hands it to the worker) and its watchdog.
@@ -105,10 +107,8 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     } else {
       wake_.notify_all();
     }
-    watchdog_.expires_after(collector_->timeout());
-    watchdog_.async_wait([self = shared_from_this(), run](const boost::system::error_code& error) {
-      if (!error) self->OnTimeout(run);
-    });
+    watchdog_->At(clock_.SteadyNow() + collector_->timeout(),
+                  [self = shared_from_this(), run] { self->OnTimeout(run); });
   }
 
   // Hands an asynchronous cycle to its collector. Whatever the collector does, the cycle ends:
@@ -131,8 +131,8 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
    public:
     explicit AsyncCycle(std::shared_ptr<Slot> slot)
         : slot_(std::move(slot)),
-          started_(std::chrono::steady_clock::now()),
-          wall_started_(std::chrono::system_clock::now()) {}
+          started_(slot_->clock_.SteadyNow()),
+          wall_started_(slot_->clock_.SystemNow()) {}
     AsyncCycle(const AsyncCycle&) = delete;
     AsyncCycle& operator=(const AsyncCycle&) = delete;
     ~AsyncCycle() {
@@ -194,8 +194,8 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
   }
 
   void RunCycle() {
-    const auto started = std::chrono::steady_clock::now();
-    const auto wall_started = std::chrono::system_clock::now();
+    const auto started = clock_.SteadyNow();
+    const auto wall_started = clock_.SystemNow();
     CollectOutput output;
     try {
       output = collector_->Collect();
@@ -211,7 +211,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
   // Records a finished cycle and schedules the next; on the worker or the io thread.
   void Finish(CollectOutput output, std::chrono::steady_clock::time_point started,
               std::chrono::system_clock::time_point wall_started) {
-    const auto finished = std::chrono::steady_clock::now();
+    const auto finished = clock_.SteadyNow();
     const double seconds = std::chrono::duration<double>(finished - started).count();
     // Serialized here, outside the lock, once per cycle instead of once per scrape.
     auto prepared = std::make_shared<const PreparedFamilies>(output.families);
@@ -235,7 +235,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
       state_.last_duration_seconds = seconds;
       state_.last_run = wall_started;
       state_.last_error = output.status.message();
-      if (output.status.ok()) state_.last_success = std::chrono::system_clock::now();
+      if (output.status.ok()) state_.last_success = clock_.SystemNow();
       families_ = std::move(families);
       prepared_ = std::move(prepared);
       // One log line when a collector starts failing or its error changes, one when it recovers.
@@ -250,7 +250,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     }
     if (stopping) return;
     // Next cycle one interval after this one started, or at once if that is already past.
-    const auto next = std::max(started + collector_->interval(), std::chrono::steady_clock::now());
+    const auto next = std::max(started + collector_->interval(), clock_.SteadyNow());
     boost::asio::post(io_, [self = shared_from_this(), next] {
       bool stopping_now = false;
       {
@@ -258,16 +258,17 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
         stopping_now = self->stopping_;
       }
       if (stopping_now) return;
-      self->watchdog_.cancel();
+      self->watchdog_->Cancel();
       self->Arm(next);
     });
   }
 
   boost::asio::io_context& io_;
   Logger& log_;
+  const Clock& clock_;
   const std::shared_ptr<Collector> collector_;
-  boost::asio::steady_timer timer_;
-  boost::asio::steady_timer watchdog_;
+  const std::unique_ptr<Timer> timer_;
+  const std::unique_ptr<Timer> watchdog_;
   std::thread worker_;
 
   mutable std::mutex mutex_;
@@ -283,7 +284,9 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
   PreparedPart prepared_;
 };
 
-Scheduler::Scheduler(boost::asio::io_context& io, Logger& log) : io_(io), log_(log) {}
+Scheduler::Scheduler(boost::asio::io_context& io, Logger& log, const Clock& clock,
+                     const Timers& timers)
+    : io_(io), log_(log), clock_(clock), timers_(timers) {}
 
 void RunEventLoop(boost::asio::io_context& io, Logger& log) {
   for (;;) {
@@ -324,7 +327,7 @@ void Scheduler::Apply(const std::vector<std::shared_ptr<Collector>>& collectors)
         }
       }
       if (!kept) {
-        kept = std::make_shared<Slot>(io_, log_, collector);
+        kept = std::make_shared<Slot>(io_, log_, clock_, timers_, collector);
         started.push_back(kept);
       }
       next.push_back(std::move(kept));

@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "exporter/collectors/collector.h"
+#include "exporter/core/clock.h"
 #include "exporter/core/log.h"
 #include "exporter/metrics/prepared.h"
+#include "exporter/scheduling/timer.h"
 
 namespace outcomes {
 
@@ -37,7 +39,10 @@ struct CollectorState {
 
 class Scheduler {
  public:
-  Scheduler(boost::asio::io_context& io, Logger& log);
+  // Intervals, timeouts and the exported times are read from `clock` and waited for on
+  // `timers` (both outlive the scheduler); tests pass a fake clock and timers.
+  Scheduler(boost::asio::io_context& io, Logger& log, const Clock& clock = RealClock(),
+            const Timers& timers = AsioTimers());
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -47,7 +52,8 @@ class Scheduler {
   void Apply(const std::vector<std::shared_ptr<Collector>>& collectors);
 
   // Stops every collector: cancels timers, asks running cycles to cancel, and waits up to
-  // `grace` for their threads. Returns false if some cycle did not finish in time.
+  // `grace` of real time (it bounds the process's exit, whatever the clock) for their threads.
+  // Returns false if some cycle did not finish in time.
   bool Stop(Duration grace);
 
   std::vector<CollectorState> States() const;
@@ -63,6 +69,8 @@ class Scheduler {
 
   boost::asio::io_context& io_;
   Logger& log_;
+  const Clock& clock_;
+  const Timers& timers_;
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<Slot>> slots_;
   std::vector<std::shared_ptr<Slot>> retired_;  // stopped, threads not yet joined
