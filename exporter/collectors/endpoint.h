@@ -26,8 +26,7 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
   Duration interval() const override { return config_.interval; }
   // The probe enforces its own deadline; the scheduler's watchdog only backs it up.
   Duration timeout() const override { return config_.timeout + std::chrono::seconds(1); }
-  bool asynchronous() const override { return true; }
-  void CollectAsync(boost::asio::io_context& io, std::function<void(CollectOutput)> done) override;
+  void CollectAsync(boost::asio::io_context& io, Done done) override;
   bool SameConfig(const Collector& other) const override;
 
  private:

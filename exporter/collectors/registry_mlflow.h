@@ -29,8 +29,7 @@ class MlflowRegistryCollector : public Collector,
   const std::string& name() const override { return name_; }
   Duration interval() const override { return config_.interval; }
   Duration timeout() const override { return config_.timeout + std::chrono::seconds(1); }
-  bool asynchronous() const override { return true; }
-  void CollectAsync(boost::asio::io_context& io, std::function<void(CollectOutput)> done) override;
+  void CollectAsync(boost::asio::io_context& io, Done done) override;
   bool SameConfig(const Collector& other) const override;
 
   // One model version as the registry reports it; created_seconds < 0 when not reported.

@@ -12,7 +12,7 @@
 
 namespace outcomes {
 
-class SqlCollector : public Collector {
+class SqlCollector : public BlockingCollector {
  public:
   SqlCollector(std::string name, StoreConfig store, Duration interval, Duration timeout,
                StoreCollectorDeps deps);

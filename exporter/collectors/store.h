@@ -36,7 +36,7 @@ struct StoreCollectorDeps {
   SystemClock wall_now = SystemOf(RealClock());
 };
 
-class StoreCollector : public Collector {
+class StoreCollector : public BlockingCollector {
  public:
   StoreCollector(StoreConfig config, StoreCollectorDeps deps);
 

@@ -60,14 +60,18 @@ std::vector<prometheus::MetricFamily> ThresholdsCollector::Families(
   return families;
 }
 
-CollectOutput ThresholdsCollector::Collect() { return {Status::Ok(), Families(config_)}; }
+void ThresholdsCollector::CollectAsync(boost::asio::io_context& /*io*/, Done done) {
+  done(Collect());
+}
+
+CollectOutput ThresholdsCollector::Collect() const { return {Status::Ok(), Families(config_)}; }
 
 bool ThresholdsCollector::SameConfig(const Collector& other) const {
   const auto* same = dynamic_cast<const ThresholdsCollector*>(&other);
   return same != nullptr && same->config_ == config_;
 }
 
-std::shared_ptr<Collector> MakeThresholdsCollector(const Config& config) {
+std::shared_ptr<ThresholdsCollector> MakeThresholdsCollector(const Config& config) {
   return std::make_shared<ThresholdsCollector>(config.retraining);
 }
 

@@ -22,7 +22,9 @@ class ThresholdsCollector : public Collector {
   const std::string& name() const override { return name_; }
   Duration interval() const override { return std::chrono::minutes(1); }
   Duration timeout() const override { return std::chrono::seconds(10); }
-  CollectOutput Collect() override;
+  // Reads nothing, so the cycle ends at once, on the io_context's thread.
+  void CollectAsync(boost::asio::io_context& io, Done done) override;
+  CollectOutput Collect() const;
   bool SameConfig(const Collector& other) const override;
 
   // The families of `config`, for Collect() and for tests.
@@ -33,6 +35,6 @@ class ThresholdsCollector : public Collector {
   const RetrainingConfig config_;
 };
 
-std::shared_ptr<Collector> MakeThresholdsCollector(const Config& config);
+std::shared_ptr<ThresholdsCollector> MakeThresholdsCollector(const Config& config);
 
 }  // namespace outcomes

@@ -2,14 +2,12 @@
 
 #include <atomic>
 #include <boost/asio/post.hpp>
-#include <condition_variable>
 #include <exception>
-#include <thread>
 
 namespace outcomes {
 
-// One collector's timer, watchdog and worker thread. Timers are touched only on the
-// io_context's thread; the state is guarded by mutex_.
+// One collector's timer, watchdog and state. Timers are touched only on the io_context's
+// thread; the state is guarded by mutex_.
 class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
  public:
   Slot(boost::asio::io_context& io, Logger& log, const Clock& clock, const Timers& timers,
@@ -26,12 +24,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
 
   const std::shared_ptr<Collector>& collector() const { return collector_; }
 
-  void Start() {
-    if (!collector_->asynchronous()) {
-      worker_ = std::thread([self = shared_from_this()] { self->WorkerLoop(); });
-    }
-    Arm(clock_.SteadyNow());
-  }
+  void Start() { Arm(clock_.SteadyNow()); }
 
   // From any thread. The timers belong to the io thread (it arms them), so they are cancelled
   // there; until then, stopping_ keeps a firing timer from starting a cycle.
@@ -41,31 +34,15 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
       stopping_ = true;
       if (state_.running) collector_->Cancel();
     }
-    wake_.notify_all();
     boost::asio::post(io_, [self = shared_from_this()] {
       self->timer_->Cancel();
       self->watchdog_->Cancel();
     });
   }
 
-  // Waits until `deadline` for the worker thread; detaches it if it is still busy.
-  bool Join(std::chrono::steady_clock::time_point deadline) {
-    if (!worker_.joinable()) return true;  // asynchronous, or never started
-    std::unique_lock<std::mutex> lock(mutex_);
-    const bool done = exited_cv_.wait_until(lock, deadline, [this] { return exited_; });
-    lock.unlock();
-    if (done) {
-      worker_.join();
-    } else {
-      worker_.detach();  // The process is exiting; the cycle ends with it.
-    }
-    return done;
-  }
-
-  bool exited() const {
-    if (!worker_.joinable()) return true;
+  bool running() const {
     const std::lock_guard<std::mutex> lock(mutex_);
-    return exited_;
+    return state_.running;
   }
 
   CollectorState State() const {
@@ -88,34 +65,26 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     timer_->At(when, [self = shared_from_this()] { self->Trigger(); });
   }
 
-  // On the io thread: starts the cycle (or hands it to the worker) and its watchdog.
+  // On the io thread: starts the cycle and its watchdog.
   void Trigger() {
     std::uint64_t run = 0;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
       run = ++run_id_;
-      if (collector_->asynchronous()) {
-        state_.running = true;
-        timed_out_ = false;
-      } else {
-        run_requested_ = true;
-      }
+      state_.running = true;
+      timed_out_ = false;
     }
-    if (collector_->asynchronous()) {
-      StartAsyncCycle();
-    } else {
-      wake_.notify_all();
-    }
+    StartCycle();
     watchdog_->At(clock_.SteadyNow() + collector_->timeout(),
                   [self = shared_from_this(), run] { self->OnTimeout(run); });
   }
 
-  // Hands an asynchronous cycle to its collector. Whatever the collector does, the cycle ends:
-  // by `done`, by the exception CollectAsync throws, or when the collector drops every copy of
-  // `done` uncalled (an exception left one of its handlers; RunEventLoop logs it).
-  void StartAsyncCycle() {
-    auto cycle = std::make_shared<AsyncCycle>(shared_from_this());
+  // Hands a cycle to its collector. Whatever the collector does, the cycle ends: by `done`, by
+  // the exception CollectAsync throws, or when the collector drops every copy of `done`
+  // uncalled (an exception left one of its handlers; RunEventLoop logs it).
+  void StartCycle() {
+    auto cycle = std::make_shared<Cycle>(shared_from_this());
     try {
       collector_->CollectAsync(
           io_, [cycle](CollectOutput output) { cycle->Complete(std::move(output)); });
@@ -126,16 +95,16 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     }
   }
 
-  // One asynchronous cycle, shared by the copies of its `done`; it finishes the cycle once.
-  class AsyncCycle {
+  // One cycle, shared by the copies of its `done`; it finishes the cycle once.
+  class Cycle {
    public:
-    explicit AsyncCycle(std::shared_ptr<Slot> slot)
+    explicit Cycle(std::shared_ptr<Slot> slot)
         : slot_(std::move(slot)),
           started_(slot_->clock_.SteadyNow()),
           wall_started_(slot_->clock_.SystemNow()) {}
-    AsyncCycle(const AsyncCycle&) = delete;
-    AsyncCycle& operator=(const AsyncCycle&) = delete;
-    ~AsyncCycle() {
+    Cycle(const Cycle&) = delete;
+    Cycle& operator=(const Cycle&) = delete;
+    ~Cycle() {
       if (completed_.exchange(true)) return;
       try {
         slot_->Abandon(started_, wall_started_);
@@ -176,39 +145,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
               {{"collector", state_.name}, {"timeout", FormatDuration(collector_->timeout())}});
   }
 
-  void WorkerLoop() {
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [this] { return stopping_ || run_requested_; });
-        if (stopping_) break;
-        run_requested_ = false;
-        state_.running = true;
-        timed_out_ = false;
-      }
-      RunCycle();
-    }
-    const std::lock_guard<std::mutex> lock(mutex_);
-    exited_ = true;
-    exited_cv_.notify_all();
-  }
-
-  void RunCycle() {
-    const auto started = clock_.SteadyNow();
-    const auto wall_started = clock_.SystemNow();
-    CollectOutput output;
-    try {
-      output = collector_->Collect();
-    } catch (const std::exception& e) {
-      // Collectors return errors as values; this is the last line of defence.
-      output.status = Status::Error(std::string("unexpected exception: ") + e.what());
-    } catch (...) {
-      output.status = Status::Error("unexpected exception of an unknown type");
-    }
-    Finish(std::move(output), started, wall_started);
-  }
-
-  // Records a finished cycle and schedules the next; on the worker or the io thread.
+  // Records a finished cycle and schedules the next; on the collector's thread or the io thread.
   void Finish(CollectOutput output, std::chrono::steady_clock::time_point started,
               std::chrono::system_clock::time_point wall_started) {
     const auto finished = clock_.SteadyNow();
@@ -269,15 +206,10 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
   const std::shared_ptr<Collector> collector_;
   const std::unique_ptr<Timer> timer_;
   const std::unique_ptr<Timer> watchdog_;
-  std::thread worker_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable exited_cv_;
   bool stopping_ = false;
-  bool run_requested_ = false;
   bool timed_out_ = false;
-  bool exited_ = false;
   std::uint64_t run_id_ = 0;
   CollectorState state_;
   std::shared_ptr<const std::vector<prometheus::MetricFamily>> families_;
@@ -338,12 +270,8 @@ void Scheduler::Apply(const std::vector<std::shared_ptr<Collector>>& collectors)
       retired_.push_back(std::move(slot));
     }
     slots_ = std::move(next);
-    // Join the retired slots whose threads have finished; the rest wait for a later call.
-    std::erase_if(retired_, [](const std::shared_ptr<Slot>& slot) {
-      if (!slot->exited()) return false;
-      slot->Join(std::chrono::steady_clock::now());
-      return true;
-    });
+    // Forget the retired slots whose last cycle has ended; Stop() waits for the others.
+    std::erase_if(retired_, [](const std::shared_ptr<Slot>& slot) { return !slot->running(); });
   }
   for (const auto& slot : started) slot->Start();
 }
@@ -361,7 +289,7 @@ bool Scheduler::Stop(Duration grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   bool all_done = true;
   for (const auto& slot : all) {
-    if (!slot->Join(deadline)) {
+    if (!slot->collector()->AwaitIdle(deadline)) {
       all_done = false;
       log_.Warn("collector still running at shutdown", {{"collector", slot->collector()->name()}});
     }

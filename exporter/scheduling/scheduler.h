@@ -1,5 +1,6 @@
-// Scheduler: runs each collector on its own interval on Boost.Asio timers, each cycle on that
-// collector's own worker thread, so a slow collector never delays another one or a scrape.
+// Scheduler: runs each collector on its own interval on timers (Boost.Asio's, or a test's fake
+// ones). A cycle never blocks the io_context's thread (see Collector: blocking collectors run
+// on their own worker thread), so a slow collector never delays another one or a scrape.
 // A cycle never overlaps the previous one of the same collector; a cycle past its timeout is
 // cancelled and recorded as failed. When a cycle ends, its families are serialized on the
 // cycle's own thread, so that a scrape only takes pointers to the prepared bytes and never waits
@@ -52,7 +53,8 @@ class Scheduler {
   void Apply(const std::vector<std::shared_ptr<Collector>>& collectors);
 
   // Stops every collector: cancels timers, asks running cycles to cancel, and waits up to
-  // `grace` of real time (it bounds the process's exit, whatever the clock) for their threads.
+  // `grace` of real time (it bounds the process's exit, whatever the clock) for the cycles that
+  // run on collectors' own threads.
   // Returns false if some cycle did not finish in time.
   bool Stop(Duration grace);
 

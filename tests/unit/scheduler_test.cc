@@ -27,7 +27,7 @@ using TimePoint = std::chrono::steady_clock::time_point;
 
 // A synchronous collector that records when (on the fake clock) and how concurrently its cycles
 // ran. A cycle takes `work` of fake time, or, when `blocks`, lasts until Cancel().
-class FakeCollector : public Collector {
+class FakeCollector : public BlockingCollector {
  public:
   struct Options {
     Duration interval = 10s;
@@ -105,8 +105,7 @@ class ThrowingAsyncCollector : public Collector {
   const std::string& name() const override { return name_; }
   Duration interval() const override { return 10s; }
   Duration timeout() const override { return 5s; }
-  bool asynchronous() const override { return true; }
-  void CollectAsync(boost::asio::io_context& io, std::function<void(CollectOutput)> done) override {
+  void CollectAsync(boost::asio::io_context& io, Done done) override {
     ++runs_;
     if (where_ == Where::kInCollectAsync) throw std::runtime_error("boom");
     boost::asio::post(io, [done = std::move(done)] {

@@ -1,0 +1,100 @@
+// BlockingCollector, the adapter that runs a blocking Collect() on the collector's own worker
+// thread behind the asynchronous contract. The tests wait for events, never for time.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <stdexcept>
+
+#include "exporter/collectors/collector.h"
+
+namespace outcomes {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Collect() returns `message` as its error, throws it when `throws`, or waits for Cancel()
+// when `blocks`.
+class ScriptedCollector : public BlockingCollector {
+ public:
+  struct Script {
+    bool throws = false;
+    bool blocks = false;
+  };
+  explicit ScriptedCollector(Script script) : script_(script) {}
+
+  const std::string& name() const override { return name_; }
+  Duration interval() const override { return 1s; }
+  Duration timeout() const override { return 1s; }
+  bool SameConfig(const Collector& /*other*/) const override { return false; }
+  CollectOutput Collect() override {
+    thread_ = std::this_thread::get_id();
+    if (script_.throws) throw std::runtime_error("boom");
+    if (script_.blocks) cancelled_.get_future().wait();
+    return {Status::Error("collected"), {}};
+  }
+  void Cancel() override { cancelled_.set_value(); }
+
+  std::thread::id thread_;
+
+ private:
+  const std::string name_ = "scripted";
+  const Script script_;
+  std::promise<void> cancelled_;
+};
+
+// Runs one cycle through the contract and returns what `done` got.
+CollectOutput RunCycle(const std::shared_ptr<Collector>& collector) {
+  boost::asio::io_context io;
+  std::promise<CollectOutput> output;
+  collector->CollectAsync(io, [&](CollectOutput out) { output.set_value(std::move(out)); });
+  return output.get_future().get();
+}
+
+TEST(BlockingCollectorTest, RunsCollectOnItsOwnThreadAndPassesItsOutputToDone) {
+  auto collector = std::make_shared<ScriptedCollector>(ScriptedCollector::Script{});
+  EXPECT_EQ(RunCycle(collector).status.message(), "collected");
+  EXPECT_NE(collector->thread_, std::this_thread::get_id());
+  const std::thread::id first = collector->thread_;
+  (void)RunCycle(collector);
+  EXPECT_EQ(collector->thread_, first);  // one worker thread for every cycle
+}
+
+TEST(BlockingCollectorTest, AnExceptionFromCollectFailsTheCycle) {
+  auto collector = std::make_shared<ScriptedCollector>(ScriptedCollector::Script{.throws = true});
+  EXPECT_EQ(RunCycle(collector).status.message(), "unexpected exception: boom");
+}
+
+TEST(BlockingCollectorTest, AwaitIdleWaitsForTheRunningCycle) {
+  auto collector = std::make_shared<ScriptedCollector>(ScriptedCollector::Script{.blocks = true});
+  boost::asio::io_context io;
+  std::promise<void> done;
+  collector->CollectAsync(io, [&](const CollectOutput&) { done.set_value(); });
+  EXPECT_FALSE(collector->AwaitIdle(std::chrono::steady_clock::now()));
+  collector->Cancel();
+  done.get_future().wait();
+  EXPECT_TRUE(collector->AwaitIdle(std::chrono::steady_clock::now() + 10s));
+}
+
+TEST(BlockingCollectorTest, ACycleKeepsItsCollectorAliveUntilItEnds) {
+  auto collector = std::make_shared<ScriptedCollector>(ScriptedCollector::Script{.blocks = true});
+  const std::weak_ptr<ScriptedCollector> watch = collector;
+  boost::asio::io_context io;
+  std::promise<void> done;
+  collector->CollectAsync(io, [&](const CollectOutput&) { done.set_value(); });
+  ScriptedCollector& running = *collector;
+  collector.reset();
+  EXPECT_FALSE(watch.expired());
+  // The cycle's end drops the last owner, on the worker thread, which then ends on its own.
+  running.Cancel();
+  done.get_future().wait();
+  while (!watch.expired()) std::this_thread::yield();
+}
+
+TEST(BlockingCollectorTest, ACollectorNotOwnedByASharedPtrFailsAtStart) {
+  ScriptedCollector collector(ScriptedCollector::Script{});
+  boost::asio::io_context io;
+  EXPECT_THROW(collector.CollectAsync(io, [](const CollectOutput&) {}), std::bad_weak_ptr);
+}
+
+}  // namespace
+}  // namespace outcomes
