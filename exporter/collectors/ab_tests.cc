@@ -96,14 +96,8 @@ AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
 
 AbTestsCollector::AbTestsCollector(const StoreConfig& store, AbTestsConfig config,
                                    StoreCollectorDeps deps)
-    : SqlCollector("ab_tests", store, config.interval, config.timeout, deps),
-      config_(config),
+    : WithSettings(config, "ab_tests", store, config.interval, config.timeout, deps),
       now_(deps.now) {}
-
-bool AbTestsCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const AbTestsCollector*>(&other);
-  return same != nullptr && same->config_ == config_ && same->store_config() == store_config();
-}
 
 namespace {
 

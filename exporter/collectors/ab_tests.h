@@ -72,10 +72,9 @@ AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
                        const AbTestsConfig& config, const AlwaysValidEvidence& previous,
                        double traffic_share_b = 0.5);
 
-class AbTestsCollector : public SqlCollector {
+class AbTestsCollector : public WithSettings<SqlCollector, AbTestsConfig> {
  public:
   AbTestsCollector(const StoreConfig& store, AbTestsConfig config, StoreCollectorDeps deps);
-  bool SameConfig(const Collector& other) const override;
   // The tests of the last successful cycle, for tests.
   const std::vector<AbResult>& results() const { return results_; }
 
@@ -84,7 +83,8 @@ class AbTestsCollector : public SqlCollector {
   std::vector<prometheus::MetricFamily> Families() const override;
 
  private:
-  const AbTestsConfig config_;
+  // settings(), by the name the reads use.
+  const AbTestsConfig& config_ = settings();
   const std::function<SteadyTime()> now_;
   AbAggregates aggregates_;
   std::optional<SteadyTime> last_reconcile_;  // the last full-window count

@@ -157,16 +157,8 @@ FROM flags GROUP BY 1, 2
 
 CohortsCollector::CohortsCollector(const StoreConfig& store, CohortsConfig config,
                                    double cost_per_recommendation, StoreCollectorDeps deps)
-    : SqlCollector("cohorts", store, config.interval, config.timeout, std::move(deps)),
-      config_(config),
-      cost_per_recommendation_(cost_per_recommendation) {}
-
-bool CohortsCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const CohortsCollector*>(&other);
-  return same != nullptr && same->config_ == config_ &&
-         same->cost_per_recommendation_ == cost_per_recommendation_ &&
-         same->store_config() == store_config();
-}
+    : WithSettings({config, cost_per_recommendation}, "cohorts", store, config.interval,
+                   config.timeout, std::move(deps)) {}
 
 Result<CohortBuckets> CohortsCollector::ReadBuckets(SnapshotReader& reader,
                                                     std::int64_t first_minute,

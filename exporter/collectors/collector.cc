@@ -3,8 +3,22 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <typeinfo>
 
 namespace outcomes {
+
+std::string Collector::ErrorPrefix() const {
+  std::string prefix = name();
+  if (const std::size_t slash = prefix.find('/'); slash != std::string::npos) prefix[slash] = ' ';
+  return prefix + ": ";
+}
+
+bool Collector::SameConfig(const Collector& other) const {
+  return typeid(*this) == typeid(other) && frame_ == other.frame_ && SameSettings(other);
+}
+
+// The frame is compared by SameConfig() itself.
+bool Collector::SameSettings(const Collector& /*other*/) const { return true; }
 
 // What the collector and its worker thread share. The thread holds it, not the collector, so
 // that the last owner of the collector may be the cycle that the thread just ran.
@@ -32,7 +46,8 @@ struct BlockingCollector::Worker {
   }
 };
 
-BlockingCollector::BlockingCollector() : worker_(std::make_shared<Worker>()) {}
+BlockingCollector::BlockingCollector(CollectorFrame frame)
+    : Collector(std::move(frame)), worker_(std::make_shared<Worker>()) {}
 
 BlockingCollector::~BlockingCollector() {
   {

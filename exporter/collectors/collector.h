@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "exporter/core/duration.h"
@@ -28,17 +29,29 @@ struct CollectOutput {
   std::vector<prometheus::MetricFamily> families;
 };
 
+// What every collector is scheduled by.
+struct CollectorFrame {
+  // The `collector` label and log field, e.g. "store" or "endpoint/reco-api".
+  std::string name;
+  Duration interval{};
+  // Past this deadline the scheduler calls Cancel() and records the cycle as failed.
+  Duration timeout{};
+
+  bool operator==(const CollectorFrame&) const = default;
+};
+
 class Collector {
  public:
   using Done = std::function<void(CollectOutput)>;
 
+  explicit Collector(CollectorFrame frame) : frame_(std::move(frame)) {}
   virtual ~Collector() = default;
 
-  // The `collector` label and log field, e.g. "store" or "endpoint/reco-api".
-  virtual const std::string& name() const = 0;
-  virtual Duration interval() const = 0;
-  // Past this deadline the scheduler calls Cancel() and records the cycle as failed.
-  virtual Duration timeout() const = 0;
+  const std::string& name() const { return frame_.name; }
+  Duration interval() const { return frame_.interval; }
+  Duration timeout() const { return frame_.timeout; }
+  // What the collector's errors start with: "endpoint reco-api: " for "endpoint/reco-api".
+  std::string ErrorPrefix() const;
 
   // Starts one cycle and returns without blocking; `done` is called exactly once, on the
   // io_context's thread or on the collector's own, when the cycle ends. Called on the
@@ -53,9 +66,40 @@ class Collector {
   // when none is running. Default: true (a collector without a thread of its own).
   virtual bool AwaitIdle(std::chrono::steady_clock::time_point /*deadline*/) { return true; }
 
-  // True when this running collector already matches `other`'s configuration, so that a
-  // reload keeps it (and its state) instead of replacing it.
-  virtual bool SameConfig(const Collector& other) const = 0;
+  // True when this running collector already matches `other`'s configuration (same type,
+  // frame and settings), so that a reload keeps it (and its state) instead of replacing it.
+  bool SameConfig(const Collector& other) const;
+
+ protected:
+  // Compares what a base or the collector holds besides the frame; `other` has this
+  // collector's type. Every override also asks its base. WithSettings implements it.
+  virtual bool SameSettings(const Collector& other) const = 0;
+
+ private:
+  const CollectorFrame frame_;
+};
+
+// WithSettings<Base, Settings>: a collector base plus the collector's own settings (a config
+// struct with operator==), which a reload compares, so that no collector writes SameConfig.
+// `Base`'s constructor arguments follow the settings.
+template <typename Base, typename Settings>
+class WithSettings : public Base {
+ public:
+  const Settings& settings() const { return settings_; }
+
+ protected:
+  template <typename... BaseArgs>
+  explicit WithSettings(const Settings& settings, BaseArgs&&... base_args)
+      : Base(std::forward<BaseArgs>(base_args)...), settings_(settings) {}
+
+  bool SameSettings(const Collector& other) const override {
+    // SameConfig() checked that `other` is of this collector's type, so of this base's.
+    return static_cast<const WithSettings&>(other).settings_ == settings_ &&
+           Base::SameSettings(other);
+  }
+
+ private:
+  const Settings settings_;
 };
 
 // BlockingCollector: the adapter for collectors whose cycle blocks (a database read). Each
@@ -65,7 +109,7 @@ class Collector {
 // Collect() runs on the worker thread only; Cancel() may come from any thread.
 class BlockingCollector : public Collector, public std::enable_shared_from_this<BlockingCollector> {
  public:
-  BlockingCollector();
+  explicit BlockingCollector(CollectorFrame frame);
   ~BlockingCollector() override;
   BlockingCollector(const BlockingCollector&) = delete;
   BlockingCollector& operator=(const BlockingCollector&) = delete;

@@ -134,13 +134,7 @@ SELECT model_version, window_name, bin, count(*) FROM binned GROUP BY 1, 2, 3 OR
 
 DriftCollector::DriftCollector(const StoreConfig& store, DriftConfig config,
                                StoreCollectorDeps deps)
-    : SqlCollector("drift", store, config.interval, config.timeout, std::move(deps)),
-      config_(config) {}
-
-bool DriftCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const DriftCollector*>(&other);
-  return same != nullptr && same->config_ == config_ && same->store_config() == store_config();
-}
+    : WithSettings(config, "drift", store, config.interval, config.timeout, std::move(deps)) {}
 
 double DriftCollector::NoiseLevel(std::int64_t n, std::int64_t m) {
   const auto key = std::make_tuple(n, m);

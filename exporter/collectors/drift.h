@@ -45,10 +45,9 @@ struct DriftResult {
 // (model_version, unix hour of created_at) -> kFineBins counts.
 using ScoreHistograms = std::map<std::pair<std::string, std::int64_t>, std::vector<std::uint32_t>>;
 
-class DriftCollector : public SqlCollector {
+class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
  public:
   DriftCollector(const StoreConfig& store, DriftConfig config, StoreCollectorDeps deps);
-  bool SameConfig(const Collector& other) const override;
 
   // The full-window SQL that returns (model_version, window, bin, count) over the exact
   // quantile cuts: the definition, and the oracle of the tests.
@@ -74,7 +73,8 @@ class DriftCollector : public SqlCollector {
   DriftResult Compare(const std::string& version, const std::vector<std::int64_t>& reference,
                       const std::vector<std::int64_t>& current) const;
 
-  const DriftConfig config_;
+  // settings(), by the name the reads use.
+  const DriftConfig& config_ = settings();
   std::vector<DriftResult> results_;
   std::map<std::tuple<std::int64_t, std::int64_t>, double> noise_levels_;  // (N, M) -> level
   std::map<std::tuple<std::int64_t, std::int64_t>, double> noise_levels_used_;

@@ -129,16 +129,8 @@ Result<std::shared_ptr<EndpointCollector>> EndpointCollector::Create(const Endpo
 }
 
 EndpointCollector::EndpointCollector(EndpointConfig config, HttpClient client, Logger& log)
-    : config_(std::move(config)),
-      name_("endpoint/" + config_.name),
-      client_(std::move(client)),
-      log_(log),
+    : WithSettings(config, "endpoint", config, std::move(client), log),
       bucket_counts_(config_.buckets.size(), 0) {}
-
-bool EndpointCollector::SameConfig(const Collector& other) const {
-  const auto* endpoint = dynamic_cast<const EndpointCollector*>(&other);
-  return endpoint != nullptr && endpoint->config_ == config_;
-}
 
 bool EndpointCollector::ValidStatus(int code) const {
   if (config_.valid_status_codes.empty()) return code >= 200 && code < 300;

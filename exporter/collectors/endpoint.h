@@ -9,25 +9,21 @@
 #include <memory>
 #include <optional>
 
-#include "exporter/collectors/collector.h"
+#include "exporter/collectors/probe_collector.h"
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
 #include "exporter/probe/http_client.h"
 
 namespace outcomes {
 
-class EndpointCollector : public Collector, public std::enable_shared_from_this<EndpointCollector> {
+class EndpointCollector : public WithSettings<ProbeCollector, EndpointConfig>,
+                          public std::enable_shared_from_this<EndpointCollector> {
  public:
   // Fails when the URL or TLS files cannot be used (e.g. an unreadable CA file).
   static Result<std::shared_ptr<EndpointCollector>> Create(const EndpointConfig& config,
                                                            Logger& log);
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return config_.interval; }
-  // The probe enforces its own deadline; the scheduler's watchdog only backs it up.
-  Duration timeout() const override { return config_.timeout + std::chrono::seconds(1); }
   void CollectAsync(boost::asio::io_context& io, Done done) override;
-  bool SameConfig(const Collector& other) const override;
 
  private:
   EndpointCollector(EndpointConfig config, HttpClient client, Logger& log);
@@ -39,10 +35,8 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
   std::vector<prometheus::MetricFamily> BuildFamilies() const;
   bool ValidStatus(int code) const;
 
-  const EndpointConfig config_;
-  const std::string name_;
-  const HttpClient client_;
-  Logger& log_;
+  // settings(), by the name the reads use.
+  const EndpointConfig& config_ = settings();
 
   // Cumulative since start, exported as counters and a histogram.
   std::vector<std::uint64_t> bucket_counts_;  // one per config_.buckets entry, not cumulative

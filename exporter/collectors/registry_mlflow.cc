@@ -90,17 +90,9 @@ Result<std::shared_ptr<MlflowRegistryCollector>> MlflowRegistryCollector::Create
 
 MlflowRegistryCollector::MlflowRegistryCollector(RegistryConfig config, HttpClient client,
                                                  Logger& log)
-    : config_(std::move(config)),
-      name_("registry/" + config_.name),
-      client_(std::move(client)),
+    : WithSettings(config, "registry", config, std::move(client), log),
       // The configured URL is the tracking server's base; the API paths are appended to it.
-      base_path_(client_.url.target.substr(0, client_.url.target.find_last_not_of('/') + 1)),
-      log_(log) {}
-
-bool MlflowRegistryCollector::SameConfig(const Collector& other) const {
-  const auto* registry = dynamic_cast<const MlflowRegistryCollector*>(&other);
-  return registry != nullptr && registry->config_ == config_;
-}
+      base_path_(client_.url.target.substr(0, client_.url.target.find_last_not_of('/') + 1)) {}
 
 Result<std::vector<MlflowRegistryCollector::Version>> MlflowRegistryCollector::ParseLatestVersions(
     const std::string& body) {

@@ -63,7 +63,8 @@ const std::vector<TableSpec>& ReferenceTables() {
 }
 
 StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
-    : config_(std::move(config)), deps_(std::move(deps)) {
+    : WithSettings(config, CollectorFrame{"store", config.interval, config.timeout}),
+      deps_(std::move(deps)) {
   SessionOptions options;
   options.dsn = config_.dsn;
   options.application_name = config_.application_name;
@@ -73,11 +74,6 @@ StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
       std::make_unique<ReconnectingSession>(deps_.make_session(options), config_.interval,
                                             config_.max_backoff, name_, deps_.log, deps_.now);
   for (const TableSpec& spec : ReferenceTables()) ledgers_.emplace_back(spec.merges);
-}
-
-bool StoreCollector::SameConfig(const Collector& other) const {
-  const auto* store = dynamic_cast<const StoreCollector*>(&other);
-  return store != nullptr && store->config_ == config_;
 }
 
 void StoreCollector::Cancel() { connection_->Cancel(); }

@@ -36,16 +36,12 @@ struct StoreCollectorDeps {
   SystemClock wall_now = SystemOf(RealClock());
 };
 
-class StoreCollector : public BlockingCollector {
+class StoreCollector : public WithSettings<BlockingCollector, StoreConfig> {
  public:
   StoreCollector(StoreConfig config, StoreCollectorDeps deps);
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return config_.interval; }
-  Duration timeout() const override { return config_.timeout; }
   CollectOutput Collect() override;
   void Cancel() override;
-  bool SameConfig(const Collector& other) const override;
 
  private:
   Status ReadTables(SnapshotReader& reader, bool full_count);
@@ -55,8 +51,9 @@ class StoreCollector : public BlockingCollector {
   // One line when a family starts dropping series, not one per cycle.
   void WarnAboutNewDrops();
 
-  const std::string name_ = "store";
-  const StoreConfig config_;
+  // The frame's name and settings(), by the names the reads use.
+  const std::string& name_ = name();
+  const StoreConfig& config_ = settings();
   StoreCollectorDeps deps_;
   std::unique_ptr<ReconnectingSession> connection_;
   std::vector<CounterLedger> ledgers_;  // one per ReferenceTables() entry

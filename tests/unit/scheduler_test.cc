@@ -36,11 +36,11 @@ class FakeCollector : public BlockingCollector {
     Duration timeout = 5s;
   };
   FakeCollector(std::string name, const FakeTimers& timers, const FakeClock& clock, Options options)
-      : name_(std::move(name)), timers_(timers), clock_(clock), options_(options) {}
+      : BlockingCollector({std::move(name), options.interval, options.timeout}),
+        timers_(timers),
+        clock_(clock),
+        options_(options) {}
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return options_.interval; }
-  Duration timeout() const override { return options_.timeout; }
   CollectOutput Collect() override {
     const int now_running = ++running_;
     max_running_ = std::max(max_running_.load(), now_running);
@@ -57,7 +57,7 @@ class FakeCollector : public BlockingCollector {
     ++runs_;
     CollectOutput output;
     auto family = MakeFamily("fake_runs", "Runs.", prometheus::MetricType::Gauge);
-    AddSample(family, {{"collector", name_}}, runs_);
+    AddSample(family, {{"collector", name()}}, runs_);
     output.families.push_back(family);
     const std::lock_guard<std::mutex> lock(mutex_);
     if (cancelled_) output.status = Status::Error("cancelled");
@@ -68,10 +68,6 @@ class FakeCollector : public BlockingCollector {
     const std::lock_guard<std::mutex> lock(mutex_);
     cancelled_ = true;
     cancelled_cv_.notify_all();
-  }
-  bool SameConfig(const Collector& other) const override {
-    const auto* fake = dynamic_cast<const FakeCollector*>(&other);
-    return fake != nullptr && fake->options_.interval == options_.interval;
   }
 
   std::vector<TimePoint> starts() const {
@@ -84,8 +80,13 @@ class FakeCollector : public BlockingCollector {
   std::atomic<int> running_{0};
   std::atomic<int> max_running_{0};
 
+ protected:
+  // The frame (name, interval, timeout) is all a reload compares.
+  bool SameSettings(const Collector& other) const override {
+    return Collector::SameSettings(other);
+  }
+
  private:
-  const std::string name_;
   const FakeTimers& timers_;
   const FakeClock& clock_;
   const Options options_;
@@ -100,11 +101,9 @@ class FakeCollector : public BlockingCollector {
 class ThrowingAsyncCollector : public Collector {
  public:
   enum class Where { kInCollectAsync, kInItsHandler };
-  ThrowingAsyncCollector(std::string name, Where where) : name_(std::move(name)), where_(where) {}
+  ThrowingAsyncCollector(std::string name, Where where)
+      : Collector({std::move(name), 10s, 5s}), where_(where) {}
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return 10s; }
-  Duration timeout() const override { return 5s; }
   void CollectAsync(boost::asio::io_context& io, Done done) override {
     ++runs_;
     if (where_ == Where::kInCollectAsync) throw std::runtime_error("boom");
@@ -113,12 +112,12 @@ class ThrowingAsyncCollector : public Collector {
       done({});  // never reached: the exception drops `done`
     });
   }
-  bool SameConfig(const Collector& /*other*/) const override { return false; }
-
   std::atomic<int> runs_{0};
 
+ protected:
+  bool SameSettings(const Collector& /*other*/) const override { return false; }
+
  private:
-  std::string name_;
   Where where_;
 };
 
@@ -127,9 +126,11 @@ class PingCollector : public SqlCollector {
  public:
   PingCollector(const StoreConfig& store, StoreCollectorDeps deps)
       : SqlCollector("ping", store, store.interval, store.timeout, std::move(deps)) {}
-  bool SameConfig(const Collector& /*other*/) const override { return false; }
 
  protected:
+  bool SameSettings(const Collector& other) const override {
+    return SqlCollector::SameSettings(other);
+  }
   Status Read(SnapshotReader& reader) override {
     return reader.Query("ping", "SELECT 1", {}).status();
   }

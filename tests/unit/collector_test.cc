@@ -1,11 +1,12 @@
+// The collector frame: SameConfig() from the type, frame and settings, the error prefix, and
 // BlockingCollector, the adapter that runs a blocking Collect() on the collector's own worker
 // thread behind the asynchronous contract. The tests wait for events, never for time.
+#include "exporter/collectors/collector.h"
+
 #include <gtest/gtest.h>
 
 #include <future>
 #include <stdexcept>
-
-#include "exporter/collectors/collector.h"
 
 namespace outcomes {
 namespace {
@@ -20,12 +21,8 @@ class ScriptedCollector : public BlockingCollector {
     bool throws = false;
     bool blocks = false;
   };
-  explicit ScriptedCollector(Script script) : script_(script) {}
-
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return 1s; }
-  Duration timeout() const override { return 1s; }
-  bool SameConfig(const Collector& /*other*/) const override { return false; }
+  explicit ScriptedCollector(Script script)
+      : BlockingCollector({"scripted", 1s, 1s}), script_(script) {}
   CollectOutput Collect() override {
     thread_ = std::this_thread::get_id();
     if (script_.throws) throw std::runtime_error("boom");
@@ -36,8 +33,10 @@ class ScriptedCollector : public BlockingCollector {
 
   std::thread::id thread_;
 
+ protected:
+  bool SameSettings(const Collector& /*other*/) const override { return false; }
+
  private:
-  const std::string name_ = "scripted";
   const Script script_;
   std::promise<void> cancelled_;
 };
@@ -94,6 +93,39 @@ TEST(BlockingCollectorTest, ACollectorNotOwnedByASharedPtrFailsAtStart) {
   ScriptedCollector collector(ScriptedCollector::Script{});
   boost::asio::io_context io;
   EXPECT_THROW(collector.CollectAsync(io, [](const CollectOutput&) {}), std::bad_weak_ptr);
+}
+
+// Two collector types over the same settings type, which a reload must still tell apart.
+template <int kKind>
+class SettledCollector : public WithSettings<Collector, std::string> {
+ public:
+  SettledCollector(const std::string& settings, CollectorFrame frame)
+      : WithSettings(settings, std::move(frame)) {}
+  void CollectAsync(boost::asio::io_context& /*io*/, Done done) override { done({}); }
+};
+using KindA = SettledCollector<1>;
+using KindB = SettledCollector<2>;
+
+TEST(CollectorFrameTest, TheSameTypeFrameAndSettingsAreTheSameConfig) {
+  EXPECT_TRUE(KindA("x", {"a", 1s, 2s}).SameConfig(KindA("x", {"a", 1s, 2s})));
+}
+
+TEST(CollectorFrameTest, OtherSettingsAreAnotherConfig) {
+  EXPECT_FALSE(KindA("x", {"a", 1s, 2s}).SameConfig(KindA("y", {"a", 1s, 2s})));
+}
+
+TEST(CollectorFrameTest, AnotherFrameIsAnotherConfig) {
+  EXPECT_FALSE(KindA("x", {"a", 1s, 2s}).SameConfig(KindA("x", {"a", 1s, 3s})));
+  EXPECT_FALSE(KindA("x", {"a", 1s, 2s}).SameConfig(KindA("x", {"a", 5s, 2s})));
+}
+
+TEST(CollectorFrameTest, AnotherTypeIsAnotherConfigEvenWithEqualSettings) {
+  EXPECT_FALSE(KindA("x", {"a", 1s, 2s}).SameConfig(KindB("x", {"a", 1s, 2s})));
+}
+
+TEST(CollectorFrameTest, TheErrorPrefixNamesTheKindAndTheInstance) {
+  EXPECT_EQ(KindA("x", {"endpoint/reco-api", 1s, 2s}).ErrorPrefix(), "endpoint reco-api: ");
+  EXPECT_EQ(KindA("x", {"store", 1s, 2s}).ErrorPrefix(), "store: ");
 }
 
 }  // namespace
