@@ -316,4 +316,10 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
   return families;
 }
 
+void AddAbTestsCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store || !config.analytics || !config.analytics->ab_tests) return;
+  out.Add(std::make_shared<AbTestsCollector>(*config.store, *config.analytics->ab_tests,
+                                             StoreDeps(context)));
+}
+
 }  // namespace outcomes

@@ -93,4 +93,7 @@ class AbTestsCollector : public WithSettings<SqlCollector, AbTestsConfig> {
   std::map<std::string, AlwaysValidEvidence> always_valid_;
 };
 
+// The factory of "ab_tests": one collector when `store` and `analytics.ab_tests` are configured.
+void AddAbTestsCollector(const Config& config, CollectorContext& context, CollectorSet& out);
+
 }  // namespace outcomes

@@ -339,4 +339,11 @@ std::vector<prometheus::MetricFamily> CohortsCollector::Families() const {
   return families;
 }
 
+void AddCohortsCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store || !config.analytics || !config.analytics->cohorts) return;
+  out.Add(std::make_shared<CohortsCollector>(*config.store, *config.analytics->cohorts,
+                                             config.analytics->cost_per_recommendation,
+                                             StoreDeps(context)));
+}
+
 }  // namespace outcomes

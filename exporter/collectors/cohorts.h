@@ -88,4 +88,7 @@ class CohortsCollector : public WithSettings<SqlCollector, CohortsSettings> {
   std::optional<SteadyTime> last_rebuild_;
 };
 
+// The factory of "cohorts": one collector when `store` and `analytics.cohorts` are configured.
+void AddCohortsCollector(const Config& config, CollectorContext& context, CollectorSet& out);
+
 }  // namespace outcomes

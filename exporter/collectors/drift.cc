@@ -358,4 +358,10 @@ std::vector<prometheus::MetricFamily> DriftCollector::Families() const {
   return families;
 }
 
+void AddDriftCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store || !config.analytics || !config.analytics->drift) return;
+  out.Add(std::make_shared<DriftCollector>(*config.store, *config.analytics->drift,
+                                           StoreDeps(context)));
+}
+
 }  // namespace outcomes

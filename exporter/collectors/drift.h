@@ -91,4 +91,7 @@ double PsiErrorBound(const std::vector<std::int64_t>& reference,
                      const std::vector<std::int64_t>& current, const std::vector<double>& dp,
                      const std::vector<double>& dq, double floor = 1e-4);
 
+// The factory of "drift": one collector when `store` and `analytics.drift` are configured.
+void AddDriftCollector(const Config& config, CollectorContext& context, CollectorSet& out);
+
 }  // namespace outcomes

@@ -367,4 +367,9 @@ std::vector<prometheus::MetricFamily> EndpointCollector::BuildFamilies() const {
   return families;
 }
 
+void AddEndpointCollectors(const Config& config, CollectorContext& context, CollectorSet& out) {
+  for (const auto& entry : config.endpoints)
+    out.AddOrFail(EndpointCollector::Create(entry, context.log));
+}
+
 }  // namespace outcomes

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 
+#include "exporter/collectors/factory.h"
 #include "exporter/collectors/probe_collector.h"
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
@@ -54,5 +55,9 @@ class EndpointCollector : public WithSettings<ProbeCollector, EndpointConfig>,
   // From the last TLS handshake that succeeded: the earliest notAfter of the server's chain.
   std::optional<double> tls_not_after_seconds_;
 };
+
+// The factory of "endpoint/<name>": one collector per `endpoints` entry; an entry whose URL or TLS
+// files cannot be used is reported.
+void AddEndpointCollectors(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

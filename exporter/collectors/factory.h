@@ -17,8 +17,6 @@
 
 namespace outcomes {
 
-struct StoreCollectorDeps;
-
 // What the factories share; lives as long as the collectors built with it.
 struct CollectorContext {
   Logger& log;

@@ -251,4 +251,11 @@ std::vector<prometheus::MetricFamily> QueryCollector::Families() const {
   return families;
 }
 
+void AddQueryCollectors(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store) return;
+  for (const QueryConfig& query : config.queries) {
+    out.Add(std::make_shared<QueryCollector>(*config.store, query, StoreDeps(context)));
+  }
+}
+
 }  // namespace outcomes

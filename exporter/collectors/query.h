@@ -53,4 +53,7 @@ class QueryCollector : public WithSettings<SqlCollector, QueryConfig> {
   std::function<std::chrono::steady_clock::time_point()> now_;
 };
 
+// The factory of "query/<name>": one collector per `queries` entry, when `store` is configured.
+void AddQueryCollectors(const Config& config, CollectorContext& context, CollectorSet& out);
+
 }  // namespace outcomes

@@ -328,4 +328,9 @@ std::vector<prometheus::MetricFamily> MlflowRegistryCollector::BuildFamilies(boo
   return families;
 }
 
+void AddRegistryCollectors(const Config& config, CollectorContext& context, CollectorSet& out) {
+  for (const auto& entry : config.registries)
+    out.AddOrFail(MlflowRegistryCollector::Create(entry, context.log));
+}
+
 }  // namespace outcomes

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 
+#include "exporter/collectors/factory.h"
 #include "exporter/collectors/probe_collector.h"
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
@@ -74,5 +75,9 @@ class MlflowRegistryCollector : public WithSettings<ProbeCollector, RegistryConf
   const std::string base_path_;  // the URL's path without a trailing slash, e.g. "" or "/mlflow"
   Snapshot snapshot_;            // from the last successful round
 };
+
+// The factory of "registry/<name>": one collector per `registries` entry; an entry whose URL or TLS
+// files cannot be used is reported.
+void AddRegistryCollectors(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

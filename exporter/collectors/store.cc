@@ -296,4 +296,8 @@ std::vector<prometheus::MetricFamily> StoreCollector::BuildFamilies() {
   return families;
 }
 
+void AddStoreCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (config.store) out.Add(std::make_shared<StoreCollector>(*config.store, StoreDeps(context)));
+}
+
 }  // namespace outcomes

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "exporter/collectors/collector.h"
+#include "exporter/collectors/factory.h"
 #include "exporter/collectors/incremental.h"
 #include "exporter/config/config.h"
 #include "exporter/core/clock.h"
@@ -35,6 +36,11 @@ struct StoreCollectorDeps {
   // The timestamps exported (last recount). Default: the machine's wall clock.
   SystemClock wall_now = SystemOf(RealClock());
 };
+
+// The deps of a SQL collector built by a factory: the context's logger and sessions.
+inline StoreCollectorDeps StoreDeps(const CollectorContext& context) {
+  return StoreCollectorDeps{context.log, context.make_session};
+}
 
 class StoreCollector : public WithSettings<BlockingCollector, StoreConfig> {
  public:
@@ -64,5 +70,8 @@ class StoreCollector : public WithSettings<BlockingCollector, StoreConfig> {
   std::map<std::string, SeriesLimit> limits_;
   std::set<std::string> warned_families_;
 };
+
+// The factory of "store": one collector when `store` is configured.
+void AddStoreCollector(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

@@ -73,4 +73,9 @@ std::shared_ptr<ThresholdsCollector> MakeThresholdsCollector(const Config& confi
   return std::make_shared<ThresholdsCollector>(config.retraining);
 }
 
+void AddThresholdsCollector(const Config& config, CollectorContext& /*context*/,
+                            CollectorSet& out) {
+  out.Add(MakeThresholdsCollector(config));
+}
+
 }  // namespace outcomes

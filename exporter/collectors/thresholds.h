@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "exporter/collectors/collector.h"
+#include "exporter/collectors/factory.h"
 #include "exporter/config/config.h"
 
 namespace outcomes {
@@ -32,5 +33,8 @@ class ThresholdsCollector : public WithSettings<Collector, RetrainingConfig> {
 };
 
 std::shared_ptr<ThresholdsCollector> MakeThresholdsCollector(const Config& config);
+
+// The factory of "thresholds": always one collector.
+void AddThresholdsCollector(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes
