@@ -19,24 +19,12 @@
 
 #include "exporter/collectors/collector.h"
 #include "exporter/core/clock.h"
+#include "exporter/core/collector_state.h"
 #include "exporter/core/log.h"
 #include "exporter/metrics/prepared.h"
 #include "exporter/scheduling/timer.h"
 
 namespace outcomes {
-
-// What the landing page and the self metrics show about one collector.
-struct CollectorState {
-  std::string name;
-  Duration interval{};
-  bool has_run = false;
-  bool running = false;
-  bool success = false;
-  double last_duration_seconds = 0;
-  std::chrono::system_clock::time_point last_run{};
-  std::chrono::system_clock::time_point last_success{};
-  std::string last_error;
-};
 
 class Scheduler {
  public:
