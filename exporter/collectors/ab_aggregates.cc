@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "exporter/collectors/incremental.h"
+#include "exporter/counting/incremental.h"
 
 namespace outcomes {
 namespace {

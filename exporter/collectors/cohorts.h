@@ -15,8 +15,8 @@
 #include <map>
 #include <optional>
 
-#include "exporter/collectors/new_rows.h"
 #include "exporter/collectors/sql_collector.h"
+#include "exporter/counting/new_rows.h"
 
 namespace outcomes {
 

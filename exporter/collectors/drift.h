@@ -16,8 +16,8 @@
 #include <optional>
 #include <tuple>
 
-#include "exporter/collectors/new_rows.h"
 #include "exporter/collectors/sql_collector.h"
+#include "exporter/counting/new_rows.h"
 
 namespace outcomes {
 

@@ -9,8 +9,8 @@
 
 #include <map>
 
-#include "exporter/collectors/incremental.h"
 #include "exporter/collectors/sql_collector.h"
+#include "exporter/counting/incremental.h"
 #include "exporter/metrics/family.h"
 
 namespace outcomes {

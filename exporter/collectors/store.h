@@ -15,10 +15,10 @@
 
 #include "exporter/collectors/collector.h"
 #include "exporter/collectors/factory.h"
-#include "exporter/collectors/incremental.h"
 #include "exporter/config/config.h"
 #include "exporter/core/clock.h"
 #include "exporter/core/log.h"
+#include "exporter/counting/incremental.h"
 #include "exporter/metrics/series_limit.h"
 #include "exporter/store/reconnecting_session.h"
 
