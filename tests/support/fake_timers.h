@@ -22,6 +22,16 @@ namespace outcomes::testing_support {
 class FakeTimers : public Timers {
  public:
   explicit FakeTimers(FakeClock& clock) : state_(std::make_shared<State>(clock)) {}
+  // Drops the handlers still armed, outside the lock: they may own what owns a timer.
+  ~FakeTimers() override {
+    std::map<Key, Due> armed;
+    {
+      const std::lock_guard<std::mutex> lock(state_->mutex);
+      armed.swap(state_->armed);
+    }
+  }
+  FakeTimers(const FakeTimers&) = delete;
+  FakeTimers& operator=(const FakeTimers&) = delete;
 
   std::unique_ptr<Timer> Make(boost::asio::io_context& io) const override {
     return std::make_unique<FakeTimer>(state_, io);
