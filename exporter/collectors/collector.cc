@@ -26,7 +26,9 @@ struct BlockingCollector::Worker {
   std::mutex mutex;
   std::condition_variable changed;
   std::function<void()> cycle;  // handed over by CollectAsync, taken by the thread
-  bool busy = false;            // from the hand-over until the cycle has run
+  // A cycle is running. The next one may be handed over before the thread is done with the
+  // last (after its `done`), so idle is !running && !cycle, not one flag.
+  bool running = false;
   bool stopping = false;
 
   void Loop() {
@@ -36,11 +38,12 @@ struct BlockingCollector::Worker {
       if (!cycle) return;  // stopping, and nothing left to run
       std::function<void()> run = std::move(cycle);
       cycle = nullptr;
+      running = true;
       lock.unlock();
       run();
       run = nullptr;  // may destroy the collector, on this thread (see ~BlockingCollector)
       lock.lock();
-      busy = false;
+      running = false;
       changed.notify_all();
     }
   }
@@ -69,7 +72,6 @@ void BlockingCollector::CollectAsync(boost::asio::io_context& /*io*/, Done done)
   if (!thread_.joinable()) thread_ = std::thread([worker = worker_] { worker->Loop(); });
   {
     const std::lock_guard<std::mutex> lock(worker_->mutex);
-    worker_->busy = true;
     worker_->cycle = [self = std::move(self), done = std::move(done)] {
       done(self->CollectCatching());
     };
@@ -79,7 +81,8 @@ void BlockingCollector::CollectAsync(boost::asio::io_context& /*io*/, Done done)
 
 bool BlockingCollector::AwaitIdle(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(worker_->mutex);
-  return worker_->changed.wait_until(lock, deadline, [this] { return !worker_->busy; });
+  return worker_->changed.wait_until(lock, deadline,
+                                     [this] { return !worker_->running && !worker_->cycle; });
 }
 
 CollectOutput BlockingCollector::CollectCatching() {

@@ -20,16 +20,21 @@ class ScriptedCollector : public BlockingCollector {
   struct Script {
     bool throws = false;
     bool blocks = false;
+    int blocks_from_run = 1;  // with `blocks`: the first cycle that waits for Cancel()
   };
   explicit ScriptedCollector(Script script)
       : BlockingCollector({"scripted", 1s, 1s}), script_(script) {}
   CollectOutput Collect() override {
     thread_ = std::this_thread::get_id();
     if (script_.throws) throw std::runtime_error("boom");
-    if (script_.blocks) cancelled_.get_future().wait();
+    if (script_.blocks && ++runs_ >= script_.blocks_from_run) {
+      started_.set_value();
+      cancelled_.get_future().wait();
+    }
     return {Status::Error("collected"), {}};
   }
   void Cancel() override { cancelled_.set_value(); }
+  void WaitUntilBlocked() { started_.get_future().wait(); }
 
   std::thread::id thread_;
 
@@ -38,6 +43,8 @@ class ScriptedCollector : public BlockingCollector {
 
  private:
   const Script script_;
+  int runs_ = 0;
+  std::promise<void> started_;
   std::promise<void> cancelled_;
 };
 
@@ -71,6 +78,22 @@ TEST(BlockingCollectorTest, AwaitIdleWaitsForTheRunningCycle) {
   EXPECT_FALSE(collector->AwaitIdle(std::chrono::steady_clock::now()));
   collector->Cancel();
   done.get_future().wait();
+  EXPECT_TRUE(collector->AwaitIdle(std::chrono::steady_clock::now() + 10s));
+}
+
+// Regression: the next cycle, handed over from the last one's `done`, counted as idle.
+TEST(BlockingCollectorTest, ACycleHandedOverFromTheLastOnesDoneIsNotIdle) {
+  auto collector = std::make_shared<ScriptedCollector>(
+      ScriptedCollector::Script{.blocks = true, .blocks_from_run = 2});
+  boost::asio::io_context io;
+  std::promise<void> second_done;
+  collector->CollectAsync(io, [&](const CollectOutput&) {
+    collector->CollectAsync(io, [&](const CollectOutput&) { second_done.set_value(); });
+  });
+  collector->WaitUntilBlocked();
+  EXPECT_FALSE(collector->AwaitIdle(std::chrono::steady_clock::now()));
+  collector->Cancel();
+  second_done.get_future().wait();
   EXPECT_TRUE(collector->AwaitIdle(std::chrono::steady_clock::now() + 10s));
 }
 
