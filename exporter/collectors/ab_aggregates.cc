@@ -4,7 +4,7 @@
 #include <set>
 
 #include "exporter/collectors/ab_rows.h"
-#include "exporter/collectors/incremental.h"
+#include "exporter/counting/incremental.h"
 
 namespace outcomes {
 namespace {

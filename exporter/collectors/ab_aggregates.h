@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "exporter/analytics/counter_ledger.h"
 #include "exporter/collectors/ab_customer_state.h"
 #include "exporter/collectors/ab_sql.h"
-#include "exporter/collectors/incremental.h"
 #include "exporter/core/log.h"
+#include "exporter/counting/counter_ledger.h"
+#include "exporter/counting/incremental.h"
 #include "exporter/store/session.h"
 
 namespace outcomes {

@@ -98,16 +98,10 @@ AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
 
 AbTestsCollector::AbTestsCollector(const StoreConfig& store, AbTestsConfig config,
                                    StoreCollectorDeps deps)
-    : SqlCollector("ab_tests", store, config.interval, config.timeout, deps),
-      config_(config),
+    : WithSettings(config, "ab_tests", store, config.interval, config.timeout, deps),
       now_(deps.now),
       sql_(store.schema),
       aggregates_(sql_, config.max_tracked_customers) {}
-
-bool AbTestsCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const AbTestsCollector*>(&other);
-  return same != nullptr && same->config_ == config_ && same->store_config() == store_config();
-}
 
 namespace {
 
@@ -360,6 +354,12 @@ std::vector<prometheus::MetricFamily> AbTestsCollector::Families() const {
   AddSample(confidence, {}, config_.confidence);
   families.push_back(std::move(confidence));
   return families;
+}
+
+void AddAbTestsCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store || !config.analytics || !config.analytics->ab_tests) return;
+  out.Add(std::make_shared<AbTestsCollector>(*config.store, *config.analytics->ab_tests,
+                                             StoreDeps(context)));
 }
 
 }  // namespace outcomes

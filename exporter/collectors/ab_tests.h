@@ -72,10 +72,9 @@ AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
                        const AbTestsConfig& config, const AlwaysValidEvidence& previous,
                        double traffic_share_b = 0.5);
 
-class AbTestsCollector : public SqlCollector {
+class AbTestsCollector : public WithSettings<SqlCollector, AbTestsConfig> {
  public:
   AbTestsCollector(const StoreConfig& store, AbTestsConfig config, StoreCollectorDeps deps);
-  bool SameConfig(const Collector& other) const override;
   // The tests of the last successful cycle, for tests.
   const std::vector<AbResult>& results() const { return results_; }
 
@@ -84,7 +83,8 @@ class AbTestsCollector : public SqlCollector {
   std::vector<prometheus::MetricFamily> Families() const override;
 
  private:
-  const AbTestsConfig config_;
+  // settings(), by the name the reads use.
+  const AbTestsConfig& config_ = settings();
   const std::function<SteadyTime()> now_;
   const SchemaSql sql_;  // the store's names (store.schema)
   AbAggregates aggregates_;
@@ -93,5 +93,8 @@ class AbTestsCollector : public SqlCollector {
   // Each test's strongest always-valid evidence so far, which makes its p-value monotone.
   std::map<std::string, AlwaysValidEvidence> always_valid_;
 };
+
+// The factory of "ab_tests": one collector when `store` and `analytics.ab_tests` are configured.
+void AddAbTestsCollector(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

@@ -175,19 +175,11 @@ FROM flags GROUP BY 1, 2
 
 CohortsCollector::CohortsCollector(const StoreConfig& store, CohortsConfig config,
                                    double cost_per_recommendation, StoreCollectorDeps deps)
-    : SqlCollector("cohorts", store, config.interval, config.timeout, std::move(deps)),
-      config_(config),
-      cost_per_recommendation_(cost_per_recommendation),
+    : WithSettings({config, cost_per_recommendation}, "cohorts", store, config.interval,
+                   config.timeout, std::move(deps)),
       sql_(store.schema),
       recommendations_(sql_, "recommendations"),
       events_(sql_, "outcome_events") {}
-
-bool CohortsCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const CohortsCollector*>(&other);
-  return same != nullptr && same->config_ == config_ &&
-         same->cost_per_recommendation_ == cost_per_recommendation_ &&
-         same->store_config() == store_config();
-}
 
 Result<CohortBuckets> CohortsCollector::ReadBuckets(SnapshotReader& reader,
                                                     std::int64_t first_minute,
@@ -368,6 +360,13 @@ std::vector<prometheus::MetricFamily> CohortsCollector::Families() const {
   AddSample(cost, {}, cost_per_recommendation_);
   families.push_back(std::move(cost));
   return families;
+}
+
+void AddCohortsCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store || !config.analytics || !config.analytics->cohorts) return;
+  out.Add(std::make_shared<CohortsCollector>(*config.store, *config.analytics->cohorts,
+                                             config.analytics->cost_per_recommendation,
+                                             StoreDeps(context)));
 }
 
 }  // namespace outcomes

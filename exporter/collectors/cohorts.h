@@ -15,8 +15,8 @@
 #include <map>
 #include <optional>
 
-#include "exporter/collectors/new_rows.h"
 #include "exporter/collectors/sql_collector.h"
+#include "exporter/counting/new_rows.h"
 
 namespace outcomes {
 
@@ -44,11 +44,17 @@ struct CohortCounts {
 // (model_version, unix minute of created_at) -> counts.
 using CohortBuckets = std::map<std::pair<std::string, std::int64_t>, CohortCounts>;
 
-class CohortsCollector : public SqlCollector {
+// What a reload compares: the section and the cost per recommendation, from `analytics`.
+struct CohortsSettings {
+  CohortsConfig cohorts;
+  double cost_per_recommendation = 0;
+  bool operator==(const CohortsSettings&) const = default;
+};
+
+class CohortsCollector : public WithSettings<SqlCollector, CohortsSettings> {
  public:
   CohortsCollector(const StoreConfig& store, CohortsConfig config, double cost_per_recommendation,
                    StoreCollectorDeps deps);
-  bool SameConfig(const Collector& other) const override;
 
   // The full-window query ($1 lag, $2 window as intervals): the definition, and the oracle
   // of the tests.
@@ -72,8 +78,9 @@ class CohortsCollector : public SqlCollector {
                                     bool rebuild);
   void LogCorrections(const CohortBuckets& rebuilt, std::int64_t first_minute);
 
-  const CohortsConfig config_;
-  const double cost_per_recommendation_;
+  // settings(), by the name the reads use.
+  const CohortsConfig& config_ = settings().cohorts;
+  const double cost_per_recommendation_ = settings().cost_per_recommendation;
   std::vector<Cohort> cohorts_;
   std::vector<std::pair<std::string, double>> first_seen_;  // model_version, unix seconds
 
@@ -83,5 +90,8 @@ class CohortsCollector : public SqlCollector {
   CohortBuckets buckets_;
   std::optional<SteadyTime> last_rebuild_;
 };
+
+// The factory of "cohorts": one collector when `store` and `analytics.cohorts` are configured.
+void AddCohortsCollector(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

@@ -124,19 +124,13 @@ std::string DataQualityCollector::FeedbackSql(const SchemaSql& sql) {
 
 DataQualityCollector::DataQualityCollector(const StoreConfig& store, DataQualityConfig config,
                                            StoreCollectorDeps deps)
-    : SqlCollector("data_quality", store, config.interval, config.timeout, std::move(deps)),
-      config_(std::move(config)),
+    : WithSettings(config, "data_quality", store, config.interval, config.timeout, std::move(deps)),
       sql_(store_config().schema) {
   for (const char* table : {kRecommendations, kEvents, kFeedback}) {
     tables_.push_back(Table{table, NewRowsTracker(sql_, table), 0});
     counts_.checked[table] = 0;
   }
   for (const auto& check : DataQualityChecks()) counts_.issues[check] = 0;
-}
-
-bool DataQualityCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const DataQualityCollector*>(&other);
-  return same != nullptr && same->config_ == config_ && same->store_config() == store_config();
 }
 
 Status DataQualityCollector::JudgeEvents(SnapshotReader& reader, std::int64_t after,
@@ -267,6 +261,12 @@ std::vector<prometheus::MetricFamily> DataQualityCollector::Families() const {
   }
   families.push_back(std::move(judged));
   return families;
+}
+
+void AddDataQualityCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store || !config.analytics || !config.analytics->data_quality) return;
+  out.Add(std::make_shared<DataQualityCollector>(*config.store, *config.analytics->data_quality,
+                                                 StoreDeps(context)));
 }
 
 }  // namespace outcomes

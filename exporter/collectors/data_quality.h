@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/collectors/new_rows.h"
 #include "exporter/collectors/sql_collector.h"
+#include "exporter/counting/new_rows.h"
 #include "exporter/store/schema_sql.h"
 
 namespace outcomes {
@@ -27,10 +27,9 @@ namespace outcomes {
 // The checks, each of one table: (table, check), in the order exported.
 const std::vector<std::pair<std::string, std::string>>& DataQualityChecks();
 
-class DataQualityCollector : public SqlCollector {
+class DataQualityCollector : public WithSettings<SqlCollector, DataQualityConfig> {
  public:
   DataQualityCollector(const StoreConfig& store, DataQualityConfig config, StoreCollectorDeps deps);
-  bool SameConfig(const Collector& other) const override;
 
   // The statements that judge the ids in ($1, $2] of their table, public so tests can check
   // their plans. EventsSql() takes the delay buckets' upper bounds as $3 (float8[]) and returns
@@ -70,11 +69,16 @@ class DataQualityCollector : public SqlCollector {
   Status JudgeRows(SnapshotReader& reader, const std::string& table, std::int64_t after,
                    std::int64_t upto, Counts& counts) const;
 
-  const DataQualityConfig config_;
+  // settings(), by the name the reads use.
+  const DataQualityConfig& config_ = settings();
   const SchemaSql sql_;  // store.schema
   std::vector<Table> tables_;
   Counts counts_;
   bool started_ = false;
 };
+
+// The factory of "data_quality": one collector when `store` and `analytics.data_quality` are
+// configured.
+void AddDataQualityCollector(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

@@ -145,15 +145,9 @@ SELECT model_version, window_name, bin, count(*) FROM binned GROUP BY 1, 2, 3 OR
 
 DriftCollector::DriftCollector(const StoreConfig& store, DriftConfig config,
                                StoreCollectorDeps deps)
-    : SqlCollector("drift", store, config.interval, config.timeout, std::move(deps)),
-      config_(config),
+    : WithSettings(config, "drift", store, config.interval, config.timeout, std::move(deps)),
       sql_(store.schema),
       recommendations_(sql_, "recommendations") {}
-
-bool DriftCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const DriftCollector*>(&other);
-  return same != nullptr && same->config_ == config_ && same->store_config() == store_config();
-}
 
 double DriftCollector::NoiseLevel(std::int64_t n, std::int64_t m) {
   const auto key = std::make_tuple(n, m);
@@ -376,6 +370,12 @@ std::vector<prometheus::MetricFamily> DriftCollector::Families() const {
     if (!family->metric.empty()) families.push_back(std::move(*family));
   }
   return families;
+}
+
+void AddDriftCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store || !config.analytics || !config.analytics->drift) return;
+  out.Add(std::make_shared<DriftCollector>(*config.store, *config.analytics->drift,
+                                           StoreDeps(context)));
 }
 
 }  // namespace outcomes

@@ -16,8 +16,8 @@
 #include <optional>
 #include <tuple>
 
-#include "exporter/collectors/new_rows.h"
 #include "exporter/collectors/sql_collector.h"
+#include "exporter/counting/new_rows.h"
 
 namespace outcomes {
 
@@ -45,10 +45,9 @@ struct DriftResult {
 // (model_version, unix hour of created_at) -> kFineBins counts.
 using ScoreHistograms = std::map<std::pair<std::string, std::int64_t>, std::vector<std::uint32_t>>;
 
-class DriftCollector : public SqlCollector {
+class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
  public:
   DriftCollector(const StoreConfig& store, DriftConfig config, StoreCollectorDeps deps);
-  bool SameConfig(const Collector& other) const override;
 
   // The full-window SQL that returns (model_version, window, bin, count) over the exact
   // quantile cuts: the definition, and the oracle of the tests.
@@ -75,7 +74,8 @@ class DriftCollector : public SqlCollector {
   DriftResult Compare(const std::string& version, const std::vector<std::int64_t>& reference,
                       const std::vector<std::int64_t>& current) const;
 
-  const DriftConfig config_;
+  // settings(), by the name the reads use.
+  const DriftConfig& config_ = settings();
   std::vector<DriftResult> results_;
   std::map<std::tuple<std::int64_t, std::int64_t>, double> noise_levels_;  // (N, M) -> level
   std::map<std::tuple<std::int64_t, std::int64_t>, double> noise_levels_used_;
@@ -92,5 +92,8 @@ class DriftCollector : public SqlCollector {
 double PsiErrorBound(const std::vector<std::int64_t>& reference,
                      const std::vector<std::int64_t>& current, const std::vector<double>& dp,
                      const std::vector<double>& dq, double floor = 1e-4);
+
+// The factory of "drift": one collector when `store` and `analytics.drift` are configured.
+void AddDriftCollector(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

@@ -149,16 +149,9 @@ Result<std::shared_ptr<EndpointCollector>> EndpointCollector::Create(const Endpo
 
 EndpointCollector::EndpointCollector(EndpointConfig config, HttpClient client,
                                      HttpCollectorDeps deps)
-    : config_(std::move(config)),
-      name_("endpoint/" + config_.name),
-      client_(std::move(client)),
+    : WithSettings(config, "endpoint", config, std::move(client), deps.log),
       deps_(std::move(deps)),
       bucket_counts_(config_.buckets.size(), 0) {}
-
-bool EndpointCollector::SameConfig(const Collector& other) const {
-  const auto* endpoint = dynamic_cast<const EndpointCollector*>(&other);
-  return endpoint != nullptr && endpoint->config_ == config_;
-}
 
 bool EndpointCollector::ValidStatus(int code) const {
   if (config_.valid_status_codes.empty()) return code >= 200 && code < 300;
@@ -386,6 +379,11 @@ void EndpointCollector::AddBodyFamilies(std::vector<prometheus::MetricFamily>& f
     AddSample(family, {{"endpoint", config_.name}}, it->second);
     families.push_back(std::move(family));
   }
+}
+
+void AddEndpointCollectors(const Config& config, CollectorContext& context, CollectorSet& out) {
+  for (const auto& entry : config.endpoints)
+    out.AddOrFail(EndpointCollector::Create(entry, context.log));
 }
 
 }  // namespace outcomes

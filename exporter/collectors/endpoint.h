@@ -9,14 +9,16 @@
 #include <memory>
 #include <optional>
 
-#include "exporter/collectors/collector.h"
+#include "exporter/collectors/factory.h"
+#include "exporter/collectors/probe_collector.h"
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
 #include "exporter/probe/http_client.h"
 
 namespace outcomes {
 
-class EndpointCollector : public Collector, public std::enable_shared_from_this<EndpointCollector> {
+class EndpointCollector : public WithSettings<ProbeCollector, EndpointConfig>,
+                          public std::enable_shared_from_this<EndpointCollector> {
  public:
   // Fails when the URL or TLS files cannot be used (e.g. an unreadable CA file).
   static Result<std::shared_ptr<EndpointCollector>> Create(const EndpointConfig& config,
@@ -27,13 +29,7 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
     return Create(config, HttpCollectorDeps{log});
   }
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return config_.interval; }
-  // The probe enforces its own deadline; the scheduler's watchdog only backs it up.
-  Duration timeout() const override { return config_.timeout + std::chrono::seconds(1); }
-  bool asynchronous() const override { return true; }
-  void CollectAsync(boost::asio::io_context& io, std::function<void(CollectOutput)> done) override;
-  bool SameConfig(const Collector& other) const override;
+  void CollectAsync(boost::asio::io_context& io, Done done) override;
 
  private:
   EndpointCollector(EndpointConfig config, HttpClient client, HttpCollectorDeps deps);
@@ -48,9 +44,8 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
   void AddBodyFamilies(std::vector<prometheus::MetricFamily>& families) const;
   bool ValidStatus(int code) const;
 
-  const EndpointConfig config_;
-  const std::string name_;
-  const HttpClient client_;
+  // settings(), by the name the reads use.
+  const EndpointConfig& config_ = settings();
   HttpCollectorDeps deps_;
 
   // Cumulative since start, exported as counters and a histogram.
@@ -69,5 +64,9 @@ class EndpointCollector : public Collector, public std::enable_shared_from_this<
   // From the last TLS handshake that succeeded: the earliest notAfter of the server's chain.
   std::optional<double> tls_not_after_seconds_;
 };
+
+// The factory of "endpoint/<name>": one collector per `endpoints` entry; an entry whose URL or TLS
+// files cannot be used is reported.
+void AddEndpointCollectors(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

@@ -6,8 +6,8 @@
 
 #include "exporter/collectors/cohorts.h"
 #include "exporter/collectors/drift.h"
-#include "exporter/collectors/incremental.h"
 #include "exporter/collectors/store.h"
+#include "exporter/counting/incremental.h"
 
 namespace outcomes {
 namespace {

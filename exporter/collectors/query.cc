@@ -77,8 +77,7 @@ std::string QueryCollector::WrappedSql(const QueryConfig& config) {
 
 QueryCollector::QueryCollector(const StoreConfig& store, QueryConfig config,
                                const StoreCollectorDeps& deps)
-    : SqlCollector("query/" + config.name, store, config.interval, config.timeout, deps),
-      config_(std::move(config)),
+    : WithSettings(config, "query/" + config.name, store, config.interval, config.timeout, deps),
       now_(deps.now) {
   if (config_.incremental) {
     TableSpec spec;
@@ -101,11 +100,6 @@ QueryCollector::QueryCollector(const StoreConfig& store, QueryConfig config,
     spec_ = spec;
     ledger_.emplace(spec.merges);
   }
-}
-
-bool QueryCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const QueryCollector*>(&other);
-  return same != nullptr && same->config_ == config_ && same->store_config() == store_config();
 }
 
 Status QueryCollector::Read(SnapshotReader& reader) {
@@ -255,6 +249,13 @@ std::vector<prometheus::MetricFamily> QueryCollector::Families() const {
   AddSample(dropped_family, {{"query", config_.name}}, static_cast<double>(dropped_));
   families.push_back(std::move(dropped_family));
   return families;
+}
+
+void AddQueryCollectors(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store) return;
+  for (const QueryConfig& query : config.queries) {
+    out.Add(std::make_shared<QueryCollector>(*config.store, query, StoreDeps(context)));
+  }
 }
 
 }  // namespace outcomes

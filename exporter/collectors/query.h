@@ -9,16 +9,15 @@
 
 #include <map>
 
-#include "exporter/collectors/incremental.h"
 #include "exporter/collectors/sql_collector.h"
+#include "exporter/counting/incremental.h"
 #include "exporter/metrics/family.h"
 
 namespace outcomes {
 
-class QueryCollector : public SqlCollector {
+class QueryCollector : public WithSettings<SqlCollector, QueryConfig> {
  public:
   QueryCollector(const StoreConfig& store, QueryConfig config, const StoreCollectorDeps& deps);
-  bool SameConfig(const Collector& other) const override;
 
   // The user's SQL wrapped so that the database picks the configured columns by name, in
   // order: labels, then values. Public for tests.
@@ -43,7 +42,8 @@ class QueryCollector : public SqlCollector {
   // Counts the series over max_series (they are left out of Families) and warns once.
   void CountDropped();
 
-  const QueryConfig config_;
+  // settings(), by the name the reads use.
+  const QueryConfig& config_ = settings();
   std::optional<TableSpec> spec_;        // incremental mode only
   std::optional<CounterLedger> ledger_;  // incremental mode only
   std::optional<std::chrono::steady_clock::time_point> last_full_count_;
@@ -52,5 +52,8 @@ class QueryCollector : public SqlCollector {
   bool warned_about_cardinality_ = false;
   std::function<std::chrono::steady_clock::time_point()> now_;
 };
+
+// The factory of "query/<name>": one collector per `queries` entry, when `store` is configured.
+void AddQueryCollectors(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

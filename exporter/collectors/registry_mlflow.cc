@@ -107,17 +107,10 @@ Result<std::shared_ptr<MlflowRegistryCollector>> MlflowRegistryCollector::Create
 
 MlflowRegistryCollector::MlflowRegistryCollector(RegistryConfig config, HttpClient client,
                                                  HttpCollectorDeps deps)
-    : config_(std::move(config)),
-      name_("registry/" + config_.name),
-      client_(std::move(client)),
+    : WithSettings(config, "registry", config, std::move(client), deps.log),
       // The configured URL is the tracking server's base; the API paths are appended to it.
       base_path_(client_.url.target.substr(0, client_.url.target.find_last_not_of('/') + 1)),
       deps_(std::move(deps)) {}
-
-bool MlflowRegistryCollector::SameConfig(const Collector& other) const {
-  const auto* registry = dynamic_cast<const MlflowRegistryCollector*>(&other);
-  return registry != nullptr && registry->config_ == config_;
-}
 
 Result<std::vector<MlflowRegistryCollector::Version>> MlflowRegistryCollector::ParseLatestVersions(
     const std::string& body) {
@@ -350,6 +343,11 @@ std::vector<prometheus::MetricFamily> MlflowRegistryCollector::BuildFamilies(boo
     if (!family->metric.empty()) families.push_back(std::move(*family));
   }
   return families;
+}
+
+void AddRegistryCollectors(const Config& config, CollectorContext& context, CollectorSet& out) {
+  for (const auto& entry : config.registries)
+    out.AddOrFail(MlflowRegistryCollector::Create(entry, context.log));
 }
 
 }  // namespace outcomes

@@ -13,14 +13,15 @@
 #include <map>
 #include <memory>
 
-#include "exporter/collectors/collector.h"
+#include "exporter/collectors/factory.h"
+#include "exporter/collectors/probe_collector.h"
 #include "exporter/config/config.h"
 #include "exporter/core/log.h"
 #include "exporter/probe/http_client.h"
 
 namespace outcomes {
 
-class MlflowRegistryCollector : public Collector,
+class MlflowRegistryCollector : public WithSettings<ProbeCollector, RegistryConfig>,
                                 public std::enable_shared_from_this<MlflowRegistryCollector> {
  public:
   static Result<std::shared_ptr<MlflowRegistryCollector>> Create(const RegistryConfig& config,
@@ -31,12 +32,7 @@ class MlflowRegistryCollector : public Collector,
     return Create(config, HttpCollectorDeps{log});
   }
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return config_.interval; }
-  Duration timeout() const override { return config_.timeout + std::chrono::seconds(1); }
-  bool asynchronous() const override { return true; }
-  void CollectAsync(boost::asio::io_context& io, std::function<void(CollectOutput)> done) override;
-  bool SameConfig(const Collector& other) const override;
+  void CollectAsync(boost::asio::io_context& io, Done done) override;
 
   // One model version as the registry reports it; created_seconds < 0 when not reported.
   struct Version {
@@ -79,12 +75,15 @@ class MlflowRegistryCollector : public Collector,
   void ReadCreationTimes(boost::asio::io_context& io, std::shared_ptr<ModelRound> model);
   void FinishModel(const std::shared_ptr<ModelRound>& model, std::string error);
 
-  const RegistryConfig config_;
-  const std::string name_;
-  const HttpClient client_;
+  // settings(), by the name the reads use.
+  const RegistryConfig& config_ = settings();
   const std::string base_path_;  // the URL's path without a trailing slash, e.g. "" or "/mlflow"
   HttpCollectorDeps deps_;
   Snapshot snapshot_;  // from the last successful round
 };
+
+// The factory of "registry/<name>": one collector per `registries` entry; an entry whose URL or TLS
+// files cannot be used is reported.
+void AddRegistryCollectors(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

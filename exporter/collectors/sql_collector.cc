@@ -6,19 +6,22 @@ namespace outcomes {
 
 SqlCollector::SqlCollector(std::string name, StoreConfig store, Duration interval, Duration timeout,
                            StoreCollectorDeps deps)
-    : name_(std::move(name)),
+    : BlockingCollector({std::move(name), interval, timeout}),
       store_(std::move(store)),
-      interval_(interval),
-      timeout_(timeout),
       deps_(std::move(deps)) {
   SessionOptions options;
   options.dsn = store_.dsn;
   options.application_name = store_.application_name;
   options.connect_timeout = store_.connect_timeout;
-  options.statement_timeout = std::min(store_.statement_timeout, timeout_);
+  options.statement_timeout = std::min(store_.statement_timeout, timeout);
   session_options_ = options;
-  connection_ = std::make_unique<ReconnectingSession>(
-      deps_.make_session(options), interval_, store_.max_backoff, name_, deps_.log, deps_.now);
+  connection_ =
+      std::make_unique<ReconnectingSession>(deps_.make_session(options), interval,
+                                            store_.max_backoff, this->name(), deps_.log, deps_.now);
+}
+
+bool SqlCollector::SameSettings(const Collector& other) const {
+  return static_cast<const SqlCollector&>(other).store_ == store_ && Collector::SameSettings(other);
 }
 
 CollectOutput SqlCollector::Collect() {
@@ -26,7 +29,7 @@ CollectOutput SqlCollector::Collect() {
   output.status = connection_->Ensure();
   if (output.status.ok() && !plans_checked_) {
     plans_checked_ = true;
-    CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), log(), name_);
+    CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), log(), name());
   }
   if (output.status.ok()) {
     output.status =

@@ -1,7 +1,9 @@
 // SqlCollector: the base of collectors that read the outcomes store once per cycle, in one
-// read-only snapshot, on their own connection (with the store's reconnect backoff). A
-// subclass says what to read and what to export; a failed cycle keeps its last results.
-// Owned by the scheduler's worker thread; Cancel() is safe from any thread.
+// read-only snapshot, on their own connection (with the store's reconnect backoff). It owns
+// the frame (name, interval, timeout, the store section, which a reload compares); a subclass,
+// written as WithSettings<SqlCollector, ItsConfig>, says what to read and what to export. A
+// failed cycle keeps its last results. Owned by its worker thread (see BlockingCollector);
+// Cancel() is safe from any thread.
 #pragma once
 
 #include <memory>
@@ -13,14 +15,11 @@
 
 namespace outcomes {
 
-class SqlCollector : public Collector {
+class SqlCollector : public BlockingCollector {
  public:
   SqlCollector(std::string name, StoreConfig store, Duration interval, Duration timeout,
                StoreCollectorDeps deps);
 
-  const std::string& name() const final { return name_; }
-  Duration interval() const final { return interval_; }
-  Duration timeout() const final { return timeout_; }
   CollectOutput Collect() final;
   void Cancel() final { connection_->Cancel(); }
 
@@ -32,15 +31,14 @@ class SqlCollector : public Collector {
   // The steady-state statements with representative parameters, EXPLAINed once at the first
   // successful connection (plan_check.h). Default: none.
   virtual std::vector<PlannedStatement> PlannedStatements() const { return {}; }
+  // Compares the store section; still pure, so that each collector adds its own settings.
+  bool SameSettings(const Collector& other) const override = 0;
 
   const StoreConfig& store_config() const { return store_; }
   Logger& log() { return deps_.log; }
 
  private:
-  const std::string name_;
   const StoreConfig store_;
-  const Duration interval_;
-  const Duration timeout_;
   StoreCollectorDeps deps_;
   std::unique_ptr<ReconnectingSession> connection_;
   SessionOptions session_options_;  // for the plan check's own session

@@ -93,7 +93,7 @@ SessionOptions OptionsOf(const StoreConfig& config) {
 }  // namespace
 
 StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
-    : config_(std::move(config)),
+    : WithSettings(config, CollectorFrame{"store", config.interval, config.timeout}),
       deps_(std::move(deps)),
       tables_(StoreTables(SchemaSql(config_.schema))),
       first_count_(deps_.make_session, OptionsOf(config_)) {
@@ -108,11 +108,6 @@ StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
   }
   sweeps_.resize(ledgers_.size());
   pass_done_.resize(ledgers_.size());
-}
-
-bool StoreCollector::SameConfig(const Collector& other) const {
-  const auto* store = dynamic_cast<const StoreCollector*>(&other);
-  return store != nullptr && store->config_ == config_;
 }
 
 void StoreCollector::Cancel() {
@@ -432,6 +427,10 @@ StoreCollector::Families StoreCollector::BuildFamilies() {
   AddLedgerFamilies(families);
   AddSessionFamilies(families);
   return families;
+}
+
+void AddStoreCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (config.store) out.Add(std::make_shared<StoreCollector>(*config.store, StoreDeps(context)));
 }
 
 }  // namespace outcomes

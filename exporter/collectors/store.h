@@ -15,12 +15,13 @@
 #include <set>
 
 #include "exporter/collectors/collector.h"
-#include "exporter/collectors/incremental.h"
+#include "exporter/collectors/factory.h"
 #include "exporter/collectors/store_startup.h"
 #include "exporter/collectors/sweep.h"
 #include "exporter/config/config.h"
 #include "exporter/core/clock.h"
 #include "exporter/core/log.h"
+#include "exporter/counting/incremental.h"
 #include "exporter/metrics/series_limit.h"
 #include "exporter/store/plan_check.h"
 #include "exporter/store/reconnecting_session.h"
@@ -44,16 +45,17 @@ struct StoreCollectorDeps {
   SystemClock wall_now = SystemOf(RealClock());
 };
 
-class StoreCollector : public Collector {
+// The deps of a SQL collector built by a factory: the context's logger and sessions.
+inline StoreCollectorDeps StoreDeps(const CollectorContext& context) {
+  return StoreCollectorDeps{context.log, context.make_session};
+}
+
+class StoreCollector : public WithSettings<BlockingCollector, StoreConfig> {
  public:
   StoreCollector(StoreConfig config, StoreCollectorDeps deps);
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return config_.interval; }
-  Duration timeout() const override { return config_.timeout; }
   CollectOutput Collect() override;
   void Cancel() override;
-  bool SameConfig(const Collector& other) const override;
   // The per-cycle reads of the reference tables, for the start-up plan check (plan_check.h).
   std::vector<PlannedStatement> PlannedStatements() const;
 
@@ -81,8 +83,9 @@ class StoreCollector : public Collector {
   // One line when a family starts dropping series, not one per cycle.
   void WarnAboutNewDrops();
 
-  const std::string name_ = "store";
-  const StoreConfig config_;
+  // The frame's name and settings(), by the names the reads use.
+  const std::string& name_ = name();
+  const StoreConfig& config_ = settings();
   StoreCollectorDeps deps_;
   std::unique_ptr<ReconnectingSession> connection_;
   const std::vector<TableSpec> tables_;  // StoreTables() of config_.schema
@@ -98,5 +101,8 @@ class StoreCollector : public Collector {
   SessionOptions session_options_;  // for the plan check's own session
   bool plans_checked_ = false;
 };
+
+// The factory of "store": one collector when `store` is configured.
+void AddStoreCollector(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

@@ -54,8 +54,8 @@ std::string StoreHealthCollector::OldestTransactionSql() {
 
 StoreHealthCollector::StoreHealthCollector(const StoreConfig& store, StoreHealthConfig config,
                                            StoreCollectorDeps deps)
-    : SqlCollector("store_health", store, config.interval, config.timeout, std::move(deps)),
-      config_(config) {
+    : WithSettings(config, "store_health", store, config.interval, config.timeout,
+                   std::move(deps)) {
   const SchemaSql sql(store.schema);
   std::vector<std::string> names;
   std::vector<std::string> relations;
@@ -65,11 +65,6 @@ StoreHealthCollector::StoreHealthCollector(const StoreConfig& store, StoreHealth
   }
   table_names_ = TextArray(names);
   table_relations_ = TextArray(relations);
-}
-
-bool StoreHealthCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const StoreHealthCollector*>(&other);
-  return same != nullptr && same->config_ == config_ && same->store_config() == store_config();
 }
 
 Status StoreHealthCollector::Read(SnapshotReader& reader) {
@@ -144,6 +139,12 @@ std::vector<prometheus::MetricFamily> StoreHealthCollector::Families() const {
   AddSample(oldest, {}, gauges_->oldest_transaction_seconds);
   families.push_back(std::move(oldest));
   return families;
+}
+
+void AddStoreHealthCollector(const Config& config, CollectorContext& context, CollectorSet& out) {
+  if (!config.store || !config.store_health.enabled) return;
+  out.Add(std::make_shared<StoreHealthCollector>(*config.store, config.store_health,
+                                                 StoreDeps(context)));
 }
 
 }  // namespace outcomes

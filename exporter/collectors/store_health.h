@@ -13,10 +13,9 @@
 
 namespace outcomes {
 
-class StoreHealthCollector : public SqlCollector {
+class StoreHealthCollector : public WithSettings<SqlCollector, StoreHealthConfig> {
  public:
   StoreHealthCollector(const StoreConfig& store, StoreHealthConfig config, StoreCollectorDeps deps);
-  bool SameConfig(const Collector& other) const override;
 
   // The statements, public so tests can run them against a real store.
   // Sizes: (table, bytes) rows, the database as table "" first. $1: the tables, text[].
@@ -39,11 +38,16 @@ class StoreHealthCollector : public SqlCollector {
     double oldest_transaction_seconds = 0;
   };
 
-  const StoreHealthConfig config_;
+  // settings(), by the name the reads use.
+  const StoreHealthConfig& config_ = settings();
   // The shipped tables' reference names and the store's names for them, as text[] literals.
   std::string table_names_;
   std::string table_relations_;
   std::optional<Gauges> gauges_;
 };
+
+// The factory of "store_health": one collector when `store` is configured and store_health
+// is enabled.
+void AddStoreHealthCollector(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

@@ -10,8 +10,8 @@
 #include <mutex>
 #include <vector>
 
-#include "exporter/analytics/counter_ledger.h"
-#include "exporter/collectors/incremental.h"
+#include "exporter/counting/counter_ledger.h"
+#include "exporter/counting/incremental.h"
 #include "exporter/store/session.h"
 
 namespace outcomes {

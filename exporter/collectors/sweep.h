@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "exporter/analytics/counter_ledger.h"
-#include "exporter/collectors/incremental.h"
 #include "exporter/core/duration.h"
+#include "exporter/counting/counter_ledger.h"
+#include "exporter/counting/incremental.h"
 #include "exporter/store/session.h"
 
 namespace outcomes {

@@ -41,7 +41,10 @@ void AddTriggers(Families& out, const std::map<std::string, TriggerSettings>& tr
 
 }  // namespace
 
-ThresholdsCollector::ThresholdsCollector(RetrainingConfig config) : config_(std::move(config)) {}
+ThresholdsCollector::ThresholdsCollector(RetrainingConfig config)
+    : WithSettings(
+          config, CollectorFrame{"thresholds", std::chrono::minutes(1), std::chrono::seconds(10)}) {
+}
 
 std::vector<prometheus::MetricFamily> ThresholdsCollector::Families(
     const RetrainingConfig& config) {
@@ -60,15 +63,19 @@ std::vector<prometheus::MetricFamily> ThresholdsCollector::Families(
   return families;
 }
 
-CollectOutput ThresholdsCollector::Collect() { return {Status::Ok(), Families(config_)}; }
-
-bool ThresholdsCollector::SameConfig(const Collector& other) const {
-  const auto* same = dynamic_cast<const ThresholdsCollector*>(&other);
-  return same != nullptr && same->config_ == config_;
+void ThresholdsCollector::CollectAsync(boost::asio::io_context& /*io*/, Done done) {
+  done(Collect());
 }
 
-std::shared_ptr<Collector> MakeThresholdsCollector(const Config& config) {
+CollectOutput ThresholdsCollector::Collect() const { return {Status::Ok(), Families(config_)}; }
+
+std::shared_ptr<ThresholdsCollector> MakeThresholdsCollector(const Config& config) {
   return std::make_shared<ThresholdsCollector>(config.retraining);
+}
+
+void AddThresholdsCollector(const Config& config, CollectorContext& /*context*/,
+                            CollectorSet& out) {
+  out.Add(MakeThresholdsCollector(config));
 }
 
 }  // namespace outcomes

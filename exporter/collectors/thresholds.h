@@ -11,28 +11,30 @@
 #include <memory>
 
 #include "exporter/collectors/collector.h"
+#include "exporter/collectors/factory.h"
 #include "exporter/config/config.h"
 
 namespace outcomes {
 
-class ThresholdsCollector : public Collector {
+class ThresholdsCollector : public WithSettings<Collector, RetrainingConfig> {
  public:
   explicit ThresholdsCollector(RetrainingConfig config);
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return std::chrono::minutes(1); }
-  Duration timeout() const override { return std::chrono::seconds(10); }
-  CollectOutput Collect() override;
-  bool SameConfig(const Collector& other) const override;
+  // Reads nothing, so the cycle ends at once, on the io_context's thread.
+  void CollectAsync(boost::asio::io_context& io, Done done) override;
+  CollectOutput Collect() const;
 
   // The families of `config`, for Collect() and for tests.
   static std::vector<prometheus::MetricFamily> Families(const RetrainingConfig& config);
 
  private:
-  const std::string name_ = "thresholds";
-  const RetrainingConfig config_;
+  // settings(), by the name the reads use.
+  const RetrainingConfig& config_ = settings();
 };
 
-std::shared_ptr<Collector> MakeThresholdsCollector(const Config& config);
+std::shared_ptr<ThresholdsCollector> MakeThresholdsCollector(const Config& config);
+
+// The factory of "thresholds": always one collector.
+void AddThresholdsCollector(const Config& config, CollectorContext& context, CollectorSet& out);
 
 }  // namespace outcomes

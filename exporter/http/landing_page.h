@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "exporter/core/collector_state.h"
 #include "exporter/metrics/self.h"
-#include "exporter/scheduling/scheduler.h"
 
 namespace outcomes {
 

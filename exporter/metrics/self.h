@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/scheduling/scheduler.h"
+#include "exporter/core/collector_state.h"
 
 namespace outcomes {
 

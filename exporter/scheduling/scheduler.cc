@@ -2,31 +2,29 @@
 
 #include <atomic>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <condition_variable>
 #include <exception>
-#include <thread>
 
 namespace outcomes {
 
-// One collector's timer, watchdog and worker thread. Timers are touched only on the
-// io_context's thread; the state is guarded by mutex_.
+// One collector's timer, watchdog and state. Timers are touched only on the io_context's
+// thread; the state is guarded by mutex_.
 class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
  public:
-  Slot(boost::asio::io_context& io, Logger& log, std::shared_ptr<Collector> collector)
-      : io_(io), log_(log), collector_(std::move(collector)), timer_(io), watchdog_(io) {
+  Slot(boost::asio::io_context& io, Logger& log, const Clock& clock, const Timers& timers,
+       std::shared_ptr<Collector> collector)
+      : io_(io),
+        log_(log),
+        clock_(clock),
+        collector_(std::move(collector)),
+        timer_(timers.Make(io)),
+        watchdog_(timers.Make(io)) {
     state_.name = collector_->name();
     state_.interval = collector_->interval();
   }
 
   const std::shared_ptr<Collector>& collector() const { return collector_; }
 
-  void Start() {
-    if (!collector_->asynchronous()) {
-      worker_ = std::thread([self = shared_from_this()] { self->WorkerLoop(); });
-    }
-    Arm(std::chrono::steady_clock::now());
-  }
+  void Start() { Arm(clock_.SteadyNow()); }
 
   // From any thread. The timers belong to the io thread (it arms them), so they are cancelled
   // there; until then, stopping_ keeps a firing timer from starting a cycle.
@@ -36,31 +34,15 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
       stopping_ = true;
       if (state_.running) collector_->Cancel();
     }
-    wake_.notify_all();
-    boost::asio::post(timer_.get_executor(), [self = shared_from_this()] {
-      self->timer_.cancel();
-      self->watchdog_.cancel();
+    boost::asio::post(io_, [self = shared_from_this()] {
+      self->timer_->Cancel();
+      self->watchdog_->Cancel();
     });
   }
 
-  // Waits until `deadline` for the worker thread; detaches it if it is still busy.
-  bool Join(std::chrono::steady_clock::time_point deadline) {
-    if (!worker_.joinable()) return true;  // asynchronous, or never started
-    std::unique_lock<std::mutex> lock(mutex_);
-    const bool done = exited_cv_.wait_until(lock, deadline, [this] { return exited_; });
-    lock.unlock();
-    if (done) {
-      worker_.join();
-    } else {
-      worker_.detach();  // The process is exiting; the cycle ends with it.
-    }
-    return done;
-  }
-
-  bool exited() const {
-    if (!worker_.joinable()) return true;
+  bool running() const {
     const std::lock_guard<std::mutex> lock(mutex_);
-    return exited_;
+    return state_.running;
   }
 
   CollectorState State() const {
@@ -80,42 +62,29 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
 
  private:
   void Arm(std::chrono::steady_clock::time_point when) {
-    timer_.expires_at(when);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
-      if (!error) self->Trigger();
-    });
+    timer_->At(when, [self = shared_from_this()] { self->Trigger(); });
   }
 
-  // On the io thread: starts the cycle (or hands it to the worker) and its watchdog.
+  // On the io thread: starts the cycle and its watchdog.
   void Trigger() {
     std::uint64_t run = 0;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
       run = ++run_id_;
-      if (collector_->asynchronous()) {
-        state_.running = true;
-        timed_out_ = false;
-      } else {
-        run_requested_ = true;
-      }
+      state_.running = true;
+      timed_out_ = false;
     }
-    if (collector_->asynchronous()) {
-      StartAsyncCycle();
-    } else {
-      wake_.notify_all();
-    }
-    watchdog_.expires_after(collector_->timeout());
-    watchdog_.async_wait([self = shared_from_this(), run](const boost::system::error_code& error) {
-      if (!error) self->OnTimeout(run);
-    });
+    StartCycle();
+    watchdog_->At(clock_.SteadyNow() + collector_->timeout(),
+                  [self = shared_from_this(), run] { self->OnTimeout(run); });
   }
 
-  // Hands an asynchronous cycle to its collector. Whatever the collector does, the cycle ends:
-  // by `done`, by the exception CollectAsync throws, or when the collector drops every copy of
-  // `done` uncalled (an exception left one of its handlers; RunEventLoop logs it).
-  void StartAsyncCycle() {
-    auto cycle = std::make_shared<AsyncCycle>(shared_from_this());
+  // Hands a cycle to its collector. Whatever the collector does, the cycle ends: by `done`, by
+  // the exception CollectAsync throws, or when the collector drops every copy of `done`
+  // uncalled (an exception left one of its handlers; RunEventLoop logs it).
+  void StartCycle() {
+    auto cycle = std::make_shared<Cycle>(shared_from_this());
     try {
       collector_->CollectAsync(
           io_, [cycle](CollectOutput output) { cycle->Complete(std::move(output)); });
@@ -126,16 +95,16 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     }
   }
 
-  // One asynchronous cycle, shared by the copies of its `done`; it finishes the cycle once.
-  class AsyncCycle {
+  // One cycle, shared by the copies of its `done`; it finishes the cycle once.
+  class Cycle {
    public:
-    explicit AsyncCycle(std::shared_ptr<Slot> slot)
+    explicit Cycle(std::shared_ptr<Slot> slot)
         : slot_(std::move(slot)),
-          started_(std::chrono::steady_clock::now()),
-          wall_started_(std::chrono::system_clock::now()) {}
-    AsyncCycle(const AsyncCycle&) = delete;
-    AsyncCycle& operator=(const AsyncCycle&) = delete;
-    ~AsyncCycle() {
+          started_(slot_->clock_.SteadyNow()),
+          wall_started_(slot_->clock_.SystemNow()) {}
+    Cycle(const Cycle&) = delete;
+    Cycle& operator=(const Cycle&) = delete;
+    ~Cycle() {
       if (completed_.exchange(true)) return;
       try {
         slot_->Abandon(started_, wall_started_);
@@ -176,42 +145,10 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
               {{"collector", state_.name}, {"timeout", FormatDuration(collector_->timeout())}});
   }
 
-  void WorkerLoop() {
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [this] { return stopping_ || run_requested_; });
-        if (stopping_) break;
-        run_requested_ = false;
-        state_.running = true;
-        timed_out_ = false;
-      }
-      RunCycle();
-    }
-    const std::lock_guard<std::mutex> lock(mutex_);
-    exited_ = true;
-    exited_cv_.notify_all();
-  }
-
-  void RunCycle() {
-    const auto started = std::chrono::steady_clock::now();
-    const auto wall_started = std::chrono::system_clock::now();
-    CollectOutput output;
-    try {
-      output = collector_->Collect();
-    } catch (const std::exception& e) {
-      // Collectors return errors as values; this is the last line of defence.
-      output.status = Status::Error(std::string("unexpected exception: ") + e.what());
-    } catch (...) {
-      output.status = Status::Error("unexpected exception of an unknown type");
-    }
-    Finish(std::move(output), started, wall_started);
-  }
-
-  // Records a finished cycle and schedules the next; on the worker or the io thread.
+  // Records a finished cycle and schedules the next; on the collector's thread or the io thread.
   void Finish(CollectOutput output, std::chrono::steady_clock::time_point started,
               std::chrono::system_clock::time_point wall_started) {
-    const auto finished = std::chrono::steady_clock::now();
+    const auto finished = clock_.SteadyNow();
     const double seconds = std::chrono::duration<double>(finished - started).count();
     // Serialized here, outside the lock, once per cycle instead of once per scrape.
     auto prepared = std::make_shared<const PreparedFamilies>(output.families);
@@ -235,7 +172,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
       state_.last_duration_seconds = seconds;
       state_.last_run = wall_started;
       state_.last_error = output.status.message();
-      if (output.status.ok()) state_.last_success = std::chrono::system_clock::now();
+      if (output.status.ok()) state_.last_success = clock_.SystemNow();
       families_ = std::move(families);
       prepared_ = std::move(prepared);
       // One log line when a collector starts failing or its error changes, one when it recovers.
@@ -250,7 +187,7 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
     }
     if (stopping) return;
     // Next cycle one interval after this one started, or at once if that is already past.
-    const auto next = std::max(started + collector_->interval(), std::chrono::steady_clock::now());
+    const auto next = std::max(started + collector_->interval(), clock_.SteadyNow());
     boost::asio::post(io_, [self = shared_from_this(), next] {
       bool stopping_now = false;
       {
@@ -258,32 +195,30 @@ class Scheduler::Slot : public std::enable_shared_from_this<Slot> {
         stopping_now = self->stopping_;
       }
       if (stopping_now) return;
-      self->watchdog_.cancel();
+      self->watchdog_->Cancel();
       self->Arm(next);
     });
   }
 
   boost::asio::io_context& io_;
   Logger& log_;
+  const Clock& clock_;
   const std::shared_ptr<Collector> collector_;
-  boost::asio::steady_timer timer_;
-  boost::asio::steady_timer watchdog_;
-  std::thread worker_;
+  const std::unique_ptr<Timer> timer_;
+  const std::unique_ptr<Timer> watchdog_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable exited_cv_;
   bool stopping_ = false;
-  bool run_requested_ = false;
   bool timed_out_ = false;
-  bool exited_ = false;
   std::uint64_t run_id_ = 0;
   CollectorState state_;
   std::shared_ptr<const std::vector<prometheus::MetricFamily>> families_;
   PreparedPart prepared_;
 };
 
-Scheduler::Scheduler(boost::asio::io_context& io, Logger& log) : io_(io), log_(log) {}
+Scheduler::Scheduler(boost::asio::io_context& io, Logger& log, const Clock& clock,
+                     const Timers& timers)
+    : io_(io), log_(log), clock_(clock), timers_(timers) {}
 
 void RunEventLoop(boost::asio::io_context& io, Logger& log) {
   for (;;) {
@@ -324,7 +259,7 @@ void Scheduler::Apply(const std::vector<std::shared_ptr<Collector>>& collectors)
         }
       }
       if (!kept) {
-        kept = std::make_shared<Slot>(io_, log_, collector);
+        kept = std::make_shared<Slot>(io_, log_, clock_, timers_, collector);
         started.push_back(kept);
       }
       next.push_back(std::move(kept));
@@ -335,12 +270,8 @@ void Scheduler::Apply(const std::vector<std::shared_ptr<Collector>>& collectors)
       retired_.push_back(std::move(slot));
     }
     slots_ = std::move(next);
-    // Join the retired slots whose threads have finished; the rest wait for a later call.
-    std::erase_if(retired_, [](const std::shared_ptr<Slot>& slot) {
-      if (!slot->exited()) return false;
-      slot->Join(std::chrono::steady_clock::now());
-      return true;
-    });
+    // Forget the retired slots whose last cycle has ended; Stop() waits for the others.
+    std::erase_if(retired_, [](const std::shared_ptr<Slot>& slot) { return !slot->running(); });
   }
   for (const auto& slot : started) slot->Start();
 }
@@ -358,7 +289,7 @@ bool Scheduler::Stop(Duration grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   bool all_done = true;
   for (const auto& slot : all) {
-    if (!slot->Join(deadline)) {
+    if (!slot->collector()->AwaitIdle(deadline)) {
       all_done = false;
       log_.Warn("collector still running at shutdown", {{"collector", slot->collector()->name()}});
     }

@@ -1,5 +1,6 @@
-// Scheduler: runs each collector on its own interval on Boost.Asio timers, each cycle on that
-// collector's own worker thread, so a slow collector never delays another one or a scrape.
+// Scheduler: runs each collector on its own interval on timers (Boost.Asio's, or a test's fake
+// ones). A cycle never blocks the io_context's thread (see Collector: blocking collectors run
+// on their own worker thread), so a slow collector never delays another one or a scrape.
 // A cycle never overlaps the previous one of the same collector; a cycle past its timeout is
 // cancelled and recorded as failed. When a cycle ends, its families are serialized on the
 // cycle's own thread, so that a scrape only takes pointers to the prepared bytes and never waits
@@ -17,27 +18,20 @@
 #include <vector>
 
 #include "exporter/collectors/collector.h"
+#include "exporter/core/clock.h"
+#include "exporter/core/collector_state.h"
 #include "exporter/core/log.h"
 #include "exporter/metrics/prepared.h"
+#include "exporter/scheduling/timer.h"
 
 namespace outcomes {
 
-// What the landing page and the self metrics show about one collector.
-struct CollectorState {
-  std::string name;
-  Duration interval{};
-  bool has_run = false;
-  bool running = false;
-  bool success = false;
-  double last_duration_seconds = 0;
-  std::chrono::system_clock::time_point last_run{};
-  std::chrono::system_clock::time_point last_success{};
-  std::string last_error;
-};
-
 class Scheduler {
  public:
-  Scheduler(boost::asio::io_context& io, Logger& log);
+  // Intervals, timeouts and the exported times are read from `clock` and waited for on
+  // `timers` (both outlive the scheduler); tests pass a fake clock and timers.
+  Scheduler(boost::asio::io_context& io, Logger& log, const Clock& clock = RealClock(),
+            const Timers& timers = AsioTimers());
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -47,7 +41,9 @@ class Scheduler {
   void Apply(const std::vector<std::shared_ptr<Collector>>& collectors);
 
   // Stops every collector: cancels timers, asks running cycles to cancel, and waits up to
-  // `grace` for their threads. Returns false if some cycle did not finish in time.
+  // `grace` of real time (it bounds the process's exit, whatever the clock) for the cycles that
+  // run on collectors' own threads.
+  // Returns false if some cycle did not finish in time.
   bool Stop(Duration grace);
 
   std::vector<CollectorState> States() const;
@@ -63,6 +59,8 @@ class Scheduler {
 
   boost::asio::io_context& io_;
   Logger& log_;
+  const Clock& clock_;
+  const Timers& timers_;
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<Slot>> slots_;
   std::vector<std::shared_ptr<Slot>> retired_;  // stopped, threads not yet joined

@@ -55,6 +55,7 @@ analytics:
   ab_tests: {interval: 5s}
   drift: {interval: 5s}
   cohorts: {interval: 5s, lag: 12h, window: 1d}  # matured cohorts within the 2 days of history
+  data_quality: {interval: 5s}
 endpoints:
   - name: reco-api
     url: http://127.0.0.1:$model_port/health

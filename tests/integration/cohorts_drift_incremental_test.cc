@@ -591,7 +591,7 @@ TEST(CohortsDriftBench, DISABLED_CycleDatabaseTime) {
   StoreCollectorDeps deps{log, [&seconds](const SessionOptions& options) {
                             return std::make_unique<TimedSession>(MakePgSession(options), seconds);
                           }};
-  const auto timed = [&seconds](Collector& collector) {
+  const auto timed = [&seconds](BlockingCollector& collector) {
     seconds = 0;
     const CollectOutput output = collector.Collect();
     EXPECT_TRUE(output.status.ok()) << output.status.message();

@@ -241,7 +241,8 @@ class StoreSchemaTest : public testing::Test {
   }
 
   // Both collectors read their store and export the same; `family` must hold something.
-  void ExpectSame(Collector& reference, Collector& mapped, const std::string& family) {
+  void ExpectSame(BlockingCollector& reference, BlockingCollector& mapped,
+                  const std::string& family) {
     const CollectOutput expected = reference.Collect();
     const CollectOutput got = mapped.Collect();
     ASSERT_TRUE(expected.status.ok()) << expected.status.message();

@@ -43,7 +43,7 @@ inline std::optional<double> Sample(const std::vector<prometheus::MetricFamily>&
 // Runs one cycle whose statement `blocking` hangs, cancels it from this thread the way the
 // scheduler's watchdog does, and returns what the cycle returned. No sleeps: the test waits
 // for the fake to report the statement in flight.
-inline CollectOutput CollectAndCancel(Collector& collector, FakeStore& store,
+inline CollectOutput CollectAndCancel(BlockingCollector& collector, FakeStore& store,
                                       const std::string& blocking) {
   store.BlockQuery(blocking);
   CollectOutput output;

@@ -1,4 +1,4 @@
-#include "exporter/analytics/counter_ledger.h"
+#include "exporter/counting/counter_ledger.h"
 
 #include <gtest/gtest.h>
 

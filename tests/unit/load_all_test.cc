@@ -5,10 +5,13 @@
 #include "exporter/load_all.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "exporter/app.h"
 
@@ -22,6 +25,10 @@ class LoadAllTest : public testing::Test {
   LoadAllTest() {
     Write(config_file_, "");
     Write(web_config_file_, "# plain HTTP\n");
+  }
+  ~LoadAllTest() override {
+    std::remove(config_file_.c_str());
+    std::remove(web_config_file_.c_str());
   }
 
   // The error of each path for the files as they are now: --config.check, the start, and a
@@ -54,8 +61,10 @@ class LoadAllTest : public testing::Test {
     return errors;
   }
 
-  // TempDir() ends with a slash.
-  const std::string dir_ = testing::TempDir() + "load_all_test";
+  // TempDir() ends with a slash. One name per test: ctest runs the tests of this file at once.
+  const std::string dir_ = testing::TempDir() + "load_all_test_" +
+                           testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                           std::to_string(::getpid());
   const std::string config_file_ = dir_ + ".yml";
   const std::string web_config_file_ = dir_ + "_web.yml";
   std::ostringstream log_output_;

@@ -1,3 +1,5 @@
+// The scheduler on the fake clock and fake timers: the test moves time by hand and runs the
+// io_context's handlers itself, so intervals, timeouts and backoff are checked without sleeps.
 #include "exporter/scheduling/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -5,58 +7,93 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <future>
+#include <condition_variable>
 #include <sstream>
-#include <thread>
 
+#include "exporter/collectors/sql_collector.h"
 #include "exporter/metrics/family.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/fake_store_session.h"
+#include "tests/support/fake_timers.h"
 
 namespace outcomes {
 namespace {
 
 using namespace std::chrono_literals;
+using testing_support::FakeClock;
+using testing_support::FakeStore;
+using testing_support::FakeTimers;
+using TimePoint = std::chrono::steady_clock::time_point;
 
-// A collector whose cycles take `work` and that records how often and how concurrently it ran.
-class FakeCollector : public Collector {
+// A synchronous collector that records when (on the fake clock) and how concurrently its cycles
+// ran. A cycle takes `work` of fake time, or, when `blocks`, lasts until Cancel().
+class FakeCollector : public BlockingCollector {
  public:
-  FakeCollector(std::string name, Duration interval, Duration work, Duration timeout = 5s)
-      : name_(std::move(name)), interval_(interval), work_(work), timeout_(timeout) {}
+  struct Options {
+    Duration interval = 10s;
+    Duration work = 0s;
+    bool blocks = false;
+    Duration timeout = 5s;
+  };
+  FakeCollector(std::string name, const FakeTimers& timers, const FakeClock& clock, Options options)
+      : BlockingCollector({std::move(name), options.interval, options.timeout}),
+        timers_(timers),
+        clock_(clock),
+        options_(options) {}
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return interval_; }
-  Duration timeout() const override { return timeout_; }
   CollectOutput Collect() override {
     const int now_running = ++running_;
     max_running_ = std::max(max_running_.load(), now_running);
-    const auto until = std::chrono::steady_clock::now() + work_;
-    while (std::chrono::steady_clock::now() < until && !cancelled_) {
-      std::this_thread::sleep_for(1ms);
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      starts_.push_back(clock_.SteadyNow());
+    }
+    if (options_.work > 0s) timers_.Advance(options_.work);
+    if (options_.blocks) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cancelled_cv_.wait(lock, [this] { return cancelled_; });
     }
     --running_;
     ++runs_;
     CollectOutput output;
     auto family = MakeFamily("fake_runs", "Runs.", prometheus::MetricType::Gauge);
-    AddSample(family, {{"collector", name_}}, runs_);
+    AddSample(family, {{"collector", name()}}, runs_);
     output.families.push_back(family);
-    if (cancelled_.exchange(false)) output.status = Status::Error("cancelled");
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (cancelled_) output.status = Status::Error("cancelled");
+    cancelled_ = false;
     return output;
   }
-  void Cancel() override { cancelled_ = true; }
-  bool SameConfig(const Collector& other) const override {
-    const auto* fake = dynamic_cast<const FakeCollector*>(&other);
-    return fake != nullptr && fake->interval_ == interval_;
+  void Cancel() override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+    cancelled_cv_.notify_all();
   }
 
-  std::atomic<int> runs_{0};
+  std::vector<TimePoint> starts() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return starts_;
+  }
+  bool started() const { return !starts().empty(); }
+
+  std::atomic<int> runs_{0};  // finished cycles
   std::atomic<int> running_{0};
   std::atomic<int> max_running_{0};
 
+ protected:
+  // The frame (name, interval, timeout) is all a reload compares.
+  bool SameSettings(const Collector& other) const override {
+    return Collector::SameSettings(other);
+  }
+
  private:
-  std::string name_;
-  Duration interval_;
-  Duration work_;
-  Duration timeout_;
-  std::atomic<bool> cancelled_{false};
+  const FakeTimers& timers_;
+  const FakeClock& clock_;
+  const Options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable cancelled_cv_;
+  bool cancelled_ = false;
+  std::vector<TimePoint> starts_;
 };
 
 // An asynchronous collector whose cycles throw: from CollectAsync itself, or from a handler it
@@ -64,13 +101,10 @@ class FakeCollector : public Collector {
 class ThrowingAsyncCollector : public Collector {
  public:
   enum class Where { kInCollectAsync, kInItsHandler };
-  ThrowingAsyncCollector(std::string name, Where where) : name_(std::move(name)), where_(where) {}
+  ThrowingAsyncCollector(std::string name, Where where)
+      : Collector({std::move(name), 10s, 5s}), where_(where) {}
 
-  const std::string& name() const override { return name_; }
-  Duration interval() const override { return 20ms; }
-  Duration timeout() const override { return 5s; }
-  bool asynchronous() const override { return true; }
-  void CollectAsync(boost::asio::io_context& io, std::function<void(CollectOutput)> done) override {
+  void CollectAsync(boost::asio::io_context& io, Done done) override {
     ++runs_;
     if (where_ == Where::kInCollectAsync) throw std::runtime_error("boom");
     boost::asio::post(io, [done = std::move(done)] {
@@ -78,85 +112,151 @@ class ThrowingAsyncCollector : public Collector {
       done({});  // never reached: the exception drops `done`
     });
   }
-  bool SameConfig(const Collector& /*other*/) const override { return false; }
-
   std::atomic<int> runs_{0};
 
+ protected:
+  bool SameSettings(const Collector& /*other*/) const override { return false; }
+
  private:
-  std::string name_;
   Where where_;
+};
+
+// A SQL collector that runs one statement per cycle, for the store's reconnect backoff.
+class PingCollector : public SqlCollector {
+ public:
+  PingCollector(const StoreConfig& store, StoreCollectorDeps deps)
+      : SqlCollector("ping", store, store.interval, store.timeout, std::move(deps)) {}
+
+ protected:
+  bool SameSettings(const Collector& other) const override {
+    return SqlCollector::SameSettings(other);
+  }
+  Status Read(SnapshotReader& reader) override {
+    return reader.Query("ping", "SELECT 1", {}).status();
+  }
+  std::vector<prometheus::MetricFamily> Families() const override { return {}; }
 };
 
 class SchedulerTest : public testing::Test {
  protected:
-  void SetUp() override {
-    io_thread_ = std::thread([this] { RunEventLoop(io_, log_); });
-  }
   void TearDown() override {
     scheduler_.Stop(2s);
-    guard_.reset();
-    io_.stop();
-    io_thread_.join();
+    io_.poll();  // the posted timer cancels, which release the slots
   }
-  void ApplyOnIo(const std::vector<std::shared_ptr<Collector>>& collectors) {
-    std::promise<void> done;
-    boost::asio::post(io_, [&] {
-      scheduler_.Apply(collectors);
-      done.set_value();
-    });
-    done.get_future().wait();
+
+  std::shared_ptr<FakeCollector> Fake(std::string name, FakeCollector::Options options) {
+    return std::make_shared<FakeCollector>(std::move(name), timers_, clock_, options);
   }
+
+  // Runs the io_context's handlers on this thread until `done` holds. The real-time limit only
+  // ends a test that hangs; no result depends on real time.
+  void RunUntil(const std::function<bool()>& done) {
+    const auto limit = std::chrono::steady_clock::now() + 10s;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > limit) {
+        ADD_FAILURE() << "the awaited condition never held";
+        return;
+      }
+      try {
+        io_.run_one_for(5ms);
+      } catch (const std::exception& e) {
+        handler_errors_.emplace_back(e.what());  // what RunEventLoop would log
+      }
+    }
+  }
+  void Advance(Duration by) { timers_.Advance(by); }
+
   CollectorState StateOf(const std::string& name) {
     for (const auto& state : scheduler_.States()) {
       if (state.name == name) return state;
     }
     return {};
   }
+  std::function<bool()> HasRun(const std::string& name) {
+    return [this, name] { return StateOf(name).has_run; };
+  }
+  std::function<bool()> Runs(const FakeCollector& fake, int runs) {
+    return [&fake, runs] { return fake.runs_.load() >= runs; };
+  }
 
+  FakeClock clock_;
+  FakeTimers timers_{clock_};
+  const TimePoint t0_ = clock_.SteadyNow();
   std::ostringstream log_output_;
   Logger log_{log_output_, LogLevel::kDebug, LogFormat::kLogfmt};
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ =
       boost::asio::make_work_guard(io_);
-  Scheduler scheduler_{io_, log_};
-  std::thread io_thread_;
+  Scheduler scheduler_{io_, log_, clock_, timers_};
+  std::vector<std::string> handler_errors_;
 };
 
-TEST_F(SchedulerTest, RunsOnItsIntervalWithoutOverlapping) {
-  // Cycles take longer than the interval: they must queue, never overlap.
-  auto slow = std::make_shared<FakeCollector>("slow", 10ms, 30ms);
-  ApplyOnIo({slow});
-  std::this_thread::sleep_for(300ms);
-  EXPECT_GE(slow->runs_.load(), 3);
+TEST_F(SchedulerTest, RunsAtOnceThenOneIntervalAfterEachStart) {
+  auto fake = Fake("a", {.interval = 10s});
+  scheduler_.Apply({fake});
+  // The first cycle runs at once; the next one is armed one interval after it started.
+  RunUntil([&] { return timers_.Deadlines() == std::vector<TimePoint>{t0_ + 10s}; });
+  EXPECT_EQ(fake->runs_.load(), 1);
+  Advance(10s);
+  RunUntil(Runs(*fake, 2));
+  EXPECT_EQ(fake->starts(), (std::vector<TimePoint>{t0_, t0_ + 10s}));
+}
+
+TEST_F(SchedulerTest, CyclesLongerThanTheIntervalQueueWithoutOverlapping) {
+  auto slow = Fake("slow", {.interval = 10s, .work = 30s, .timeout = 1h});
+  scheduler_.Apply({slow});
+  RunUntil(Runs(*slow, 3));
+  // Each cycle starts when the previous one ends, as its interval is already past.
+  EXPECT_EQ(slow->starts(), (std::vector<TimePoint>{t0_, t0_ + 30s, t0_ + 60s}));
   EXPECT_EQ(slow->max_running_.load(), 1);
+  EXPECT_DOUBLE_EQ(StateOf("slow").last_duration_seconds, 30);
 }
 
 TEST_F(SchedulerTest, SlowCollectorDoesNotDelayAnother) {
-  auto stuck = std::make_shared<FakeCollector>("stuck", 50ms, 10s, 10s);
-  auto fast = std::make_shared<FakeCollector>("fast", 20ms, 0ms);
-  ApplyOnIo({stuck, fast});
-  std::this_thread::sleep_for(400ms);
+  auto stuck = Fake("stuck", {.blocks = true, .timeout = 1h});
+  auto fast = Fake("fast", {.interval = 10s});
+  scheduler_.Apply({stuck, fast});
+  RunUntil([&] { return stuck->started() && fast->runs_ == 1; });
+  for (int cycle = 2; cycle <= 4; ++cycle) {
+    Advance(10s);
+    RunUntil(Runs(*fast, cycle));
+  }
   EXPECT_EQ(stuck->runs_.load(), 0);
-  EXPECT_GE(fast->runs_.load(), 5);
   EXPECT_TRUE(StateOf("fast").success);
+  EXPECT_TRUE(StateOf("stuck").running);
 }
 
 TEST_F(SchedulerTest, CancelsACycleAtItsTimeoutAndRecordsTheFailure) {
-  auto hanging = std::make_shared<FakeCollector>("hanging", 1s, 10s, 100ms);
-  ApplyOnIo({hanging});
-  std::this_thread::sleep_for(500ms);
+  auto hanging = Fake("hanging", {.interval = 1h, .blocks = true, .timeout = 2s});
+  scheduler_.Apply({hanging});
+  RunUntil([&] { return hanging->started(); });
+  Advance(1999ms);
+  io_.poll();
+  EXPECT_FALSE(StateOf("hanging").has_run);
+  Advance(1ms);
+  RunUntil(HasRun("hanging"));
   const CollectorState state = StateOf("hanging");
-  ASSERT_TRUE(state.has_run);
   EXPECT_FALSE(state.success);
-  EXPECT_EQ(state.last_error, "timed out after 100ms: cancelled");
+  EXPECT_EQ(state.last_error, "timed out after 2s: cancelled");
+  EXPECT_DOUBLE_EQ(state.last_duration_seconds, 2);
   EXPECT_NE(log_output_.str().find("msg=\"collection timed out, cancelling\" collector=hanging"),
             std::string::npos);
 }
 
+TEST_F(SchedulerTest, RecordsTheTimesOfTheLastRunAndSuccessOnTheClock) {
+  auto fake = Fake("a", {.interval = 10s, .work = 3s, .timeout = 1h});
+  scheduler_.Apply({fake});
+  RunUntil(HasRun("a"));
+  const CollectorState state = StateOf("a");
+  const auto wall_start = std::chrono::system_clock::time_point(FakeClock::kStartWall);
+  EXPECT_EQ(state.last_run, wall_start);
+  EXPECT_EQ(state.last_success, wall_start + 3s);
+}
+
 TEST_F(SchedulerTest, ServesTheLastFamilies) {
-  auto fake = std::make_shared<FakeCollector>("a", 1h, 0ms);
-  ApplyOnIo({fake});
-  std::this_thread::sleep_for(100ms);
+  auto fake = Fake("a", {.interval = 1h});
+  scheduler_.Apply({fake});
+  RunUntil(HasRun("a"));
   const auto families = scheduler_.Families();
   ASSERT_EQ(families.size(), 1u);
   EXPECT_EQ(families[0].name, "fake_runs");
@@ -164,12 +264,11 @@ TEST_F(SchedulerTest, ServesTheLastFamilies) {
 }
 
 TEST_F(SchedulerTest, PreparesEachCollectorsFamiliesWhenItsCycleEnds) {
-  auto a = std::make_shared<FakeCollector>("a", 1h, 0ms);
-  auto b = std::make_shared<FakeCollector>("b", 1h, 0ms);
-  ApplyOnIo({a, b});
-  std::this_thread::sleep_for(100ms);
+  auto a = Fake("a", {.interval = 1h});
+  auto b = Fake("b", {.interval = 1h});
+  scheduler_.Apply({a, b});
+  RunUntil([&] { return scheduler_.Prepared().size() == 2; });
   const std::vector<PreparedPart> parts = scheduler_.Prepared();
-  ASSERT_EQ(parts.size(), 2u);
   EXPECT_EQ(parts[0]->text(), Serialize({scheduler_.Families().at(0)}));
   // Both export fake_runs: one HELP and TYPE, then each collector's sample in collector order.
   EXPECT_EQ(Concatenate({parts[0].get(), parts[1].get()}),
@@ -180,10 +279,10 @@ TEST_F(SchedulerTest, PreparesEachCollectorsFamiliesWhenItsCycleEnds) {
 }
 
 TEST_F(SchedulerTest, ACollectorIsLeftOutOfThePreparedPartsUntilItsFirstCycleEnds) {
-  auto done = std::make_shared<FakeCollector>("done", 1h, 0ms);
-  auto busy = std::make_shared<FakeCollector>("busy", 1h, 2s);
-  ApplyOnIo({done, busy});
-  std::this_thread::sleep_for(100ms);
+  auto done = Fake("done", {.interval = 1h});
+  auto busy = Fake("busy", {.interval = 1h, .blocks = true, .timeout = 1h});
+  scheduler_.Apply({done, busy});
+  RunUntil([&] { return StateOf("done").has_run && busy->started(); });
   const std::vector<PreparedPart> parts = scheduler_.Prepared();
   ASSERT_EQ(parts.size(), 1u);
   EXPECT_EQ(parts[0]->text(),
@@ -191,69 +290,138 @@ TEST_F(SchedulerTest, ACollectorIsLeftOutOfThePreparedPartsUntilItsFirstCycleEnd
 }
 
 TEST_F(SchedulerTest, ANewCycleMakesANewPreparedPart) {
-  auto fast = std::make_shared<FakeCollector>("fast", 20ms, 0ms);
-  ApplyOnIo({fast});
-  std::this_thread::sleep_for(50ms);
+  auto fast = Fake("fast", {.interval = 10s});
+  scheduler_.Apply({fast});
+  RunUntil(HasRun("fast"));
   const PreparedPart first = scheduler_.Prepared().at(0);
-  std::this_thread::sleep_for(100ms);
+  Advance(10s);
+  RunUntil([&] { return scheduler_.Prepared().at(0) != first; });
   const PreparedPart later = scheduler_.Prepared().at(0);
-  EXPECT_NE(first, later);
   EXPECT_NE(first->text(), later->text());  // fake_runs counts the cycles
 }
 
 TEST_F(SchedulerTest, ApplyKeepsUnchangedCollectorsAndReplacesChangedOnes) {
-  auto kept = std::make_shared<FakeCollector>("kept", 1h, 0ms);
-  auto changed = std::make_shared<FakeCollector>("changed", 1h, 0ms);
-  ApplyOnIo({kept, changed});
-  std::this_thread::sleep_for(100ms);
-  ASSERT_EQ(kept->runs_.load(), 1);
+  auto kept = Fake("kept", {.interval = 1h});
+  auto changed = Fake("changed", {.interval = 1h});
+  scheduler_.Apply({kept, changed});
+  RunUntil([&] { return kept->runs_ == 1 && changed->runs_ == 1; });
 
-  auto kept_again = std::make_shared<FakeCollector>("kept", 1h, 0ms);
-  auto changed_again = std::make_shared<FakeCollector>("changed", 2h, 0ms);
-  ApplyOnIo({kept_again, changed_again});
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(kept->runs_.load(), 1);           // still the same instance, not re-run
-  EXPECT_EQ(kept_again->runs_.load(), 0);     // the new twin was not started
-  EXPECT_EQ(changed_again->runs_.load(), 1);  // the changed one was replaced and ran
+  Advance(30min);
+  auto kept_again = Fake("kept", {.interval = 1h});
+  auto changed_again = Fake("changed", {.interval = 2h});
+  scheduler_.Apply({kept_again, changed_again});
+  RunUntil(Runs(*changed_again, 1));       // the changed one was replaced and ran at once
+  EXPECT_EQ(kept_again->runs_.load(), 0);  // the new twin was not started
   EXPECT_EQ(scheduler_.States().size(), 2u);
+
+  // The kept one keeps its schedule; the replaced one never runs again.
+  Advance(30min);
+  RunUntil(Runs(*kept, 2));
+  EXPECT_EQ(kept->starts(), (std::vector<TimePoint>{t0_, t0_ + 1h}));
+  EXPECT_EQ(changed->runs_.load(), 1);
 }
 
-TEST_F(SchedulerTest, StopIsBoundedByTheGraceEvenWithAStuckCycle) {
-  auto stuck = std::make_shared<FakeCollector>("stuck", 1h, 60s, 1h);
-  ApplyOnIo({stuck});
-  std::this_thread::sleep_for(50ms);
-  const auto started = std::chrono::steady_clock::now();
+TEST_F(SchedulerTest, ApplyCancelsTheRunningCycleOfARemovedCollector) {
+  auto removed = Fake("removed", {.interval = 1h, .blocks = true, .timeout = 1h});
+  scheduler_.Apply({removed});
+  RunUntil([&] { return removed->started(); });
+  scheduler_.Apply({});
+  RunUntil(Runs(*removed, 1));
+  EXPECT_TRUE(scheduler_.States().empty());
+}
+
+TEST_F(SchedulerTest, StopCancelsARunningCycleAndWaitsForIt) {
+  auto stuck = Fake("stuck", {.interval = 1h, .blocks = true, .timeout = 1h});
+  scheduler_.Apply({stuck});
+  RunUntil([&] { return stuck->started(); });
   // Cancel() ends the fake's cycle, so the stop completes well within the grace.
+  EXPECT_TRUE(scheduler_.Stop(10s));
+  EXPECT_EQ(stuck->runs_.load(), 1);
+  EXPECT_TRUE(scheduler_.States().empty());
+}
+
+TEST_F(SchedulerTest, NoCycleStartsAfterStop) {
+  auto fake = Fake("a", {.interval = 10s});
+  scheduler_.Apply({fake});
+  RunUntil(Runs(*fake, 1));
   EXPECT_TRUE(scheduler_.Stop(2s));
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  io_.poll();
+  Advance(1h);
+  io_.poll();
+  EXPECT_EQ(fake->runs_.load(), 1);
+  EXPECT_TRUE(timers_.Deadlines().empty());
+}
+
+TEST_F(SchedulerTest, AFailingStoreIsRetriedOnTheBackoffNotEveryCycle) {
+  std::shared_ptr<FakeStore> store = FakeStore::Make();
+  store->FailConnect("connection refused");
+  StoreConfig config;
+  config.interval = 10s;
+  config.max_backoff = 40s;
+  StoreCollectorDeps deps = store->Deps(log_);
+  deps.now = SteadyOf(clock_);
+  auto ping = std::make_shared<PingCollector>(config, deps);
+  scheduler_.Apply({ping});
+  std::vector<int> attempts;  // connect attempts after each cycle, one cycle per interval
+  for (int cycle = 0; cycle <= 10; ++cycle) {
+    if (cycle > 0) Advance(10s);
+    // The cycle has ended when the next one is armed, one interval on.
+    RunUntil(
+        [&] { return timers_.Deadlines() == std::vector<TimePoint>{clock_.SteadyNow() + 10s}; });
+    attempts.push_back(store->connect_attempts());
+    EXPECT_EQ(StateOf("ping").last_error,
+              "outcomes store: cannot connect to fake: connection refused");
+  }
+  // Attempts at 0s, 10s, 30s and 70s: the wait doubles from one interval up to max_backoff.
+  EXPECT_EQ(attempts, (std::vector<int>{1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4}));
+
+  store->AllowConnect();
+  store->SetRows("ping", {{"1"}});
+  Advance(10s);  // 110s: the next attempt is due and succeeds
+  RunUntil([&] { return StateOf("ping").success; });
+  EXPECT_EQ(store->connect_attempts(), 5);
 }
 
 TEST_F(SchedulerTest, AnAsynchronousCycleThatThrowsFailsAndTheNextOneRuns) {
   auto throwing = std::make_shared<ThrowingAsyncCollector>(
       "throwing", ThrowingAsyncCollector::Where::kInCollectAsync);
-  ApplyOnIo({throwing});
-  std::this_thread::sleep_for(200ms);
-  EXPECT_GE(throwing->runs_.load(), 3);
+  scheduler_.Apply({throwing});
+  RunUntil(HasRun("throwing"));
+  for (int cycle = 2; cycle <= 3; ++cycle) {
+    Advance(10s);
+    RunUntil([&] { return throwing->runs_.load() >= cycle; });
+  }
   const CollectorState state = StateOf("throwing");
   EXPECT_FALSE(state.success);
   EXPECT_EQ(state.last_error, "unexpected exception: boom");
 }
 
-TEST_F(SchedulerTest, AnExceptionInAnAsynchronousHandlerFailsTheCycleAndTheLoopGoesOn) {
+TEST_F(SchedulerTest, AnExceptionInAnAsynchronousHandlerFailsTheCycleAndTheNextOneRuns) {
   auto throwing = std::make_shared<ThrowingAsyncCollector>(
       "throwing", ThrowingAsyncCollector::Where::kInItsHandler);
-  auto fast = std::make_shared<FakeCollector>("fast", 20ms, 0ms);
-  ApplyOnIo({throwing, fast});
-  std::this_thread::sleep_for(200ms);
-  EXPECT_GE(throwing->runs_.load(), 3);  // not stuck "running" after the first one
+  scheduler_.Apply({throwing});
+  RunUntil(HasRun("throwing"));
+  Advance(10s);
+  RunUntil([&] { return throwing->runs_.load() >= 2 && !StateOf("throwing").running; });
   const CollectorState state = StateOf("throwing");
-  EXPECT_FALSE(state.success);
+  EXPECT_FALSE(state.success);  // not stuck "running" after the first one
   EXPECT_EQ(state.last_error, "the cycle ended without a result (an unexpected exception)");
-  EXPECT_GE(fast->runs_.load(), 3);
-  EXPECT_NE(log_output_.str().find("msg=\"unexpected exception in an event handler, continuing\" "
-                                   "err=\"boom in a handler\""),
+  EXPECT_EQ(handler_errors_, (std::vector<std::string>{"boom in a handler", "boom in a handler"}));
+}
+
+TEST(RunEventLoopTest, LogsAnExceptionThatEscapesAHandlerAndRunsTheRest) {
+  std::ostringstream output;
+  Logger log{output, LogLevel::kInfo, LogFormat::kLogfmt};
+  boost::asio::io_context io;
+  bool later_ran = false;
+  boost::asio::post(io, [] { throw std::runtime_error("boom in a handler"); });
+  boost::asio::post(io, [&] { later_ran = true; });
+  RunEventLoop(io, log);  // returns when out of work
+  EXPECT_TRUE(later_ran);
+  EXPECT_NE(output.str().find("msg=\"unexpected exception in an event handler, continuing\" "
+                              "err=\"boom in a handler\""),
             std::string::npos)
-      << log_output_.str();
+      << output.str();
 }
 
 }  // namespace

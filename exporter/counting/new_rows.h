@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/collectors/incremental.h"
+#include "exporter/counting/incremental.h"
 #include "exporter/store/schema_sql.h"
 
 namespace outcomes {

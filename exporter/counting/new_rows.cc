@@ -1,4 +1,4 @@
-#include "exporter/collectors/new_rows.h"
+#include "exporter/counting/new_rows.h"
 
 #include <charconv>
 

@@ -1,4 +1,4 @@
-#include "exporter/collectors/incremental.h"
+#include "exporter/counting/incremental.h"
 
 #include <algorithm>
 #include <charconv>

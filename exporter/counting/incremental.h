@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "exporter/analytics/counter_ledger.h"
 #include "exporter/core/log.h"
+#include "exporter/counting/counter_ledger.h"
 #include "exporter/store/session.h"
 
 namespace outcomes {
