@@ -72,19 +72,7 @@ scrape_configs:
       - targets: ["127.0.0.1:${port[b]}"]
         labels: {store: b}
 EOF2
-check "the Prometheus config and the rendered rules are valid" \
-  bash -c "promtool check config '$work/prometheus.yml' >/dev/null"
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
-track $!
-
-prom="http://127.0.0.1:$prom_port"
-query() {  # query PROMQL -> number of series in the result
-  curl -sf --get "$prom/api/v1/query" --data-urlencode "query=$1" |
-    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["data"]["result"]))'
-}
-series_present() { [[ "$(query "$1")" -gt 0 ]]; }
-no_series() { [[ "$(query "$1")" -eq 0 ]]; }
+start_prometheus "$work" "$prom_port" "the Prometheus config and the rendered rules are valid"
 
 check "Prometheus scrapes both sidecars" wait_for 60 series_present \
   'count(count by (store) (up{job="outcomes_exporter"} == 1)) == 2'

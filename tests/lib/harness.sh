@@ -50,6 +50,25 @@ make_workdir() {  # make_workdir PREFIX
   echo "$dir"
 }
 
+# start_prometheus WORK PORT CHECK_NAME: checks WORK/prometheus.yml with promtool (as the check
+# CHECK_NAME), starts Prometheus on 127.0.0.1:PORT with its data in WORK/tsdb (tracked), and sets
+# `prom`, the URL that query, series_present and no_series ask.
+start_prometheus() {
+  local work=$1 port=$2
+  check "$3" bash -c "promtool check config '$work/prometheus.yml' >/dev/null"
+  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+    --web.listen-address="127.0.0.1:$port" >"$work/prometheus.log" 2>&1 &
+  track $!
+  prom="http://127.0.0.1:$port"
+}
+
+query() {  # query PROMQL -> number of series in the result
+  curl -sf --get "$prom/api/v1/query" --data-urlencode "query=$1" |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["data"]["result"]))'
+}
+series_present() { [[ "$(query "$1")" -gt 0 ]]; }
+no_series() { [[ "$(query "$1")" -eq 0 ]]; }
+
 harness_finish() {  # prints the closing line and returns the test's status
   echo "${HARNESS_NAME:-test}: $passed passed, $failed failed"
   ((failed == 0))
