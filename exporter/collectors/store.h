@@ -17,7 +17,7 @@
 #include "exporter/collectors/collector.h"
 #include "exporter/collectors/factory.h"
 #include "exporter/collectors/store_startup.h"
-#include "exporter/collectors/sweep.h"
+#include "exporter/counting/sweep.h"
 #include "exporter/config/config.h"
 #include "exporter/core/clock.h"
 #include "exporter/core/log.h"

@@ -1,7 +1,7 @@
 // GapSweep: the missing-id ranges the store collector re-checks at a bounded pace.
 #include <gtest/gtest.h>
 
-#include "exporter/collectors/sweep.h"
+#include "exporter/counting/sweep.h"
 
 namespace outcomes {
 namespace {

@@ -1,4 +1,5 @@
-// The reconciliation sweep of the store collector: the ids missing below a table's watermark
+// The reconciliation sweep of the exact-counting code (store counters, analytics aggregates):
+// the ids missing below a table's watermark
 // that CounterLedger stopped re-checking every cycle (their gap outlived
 // store.late_commit_window, went over the gap cap, or lay past a jump of the sequence) are
 // kept here and re-checked in primary-key order, a bounded batch per cycle, so that a

@@ -1,4 +1,4 @@
-#include "exporter/collectors/sweep.h"
+#include "exporter/counting/sweep.h"
 
 #include <algorithm>
 
