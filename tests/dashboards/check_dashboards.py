@@ -21,6 +21,13 @@ For every grafana/dashboards/*.json it checks:
   - every `$variable` an expression uses is defined on the dashboard (or is a Grafana one);
   - where the dashboard has a variable filled by `label_values(METRIC, LABEL)`, every selector of
     a metric that carries LABEL filters on it with the variable (`LABEL=~"$variable"`);
+  - the sidecars shown: query variables `job`, `cluster` and `store` (multi-value, with All;
+    the All of `cluster` and `store` is `.*`, which also matches a series without the label, so
+    one store per Prometheus without those labels shows everything); every selector of a metric
+    in a panel target filters on the three (`job=~"$job", cluster=~"$cluster",
+    store=~"$store"`), of a recorded series or ALERTS on `cluster` and `store` (a rule's
+    aggregation drops `job`; scripts/render-rules --group-labels keeps the other two); every
+    other query variable filters on the three, `cluster` on `job`, `store` on both;
   - every metric name in every expression (panel targets and query variables) is exported by
     the sidecar, on the allow-list, or recorded by a rule in the rule folders;
   - with promtool on the PATH, every expression parses as PromQL (variables replaced by samples).
@@ -72,6 +79,15 @@ ALLOWED = {
 TARGET_LABELS = {"job", "instance"}
 SCRAPE_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
                  "scrape_samples_post_metric_relabeling", "scrape_series_added"}
+# The variables that choose the sidecars a dashboard shows, in the order they filter each
+# other, each named after the target label it fills from.
+SCOPE_VARIABLES = ("job", "cluster", "store")
+# Target labels a Prometheus with one store need not set: their All must be `.*`, which matches
+# a series without the label, where the list of values found (Grafana's All without an
+# allValue) matches none of them.
+OPTIONAL_SCOPE_LABELS = ("cluster", "store")
+# Series written by Prometheus' rule evaluation: no `job` after the rules' aggregations.
+RULE_SERIES = {"ALERTS", "ALERTS_FOR_STATE"}
 
 FUNCTIONS = {
     # aggregation operators
@@ -379,6 +395,43 @@ def substitute(expr, values):
     return VAR_REF_RE.sub(repl, expr)
 
 
+def uses_variable(value, var):
+    """Whether a matcher value refers to the Grafana variable `var`."""
+    return re.search(r"\$\{%s(?:[:}])|\$%s\b|\[\[%s\]\]" % (var, var, var), value) is not None
+
+
+def scope_variable_problems(variables):
+    """Problems with the `job`, `cluster` and `store` variables of a dashboard."""
+    problems = []
+    by_name = {v.get("name"): v for v in variables}
+    for name in SCOPE_VARIABLES:
+        where = 'variable "%s"' % name
+        var = by_name.get(name)
+        if var is None:
+            problems.append(("templating", 'no "%s" variable (label_values(outcomes_exporter_'
+                                           'build_info, %s), multi-value with All)' % (name, name)))
+            continue
+        _, label = expressions_of_variable(variable_query(var))
+        if var.get("type") != "query" or label != name:
+            problems.append((where, "is not a query variable on label_values(..., %s)" % name))
+        if not var.get("multi") or not var.get("includeAll"):
+            problems.append((where, "is not multi-value with All"))
+        if name in OPTIONAL_SCOPE_LABELS and var.get("allValue") != ".*":
+            problems.append((where, 'All is %r, not ".*": a Prometheus whose targets have no '
+                                    '%s label would show nothing' % (var.get("allValue"), name)))
+    return problems
+
+
+def missing_scope(matchers, required):
+    """The scope variables of `required` that no `LABEL=~"$variable"` matcher applies."""
+    return [var for var in required
+            if not any(l == var and op == "=~" and uses_variable(v, var) for l, op, v in matchers)]
+
+
+def scope_hint(missing):
+    return ", ".join('%s=~"$%s"' % (var, var) for var in missing)
+
+
 class Checker:
     def __init__(self, exported, recorded, allowed):
         self.exported = exported
@@ -394,6 +447,12 @@ class Checker:
         if metric in self.allowed and self.allowed[metric]:
             return set(self.allowed[metric]) | TARGET_LABELS
         return None
+
+    def scope_of(self, metric, required):
+        """The scope variables of `required` a selector of `metric` must filter on."""
+        if metric in RULE_SERIES or (metric in self.recorded and metric not in self.exported):
+            return [var for var in required if var != "job"]
+        return list(required)
 
     def check_names(self, expr):
         """Problems with the metric names and functions of an expression; and its selectors."""
@@ -436,10 +495,11 @@ def check_dashboard(path, data, checker, uids, titles):
     elif ds_vars[0].get("type") != "datasource" or ds_vars[0].get("query") != "prometheus":
         problems.append(("templating", '"datasource" variable is not of type datasource with '
                                        'query prometheus'))
+    problems += scope_variable_problems(variables)
 
     # Variables filled with label_values(METRIC, LABEL) filter that label.
     label_of_var = {}
-    expressions = []  # (where, expr, is_panel_target)
+    expressions = []  # (where, expr, is_panel_target, scope variables it must filter on)
     for var in variables:
         if var.get("type") != "query":
             continue
@@ -448,9 +508,12 @@ def check_dashboard(path, data, checker, uids, titles):
             problems.append((where, "data source is %r, not ${datasource}"
                              % datasource_ref(var.get("datasource"))))
         exprs, label = expressions_of_variable(variable_query(var))
-        if label:
+        if label and var["name"] not in SCOPE_VARIABLES:
             label_of_var[var["name"]] = label
-        expressions += [(where, e, False) for e in exprs]
+        name = var.get("name")
+        scope = SCOPE_VARIABLES[:SCOPE_VARIABLES.index(name)] if name in SCOPE_VARIABLES \
+            else SCOPE_VARIABLES
+        expressions += [(where, e, False, scope) for e in exprs]
 
     panel_ids = set()
     for panel in walk_panels(data.get("panels")):
@@ -471,15 +534,22 @@ def check_dashboard(path, data, checker, uids, titles):
             if "expr" not in t:
                 problems.append((twhere, "no expr"))
                 continue
-            expressions.append((twhere, t["expr"], True))
+            expressions.append((twhere, t["expr"], True, SCOPE_VARIABLES))
 
-    for where, expr, is_target in expressions:
+    for where, expr, is_target, scope in expressions:
         for ref in VAR_REF_RE.finditer(expr):
             name = ref.group(1) or ref.group(2) or ref.group(3)
             if name not in names and name not in GRAFANA_VARIABLES and not name.isdigit():
                 problems.append((where, 'undefined variable "$%s"' % name))
         name_problems, selectors = checker.check_names(expr)
         problems += [(where, p) for p in name_problems]
+        for metric, matchers in selectors:
+            if metric is None or metric not in checker.known:
+                continue  # reported above
+            missing = missing_scope(matchers, checker.scope_of(metric, scope))
+            if missing:
+                problems.append((where, "%s does not filter the sidecars shown: add %s"
+                                 % (metric, scope_hint(missing))))
         if not is_target:
             continue
         for metric, matchers in selectors:
@@ -489,12 +559,11 @@ def check_dashboard(path, data, checker, uids, titles):
             for var, label in sorted(label_of_var.items()):
                 if label not in carried:
                     continue
-                if not any(l == label and op in ("=", "=~") and re.search(
-                        r"\$\{%s(?:[:}])|\$%s\b|\[\[%s\]\]" % (var, var, var), v)
-                        for l, op, v in matchers):
+                if not any(l == label and op in ("=", "=~") and uses_variable(v, var)
+                           for l, op, v in matchers):
                     problems.append((where, '%s is not filtered by the variable: add %s=~"$%s"'
                                      % (metric, label, var)))
-    return problems, [(w, e, sample_values(variables)) for w, e, _ in expressions]
+    return problems, [(w, e, sample_values(variables)) for w, e, _, _ in expressions]
 
 
 def promtool_problems(promtool, items):

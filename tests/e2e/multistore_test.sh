@@ -4,8 +4,9 @@
 # one Prometheus scraping both (target label `store`) with the shipped rules rendered by
 # scripts/render-rules --group-labels store. Every recorded series keeps its store, the
 # busy store's traffic never shows up in the quiet one's series, and when one sidecar stops
-# only that store's alert fires. `for:` is shortened to 0s in the rendered copies (the
-# promtool tests cover the rules as shipped).
+# only that store's alert fires; a dashboard panel with one store chosen shows only that
+# store's series. `for:` is shortened to 0s in the rendered copies (the promtool tests cover
+# the rules as shipped).
 # Usage: multistore_test.sh BINARY GENERATOR SOURCE_DIR
 set -uo pipefail
 
@@ -85,6 +86,32 @@ check "and never for the quiet store b" no_series \
 # The SLO objectives are constants shared by every store: the only series without `store`.
 check "every recorded series keeps its store" no_series \
   '{__name__=~".+:.+", store="", __name__!~"slo:(objective|error_budget):ratio|slo:time_period:days"}'
+
+# The dashboards' store variable, as Grafana fills it in: the job variable's All is the jobs
+# found (outcomes_exporter here), the cluster variable's All `.*` also matches these targets,
+# which have no cluster label.
+panel() {  # panel DASHBOARD "PANEL TITLE" [panel_query.py options]: the panel's query
+  python3 "$source_dir/tests/dashboards/panel_query.py" "$source_dir/grafana/dashboards/outcomes-$1.json" \
+    "$2" --set job=outcomes_exporter "${@:3}"
+}
+scrape_up_a=$(panel sidecar "Scrape up" --set store=a) || exit 1
+check "the Sidecar dashboard's Scrape up panel, store a chosen, shows store a's target" \
+  series_present "($scrape_up_a) and on (store) up{store=\"a\"}"
+check "and no other store's" no_series "($scrape_up_a) unless on (store) up{store=\"a\"}"
+check "with every store (All), it shows both targets, though they have no cluster label" \
+  series_present "count($(panel sidecar "Scrape up")) == 2"
+served_a=$(panel business "Recommendations served" --set store=a --set __range=2m) || exit 1
+served_b=$(panel business "Recommendations served" --set store=b --set __range=2m) || exit 1
+check "the Business dashboard's Recommendations served counts the busy store a's traffic" \
+  wait_for 30 series_present "($served_a) > 0"
+check "and none when the quiet store b is chosen" series_present "($served_b) == 0"
+live_rate_a=$(panel model-health "Purchase rate: live and matured cohort" --set store=a) || exit 1
+live_rate_b=$(panel model-health "Purchase rate: live and matured cohort" --set store=b) || exit 1
+check "a panel on a recorded series, store a chosen, shows store a's series" \
+  wait_for 60 series_present "($live_rate_a) and on (store) up{store=\"a\"}"
+# Store b has no live purchase rate (no recommendation since the start), store a has one.
+check "and nothing when the quiet store b is chosen, though store a has a series" \
+  no_series "$live_rate_b"
 
 kill "${pid[b]}"
 check "when store b's sidecar stops, OutcomesExporterDown fires for store b" wait_for 60 series_present \
