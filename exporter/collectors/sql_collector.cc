@@ -30,7 +30,7 @@ CollectOutput SqlCollector::Collect() {
   if (output.status.ok() && !plans_checked_) {
     plans_checked_ = true;
     CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), log(), name(),
-                   WatchedIndexes(store_.schema));
+                   WatchedTables());
   }
   if (output.status.ok()) {
     output.status =
