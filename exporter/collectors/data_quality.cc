@@ -99,8 +99,11 @@ std::string DataQualityCollector::EventsSql(const SchemaSql& sql) {
       "e.{outcome_events.recommendation_id} "
       "CROSS JOIN LATERAL (SELECT extract(epoch FROM e.{outcome_events.occurred_at} - "
       "r.{recommendations.created_at})::float8 AS delay) d "
-      "CROSS JOIN LATERAL (SELECT count(*) AS bucket FROM unnest($3::float8[]) AS u(bound) "
-      "WHERE u.bound < d.delay) b "
+      // The bucket is how many bounds lie below the delay. width_bucket() counts the bounds up
+      // to it (they ascend), so a delay equal to a bound is taken back out; a third of the
+      // statement's time went to a count over unnest() per row.
+      "CROSS JOIN LATERAL (SELECT coalesce(width_bucket(d.delay, $3::float8[]) - "
+      "(d.delay = ANY($3::float8[]))::int, 0) AS bucket) b "
       "WHERE e.{outcome_events.id}" +
       std::string(kRange) + "e.{outcome_events.id} <= $2::bigint GROUP BY 1, 2, 3");
 }

@@ -6,6 +6,7 @@
 
 #include "exporter/collectors/cohorts.h"
 #include "exporter/collectors/drift.h"
+#include "exporter/collectors/query.h"
 #include "exporter/collectors/store.h"
 #include "exporter/counting/incremental.h"
 
@@ -34,17 +35,53 @@ std::vector<std::string> Join(std::vector<std::string> first,
   return first;
 }
 
+// The per-cycle reads of one incrementally counted table (ReadIncremental).
+void AddIncrementalReads(const TableSpec& spec, std::vector<PlannedStatement>& statements) {
+  statements.push_back({spec.table + "_new_rows", store_sql::RowsInRange(spec), {"0", "1000"}});
+  statements.push_back({spec.table + "_gaps", store_sql::Gaps(spec), {"0", "1000"}});
+  statements.push_back({spec.table + "_late_ids", store_sql::LateIds(spec), {"{1}", "{10}"}});
+  statements.push_back({spec.table + "_late_rows", store_sql::RowsWithIds(spec), {"{1,10}"}});
+}
+
+// The relation EXPLAIN names for `table` as a query writes it: the last dotted part, unquoted.
+std::string RelationName(const std::string& table) {
+  std::string name;
+  bool quoted = false;
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const char c = table[i];
+    if (c == '"' && quoted && i + 1 < table.size() && table[i + 1] == '"') {
+      name += c;
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == '.' && !quoted) {
+      name.clear();
+    } else {
+      name += c;
+    }
+  }
+  return name;
+}
+
 }  // namespace
 
 std::vector<PlannedStatement> StoreCollector::PlannedStatements() const {
   std::vector<PlannedStatement> statements;
-  for (const TableSpec& spec : tables_) {
-    statements.push_back({spec.table + "_new_rows", store_sql::RowsInRange(spec), {"0", "1000"}});
-    statements.push_back({spec.table + "_gaps", store_sql::Gaps(spec), {"0", "1000"}});
-    statements.push_back({spec.table + "_late_ids", store_sql::LateIds(spec), {"{1}", "{10}"}});
-    statements.push_back({spec.table + "_late_rows", store_sql::RowsWithIds(spec), {"{1,10}"}});
-  }
+  for (const TableSpec& spec : tables_) AddIncrementalReads(spec, statements);
   return statements;
+}
+
+std::vector<PlannedStatement> QueryCollector::PlannedStatements() const {
+  std::vector<PlannedStatement> statements;
+  if (spec_) AddIncrementalReads(*spec_, statements);
+  return statements;
+}
+
+std::vector<ShippedIndex> QueryCollector::WatchedTables() const {
+  std::vector<ShippedIndex> watched = SqlCollector::WatchedTables();
+  // The user's table has no shipped index: a whole read of it needs one on its id column.
+  if (spec_) watched.push_back({RelationName(spec_->table), spec_->key, ""});
+  return watched;
 }
 
 std::vector<PlannedStatement> CohortsCollector::PlannedStatements() const {

@@ -31,6 +31,10 @@ class QueryCollector : public WithSettings<SqlCollector, QueryConfig> {
  protected:
   Status Read(SnapshotReader& reader) override;
   std::vector<prometheus::MetricFamily> Families() const override;
+  // Incremental mode: the per-cycle reads of the table, which is watched too (plan_check.h;
+  // both in planned_statements.cc).
+  std::vector<PlannedStatement> PlannedStatements() const override;
+  std::vector<ShippedIndex> WatchedTables() const override;
 
  private:
   Status ReadGauge(SnapshotReader& reader);

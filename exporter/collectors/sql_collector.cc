@@ -29,7 +29,8 @@ CollectOutput SqlCollector::Collect() {
   output.status = connection_->Ensure();
   if (output.status.ok() && !plans_checked_) {
     plans_checked_ = true;
-    CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), log(), name());
+    CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), log(), name(),
+                   WatchedTables());
   }
   if (output.status.ok()) {
     output.status =

@@ -31,6 +31,9 @@ class SqlCollector : public BlockingCollector {
   // The steady-state statements with representative parameters, EXPLAINed once at the first
   // successful connection (plan_check.h). Default: none.
   virtual std::vector<PlannedStatement> PlannedStatements() const { return {}; }
+  // The tables whose whole reads the plan check reports. Default: the reference tables, as
+  // store.schema names them.
+  virtual std::vector<ShippedIndex> WatchedTables() const { return WatchedIndexes(store_.schema); }
   // Compares the store section; still pure, so that each collector adds its own settings.
   bool SameSettings(const Collector& other) const override = 0;
 

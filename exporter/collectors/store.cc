@@ -136,7 +136,8 @@ CollectOutput StoreCollector::Collect() {
   if (status.ok() && !ledgers_[0].initialized()) status = CountFromScratch();
   if (status.ok() && !plans_checked_) {
     plans_checked_ = true;
-    CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), deps_.log, name_);
+    CheckPlansOnce(deps_.make_session, session_options_, PlannedStatements(), deps_.log, name_,
+                   WatchedIndexes(config_.schema));
   }
   if (status.ok()) {
     status = connection_->session().InSnapshot(
@@ -191,6 +192,8 @@ void StoreCollector::WarnAboutNewDrops() {
 }
 
 Status StoreCollector::ReadTables(SnapshotReader& reader) {
+  Status jit = TurnJitOff(reader, name_);
+  if (!jit.ok()) return jit;
   for (std::size_t i = 0; i < tables_.size(); ++i) {
     Status status = ReadTable(reader, i);
     if (!status.ok()) return status;

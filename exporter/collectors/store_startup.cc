@@ -6,6 +6,20 @@
 
 namespace outcomes {
 
+std::vector<IdRange> StartupRanges(std::int64_t top) {
+  std::vector<IdRange> ranges;
+  if (top < 1) return ranges;
+  const auto count = std::clamp<std::int64_t>(top / kStartupRangeIds, 1,
+                                              static_cast<std::int64_t>(kStartupSessions));
+  const std::int64_t width = (top + count - 1) / count;
+  for (std::int64_t first = 1; first <= top; first += width) {
+    // The first range also takes any ids below 1, which no sequence hands out.
+    const std::int64_t from = first == 1 ? std::numeric_limits<std::int64_t>::min() + 1 : first;
+    ranges.push_back({from, std::min(top, first + width - 1)});
+  }
+  return ranges;
+}
+
 std::unique_ptr<StoreSession> ParallelCount::Open() {
   std::unique_ptr<StoreSession> session = make_session_(options_);
   const std::lock_guard<std::mutex> lock(mutex_);
@@ -102,15 +116,8 @@ Result<std::vector<TableCount>> ParallelCount::Run(const std::vector<TableSpec>&
   std::vector<Job> jobs;
   for (std::size_t table = 0; table < specs.size(); ++table) {
     counts[table].watermark = tops.value()[table];
-    // As many ranges as sessions: each range of outcome_events reads all of recommendations
-    // once (a hash join), so more ranges would add work, not parallelism.
-    const std::int64_t top = counts[table].watermark;
-    const std::int64_t width = std::max<std::int64_t>(
-        kStartupRangeIds, top / static_cast<std::int64_t>(kStartupSessions) + 1);
-    for (std::int64_t first = 1; first <= top; first += width) {
-      // The first range also takes any ids below 1, which no sequence hands out.
-      const std::int64_t from = first == 1 ? std::numeric_limits<std::int64_t>::min() + 1 : first;
-      jobs.push_back({table, {from, std::min(top, first + width - 1)}});
+    for (const IdRange& range : StartupRanges(counts[table].watermark)) {
+      jobs.push_back({table, range});
     }
   }
   // The largest table's ranges first, so that no session is left with a long tail.

@@ -20,6 +20,12 @@ namespace outcomes {
 inline constexpr std::int64_t kStartupRangeIds = 1'000'000;
 inline constexpr std::size_t kStartupSessions = 3;
 
+// The ranges of the first count of a table whose highest id is `top`, in id order: as many as
+// sessions while each keeps at least kStartupRangeIds ids, all of one width; the first also
+// takes the ids below 1. Each range of a table that joins recommendations reads all of it (a
+// hash join), so a narrow last range costs almost what a full one does: there is none.
+std::vector<IdRange> StartupRanges(std::int64_t top);
+
 // One table counted from scratch up to `watermark`.
 struct TableCount {
   std::int64_t watermark = 0;

@@ -8,6 +8,7 @@ namespace outcomes {
 namespace {
 
 using Json = nlohmann::json;
+using Indexes = std::vector<ShippedIndex>;
 
 // The keys of a plan node whose text holds the conditions that pick rows.
 constexpr const char* kConditionKeys[] = {"Filter",    "Index Cond", "Recheck Cond",
@@ -49,35 +50,35 @@ std::string Orderings(const Json& node) {
   return text;
 }
 
-const ShippedIndex* ShippedByName(const std::string& name) {
-  for (const ShippedIndex& index : ShippedIndexes()) {
+const ShippedIndex* ShippedByName(const Indexes& indexes, const std::string& name) {
+  for (const ShippedIndex& index : indexes) {
     if (index.name == name) return &index;
   }
   return nullptr;
 }
 
-bool Watched(const std::string& table) {
-  return std::any_of(ShippedIndexes().begin(), ShippedIndexes().end(),
+bool Watched(const Indexes& indexes, const std::string& table) {
+  return std::any_of(indexes.begin(), indexes.end(),
                      [&](const ShippedIndex& index) { return index.table == table; });
 }
 
 // An index read that does not narrow by the index's first column walks the whole index.
-bool ReadsWholeIndex(const Json& node) {
+bool ReadsWholeIndex(const Indexes& indexes, const Json& node) {
   if (!node.contains("Index Name")) return false;
   if (!node.contains("Index Cond")) return true;
-  const ShippedIndex* index = ShippedByName(node["Index Name"].get<std::string>());
+  const ShippedIndex* index = ShippedByName(indexes, node["Index Name"].get<std::string>());
   return index != nullptr &&
          !MentionsColumn(node["Index Cond"].get<std::string>(), index->leading_column);
 }
 
 // The index a bitmap scan walks whole, if any (through BitmapAnd/BitmapOr).
-std::string WholeBitmapIndex(const Json& node) {
-  if (node.value("Node Type", "") == "Bitmap Index Scan" && ReadsWholeIndex(node)) {
+std::string WholeBitmapIndex(const Indexes& indexes, const Json& node) {
+  if (node.value("Node Type", "") == "Bitmap Index Scan" && ReadsWholeIndex(indexes, node)) {
     return node.value("Index Name", "");
   }
   if (!node.contains("Plans")) return "";
   for (const Json& child : node["Plans"]) {
-    std::string walked = WholeBitmapIndex(child);
+    std::string walked = WholeBitmapIndex(indexes, child);
     if (!walked.empty()) return walked;
   }
   return "";
@@ -89,18 +90,18 @@ struct WholeReadNode {
 };
 
 // How the node reads its (watched) table whole, if it does.
-std::optional<WholeReadNode> WholeRead(const Json& node, bool under_limit) {
+std::optional<WholeReadNode> WholeRead(const Indexes& indexes, const Json& node, bool under_limit) {
   const std::string type = node.value("Node Type", "");
-  if (!Watched(node.value("Relation Name", ""))) return std::nullopt;
+  if (!Watched(indexes, node.value("Relation Name", ""))) return std::nullopt;
   if (type == "Seq Scan") return WholeReadNode{type, ""};
   // A LIMIT stops an index walk early: min(), max() and the loose scan of first_seen.
   if ((type == "Index Scan" || type == "Index Only Scan") && !under_limit &&
-      ReadsWholeIndex(node)) {
+      ReadsWholeIndex(indexes, node)) {
     const std::string index = node.value("Index Name", "");
     return WholeReadNode{type + " using " + index, index};
   }
   if (type == "Bitmap Heap Scan") {
-    std::string walked = WholeBitmapIndex(node);
+    std::string walked = WholeBitmapIndex(indexes, node);
     if (!walked.empty()) return WholeReadNode{type + " using " + walked, walked};
   }
   return std::nullopt;
@@ -108,8 +109,9 @@ std::optional<WholeReadNode> WholeRead(const Json& node, bool under_limit) {
 
 // The first shipped index of `table` whose leading column `text` names, other than the one
 // the plan already walks whole.
-std::string IndexFor(const std::string& table, const std::string& text, const std::string& walked) {
-  for (const ShippedIndex& index : ShippedIndexes()) {
+std::string IndexFor(const Indexes& indexes, const std::string& table, const std::string& text,
+                     const std::string& walked) {
+  for (const ShippedIndex& index : indexes) {
     if (index.table == table && index.name != walked &&
         MentionsColumn(text, index.leading_column)) {
       return index.name;
@@ -127,19 +129,20 @@ struct Context {
 };
 
 // Depth first, the first node that reads a watched table whole.
-std::optional<WholeTableRead> Visit(const Json& node, const Context& above) {
+std::optional<WholeTableRead> Visit(const Indexes& indexes, const Json& node,
+                                    const Context& above) {
   const Context here{above.conditions + Conditions(node), above.orderings + Orderings(node),
                      above.under_limit || node.value("Node Type", "") == "Limit"};
-  const std::optional<WholeReadNode> whole = WholeRead(node, above.under_limit);
+  const std::optional<WholeReadNode> whole = WholeRead(indexes, node, above.under_limit);
   if (whole) {
     const std::string table = node.value("Relation Name", "");
-    std::string index = IndexFor(table, here.conditions, whole->walked);
-    if (index.empty()) index = IndexFor(table, here.orderings, whole->walked);
+    std::string index = IndexFor(indexes, table, here.conditions, whole->walked);
+    if (index.empty()) index = IndexFor(indexes, table, here.orderings, whole->walked);
     return WholeTableRead{table, whole->description + " on " + table, index};
   }
   if (!node.contains("Plans")) return std::nullopt;
   for (const Json& child : node["Plans"]) {
-    std::optional<WholeTableRead> found = Visit(child, here);
+    std::optional<WholeTableRead> found = Visit(indexes, child, here);
     if (found) return found;
   }
   return std::nullopt;
@@ -164,16 +167,35 @@ const std::vector<ShippedIndex>& ShippedIndexes() {
   return kIndexes;
 }
 
-Result<std::optional<WholeTableRead>> FindWholeTableRead(const std::string& plan_json) {
+std::vector<ShippedIndex> WatchedIndexes(const StoreSchema& schema) {
+  std::vector<ShippedIndex> out;
+  for (const ShippedIndex& index : ShippedIndexes()) {
+    const auto table = schema.tables.find(index.table);
+    if (table == schema.tables.end()) {
+      out.push_back(index);
+      continue;
+    }
+    const auto column = table->second.columns.find(index.leading_column);
+    // EXPLAIN names a relation without its schema and unquoted: the catalog's spelling.
+    out.push_back({table->second.name,
+                   column == table->second.columns.end() ? index.leading_column : column->second,
+                   index.name});
+  }
+  return out;
+}
+
+Result<std::optional<WholeTableRead>> FindWholeTableRead(const std::string& plan_json,
+                                                         const Indexes& watched) {
   const Json plan = Json::parse(plan_json, nullptr, /*allow_exceptions=*/false);
   if (!plan.is_array() || plan.empty() || !plan[0].contains("Plan")) {
     return Status::Error("unexpected EXPLAIN output");
   }
-  return Visit(plan[0]["Plan"], Context{});
+  return Visit(watched, plan[0]["Plan"], Context{});
 }
 
 Result<std::vector<std::pair<std::string, WholeTableRead>>> CheckPlans(
-    StoreSession& session, const std::vector<PlannedStatement>& statements) {
+    StoreSession& session, const std::vector<PlannedStatement>& statements,
+    const Indexes& watched) {
   std::vector<std::pair<std::string, WholeTableRead>> findings;
   const Status status = session.InSnapshot([&](SnapshotReader& reader) {
     // Local to this snapshot: with sequential scans priced out, a plan keeps one only when no
@@ -188,7 +210,8 @@ Result<std::vector<std::pair<std::string, WholeTableRead>>> CheckPlans(
       if (rows.value().empty() || rows.value()[0].empty() || !rows.value()[0][0]) {
         return Status::Error(statement.name + ": empty EXPLAIN output");
       }
-      Result<std::optional<WholeTableRead>> found = FindWholeTableRead(*rows.value()[0][0]);
+      Result<std::optional<WholeTableRead>> found =
+          FindWholeTableRead(*rows.value()[0][0], watched);
       if (!found.ok()) return Status::Error(statement.name + ": " + found.error());
       if (found.value()) findings.emplace_back(statement.name, *found.value());
     }
@@ -200,12 +223,12 @@ Result<std::vector<std::pair<std::string, WholeTableRead>>> CheckPlans(
 
 void CheckPlansOnce(const SessionFactory& make_session, const SessionOptions& options,
                     const std::vector<PlannedStatement>& statements, Logger& log,
-                    const std::string& collector) {
+                    const std::string& collector, const Indexes& watched) {
   if (statements.empty()) return;
   std::unique_ptr<StoreSession> session = make_session(options);
   Status connected = session->Connect();
   Result<std::vector<std::pair<std::string, WholeTableRead>>> findings =
-      connected.ok() ? CheckPlans(*session, statements)
+      connected.ok() ? CheckPlans(*session, statements, watched)
                      : Result<std::vector<std::pair<std::string, WholeTableRead>>>(connected);
   // The session closes its connection when it goes, at the end of this function.
   if (!findings.ok()) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/config/schema.h"
 #include "exporter/core/log.h"
 #include "exporter/core/status.h"
 #include "exporter/store/session.h"
@@ -35,6 +36,10 @@ struct ShippedIndex {
 
 // The shipped indexes of the tables the check watches, most specific first per table.
 const std::vector<ShippedIndex>& ShippedIndexes();
+// ShippedIndexes() with each table and leading column as `schema` names them, so that a plan
+// of a store mapped with store.schema is matched by its own names; the index names stay the
+// shipped ones (the advice names what deploy/sql/schema.sql creates).
+std::vector<ShippedIndex> WatchedIndexes(const StoreSchema& schema);
 
 // A plan that reads a watched table whole.
 struct WholeTableRead {
@@ -43,13 +48,16 @@ struct WholeTableRead {
   std::string index;  // the shipped index that would serve it; empty when none fits
 };
 
-// Reads one EXPLAIN (FORMAT JSON) document; nullopt when no node reads a watched table whole.
-Result<std::optional<WholeTableRead>> FindWholeTableRead(const std::string& plan_json);
+// Reads one EXPLAIN (FORMAT JSON) document; nullopt when no node reads a table of `watched`
+// whole.
+Result<std::optional<WholeTableRead>> FindWholeTableRead(
+    const std::string& plan_json, const std::vector<ShippedIndex>& watched = ShippedIndexes());
 
 // EXPLAINs each statement in one snapshot of `session` (connected by the caller) and returns
 // one line per statement that reads a table whole, in the order given.
 Result<std::vector<std::pair<std::string, WholeTableRead>>> CheckPlans(
-    StoreSession& session, const std::vector<PlannedStatement>& statements);
+    StoreSession& session, const std::vector<PlannedStatement>& statements,
+    const std::vector<ShippedIndex>& watched = ShippedIndexes());
 
 using SessionFactory = std::function<std::unique_ptr<StoreSession>(const SessionOptions&)>;
 
@@ -58,6 +66,7 @@ using SessionFactory = std::function<std::unique_ptr<StoreSession>(const Session
 // finding; a check that cannot run says so in one info line.
 void CheckPlansOnce(const SessionFactory& make_session, const SessionOptions& options,
                     const std::vector<PlannedStatement>& statements, Logger& log,
-                    const std::string& collector);
+                    const std::string& collector,
+                    const std::vector<ShippedIndex>& watched = ShippedIndexes());
 
 }  // namespace outcomes

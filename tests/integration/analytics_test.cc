@@ -520,6 +520,42 @@ TEST_F(QueryTest, IncrementalCounterIsExactWithALateCommit) {
                                            {"us,orders", 1}}));
 }
 
+// The start-up plan check covers an incremental query's per-cycle reads: a table without an
+// index on its id column is read whole every cycle, and one warning says so.
+TEST_F(QueryTest, IncrementalQueryOnATableWithoutAnIdIndexIsReported) {
+  Exec("CREATE TABLE IF NOT EXISTS visits (id bigint, page text)");
+  Exec("TRUNCATE visits");
+  Exec("INSERT INTO visits SELECT g, 'home' FROM generate_series(1, 100) g");
+  QueryConfig query =
+      Query("site_visits_total", "SELECT v.page, 1 AS visits FROM visits v WHERE {filter}");
+  query.type = "counter";
+  query.labels = {"page"};
+  query.values = {"visits"};
+  query.incremental = IncrementalQueryConfig{"public.visits", "v.id"};
+  QueryCollector collector(Store(), query, Deps());
+  ASSERT_TRUE(collector.Collect().status.ok());
+  const std::string log = log_output_.str();
+  EXPECT_NE(log.find("statement=public.visits_new_rows"), std::string::npos) << log;
+  EXPECT_NE(log.find("plan=\"Seq Scan on visits\""), std::string::npos) << log;
+}
+
+// With a primary key on the id column, the same reads need no warning.
+TEST_F(QueryTest, IncrementalQueryOnAnIndexedTableIsNotReported) {
+  Exec("CREATE TABLE IF NOT EXISTS pageviews (id bigserial PRIMARY KEY, page text)");
+  Exec("INSERT INTO pageviews (page) SELECT 'home' FROM generate_series(1, 100)");
+  QueryConfig query =
+      Query("site_pageviews_total", "SELECT v.page, 1 AS views FROM pageviews v WHERE {filter}");
+  query.type = "counter";
+  query.labels = {"page"};
+  query.values = {"views"};
+  query.incremental = IncrementalQueryConfig{"pageviews", "v.id"};
+  QueryCollector collector(Store(), query, Deps());
+  ASSERT_TRUE(collector.Collect().status.ok());
+  const std::string log = log_output_.str();
+  EXPECT_EQ(log.find("a statement reads a whole table"), std::string::npos) << log;
+  EXPECT_EQ(log.find("could not check the plans"), std::string::npos) << log;
+}
+
 // A histogram family as "labels: le:count ... count=N sum=S" per label set.
 std::map<std::string, std::string> Histograms(const CollectOutput& output,
                                               const std::string& name) {

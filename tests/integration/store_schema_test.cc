@@ -345,6 +345,20 @@ std::string Plan(pqxx::work& txn, const std::string& name, const std::string& sq
   return plan;
 }
 
+// The start-up plan check knows the user's tables by their own names: a statement that reads
+// one whole is reported, with the shipped index that would serve it.
+TEST_F(StoreSchemaTest, PlanCheckFindsAWholeReadOfAMappedTable) {
+  std::unique_ptr<StoreSession> session = MakePgSession({mapped_.dsn});
+  ASSERT_TRUE(session->Connect().ok());
+  const std::vector<PlannedStatement> statements = {
+      {"by_model", "SELECT count(*) FROM \"Shop Data\".ratings WHERE kind = $1", {"x"}}};
+  const auto findings = CheckPlans(*session, statements, WatchedIndexes(mapped_.schema));
+  ASSERT_TRUE(findings.ok()) << findings.error();
+  ASSERT_EQ(findings.value().size(), 1U);
+  EXPECT_EQ(findings.value()[0].first, "by_model");
+  EXPECT_EQ(findings.value()[0].second.table, "ratings");
+}
+
 // The mapped per-cycle statements of the store, cohorts, drift and A/B collectors read the
 // user's tables through the user's keys and indexes.
 TEST_F(StoreSchemaTest, MappedStatementsUseTheUsersIndexes) {

@@ -191,6 +191,57 @@ TEST_F(StoreSweepTest, AFirstCountOverSeveralRangesIsExact) {
   EXPECT_EQ(Value(output, "outcomes_store_sweep_ranges", "table=recommendations,"), 3);
 }
 
+// A real session that, at the end of each snapshot, reads the snapshot's jit setting.
+class JitProbeSession : public StoreSession {
+ public:
+  JitProbeSession(std::unique_ptr<StoreSession> inner, std::vector<std::string>& seen)
+      : inner_(std::move(inner)), seen_(seen) {}
+  bool connected() const override { return inner_->connected(); }
+  Status Connect() override { return inner_->Connect(); }
+  void Disconnect() override { inner_->Disconnect(); }
+  void Cancel() override { inner_->Cancel(); }
+  std::vector<std::pair<std::string, double>> QueryDurations() const override {
+    return inner_->QueryDurations();
+  }
+  Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override {
+    return inner_->InSnapshot([&](SnapshotReader& reader) {
+      Status status = body(reader);
+      if (!status.ok()) return status;
+      Result<std::vector<Row>> jit = reader.Query("probe", "SELECT current_setting('jit')", {});
+      if (!jit.ok()) return jit.status();
+      seen_.push_back(jit.value().at(0).at(0).value_or(""));
+      return status;
+    });
+  }
+
+ private:
+  std::unique_ptr<StoreSession> inner_;
+  std::vector<std::string>& seen_;
+};
+
+// The cycle's statements are never JIT-compiled: a sweep batch of a long history would pass
+// jit_above_cost on a large table and cost far more to compile than to run.
+TEST_F(StoreSweepTest, CycleStatementsRunWithoutJit) {
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    InsertBatch(txn, 20);
+    txn.commit();
+  }
+  std::vector<std::string> seen;
+  StoreConfig config;
+  config.dsn = sandbox->dsn();
+  StoreCollector collector(config, StoreCollectorDeps{log_,
+                                                      [&seen](const SessionOptions& options) {
+                                                        return std::make_unique<JitProbeSession>(
+                                                            MakePgSession(options), seen);
+                                                      },
+                                                      [this] { return clock_.Now(); }});
+  for (int i = 0; i < 2; ++i) Cycle(collector, config.interval);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), "off");
+}
+
 std::string ArrayOf(const std::vector<std::int64_t>& ids) {
   std::string out = "'{";
   for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);

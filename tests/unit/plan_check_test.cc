@@ -65,6 +65,31 @@ TEST(PlanCheckTest, NoShippedIndexFitsLeavesTheIndexEmpty) {
   EXPECT_EQ(found->index, "");
 }
 
+TEST(PlanCheckTest, MappedStoreIsWatchedByItsOwnNames) {
+  StoreSchema schema;
+  schema.tables.at("recommendations").schema = "shop";
+  schema.tables.at("recommendations").name = "recs";
+  schema.tables.at("recommendations").columns.at("model_version") = "model";
+  const std::vector<ShippedIndex> watched = WatchedIndexes(schema);
+  const std::string plan = R"json([{"Plan": {"Node Type": "Sort", "Sort Key": ["recs.model"],
+      "Plans": [{"Node Type": "Seq Scan", "Relation Name": "recs"}]}}])json";
+  Result<std::optional<WholeTableRead>> found = FindWholeTableRead(plan, watched);
+  ASSERT_TRUE(found.ok()) << found.error();
+  ASSERT_TRUE(found.value());
+  EXPECT_EQ(found.value()->node, "Seq Scan on recs");
+  EXPECT_EQ(found.value()->index, "recommendations_model_version_created_at_idx");
+}
+
+TEST(PlanCheckTest, MappedStoreDoesNotWatchTheReferenceNames) {
+  StoreSchema schema;
+  schema.tables.at("feedback").name = "ratings";
+  Result<std::optional<WholeTableRead>> found = FindWholeTableRead(
+      R"json([{"Plan": {"Node Type": "Seq Scan", "Relation Name": "feedback"}}])json",
+      WatchedIndexes(schema));
+  ASSERT_TRUE(found.ok()) << found.error();
+  EXPECT_FALSE(found.value());
+}
+
 TEST(PlanCheckTest, RejectsOutputThatIsNotAPlan) {
   EXPECT_FALSE(FindWholeTableRead("not json").ok());
   EXPECT_FALSE(FindWholeTableRead("[]").ok());

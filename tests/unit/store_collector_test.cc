@@ -23,6 +23,7 @@ struct Tables {
 };
 
 void Script(FakeStore& store, const Tables& tables) {
+  store.SetRows("store_jit_off", {{"off"}});
   store.SetRows("recommendations_max_id", {{tables.recommendations_max}});
   store.SetRows("outcome_events_max_id", {{tables.events_max}});
   store.SetRows("feedback_max_id", {{tables.feedback_max}});
@@ -66,6 +67,29 @@ class StoreCollectorTest : public ::testing::Test {
   std::shared_ptr<FakeStore> store_ = FakeStore::Make();
   StoreCollector collector_{StoreConfig{}, Deps()};
 };
+
+// Each range of the first count joins all of recommendations: a table just over the minimal
+// range width is one range, not a full one and a narrow rest.
+TEST(StartupRangesTest, NoRangeIsNarrowerThanTheMinimumUnlessTheTableIs) {
+  const std::vector<IdRange> ranges = StartupRanges(kStartupRangeIds + kStartupRangeIds / 5);
+  ASSERT_EQ(ranges.size(), 1U);
+  EXPECT_EQ(ranges[0].last, kStartupRangeIds + kStartupRangeIds / 5);
+  EXPECT_EQ(StartupRanges(kStartupRangeIds / 2).size(), 1U);
+  EXPECT_TRUE(StartupRanges(0).empty());
+}
+
+// A large table is split into one range per session, of equal width, covering every id once.
+TEST(StartupRangesTest, ALargeTableGetsOneEqualRangePerSession) {
+  const std::int64_t top = 10 * kStartupRangeIds + 7;
+  const std::vector<IdRange> ranges = StartupRanges(top);
+  ASSERT_EQ(ranges.size(), kStartupSessions);
+  EXPECT_LE(ranges[0].first, 1);
+  for (std::size_t i = 1; i < ranges.size(); ++i) {
+    EXPECT_EQ(ranges[i].first, ranges[i - 1].last + 1);
+    EXPECT_LE(ranges[i].last - ranges[i].first, ranges[1].last - ranges[1].first);
+  }
+  EXPECT_EQ(ranges.back().last, top);
+}
 
 TEST_F(StoreCollectorTest, ExportsTheCountersOfTheReferenceTables) {
   Script(*store_, TwoModelVersions());
