@@ -1,7 +1,5 @@
 #include "exporter/collectors/cohorts.h"
 
-#include <cstdlib>
-
 #include "exporter/metrics/family.h"
 
 namespace outcomes {
@@ -58,8 +56,8 @@ constexpr const char* kEdgesFilter =
     "now() - ($1::interval + $2::interval)) AND {recommendations.created_at} < now() - "
     "$1::interval)";
 
-// Every minute from $1 on, for the rebuild.
-constexpr const char* kRebuildFilter =
+// Every minute from $1 on, for the baseline.
+constexpr const char* kBaselineFilter =
     "{recommendations.created_at} >= to_timestamp($1::bigint * 60)";
 
 // A loose index scan over recommendations(model_version, created_at): one probe per version,
@@ -179,20 +177,25 @@ CohortsCollector::CohortsCollector(const StoreConfig& store, CohortsConfig confi
                    config.timeout, std::move(deps)),
       sql_(store.schema),
       recommendations_(sql_, "recommendations"),
-      events_(sql_, "outcome_events") {}
+      events_(sql_, "outcome_events") {
+  // Late commits past store.late_commit_window reach the aggregates through the sweep.
+  const SweepPace pace{config_.interval, store.reconcile_interval, store.sweep_ranges_per_cycle};
+  recommendations_.SweepReleasedGaps(pace);
+  events_.SweepReleasedGaps(pace);
+}
 
 Result<CohortBuckets> CohortsCollector::ReadBuckets(SnapshotReader& reader,
                                                     std::int64_t first_minute,
                                                     const NewRows& recommendations,
-                                                    const NewRows& events, bool rebuild) {
+                                                    const NewRows& events, bool baseline) {
   CohortBuckets buckets;
-  if (rebuild) {
+  if (baseline) {
     Result<std::vector<Row>> rows =
-        reader.Query("cohorts_rebuild", sql_.Render(CohortAggregate(kRebuildFilter, true)),
+        reader.Query("cohorts_baseline", sql_.Render(CohortAggregate(kBaselineFilter, true)),
                      {std::to_string(first_minute)});
     if (!rows.ok()) return rows.status();
     for (const Row& row : rows.value()) {
-      Result<std::vector<std::int64_t>> values = ParseCounts(row, 1, 7, "cohorts_rebuild");
+      Result<std::vector<std::int64_t>> values = ParseCounts(row, 1, 7, "cohorts_baseline");
       if (!values.ok()) return values.status();
       const std::vector<std::int64_t>& v = values.value();
       AddTo(buckets[{row[0].value_or(""), v[0]}], {v.begin() + 1, v.end()});
@@ -218,29 +221,11 @@ Result<CohortBuckets> CohortsCollector::ReadBuckets(SnapshotReader& reader,
   return buckets;
 }
 
-void CohortsCollector::LogCorrections(const CohortBuckets& rebuilt, std::int64_t first_minute) {
-  std::int64_t buckets = 0;
-  std::int64_t recommendations = 0;
-  const auto differ = [&](const CohortCounts& kept, const CohortCounts& store) {
-    if (kept == store) return;
-    ++buckets;
-    recommendations += std::abs(store.recommendations - kept.recommendations);
-  };
-  for (const auto& [key, kept] : buckets_) {
-    if (key.second < first_minute) continue;
-    const auto found = rebuilt.find(key);
-    differ(kept, found == rebuilt.end() ? CohortCounts{} : found->second);
-  }
-  for (const auto& [key, store] : rebuilt) {
-    if (buckets_.find(key) == buckets_.end()) differ(CohortCounts{}, store);
-  }
-  if (buckets == 0) return;
-  log().Info(
-      "cohort rebuild corrected the incremental aggregates (late commits past the late commit "
-      "window?)",
-      {{"collector", "cohorts"},
-       {"minutes", std::to_string(buckets)},
-       {"recommendations", std::to_string(recommendations)}});
+void CohortsCollector::LogSwept(const NewRows& recommendations, const NewRows& events) {
+  const std::size_t swept = recommendations.swept_ids.size() + events.swept_ids.size();
+  if (swept == 0) return;
+  log().Info("the sweep found rows committed after store.late_commit_window",
+             {{"collector", "cohorts"}, {"rows", std::to_string(swept)}});
 }
 
 Status CohortsCollector::Read(SnapshotReader& reader) {
@@ -259,10 +244,8 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
   if (!events.ok()) return events.status();
   const SteadyTime now = std::chrono::steady_clock::now();
   const bool baseline = recommendations.value().baseline || events.value().baseline;
-  const bool rebuild =
-      AggregatesRebuildDue(baseline, last_rebuild_, now, store_config().reconcile_interval);
   Result<CohortBuckets> buckets =
-      ReadBuckets(reader, first_minute, recommendations.value(), events.value(), rebuild);
+      ReadBuckets(reader, first_minute, recommendations.value(), events.value(), baseline);
   if (!buckets.ok()) return buckets.status();
   // The window only moves forward: minutes before its start are never read again.
   CohortBuckets& kept = buckets.value();
@@ -302,7 +285,7 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
     first_seen.emplace_back(row.at(0).value_or(""), seconds.value());
   }
 
-  if (rebuild && last_rebuild_ && !baseline) LogCorrections(kept, first_minute);
+  LogSwept(recommendations.value(), events.value());
   if (baseline && recommendations_.initialized()) {
     log().Warn(
         "a table went back below the ids read (older backup restored?); the cohort aggregates "
@@ -312,7 +295,6 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
   recommendations_.Commit(recommendations.value(), now, store_config().late_commit_window);
   events_.Commit(events.value(), now, store_config().late_commit_window);
   buckets_ = std::move(kept);
-  if (rebuild) last_rebuild_ = now;
   cohorts_ = std::move(cohorts);
   first_seen_ = std::move(first_seen);
   return Status::Ok();
