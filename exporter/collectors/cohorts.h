@@ -60,6 +60,8 @@ class CohortsCollector : public WithSettings<SqlCollector, CohortsSettings> {
   // The full-window query ($1 lag, $2 window as intervals): the definition, and the oracle
   // of the tests.
   static std::string OracleSql(const SchemaSql& sql = SchemaSql());
+  // The per-minute aggregates from the unix minute $1 on: the baseline.
+  static std::string BaselineSql(const SchemaSql& sql = SchemaSql());
   // The steady-state statements, public so tests can check their plans.
   static std::string DeltaSql(const SchemaSql& sql = SchemaSql());
   static std::string EdgesSql(const SchemaSql& sql = SchemaSql());
