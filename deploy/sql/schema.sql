@@ -112,10 +112,4 @@ CREATE INDEX IF NOT EXISTS outcome_events_occurred_at_idx
 CREATE INDEX IF NOT EXISTS recommendations_ab_test_id_customer_id_idx
     ON recommendations (ab_test_id, customer_id, id);
 
--- The cohorts collector's start-up read (cohorts_baseline): every recommendation of the
--- cohort window with the statuses of its events, in recommendation_id order from the index
--- alone, without a visit to each event's row (an index-only scan; about 2x faster at 1M).
-CREATE INDEX IF NOT EXISTS outcome_events_recommendation_id_status_idx
-    ON outcome_events (recommendation_id, status);
-
 COMMIT;

@@ -34,9 +34,9 @@ GROUP BY 1 ORDER BY 1
 }
 
 // Per (model_version, creation minute) from the minute $1 on, CohortAggregate's counts in one
-// pass: each recommendation joined with its events in recommendation_id order (an index-only
-// scan of outcome_events_recommendation_id_status_idx, deploy/sql/schema.sql) and grouped by
-// its id, no hash of the window's events. It is the start-up cost, so it is written for the plan.
+// pass: each recommendation merged with its events in recommendation_id order (the primary key
+// and outcome_events_recommendation_id_idx) and grouped by its id, with no CTE read twice and no
+// hash of the window's events. It is the start-up cost, so it is written for the plan.
 constexpr const char* kBaselineSql = R"SQL(
 SELECT model_version, minute, count(*), count(*) FILTER (WHERE accepted),
        count(*) FILTER (WHERE rejected), count(*) FILTER (WHERE purchased),
