@@ -34,26 +34,34 @@ GROUP BY 1 ORDER BY 1
 }
 
 // Per (model_version, creation minute) from the minute $1 on, CohortAggregate's counts in one
-// pass: each recommendation merged with its events in recommendation_id order (the primary key
-// and outcome_events_recommendation_id_idx) and grouped by its id, with no CTE read twice and no
-// hash of the window's events. It is the start-up cost, so it is written for the plan.
+// merge of two ordered scans: the recommendations by primary key, and their decisive events
+// (every status but PENDING, which alone leaves a recommendation pending) folded into bit flags
+// per recommendation, by the partial index outcome_events_decided_idx (deploy/sql/schema.sql)
+// alone. The lowest id created from $1 on bounds both scans from below. This is the start-up
+// cost of the collector, so it is written for the plan.
 constexpr const char* kBaselineSql = R"SQL(
-SELECT model_version, minute, count(*), count(*) FILTER (WHERE accepted),
-       count(*) FILTER (WHERE rejected), count(*) FILTER (WHERE purchased),
-       count(*) FILTER (WHERE returned), count(*) FILTER (WHERE pending)
-FROM (
-  SELECT r.{recommendations.model_version} AS model_version,
-         floor(extract(epoch FROM r.{recommendations.created_at}) / 60)::bigint AS minute,
-         coalesce(bool_or(e.{outcome_events.status} = {status:ACCEPTED}), false) AS accepted,
-         coalesce(bool_or(e.{outcome_events.status} = {status:REJECTED}), false) AS rejected,
-         coalesce(bool_or(e.{outcome_events.status} = {status:PURCHASED}), false) AS purchased,
-         coalesce(bool_or(e.{outcome_events.status} = {status:RETURNED}), false) AS returned,
-         coalesce(bool_and(e.{outcome_events.status} = {status:PENDING}), true) AS pending
-  FROM {recommendations} r
-  LEFT JOIN {outcome_events} e ON e.{outcome_events.recommendation_id} = r.{recommendations.id}
-  WHERE r.{recommendations.created_at} >= to_timestamp($1::bigint * 60)
-  GROUP BY r.{recommendations.id}
-) per_recommendation
+WITH lowest AS MATERIALIZED (
+  SELECT coalesce(min({recommendations.id}), 0) AS id FROM {recommendations}
+  WHERE {recommendations.created_at} >= to_timestamp($1::bigint * 60)
+)
+SELECT r.{recommendations.model_version},
+       floor(extract(epoch FROM r.{recommendations.created_at}) / 60)::bigint, count(*),
+       count(*) FILTER (WHERE d.flags & 1 <> 0), count(*) FILTER (WHERE d.flags & 2 <> 0),
+       count(*) FILTER (WHERE d.flags & 4 <> 0), count(*) FILTER (WHERE d.flags & 8 <> 0),
+       count(*) FILTER (WHERE d.flags IS NULL)
+FROM {recommendations} r
+LEFT JOIN (
+  SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
+         bit_or(CASE e.{outcome_events.status} WHEN {status:ACCEPTED} THEN 1
+                WHEN {status:REJECTED} THEN 2 WHEN {status:PURCHASED} THEN 4
+                WHEN {status:RETURNED} THEN 8 ELSE 0 END) AS flags
+  FROM {outcome_events} e
+  WHERE e.{outcome_events.status} <> {status:PENDING}
+    AND e.{outcome_events.recommendation_id} >= (SELECT id FROM lowest)
+  GROUP BY 1
+) d ON d.recommendation_id = r.{recommendations.id}
+WHERE r.{recommendations.created_at} >= to_timestamp($1::bigint * 60)
+  AND r.{recommendations.id} >= (SELECT id FROM lowest)
 GROUP BY 1, 2
 )SQL";
 
