@@ -1,22 +1,17 @@
 #include "exporter/collectors/cohorts.h"
 
-#include <cstdlib>
-
 #include "exporter/metrics/family.h"
 
 namespace outcomes {
 namespace {
 
 // The matured-cohort aggregate over the recommendations that `filter` selects, per
-// model_version, or per (model_version, creation minute) when `by_minute`. A SchemaSql
-// template.
-std::string CohortAggregate(const std::string& filter, bool by_minute) {
-  const std::string minute =
-      by_minute ? "floor(extract(epoch FROM {recommendations.created_at}) / 60)::bigint" : "0";
+// model_version. A SchemaSql template.
+std::string CohortAggregate(const std::string& filter) {
   return R"SQL(
 WITH cohort AS (
-  SELECT {recommendations.id} AS id, {recommendations.model_version} AS model_version, )SQL" +
-         minute + R"SQL( AS minute FROM {recommendations}
+  SELECT {recommendations.id} AS id, {recommendations.model_version} AS model_version
+  FROM {recommendations}
   WHERE )SQL" +
          filter + R"SQL(
 ), decided AS (
@@ -29,15 +24,46 @@ WITH cohort AS (
   FROM {outcome_events} e JOIN cohort c ON c.id = e.{outcome_events.recommendation_id}
   GROUP BY 1
 )
-SELECT c.model_version, )SQL" +
-         std::string(by_minute ? "c.minute, " : "") + R"SQL(count(*),
+SELECT c.model_version, count(*),
        count(*) FILTER (WHERE d.accepted), count(*) FILTER (WHERE d.rejected),
        count(*) FILTER (WHERE d.purchased), count(*) FILTER (WHERE d.returned),
        count(*) FILTER (WHERE d.recommendation_id IS NULL OR d.only_pending)
 FROM cohort c LEFT JOIN decided d ON d.recommendation_id = c.id
-GROUP BY )SQL" +
-         std::string(by_minute ? "1, 2" : "1") + " ORDER BY 1\n";
+GROUP BY 1 ORDER BY 1
+)SQL";
 }
+
+// Per (model_version, creation minute) from the minute $1 on, CohortAggregate's counts in one
+// merge of two ordered scans: the recommendations by primary key, and their decisive events
+// (every status but PENDING, which alone leaves a recommendation pending) folded into bit flags
+// per recommendation, by the partial index outcome_events_decided_idx (deploy/sql/schema.sql)
+// alone. The lowest id created from $1 on bounds both scans from below. This is the start-up
+// cost of the collector, so it is written for the plan.
+constexpr const char* kBaselineSql = R"SQL(
+WITH lowest AS MATERIALIZED (
+  SELECT coalesce(min({recommendations.id}), 0) AS id FROM {recommendations}
+  WHERE {recommendations.created_at} >= to_timestamp($1::bigint * 60)
+)
+SELECT r.{recommendations.model_version},
+       floor(extract(epoch FROM r.{recommendations.created_at}) / 60)::bigint, count(*),
+       count(*) FILTER (WHERE d.flags & 1 <> 0), count(*) FILTER (WHERE d.flags & 2 <> 0),
+       count(*) FILTER (WHERE d.flags & 4 <> 0), count(*) FILTER (WHERE d.flags & 8 <> 0),
+       count(*) FILTER (WHERE d.flags IS NULL)
+FROM {recommendations} r
+LEFT JOIN (
+  SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
+         bit_or(CASE e.{outcome_events.status} WHEN {status:ACCEPTED} THEN 1
+                WHEN {status:REJECTED} THEN 2 WHEN {status:PURCHASED} THEN 4
+                WHEN {status:RETURNED} THEN 8 ELSE 0 END) AS flags
+  FROM {outcome_events} e
+  WHERE e.{outcome_events.status} <> {status:PENDING}
+    AND e.{outcome_events.recommendation_id} >= (SELECT id FROM lowest)
+  GROUP BY 1
+) d ON d.recommendation_id = r.{recommendations.id}
+WHERE r.{recommendations.created_at} >= to_timestamp($1::bigint * 60)
+  AND r.{recommendations.id} >= (SELECT id FROM lowest)
+GROUP BY 1, 2
+)SQL";
 
 // The unix minutes holding the cohort's start (now - lag - window) and end (now - lag).
 constexpr const char* kBoundsSql =
@@ -57,10 +83,6 @@ constexpr const char* kEdgesFilter =
     "OR ({recommendations.created_at} >= greatest(to_timestamp($4::bigint * 60), "
     "now() - ($1::interval + $2::interval)) AND {recommendations.created_at} < now() - "
     "$1::interval)";
-
-// Every minute from $1 on, for the rebuild.
-constexpr const char* kRebuildFilter =
-    "{recommendations.created_at} >= to_timestamp($1::bigint * 60)";
 
 // A loose index scan over recommendations(model_version, created_at): one probe per version,
 // so the cost follows the number of versions, not of rows.
@@ -114,11 +136,13 @@ void AddTo(CohortCounts& counts, const std::vector<std::int64_t>& values) {
 }  // namespace
 
 std::string CohortsCollector::OracleSql(const SchemaSql& sql) {
-  return sql.Render(CohortAggregate(kOracleFilter, false));
+  return sql.Render(CohortAggregate(kOracleFilter));
 }
 
+std::string CohortsCollector::BaselineSql(const SchemaSql& sql) { return sql.Render(kBaselineSql); }
+
 std::string CohortsCollector::EdgesSql(const SchemaSql& sql) {
-  return sql.Render(CohortAggregate(kEdgesFilter, false));
+  return sql.Render(CohortAggregate(kEdgesFilter));
 }
 
 std::string CohortsCollector::FirstSeenSql(const SchemaSql& sql) {
@@ -179,20 +203,24 @@ CohortsCollector::CohortsCollector(const StoreConfig& store, CohortsConfig confi
                    config.timeout, std::move(deps)),
       sql_(store.schema),
       recommendations_(sql_, "recommendations"),
-      events_(sql_, "outcome_events") {}
+      events_(sql_, "outcome_events") {
+  // Late commits past store.late_commit_window reach the aggregates through the sweep.
+  const SweepPace pace{config_.interval, store.reconcile_interval, store.sweep_ranges_per_cycle};
+  recommendations_.SweepReleasedGaps(pace);
+  events_.SweepReleasedGaps(pace);
+}
 
 Result<CohortBuckets> CohortsCollector::ReadBuckets(SnapshotReader& reader,
                                                     std::int64_t first_minute,
                                                     const NewRows& recommendations,
-                                                    const NewRows& events, bool rebuild) {
+                                                    const NewRows& events, bool baseline) {
   CohortBuckets buckets;
-  if (rebuild) {
+  if (baseline) {
     Result<std::vector<Row>> rows =
-        reader.Query("cohorts_rebuild", sql_.Render(CohortAggregate(kRebuildFilter, true)),
-                     {std::to_string(first_minute)});
+        reader.Query("cohorts_baseline", BaselineSql(sql_), {std::to_string(first_minute)});
     if (!rows.ok()) return rows.status();
     for (const Row& row : rows.value()) {
-      Result<std::vector<std::int64_t>> values = ParseCounts(row, 1, 7, "cohorts_rebuild");
+      Result<std::vector<std::int64_t>> values = ParseCounts(row, 1, 7, "cohorts_baseline");
       if (!values.ok()) return values.status();
       const std::vector<std::int64_t>& v = values.value();
       AddTo(buckets[{row[0].value_or(""), v[0]}], {v.begin() + 1, v.end()});
@@ -218,29 +246,11 @@ Result<CohortBuckets> CohortsCollector::ReadBuckets(SnapshotReader& reader,
   return buckets;
 }
 
-void CohortsCollector::LogCorrections(const CohortBuckets& rebuilt, std::int64_t first_minute) {
-  std::int64_t buckets = 0;
-  std::int64_t recommendations = 0;
-  const auto differ = [&](const CohortCounts& kept, const CohortCounts& store) {
-    if (kept == store) return;
-    ++buckets;
-    recommendations += std::abs(store.recommendations - kept.recommendations);
-  };
-  for (const auto& [key, kept] : buckets_) {
-    if (key.second < first_minute) continue;
-    const auto found = rebuilt.find(key);
-    differ(kept, found == rebuilt.end() ? CohortCounts{} : found->second);
-  }
-  for (const auto& [key, store] : rebuilt) {
-    if (buckets_.find(key) == buckets_.end()) differ(CohortCounts{}, store);
-  }
-  if (buckets == 0) return;
-  log().Info(
-      "cohort rebuild corrected the incremental aggregates (late commits past the late commit "
-      "window?)",
-      {{"collector", "cohorts"},
-       {"minutes", std::to_string(buckets)},
-       {"recommendations", std::to_string(recommendations)}});
+void CohortsCollector::LogSwept(const NewRows& recommendations, const NewRows& events) {
+  const std::size_t swept = recommendations.swept_ids.size() + events.swept_ids.size();
+  if (swept == 0) return;
+  log().Info("the sweep found rows committed after store.late_commit_window",
+             {{"collector", "cohorts"}, {"rows", std::to_string(swept)}});
 }
 
 Status CohortsCollector::Read(SnapshotReader& reader) {
@@ -259,10 +269,8 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
   if (!events.ok()) return events.status();
   const SteadyTime now = std::chrono::steady_clock::now();
   const bool baseline = recommendations.value().baseline || events.value().baseline;
-  const bool rebuild =
-      AggregatesRebuildDue(baseline, last_rebuild_, now, store_config().reconcile_interval);
   Result<CohortBuckets> buckets =
-      ReadBuckets(reader, first_minute, recommendations.value(), events.value(), rebuild);
+      ReadBuckets(reader, first_minute, recommendations.value(), events.value(), baseline);
   if (!buckets.ok()) return buckets.status();
   // The window only moves forward: minutes before its start are never read again.
   CohortBuckets& kept = buckets.value();
@@ -302,7 +310,7 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
     first_seen.emplace_back(row.at(0).value_or(""), seconds.value());
   }
 
-  if (rebuild && last_rebuild_ && !baseline) LogCorrections(kept, first_minute);
+  LogSwept(recommendations.value(), events.value());
   if (baseline && recommendations_.initialized()) {
     log().Warn(
         "a table went back below the ids read (older backup restored?); the cohort aggregates "
@@ -312,7 +320,6 @@ Status CohortsCollector::Read(SnapshotReader& reader) {
   recommendations_.Commit(recommendations.value(), now, store_config().late_commit_window);
   events_.Commit(events.value(), now, store_config().late_commit_window);
   buckets_ = std::move(kept);
-  if (rebuild) last_rebuild_ = now;
   cohorts_ = std::move(cohorts);
   first_seen_ = std::move(first_seen);
   return Status::Ok();

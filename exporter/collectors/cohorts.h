@@ -8,8 +8,9 @@
 // from the store and then updated from the recommendations and outcome events that are new
 // since the last cycle (NewRowsTracker: watermark and late ids, as the store collector). The
 // two partial minutes at the window's edges are read from the store each cycle, so the result
-// equals OracleSql() exactly. Every 12 store reconcile intervals the aggregates are rebuilt
-// with the full query and any difference is logged (docs/METRICS.md, docs/EXACTNESS.md).
+// equals OracleSql() exactly. Rows committed after store.late_commit_window are found by the
+// trackers' sweep and join the new rows; the windows are read whole only for the baseline
+// (start, a table gone back below its watermark). See docs/METRICS.md, docs/EXACTNESS.md.
 #pragma once
 
 #include <map>
@@ -59,6 +60,8 @@ class CohortsCollector : public WithSettings<SqlCollector, CohortsSettings> {
   // The full-window query ($1 lag, $2 window as intervals): the definition, and the oracle
   // of the tests.
   static std::string OracleSql(const SchemaSql& sql = SchemaSql());
+  // The per-minute aggregates from the unix minute $1 on: the baseline.
+  static std::string BaselineSql(const SchemaSql& sql = SchemaSql());
   // The steady-state statements, public so tests can check their plans.
   static std::string DeltaSql(const SchemaSql& sql = SchemaSql());
   static std::string EdgesSql(const SchemaSql& sql = SchemaSql());
@@ -75,8 +78,8 @@ class CohortsCollector : public WithSettings<SqlCollector, CohortsSettings> {
  private:
   Result<CohortBuckets> ReadBuckets(SnapshotReader& reader, std::int64_t first_minute,
                                     const NewRows& recommendations, const NewRows& events,
-                                    bool rebuild);
-  void LogCorrections(const CohortBuckets& rebuilt, std::int64_t first_minute);
+                                    bool baseline);
+  void LogSwept(const NewRows& recommendations, const NewRows& events);
 
   // settings(), by the name the reads use.
   const CohortsConfig& config_ = settings().cohorts;
@@ -88,7 +91,6 @@ class CohortsCollector : public WithSettings<SqlCollector, CohortsSettings> {
   NewRowsTracker recommendations_;
   NewRowsTracker events_;
   CohortBuckets buckets_;
-  std::optional<SteadyTime> last_rebuild_;
 };
 
 // The factory of "cohorts": one collector when `store` and `analytics.cohorts` are configured.

@@ -147,7 +147,11 @@ DriftCollector::DriftCollector(const StoreConfig& store, DriftConfig config,
                                StoreCollectorDeps deps)
     : WithSettings(config, "drift", store, config.interval, config.timeout, std::move(deps)),
       sql_(store.schema),
-      recommendations_(sql_, "recommendations") {}
+      recommendations_(sql_, "recommendations") {
+  // Late commits past store.late_commit_window reach the histograms through the sweep.
+  recommendations_.SweepReleasedGaps(
+      {config_.interval, store.reconcile_interval, store.sweep_ranges_per_cycle});
+}
 
 double DriftCollector::NoiseLevel(std::int64_t n, std::int64_t m) {
   const auto key = std::make_tuple(n, m);
@@ -162,15 +166,15 @@ double DriftCollector::NoiseLevel(std::int64_t n, std::int64_t m) {
 Result<ScoreHistograms> DriftCollector::ReadHistograms(SnapshotReader& reader,
                                                        std::int64_t first_hour,
                                                        const NewRows& recommendations,
-                                                       bool rebuild) {
+                                                       bool baseline) {
   ScoreHistograms histograms;
-  if (rebuild) {
+  if (baseline) {
     Result<std::vector<Row>> rows = reader.Query(
-        "drift_rebuild",
+        "drift_baseline",
         sql_.Render(HourlySql("{recommendations.created_at} >= to_timestamp($1::bigint * 3600)")),
         {std::to_string(first_hour)});
     if (!rows.ok()) return rows.status();
-    Status added = AddRows(rows.value(), "drift_rebuild", histograms);
+    Status added = AddRows(rows.value(), "drift_baseline", histograms);
     if (!added.ok()) return added;
     return histograms;
   }
@@ -185,23 +189,6 @@ Result<ScoreHistograms> DriftCollector::ReadHistograms(SnapshotReader& reader,
   Status added = AddRows(rows.value(), "drift_delta", histograms);
   if (!added.ok()) return added;
   return histograms;
-}
-
-void DriftCollector::LogCorrections(const ScoreHistograms& rebuilt, std::int64_t first_hour) {
-  std::int64_t hours = 0;
-  for (const auto& [key, kept] : histograms_) {
-    if (key.second < first_hour) continue;
-    const auto found = rebuilt.find(key);
-    if (found == rebuilt.end() || found->second != kept) ++hours;
-  }
-  for (const auto& [key, store] : rebuilt) {
-    if (histograms_.find(key) == histograms_.end()) ++hours;
-  }
-  if (hours == 0) return;
-  log().Info(
-      "drift rebuild corrected the incremental score histograms (late commits past the late "
-      "commit window?)",
-      {{"collector", "drift"}, {"hours", std::to_string(hours)}});
 }
 
 // Cuts the reference on the merged fine histogram. percentile_cont(k / B) interpolates
@@ -278,10 +265,8 @@ Status DriftCollector::Read(SnapshotReader& reader) {
   if (!recommendations.ok()) return recommendations.status();
   const SteadyTime now = std::chrono::steady_clock::now();
   const bool baseline = recommendations.value().baseline;
-  const bool rebuild =
-      AggregatesRebuildDue(baseline, last_rebuild_, now, store_config().reconcile_interval);
   Result<ScoreHistograms> histograms =
-      ReadHistograms(reader, first_hour, recommendations.value(), rebuild);
+      ReadHistograms(reader, first_hour, recommendations.value(), baseline);
   if (!histograms.ok()) return histograms.status();
   ScoreHistograms& kept = histograms.value();
   // The windows only move forward: hours before the reference's start are never read again.
@@ -325,7 +310,11 @@ Status DriftCollector::Read(SnapshotReader& reader) {
     results.push_back(std::move(result));
   }
 
-  if (rebuild && last_rebuild_ && !baseline) LogCorrections(kept, first_hour);
+  if (!recommendations.value().swept_ids.empty()) {
+    log().Info("the sweep found rows committed after store.late_commit_window",
+               {{"collector", "drift"},
+                {"rows", std::to_string(recommendations.value().swept_ids.size())}});
+  }
   if (baseline && recommendations_.initialized()) {
     log().Warn(
         "recommendations went back below the ids read (older backup restored?); the score "
@@ -334,7 +323,6 @@ Status DriftCollector::Read(SnapshotReader& reader) {
   }
   recommendations_.Commit(recommendations.value(), now, store_config().late_commit_window);
   histograms_ = std::move(kept);
-  if (rebuild) last_rebuild_ = now;
   results_ = std::move(results);
   noise_levels_ = std::move(noise_levels_used_);
   noise_levels_used_.clear();

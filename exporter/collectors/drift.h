@@ -6,7 +6,9 @@
 //
 // Scores are kept in memory as histograms of kFineBins equal bins over [0, 1] per
 // (model_version, creation hour), built once from the store (the two windows) and then filled
-// from the recommendations new since the last cycle (NewRowsTracker: watermark and late ids).
+// from the recommendations new since the last cycle (NewRowsTracker: watermark, late ids and
+// the sweep of what committed after store.late_commit_window); the windows are read whole only
+// for the baseline (start, a table gone back below its watermark).
 // The partial hours at the windows' edges are read from the store each cycle, so the sample
 // sizes are exact; the cuts are taken from the merged fine histogram, which makes the bin
 // counts and the PSI approximate within a bound computed each cycle (docs/METRICS.md).
@@ -69,8 +71,7 @@ class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
   // last cycle are kept, so the cache stays as small as the number of model versions.
   double NoiseLevel(std::int64_t n, std::int64_t m);
   Result<ScoreHistograms> ReadHistograms(SnapshotReader& reader, std::int64_t first_hour,
-                                         const NewRows& recommendations, bool rebuild);
-  void LogCorrections(const ScoreHistograms& rebuilt, std::int64_t first_hour);
+                                         const NewRows& recommendations, bool baseline);
   DriftResult Compare(const std::string& version, const std::vector<std::int64_t>& reference,
                       const std::vector<std::int64_t>& current) const;
 
@@ -83,7 +84,6 @@ class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
   const SchemaSql sql_;  // the store's names (store.schema)
   NewRowsTracker recommendations_;
   ScoreHistograms histograms_;
-  std::optional<SteadyTime> last_rebuild_;
 };
 
 // A bound of the PSI's change when each bin's reference share moves by at most dp[i] and its

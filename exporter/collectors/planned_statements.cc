@@ -63,6 +63,12 @@ std::string RelationName(const std::string& table) {
   return name;
 }
 
+// The sweep's re-check of released id ranges, through the primary key
+// ("<prefix><table>_sweep_ids"), as NewRowsTracker runs it.
+PlannedStatement SweepIdsStatement(const std::string& prefix, const TableSpec& spec) {
+  return {prefix + spec.table + "_sweep_ids", store_sql::LateIds(spec), {"{1}", "{10}"}};
+}
+
 }  // namespace
 
 std::vector<PlannedStatement> StoreCollector::PlannedStatements() const {
@@ -87,25 +93,30 @@ std::vector<ShippedIndex> QueryCollector::WatchedTables() const {
 std::vector<PlannedStatement> CohortsCollector::PlannedStatements() const {
   const std::string first_minute = UnitsAgo(config_.lag + config_.window, 60);
   const std::string last_minute = UnitsAgo(config_.lag, 60);
-  return {
+  std::vector<PlannedStatement> statements = {
       {"cohorts_delta", DeltaSql(sql_), Join(Join(kNewRows, kNewRows), {first_minute})},
       {"cohorts_edges",
        EdgesSql(sql_),
        {Seconds(config_.lag), Seconds(config_.window), first_minute, last_minute}},
       {"model_versions_first_seen", FirstSeenSql(sql_), {}},
   };
+  statements.push_back(SweepIdsStatement("cohorts_", recommendations_.spec()));
+  statements.push_back(SweepIdsStatement("cohorts_", events_.spec()));
+  return statements;
 }
 
 std::vector<PlannedStatement> DriftCollector::PlannedStatements() const {
   const std::string first_hour = UnitsAgo(config_.reference_window + config_.current_window, 3600);
   const std::string current_hour = UnitsAgo(config_.current_window, 3600);
-  return {
+  std::vector<PlannedStatement> statements = {
       {"drift_delta", DeltaSql(sql_), Join(kNewRows, {first_hour})},
       {"drift_edges",
        EdgesSql(sql_),
        {Seconds(config_.reference_window), Seconds(config_.current_window), first_hour,
         current_hour}},
   };
+  statements.push_back(SweepIdsStatement("drift_", recommendations_.spec()));
+  return statements;
 }
 
 }  // namespace outcomes

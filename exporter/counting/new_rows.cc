@@ -59,6 +59,38 @@ NewRowsTracker::NewRowsTracker(const SchemaSql& sql, std::string table) {
   spec_.table = std::move(table);
 }
 
+void NewRowsTracker::SweepReleasedGaps(SweepPace pace) {
+  pace_ = pace;
+  ledger_.KeepReleasedGaps();
+}
+
+CounterLedger NewRowsTracker::FreshLedger() const {
+  CounterLedger ledger({Merge::kSum});
+  if (pace_) ledger.KeepReleasedGaps();
+  return ledger;
+}
+
+Result<std::vector<std::int64_t>> NewRowsTracker::ReadIdsIn(
+    SnapshotReader& reader, const std::string& name, const std::vector<IdRange>& ranges) const {
+  std::vector<std::int64_t> ids;
+  if (ranges.empty()) return ids;
+  std::vector<std::int64_t> firsts;
+  std::vector<std::int64_t> lasts;
+  for (const IdRange& range : ranges) {
+    firsts.push_back(range.first);
+    lasts.push_back(range.last);
+  }
+  Result<std::vector<Row>> found =
+      reader.Query(name, store_sql::LateIds(spec_), {ArrayLiteral(firsts), ArrayLiteral(lasts)});
+  if (!found.ok()) return found.status();
+  for (const Row& row : found.value()) {
+    Result<std::int64_t> id = ParseId(row.at(0), spec_.table);
+    if (!id.ok()) return id.status();
+    ids.push_back(id.value());
+  }
+  return ids;
+}
+
 Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& prefix) const {
   const std::string name = prefix + spec_.table;
   Result<std::vector<Row>> top_rows = reader.Query(name + "_max_id", store_sql::MaxId(spec_), {});
@@ -79,22 +111,18 @@ Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& 
     return rows;
   }
   rows.after = ledger_.watermark();
-  const std::vector<IdRange> gaps = ledger_.gaps();
-  if (!gaps.empty()) {
-    std::vector<std::int64_t> firsts;
-    std::vector<std::int64_t> lasts;
-    for (const IdRange& gap : gaps) {
-      firsts.push_back(gap.first);
-      lasts.push_back(gap.last);
-    }
-    Result<std::vector<Row>> found = reader.Query(name + "_late_ids", store_sql::LateIds(spec_),
-                                                  {ArrayLiteral(firsts), ArrayLiteral(lasts)});
-    if (!found.ok()) return found.status();
-    for (const Row& row : found.value()) {
-      Result<std::int64_t> id = ParseId(row.at(0), spec_.table);
-      if (!id.ok()) return id.status();
-      rows.found_ids.push_back(id.value());
-    }
+  Result<std::vector<std::int64_t>> late = ReadIdsIn(reader, name + "_late_ids", ledger_.gaps());
+  if (!late.ok()) return late.status();
+  rows.found_ids = std::move(late).value();
+  if (pace_) {
+    rows.sweep_batch = sweep_.NextBatch(SweepBatchSize(
+        sweep_.ranges(), pace_->interval, pace_->reconcile_interval,
+        static_cast<std::size_t>(std::max<std::int64_t>(pace_->ranges_per_cycle, 1))));
+    Result<std::vector<std::int64_t>> swept =
+        ReadIdsIn(reader, name + "_sweep_ids", rows.sweep_batch);
+    if (!swept.ok()) return swept.status();
+    rows.swept_ids = std::move(swept).value();
+    rows.found_ids.insert(rows.found_ids.end(), rows.swept_ids.begin(), rows.swept_ids.end());
   }
   if (rows.upto > rows.after) {
     Result<std::vector<IdRange>> new_gaps =
@@ -105,18 +133,13 @@ Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& 
   return rows;
 }
 
-bool AggregatesRebuildDue(bool baseline, const std::optional<SteadyTime>& last_rebuild,
-                          SteadyTime now, Duration reconcile_interval) {
-  constexpr int kRebuildEveryReconciles = 12;
-  return baseline || !last_rebuild ||
-         now - *last_rebuild >= kRebuildEveryReconciles * reconcile_interval;
-}
-
 std::int64_t NewRowsTracker::Commit(const NewRows& rows, SteadyTime now,
                                     Duration late_commit_window) {
   std::int64_t skipped = 0;
   if (rows.baseline) {
-    ledger_ = CounterLedger({Merge::kSum});
+    // Read in the baseline's snapshot: nothing older is missing from the aggregates.
+    ledger_ = FreshLedger();
+    sweep_.Clear();
     ledger_.ApplyFullCount({}, now, rows.upto, rows.new_gaps);
   } else {
     IncrementBatch batch;
@@ -124,9 +147,11 @@ std::int64_t NewRowsTracker::Commit(const NewRows& rows, SteadyTime now,
     batch.new_gaps = rows.new_gaps;
     batch.found_ids = rows.found_ids;
     skipped = ledger_.ApplyIncrement(batch, now);
+    if (pace_) sweep_.Done(rows.sweep_batch, rows.swept_ids);
   }
   ledger_.ExpireGaps(now, late_commit_window);
   ledger_.LimitGaps(kMaxGapRanges);
+  if (pace_) sweep_.Add(ledger_.TakeReleasedGaps());
   return skipped;
 }
 

@@ -4,6 +4,9 @@
 // count: it hands the caller an id filter for its own aggregate, so collectors whose state is
 // not a monotonic counter (matured cohorts, score histograms) reuse the exactness argument.
 // Read() changes nothing; Commit() applies a read once the caller's cycle succeeded.
+// With SweepReleasedGaps(), the ids the ledger stops re-checking go to a GapSweep and a bounded
+// batch of them is re-checked each cycle, so a late commit joins the new rows exactly once
+// whatever its delay, and no window has to be read again to find it.
 // Not thread-safe: owned by one collector.
 #pragma once
 
@@ -12,16 +15,20 @@
 #include <vector>
 
 #include "exporter/counting/incremental.h"
+#include "exporter/counting/sweep.h"
 #include "exporter/store/schema_sql.h"
 
 namespace outcomes {
 
-// The rows one snapshot adds: ids in (after, upto] plus the late ids found in old gaps.
+// The rows one snapshot adds: ids in (after, upto] plus the late ids found in old gaps and in
+// the sweep's batch.
 struct NewRows {
-  bool baseline = false;  // first read, or the table went back: rebuild from the whole table
+  bool baseline = false;  // first read, or the table went back: read the whole table
   std::int64_t after = 0;
   std::int64_t upto = 0;
-  std::vector<std::int64_t> found_ids;
+  std::vector<std::int64_t> found_ids;  // includes swept_ids
+  std::vector<IdRange> sweep_batch;     // the released ranges re-checked in this snapshot
+  std::vector<std::int64_t> swept_ids;  // the ids of sweep_batch visible now
   std::vector<IdRange> new_gaps;
   std::int64_t old_watermark = 0;  // for the log line of a table that went back
 
@@ -33,12 +40,13 @@ struct NewRows {
 // rendered with the rest), with $a = $first, $b, $c following.
 std::string NewRowsFilter(const std::string& column, int first);
 
-// Whether in-memory aggregates fed from new rows are read again from the store: after a
-// baseline (start, a table gone back below its watermark) or every 12 store reconcile intervals,
-// which finds what a gap dropped after late_commit_window. A rebuild reads whole windows, the
-// cost the aggregates exist to avoid, hence the multiple.
-bool AggregatesRebuildDue(bool baseline, const std::optional<SteadyTime>& last_rebuild,
-                          SteadyTime now, Duration reconcile_interval);
+// The pace of the sweep, as the store collector's: a pass per `reconcile_interval` at
+// `interval` cycles, at most `ranges_per_cycle` ranges a cycle (store.sweep_ranges_per_cycle).
+struct SweepPace {
+  Duration interval;
+  Duration reconcile_interval;
+  std::int64_t ranges_per_cycle = 1'000;
+};
 
 class NewRowsTracker {
  public:
@@ -50,15 +58,31 @@ class NewRowsTracker {
   std::int64_t pending_ids() const { return ledger_.pending_ids(); }
   // The id ranges below the watermark still re-checked, ascending.
   std::vector<IdRange> gaps() const { return ledger_.gaps(); }
+  // The table's names in the store (for the plan check of the statements).
+  const TableSpec& spec() const { return spec_; }
 
-  // Statement names start with `prefix` + the table's name.
+  // From now on, ranges the ledger releases (gaps older than late_commit_window, over the cap,
+  // a jump of the sequence) are swept at `pace` instead of forgotten.
+  void SweepReleasedGaps(SweepPace pace);
+  // The released ranges still re-checked.
+  std::size_t swept_ranges() const { return sweep_.ranges(); }
+
+  // Statement names start with `prefix` + the table's name: "_max_id", "_gaps", "_late_ids",
+  // and "_sweep_ids" for the sweep's batch.
   Result<NewRows> Read(SnapshotReader& reader, const std::string& prefix) const;
-  // Returns the ids of a jump of the sequence that are not tracked (see kMinTrackedGapIds).
+  // Returns the ids of a jump of the sequence that are not tracked as gaps (see
+  // kMinTrackedGapIds); with the sweep they are swept instead.
   std::int64_t Commit(const NewRows& rows, SteadyTime now, Duration late_commit_window);
 
  private:
+  Result<std::vector<std::int64_t>> ReadIdsIn(SnapshotReader& reader, const std::string& name,
+                                              const std::vector<IdRange>& ranges) const;
+  CounterLedger FreshLedger() const;
+
   TableSpec spec_;
   CounterLedger ledger_{{Merge::kSum}};
+  std::optional<SweepPace> pace_;  // set: released ranges are swept
+  GapSweep sweep_;
 };
 
 }  // namespace outcomes

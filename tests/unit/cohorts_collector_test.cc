@@ -31,17 +31,17 @@ void ScriptTops(FakeStore& store, std::optional<std::string> recommendations,
 
 class CohortsCollectorTest : public ::testing::Test {
  protected:
-  // The first cycle rebuilds the per-minute aggregates; the edge minutes come from
-  // cohorts_edges, so the rebuild's rows for them are not counted.
-  // cohorts_rebuild: model_version, minute, recommendations, accepted, rejected, purchased,
+  // The first cycle builds the per-minute aggregates (the baseline); the edge minutes come from
+  // cohorts_edges, so the baseline's rows for them are not counted.
+  // cohorts_baseline: model_version, minute, recommendations, accepted, rejected, purchased,
   // returned, pending; cohorts_edges: the same without the minute.
   void ScriptTwoVersions() {
     ScriptTops(*store_, "1400", "2000");
-    store_->SetRows("cohorts_rebuild", {{"v1", Minute(0), "7", "7", "0", "0", "0", "0"},
-                                        {"v1", Minute(300), "600", "350", "120", "60", "6", "30"},
-                                        {"v1", Minute(5000), "390", "240", "80", "38", "4", "19"},
-                                        {"v2", Minute(6000), "400", "100", "300", "20", "5", "0"},
-                                        {"v2", Minute(10080), "3", "0", "3", "0", "0", "0"}});
+    store_->SetRows("cohorts_baseline", {{"v1", Minute(0), "7", "7", "0", "0", "0", "0"},
+                                         {"v1", Minute(300), "600", "350", "120", "60", "6", "30"},
+                                         {"v1", Minute(5000), "390", "240", "80", "38", "4", "19"},
+                                         {"v2", Minute(6000), "400", "100", "300", "20", "5", "0"},
+                                         {"v2", Minute(10080), "3", "0", "3", "0", "0", "0"}});
     store_->SetRows("cohorts_edges", {{"v1", "10", "10", "0", "2", "0", "1"}});
     store_->SetRows("model_versions_first_seen", {{"v1", "1764000000"}, {"v2", "1764500000.5"}});
   }
@@ -74,10 +74,10 @@ TEST_F(CohortsCollectorTest, ExportsTheRatesOfEachMaturedCohort) {
                    {{"model_version", "v2"}}),
             1764500000.5);
   EXPECT_EQ(Sample(families, "outcomes_cost_per_recommendation"), 0.002);
-  // lag 3d, window 7d; the rebuild starts at the window's first minute.
+  // lag 3d, window 7d; the baseline starts at the window's first minute.
   EXPECT_EQ(store_->statements("cohorts_bounds").at(0).params,
             (std::vector<std::string>{"259200 seconds", "604800 seconds"}));
-  EXPECT_EQ(store_->statements("cohorts_rebuild").at(0).params,
+  EXPECT_EQ(store_->statements("cohorts_baseline").at(0).params,
             (std::vector<std::string>{Minute(0)}));
   EXPECT_EQ(store_->statements("cohorts_edges").at(0).params,
             (std::vector<std::string>{"259200 seconds", "604800 seconds", Minute(0),
@@ -97,7 +97,7 @@ TEST_F(CohortsCollectorTest, ASecondCycleAddsTheDeltaOfTheNewRowsOnly) {
   ScriptOneMoreAcceptedV1();
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
-  EXPECT_EQ(store_->statements("cohorts_rebuild").size(), 1u);
+  EXPECT_EQ(store_->statements("cohorts_baseline").size(), 1u);
   // Recommendations (1400, 1401] and events (2000, 2001], no late ids, from the first minute.
   EXPECT_EQ(store_->statements("cohorts_delta").at(0).params,
             (std::vector<std::string>{"1400", "1401", "{}", "2000", "2001", "{}", Minute(0)}));
@@ -107,10 +107,47 @@ TEST_F(CohortsCollectorTest, ASecondCycleAddsTheDeltaOfTheNewRowsOnly) {
             601.0 / 801.0);
 }
 
+// A jump of the recommendation ids wider than a gap is tracked for (kMinTrackedGapIds) leaves
+// its upper ids to the sweep at once; a row the sweep finds there joins the next delta, once.
+TEST_F(CohortsCollectorTest, ARowTheSweepFindsReachesTheAggregatesOnce) {
+  ScriptTwoVersions();
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  // Ids 1401 .. 151400 missing: 1401 .. 101400 re-checked as a gap, the rest swept.
+  ScriptTops(*store_, "151401", "2000");
+  store_->SetRows("cohorts_recommendations_gaps", {{"1401", "151400"}});
+  store_->SetRows("cohorts_delta", {});
+  ASSERT_TRUE(collector_.Collect().status.ok());
+
+  ScriptTops(*store_, "151401", "2000");
+  store_->SetRows("cohorts_recommendations_late_ids", {});
+  store_->SetRows("cohorts_recommendations_sweep_ids", {{"120000"}});
+  store_->SetRows("cohorts_delta", {{"v1", Minute(9000), "1", "1", "0", "0", "0", "0"}});
+  store_->ClearStatements();
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(store_->statements("cohorts_recommendations_sweep_ids").at(0).params,
+            (std::vector<std::string>{"{101401}", "{151400}"}));
+  EXPECT_EQ(
+      store_->statements("cohorts_delta").at(0).params,
+      (std::vector<std::string>{"151401", "151401", "{120000}", "2000", "2000", "{}", Minute(0)}));
+  EXPECT_EQ(Sample(output.families, "outcomes_cohort_recommendations", {{"model_version", "v1"}}),
+            1001);
+  EXPECT_NE(log_text_.str().find("the sweep found rows"), std::string::npos);
+
+  // Counted: the sweep re-checks the ids around it, never it again.
+  store_->SetRows("cohorts_recommendations_sweep_ids", {});
+  store_->ClearStatements();
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  EXPECT_EQ(store_->statements("cohorts_recommendations_sweep_ids").at(0).params,
+            (std::vector<std::string>{"{101401,120001}", "{119999,151400}"}));
+  EXPECT_TRUE(store_->statements("cohorts_delta").empty());
+  EXPECT_EQ(store_->statements("cohorts_baseline").size(), 0u);
+}
+
 TEST_F(CohortsCollectorTest, EmptyTablesExportOnlyTheCostAndZeroDenominatorsGiveZero) {
-  // Empty tables: max(id) is NULL, nothing to rebuild, no edges, no versions.
+  // Empty tables: max(id) is NULL, no baseline rows, no edges, no versions.
   ScriptTops(*store_, std::nullopt, std::nullopt);
-  store_->SetRows("cohorts_rebuild", {});
+  store_->SetRows("cohorts_baseline", {});
   store_->SetRows("cohorts_edges", {});
   store_->SetRows("model_versions_first_seen", {});
   const CollectOutput empty = collector_.Collect();

@@ -27,7 +27,7 @@ constexpr std::int64_t kCurrentHour = kFirstHour + 168;
 // (fine bin, count) pairs of one histogram.
 using FineCounts = std::vector<std::pair<std::int64_t, std::string>>;
 
-// drift_rebuild / drift_delta rows: (model_version, hour, fine bin, count).
+// drift_baseline / drift_delta rows: (model_version, hour, fine bin, count).
 std::vector<Row> HourRows(const std::string& version, std::int64_t hour, const FineCounts& counts) {
   std::vector<Row> rows;
   for (const auto& [fine, count] : counts) {
@@ -58,7 +58,7 @@ void ScriptFirstCycle(FakeStore& store, const std::optional<std::string>& max_id
   store.SetRows("drift_bounds", {{std::to_string(kFirstHour), std::to_string(kCurrentHour)}});
   store.SetRows("drift_recommendations_max_id", {{max_id}});
   store.SetRows("drift_recommendations_gaps", {});
-  store.SetRows("drift_rebuild", std::move(hourly));
+  store.SetRows("drift_baseline", std::move(hourly));
   store.SetRows("drift_edges", std::move(edges));
 }
 
@@ -112,9 +112,9 @@ TEST_F(DriftCollectorTest, ExportsThePsiOfEachModelVersionWithItsNoiseLevel) {
   const auto bounds = store_->statements("drift_bounds");
   ASSERT_EQ(bounds.size(), 1u);
   EXPECT_EQ(bounds[0].params, (std::vector<std::string>{"604800 seconds", "86400 seconds"}));
-  const auto rebuild = store_->statements("drift_rebuild");
-  ASSERT_EQ(rebuild.size(), 1u);
-  EXPECT_EQ(rebuild[0].params, (std::vector<std::string>{std::to_string(kFirstHour)}));
+  const auto baseline = store_->statements("drift_baseline");
+  ASSERT_EQ(baseline.size(), 1u);
+  EXPECT_EQ(baseline[0].params, (std::vector<std::string>{std::to_string(kFirstHour)}));
   const auto edges = store_->statements("drift_edges");
   ASSERT_EQ(edges.size(), 1u);
   EXPECT_EQ(edges[0].params,
@@ -160,11 +160,46 @@ TEST_F(DriftCollectorTest, TheNextCycleAddsOnlyTheNewRecommendations) {
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   EXPECT_DOUBLE_EQ(*Sample(output.families, "outcomes_prediction_psi", {{"model_version", "v1"}}),
                    stats::PopulationStabilityIndex({250, 250, 250, 250}, {200, 200, 300, 400}));
-  EXPECT_EQ(store_->statements("drift_rebuild").size(), 1u);
+  EXPECT_EQ(store_->statements("drift_baseline").size(), 1u);
   const auto delta = store_->statements("drift_delta");
   ASSERT_EQ(delta.size(), 1u);
   EXPECT_EQ(delta[0].params,
             (std::vector<std::string>{"2000", "2100", "{}", std::to_string(kFirstHour)}));
+}
+
+// A jump of the ids wider than a gap is tracked for (kMinTrackedGapIds) leaves its upper ids
+// to the sweep at once; a score the sweep finds there joins the next delta, once.
+TEST_F(DriftCollectorTest, AScoreTheSweepFindsReachesTheHistogramsOnce) {
+  ScriptFirstCycle(*store_, "2000", V1Hourly(), V1Edges());
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  // Ids 2001 .. 152000 missing: 2001 .. 102000 re-checked as a gap, the rest swept.
+  store_->SetRows("drift_recommendations_max_id", {{"152001"}});
+  store_->SetRows("drift_recommendations_gaps", {{"2001", "152000"}});
+  store_->SetRows("drift_delta", {});
+  ASSERT_TRUE(collector_.Collect().status.ok());
+
+  store_->SetRows("drift_recommendations_late_ids", {});
+  store_->SetRows("drift_recommendations_sweep_ids", {{"130000"}});
+  store_->SetRows("drift_delta", HourRows("v1", kCurrentHour + 2, {{200, "1"}}));
+  store_->ClearStatements();
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(store_->statements("drift_recommendations_sweep_ids").at(0).params,
+            (std::vector<std::string>{"{102001}", "{152000}"}));
+  EXPECT_EQ(store_->statements("drift_delta").at(0).params,
+            (std::vector<std::string>{"152001", "152001", "{130000}", std::to_string(kFirstHour)}));
+  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
+                   {{"model_version", "v1"}, {"window", "current"}}),
+            1001);
+
+  // Counted: the sweep re-checks the ids around it, never it again.
+  store_->SetRows("drift_recommendations_sweep_ids", {});
+  store_->ClearStatements();
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  EXPECT_EQ(store_->statements("drift_recommendations_sweep_ids").at(0).params,
+            (std::vector<std::string>{"{102001,130001}", "{129999,152000}"}));
+  EXPECT_TRUE(store_->statements("drift_delta").empty());
+  EXPECT_TRUE(store_->statements("drift_baseline").empty());
 }
 
 TEST_F(DriftCollectorTest, AVersionWithAnEmptyWindowIsNotCompared) {
