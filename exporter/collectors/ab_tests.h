@@ -5,8 +5,8 @@
 // the sample-ratio-mismatch p-value against the test's intended split, the revenue per
 // customer's standard error and Welch test, the sample size needed, and the winner. The unit of
 // analysis is the customer (assignment is by customer). The per-arm sums are kept exact and
-// advanced from the new rows each cycle (AbAggregates), and reconciled with the full-window SQL
-// every store.reconcile_interval. See docs/METRICS.md and docs/EXACTNESS.md.
+// advanced from the new rows each cycle (AbAggregates), late commits found by the
+// reconciliation sweep within store.reconcile_interval. See docs/METRICS.md and docs/EXACTNESS.md.
 #pragma once
 
 #include <functional>
@@ -88,7 +88,6 @@ class AbTestsCollector : public WithSettings<SqlCollector, AbTestsConfig> {
   const std::function<SteadyTime()> now_;
   const SchemaSql sql_;  // the store's names (store.schema)
   AbAggregates aggregates_;
-  std::optional<SteadyTime> last_reconcile_;  // the last full-window count
   std::vector<AbResult> results_;
   // Each test's strongest always-valid evidence so far, which makes its p-value monotone.
   std::map<std::string, AlwaysValidEvidence> always_valid_;
