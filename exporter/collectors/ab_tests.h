@@ -77,6 +77,8 @@ class AbTestsCollector : public WithSettings<SqlCollector, AbTestsConfig> {
   AbTestsCollector(const StoreConfig& store, AbTestsConfig config, StoreCollectorDeps deps);
   // The tests of the last successful cycle, for tests.
   const std::vector<AbResult>& results() const { return results_; }
+  // Ranges of missing ids the reconciliation sweep re-checks, for tests and benchmarks.
+  std::size_t swept_ranges() const { return aggregates_.swept_ranges(); }
 
  protected:
   Status Read(SnapshotReader& reader) override;
