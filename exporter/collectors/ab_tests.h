@@ -83,6 +83,8 @@ class AbTestsCollector : public WithSettings<SqlCollector, AbTestsConfig> {
  protected:
   Status Read(SnapshotReader& reader) override;
   std::vector<prometheus::MetricFamily> Families() const override;
+  // The steady-state statements for the start-up plan check (planned_statements.cc).
+  std::vector<PlannedStatement> PlannedStatements() const override;
 
  private:
   // settings(), by the name the reads use.

@@ -440,6 +440,26 @@ TEST_F(AbSweepTest, NewRowsTouchingACommitTheSweepHasNotReachedAreCountedExactly
   EXPECT_EQ(std::count(statements_.begin(), statements_.end(), "ab_tests_arms"), 1);
 }
 
+// The start-up plan check EXPLAINs the steady-state statements (delta, history, the sweep's id
+// reads of the three tables) once, and none of them reads a table whole.
+TEST_F(AbSweepTest, TheStartUpPlanCheckCoversTheSteadyStateAndSweepStatements) {
+  {
+    pqxx::connection connection(sandbox_->dsn());
+    pqxx::work txn(connection);
+    for (int i = 0; i < 5; ++i) Write(txn, 2000);
+    txn.exec("ANALYZE");
+    txn.commit();
+  }
+  auto collector = NewRecordingCollector();
+  ASSERT_TRUE(collector->Collect().status.ok()) << log_output_.str();
+  ASSERT_TRUE(collector->Collect().status.ok()) << log_output_.str();
+  // One statement turns sequential scans off, then one EXPLAIN per statement.
+  EXPECT_EQ(std::count(statements_.begin(), statements_.end(), "plan_check"), 1 + 5);
+  const std::string log = log_output_.str();
+  EXPECT_EQ(log.find("reads a whole table"), std::string::npos) << log;
+  EXPECT_EQ(log.find("could not check the plans"), std::string::npos) << log;
+}
+
 // The plan of `sql` with `values` bound, as text.
 std::string Plan(pqxx::transaction_base& txn, const std::string& sql,
                  const std::vector<std::string>& values) {
