@@ -5,7 +5,9 @@ namespace {
 
 // The full-window statement, the definition of the A/B values (it was the collector's only
 // statement before the aggregates were kept incrementally). One row per (test, variant) with
-// the per-customer sums; only the two variants of each test.
+// the per-customer sums; only the two variants of each test. Only PURCHASED and RETURNED
+// events change a value (a recommendation without them gets no outcomes row, as one with only
+// other events had), so only they are read, by the partial index of deploy/sql/schema.sql.
 constexpr const char* kFullWindowSql = R"SQL(
 WITH tests AS (
   SELECT {ab_tests.test_id} AS test_id, {ab_tests.variant_a} AS variant_a,
@@ -24,6 +26,7 @@ WITH tests AS (
          coalesce(sum(e.{outcome_events.revenue}) FILTER (WHERE e.{outcome_events.status} = {status:PURCHASED}), 0)
            - coalesce(sum(e.{outcome_events.revenue}) FILTER (WHERE e.{outcome_events.status} = {status:RETURNED}), 0) AS revenue
   FROM {outcome_events} e JOIN recs ON recs.id = e.{outcome_events.recommendation_id}
+  WHERE e.{outcome_events.status} IN ({status:PURCHASED}, {status:RETURNED})
   GROUP BY 1
 ), satisfaction AS (
   SELECT f.{feedback.recommendation_id} AS recommendation_id, sum(f.{feedback.score}) AS score_sum,
