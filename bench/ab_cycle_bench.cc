@@ -1,8 +1,11 @@
 // Measures what one A/B collector cycle costs on a generated store: the full-window statement
-// (what every cycle ran before the aggregates were incremental, and what the reconciliation
-// runs), and the incremental cycle after a fixed number of new recommendations of returning
-// customers of a running test, with their events and feedback: wall time and database time
-// (pg_stat_statements, when the store has it), the process's RSS and the customers held.
+// (what every cycle ran before the aggregates were incremental, and what the first count
+// runs), the first cycle, and the incremental cycles, one per analytics.ab_tests.interval,
+// after a fixed number of new recommendations of returning customers of a running test with
+// their events and feedback, and a rolled-back write that leaves ids for the reconciliation
+// sweep (store.late_commit_window is 1m here, so they reach it within the run): wall time and
+// database time (pg_stat_statements, when the store has it) per cycle and per
+// store.reconcile_interval, the process's RSS and the customers held.
 // With --state-memory N it only measures the memory of N customers held in the state.
 // Usage: ab_cycle_bench DSN [NEW_ROWS_PER_CYCLE] [CYCLES] [MAX_TRACKED_CUSTOMERS]
 //        ab_cycle_bench --state-memory N
@@ -99,6 +102,17 @@ void InsertRows(pqxx::connection& connection, const std::string& test,
   txn.commit();
 }
 
+// A write that rolls back: its ids stay missing, for the sweep to re-check.
+void RollBackRows(pqxx::connection& connection, const std::string& test) {
+  pqxx::work txn(connection);
+  txn.exec_params(
+      "INSERT INTO recommendations (customer_id, product_id, model_version, ab_test_id, "
+      "variant, score, price) SELECT 'rolled-back', 'p1', 'v1.2.0', $1, 'control', 0.5, 10 "
+      "FROM generate_series(1, 3)",
+      test);
+  txn.abort();
+}
+
 // The benchmark; main() turns an exception (the store going away) into one line.
 int Run(int argc, char** argv) {
   if (argc < 2) {
@@ -152,6 +166,7 @@ int Run(int argc, char** argv) {
   outcomes::StoreConfig store;
   store.dsn = dsn;
   store.statement_timeout = std::chrono::minutes(10);
+  store.late_commit_window = std::chrono::minutes(1);
   config.timeout = std::chrono::minutes(10);
   outcomes::AbTestsCollector collector(
       store, config,
@@ -172,8 +187,8 @@ int Run(int argc, char** argv) {
   std::vector<double> incremental_database_ms;
   for (int i = 0; i < cycles; ++i) {
     InsertRows(connection, test, customers, variants, new_rows, random);
-    // Within the reconcile interval: the cycles measured are the incremental ones.
-    fake_now += std::chrono::seconds(10);
+    RollBackRows(connection, test);
+    fake_now += config.interval;
     database_ms = DatabaseMs(connection);
     started = Clock::now();
     const auto output = collector.Collect();
@@ -184,11 +199,25 @@ int Run(int argc, char** argv) {
       return 1;
     }
   }
+  // The cycles of the last store.reconcile_interval.
+  const auto per_interval = static_cast<std::size_t>(
+      std::max<std::int64_t>(1, store.reconcile_interval / config.interval));
+  double interval_database_ms = 0;
+  for (std::size_t i =
+           incremental_database_ms.size() - std::min(per_interval, incremental_database_ms.size());
+       i < incremental_database_ms.size(); ++i) {
+    interval_database_ms += incremental_database_ms[i];
+  }
   std::cout << "events=" << events << " full_window_statement_median_s=" << Median(full_window)
             << " first_cycle_s=" << first << " incremental_cycle_median_s=" << Median(incremental)
             << " (" << new_rows << " new recommendations of returning customers, " << cycles
             << " cycles)\nfirst_cycle_database_ms=" << first_database_ms
             << " incremental_cycle_database_ms_median=" << Median(incremental_database_ms)
+            << " incremental_cycle_database_ms_max="
+            << *std::max_element(incremental_database_ms.begin(), incremental_database_ms.end())
+            << " database_ms_per_reconcile_interval=" << interval_database_ms << " ("
+            << per_interval << " cycles)"
+            << " swept_ranges=" << collector.swept_ranges()
             << " max_tracked_customers=" << config.max_tracked_customers
             << " rss_bytes=" << RssBytes() << "\n";
   return 0;

@@ -119,4 +119,11 @@ CREATE INDEX IF NOT EXISTS recommendations_ab_test_id_customer_id_idx
 CREATE INDEX IF NOT EXISTS outcome_events_decided_idx
     ON outcome_events (recommendation_id, status) WHERE status <> 'PENDING';
 
+-- A/B tests, first count (ab_tests collector start-up): only purchases and returns count, so
+-- the per-recommendation outcomes of a whole test come from this small index alone instead of
+-- every event (at 10M events about a seventh of them, read without the table).
+CREATE INDEX IF NOT EXISTS outcome_events_ab_purchases_idx
+    ON outcome_events (recommendation_id) INCLUDE (status, revenue)
+    WHERE status IN ('PURCHASED', 'RETURNED');
+
 COMMIT;

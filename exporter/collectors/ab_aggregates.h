@@ -4,8 +4,10 @@
 // from the rows past per-table watermarks (the CounterLedger late-id mechanism of the store
 // collector). Each customer's conversion and running revenue are held in memory
 // (AbCustomerState, capped), so a new row changes the sums without a re-read of its customer's
-// history; a customer evicted past the cap is read back by one index lookup. The full-window
-// SQL is the first count, the reconciliation every store.reconcile_interval and the oracle of
+// history; a customer evicted past the cap is read back by one index lookup. Ids missing for
+// longer than store.late_commit_window go to a reconciliation sweep per table (GapSweep), which
+// re-checks a bounded batch each cycle and counts what it finds through the same delta. The
+// full-window SQL is the first count, the count of a test new to the list and the oracle of
 // the tests (see docs/EXACTNESS.md). Not thread-safe: owned by one collector.
 #pragma once
 
@@ -19,6 +21,7 @@
 #include "exporter/core/log.h"
 #include "exporter/counting/counter_ledger.h"
 #include "exporter/counting/incremental.h"
+#include "exporter/counting/sweep.h"
 #include "exporter/store/session.h"
 
 namespace outcomes {
@@ -60,12 +63,13 @@ struct AbTestDefinition {
   std::optional<double> traffic_share_b;  // NULL, or the store has no such column
 };
 
-// What one reconciliation corrected, for the log.
+// What the rows the sweep found (committed after store.late_commit_window) changed in one arm,
+// for the log.
 struct AbCorrection {
   std::string test;
   std::string variant;
-  AbSums counted;
-  AbSums store;
+  AbSums counted;  // before the sweep's rows
+  AbSums store;    // with them, as the store holds the arm
 };
 
 // What one Advance() did.
@@ -73,9 +77,22 @@ struct AbAdvance {
   // The whole window was counted from this snapshot: the first cycle, or a table went back
   // below its watermark (an older backup restored).
   bool counted_from_scratch = false;
-  std::vector<AbCorrection> corrections;  // what the reconciliation corrected
+  std::vector<AbCorrection> corrections;  // what the sweep's rows changed
+  std::int64_t sweep_rows_found = 0;      // rows of late commits the sweep counted
+  std::int64_t sweep_passes_done = 0;     // tables whose sweep pass ended this cycle
   std::int64_t customers_read_back = 0;   // not held in memory, read by index lookup
   std::int64_t customers_evicted = 0;     // past analytics.ab_tests.max_tracked_customers
+};
+
+// The customers' state a cycle's deltas made, applied once every read succeeded.
+using AbCustomerUpdates = std::map<AbCustomerKey, AbCustomer>;
+
+// How fast the sweep re-checks the missing ranges (see SweepBatchSize): a pass per
+// `reconcile_interval` at cycles of `interval`, at most `ranges_per_cycle` ranges per table.
+struct AbSweepPace {
+  Duration interval;
+  Duration reconcile_interval;
+  std::size_t ranges_per_cycle = 0;
 };
 
 class AbAggregates {
@@ -87,41 +104,53 @@ class AbAggregates {
   bool initialized() const { return initialized_; }
   const std::map<std::string, AbTestSums>& tests() const { return tests_; }
   const AbCustomerState& customers() const { return customers_; }
+  // Ranges of missing ids the sweep re-checks, over the three tables.
+  std::size_t swept_ranges() const;
 
   // Brings the aggregates up to the snapshot for `tests`: the first full count, else the rows
-  // past the watermarks plus a full count of tests new to the list; then, when `reconcile`,
-  // the full-window SQL again, whose differences are returned and applied. On error nothing
-  // changes.
+  // past the watermarks, then a sweep batch at `pace`, plus a full count of tests new to the
+  // list (after a sweep of every range, so that no committed row is counted twice). On error
+  // nothing changes.
   Result<AbAdvance> Advance(SnapshotReader& reader, const std::vector<AbTestDefinition>& tests,
-                            bool has_split_column, bool reconcile, const std::string& retention,
-                            SteadyTime now);
+                            bool has_split_column, const AbSweepPace& pace,
+                            const std::string& retention, SteadyTime now);
 
-  // Stops re-checking ids missing for longer than `window`; the reconciliation covers them.
-  void ExpireGaps(SteadyTime now, Duration window);
+  // Stops re-checking every cycle the ids missing for longer than `window` (and past the gap
+  // cap): they go to the sweep. Returns how many ids the sweep's own cap gave up.
+  std::int64_t ExpireGaps(SteadyTime now, Duration window);
 
  private:
-  // Updates of the customer state, applied once every read of a cycle succeeded.
   using CustomerUpdates = std::vector<std::pair<AbCustomerKey, AbCustomer>>;
+  // What a cycle reads into, kept only once every statement succeeded.
+  struct Next {
+    std::map<std::string, AbTestSums> tests;
+    std::vector<CounterLedger> ledgers;
+    std::vector<GapSweep> sweeps;
+    AbCustomerUpdates updates;
+  };
 
   Status Initialize(SnapshotReader& reader, const std::vector<AbTestDefinition>& tests,
                     bool has_split_column, const std::string& retention, SteadyTime now);
   // Reads what the rows past the watermarks change (`tops` are the tables' highest ids in this
-  // snapshot, none below its watermark) into `ledgers`, `tests` and `updates`; `this` is left
-  // as it is.
+  // snapshot, none below its watermark) into `next`; `this` is left as it is.
   Status ReadDelta(SnapshotReader& reader, const std::vector<std::int64_t>& tops, SteadyTime now,
-                   std::vector<CounterLedger>& ledgers, std::map<std::string, AbTestSums>& tests,
-                   CustomerUpdates& updates, AbAdvance& report) const;
-  // Keeps what a cycle read: the tests and ledgers, the customers' new state, and the
-  // customers `loaded` of the `rebuilt` tests (`loaded_complete`: all of them).
-  void Commit(std::map<std::string, AbTestSums> tests, std::vector<CounterLedger> ledgers,
-              const CustomerUpdates& updates, const std::map<std::string, AbTestSums>& rebuilt,
+                   Next& next, AbAdvance& report) const;
+  // Re-checks the next sweep batch of each table (every range when `whole`) and counts what it
+  // finds into `next` (ab_sweep.cc).
+  Status Sweep(SnapshotReader& reader, const std::vector<std::int64_t>& tops,
+               const AbSweepPace& pace, bool whole, Next& next, AbAdvance& report) const;
+  // Keeps what a cycle read, and the customers `loaded` of the `rebuilt` tests
+  // (`loaded_complete`: all of them).
+  void Commit(Next next, const std::map<std::string, AbTestSums>& rebuilt,
               const CustomerUpdates& loaded, bool loaded_complete);
 
   SchemaSql sql_;
-  std::vector<TableSpec> tables_;  // recommendations, outcome_events, feedback
+  std::vector<TableSpec> tables_;        // recommendations, outcome_events, feedback
+  std::vector<TableSpec> sweep_tables_;  // the same, named for the sweep's statements
   bool initialized_ = false;
   // recommendations, outcome_events, feedback: watermarks and late ids only.
   std::vector<CounterLedger> ledgers_;
+  std::vector<GapSweep> sweeps_;  // per table: the ids the ledger released
   std::map<std::string, AbTestSums> tests_;
   AbCustomerState customers_;
 };
@@ -131,7 +160,7 @@ double CentsToUnits(ExactSum cents);
 double SquareCentsToUnits(ExactSum square_cents);
 std::string ExactSumText(ExactSum value);
 
-// One line per corrected arm, with the differences.
+// One line per arm the sweep's rows changed, with the differences.
 void LogCorrections(Logger& log, const std::string& collector,
                     const std::vector<AbCorrection>& corrections);
 

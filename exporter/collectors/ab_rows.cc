@@ -72,4 +72,16 @@ Result<bool> ParseBool(const std::optional<std::string>& text, const std::string
   return Status::Error(what + ": expected a boolean, got \"" + *text + "\"");
 }
 
+std::vector<std::string> TestArrays(const std::map<std::string, AbTestSums>& tests) {
+  std::vector<std::string> names;
+  std::vector<std::string> variants_a;
+  std::vector<std::string> variants_b;
+  for (const auto& [test, sums] : tests) {
+    names.push_back(test);
+    variants_a.push_back(sums.variant_a);
+    variants_b.push_back(sums.variant_b);
+  }
+  return {TextArray(names), TextArray(variants_a), TextArray(variants_b)};
+}
+
 }  // namespace outcomes::ab_rows

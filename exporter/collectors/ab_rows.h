@@ -3,6 +3,7 @@
 // literals for parameters. Pure functions; errors name `what`.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,5 +25,8 @@ Result<AbSums> ParseSums(const Row& row, std::size_t first, const std::string& w
 // Array literals; text elements quoted, with " and \ escaped.
 std::string IdArray(const std::vector<std::int64_t>& ids);
 std::string TextArray(const std::vector<std::string>& values);
+
+// The tests as the three text[] parameters (test, variant_a, variant_b) of the statements.
+std::vector<std::string> TestArrays(const std::map<std::string, AbTestSums>& tests);
 
 }  // namespace outcomes::ab_rows

@@ -5,7 +5,9 @@ namespace {
 
 // The full-window statement, the definition of the A/B values (it was the collector's only
 // statement before the aggregates were kept incrementally). One row per (test, variant) with
-// the per-customer sums; only the two variants of each test.
+// the per-customer sums; only the two variants of each test. Only PURCHASED and RETURNED
+// events change a value (a recommendation without them gets no outcomes row, as one with only
+// other events had), so only they are read, by the partial index of deploy/sql/schema.sql.
 constexpr const char* kFullWindowSql = R"SQL(
 WITH tests AS (
   SELECT {ab_tests.test_id} AS test_id, {ab_tests.variant_a} AS variant_a,
@@ -24,6 +26,7 @@ WITH tests AS (
          coalesce(sum(e.{outcome_events.revenue}) FILTER (WHERE e.{outcome_events.status} = {status:PURCHASED}), 0)
            - coalesce(sum(e.{outcome_events.revenue}) FILTER (WHERE e.{outcome_events.status} = {status:RETURNED}), 0) AS revenue
   FROM {outcome_events} e JOIN recs ON recs.id = e.{outcome_events.recommendation_id}
+  WHERE e.{outcome_events.status} IN ({status:PURCHASED}, {status:RETURNED})
   GROUP BY 1
 ), satisfaction AS (
   SELECT f.{feedback.recommendation_id} AS recommendation_id, sum(f.{feedback.score}) AS score_sum,
@@ -60,8 +63,10 @@ ORDER BY 1, 2
 // recommendation_id) only for a recommendation counted before that has new PURCHASED or
 // RETURNED events: the cost follows the new rows, not a customer's history. "Counted" is what
 // the last cycles counted: ids at or below the old watermarks that were not just found in a
-// gap. The OFFSET 0 subqueries keep the planner from joining whole tables on rough estimates
-// of the new rows.
+// gap or by the sweep, nor left in a range still missing ($13/$14 for recommendations, $15/$16
+// for events: sorted firsts and lasts, looked up by binary search with width_bucket, so a
+// committed row the sweep has not reached yet is not taken for a counted one). The OFFSET 0
+// subqueries keep the planner from joining whole tables on rough estimates of the new rows.
 constexpr const char* kDeltaSql = R"SQL(
 WITH tests AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(test_id, variant_a, variant_b)
@@ -111,13 +116,13 @@ SELECT r.ab_test_id, r.variant, r.customer_id, r.counted,
        coalesce(c.purchased, false), coalesce(c.returned, false),
        (c.revenue * 100)::bigint,
        coalesce(b.purchased, false), coalesce(b.returned, false),
-       coalesce(c.score_sum, 0), c.score_count
+       coalesce(c.score_sum, 0), c.score_count, r.id
 FROM changes c
 CROSS JOIN LATERAL (
   SELECT {recommendations.id} AS id, {recommendations.ab_test_id} AS ab_test_id,
          {recommendations.variant} AS variant, {recommendations.customer_id} AS customer_id,
          {recommendations.id} <= $4::bigint AND {recommendations.id} <> ALL($6::bigint[])
-           AS counted
+           AND NOT {recommendation_missing} AS counted
   FROM {recommendations} WHERE {recommendations.id} = c.id OFFSET 0) r
 JOIN tests t ON t.test_id = r.ab_test_id AND r.variant IN (t.variant_a, t.variant_b)
 LEFT JOIN LATERAL (
@@ -127,12 +132,14 @@ LEFT JOIN LATERAL (
   WHERE {outcome_events.recommendation_id} = r.id AND r.counted AND (c.purchased OR c.returned)
     AND {outcome_events.status} IN ({status:PURCHASED}, {status:RETURNED})
     AND {outcome_events.id} <= $7::bigint AND {outcome_events.id} <> ALL($9::bigint[])
+    AND NOT {event_missing}
 ) b ON true
 )SQL";
 
 // A customer's counted history, for a customer the in-memory state does not hold (evicted past
 // the cap): its recommendations in the test by the (ab_test_id, customer_id, id) index, their
-// events by recommendation_id. Only the counted rows, as the state would hold them.
+// events by recommendation_id. Only the counted rows, as the state would hold them ($8..$11:
+// the ranges still missing, as in the delta).
 constexpr const char* kHistorySql = R"SQL(
 SELECT k.ab_test_id, k.variant, k.customer_id, count(r.id),
        coalesce(bool_or(o.purchased), false),
@@ -143,6 +150,7 @@ LEFT JOIN LATERAL (
   WHERE {recommendations.ab_test_id} = k.ab_test_id
     AND {recommendations.customer_id} = k.customer_id AND {recommendations.variant} = k.variant
     AND {recommendations.id} <= $4::bigint AND {recommendations.id} <> ALL($5::bigint[])
+    AND NOT {recommendation_missing}
   OFFSET 0) r ON true
 LEFT JOIN LATERAL (
   SELECT bool_or({outcome_events.status} = {status:PURCHASED}) AS purchased,
@@ -151,7 +159,8 @@ LEFT JOIN LATERAL (
   FROM {outcome_events}
   WHERE {outcome_events.recommendation_id} = r.id
     AND {outcome_events.status} IN ({status:PURCHASED}, {status:RETURNED})
-    AND {outcome_events.id} <= $6::bigint AND {outcome_events.id} <> ALL($7::bigint[])) o ON true
+    AND {outcome_events.id} <= $6::bigint AND {outcome_events.id} <> ALL($7::bigint[])
+    AND NOT {event_missing}) o ON true
 GROUP BY 1, 2, 3
 )SQL";
 
@@ -211,8 +220,25 @@ std::string FullWindow(bool has_split_column, bool exact, bool only, const Schem
                                      : "sum(c.revenue * c.revenue)::float8"));
 }
 
-std::string Delta(const SchemaSql& sql) { return sql.Render(kDeltaSql); }
-std::string History(const SchemaSql& sql) { return sql.Render(kHistorySql); }
+namespace {
+
+// "The id lies in one of the ranges of sorted arrays $<firsts>/$<lasts>", by binary search.
+std::string InMissingRange(const std::string& id, int firsts, int lasts) {
+  return "coalesce(" + id + " <= ($" + std::to_string(lasts) + "::bigint[])[width_bucket(" + id +
+         ", $" + std::to_string(firsts) + "::bigint[])], false)";
+}
+
+std::string WithMissingRanges(std::string sql, int first_param) {
+  sql = Replace(sql, "{recommendation_missing}",
+                InMissingRange("{recommendations.id}", first_param, first_param + 1));
+  return Replace(sql, "{event_missing}",
+                 InMissingRange("{outcome_events.id}", first_param + 2, first_param + 3));
+}
+
+}  // namespace
+
+std::string Delta(const SchemaSql& sql) { return sql.Render(WithMissingRanges(kDeltaSql, 13)); }
+std::string History(const SchemaSql& sql) { return sql.Render(WithMissingRanges(kHistorySql, 8)); }
 std::string Customers(const SchemaSql& sql) { return sql.Render(kCustomersSql); }
 
 }  // namespace outcomes::ab_sql

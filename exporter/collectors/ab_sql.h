@@ -27,13 +27,17 @@ std::string FullWindow(bool has_split_column, bool exact, bool only = false,
 // the revenue they add in cents, whether it was purchased or returned before, and the new
 // satisfaction sum and count. $1..$3 the tracked
 // tests, variant_a and variant_b as text[]; then per table (recommendations, outcome_events,
-// feedback) the old watermark, the new one and the late ids found, as $4..$12.
+// feedback) the old watermark, the new one and the late ids found, as $4..$12; then the ranges
+// of ids still missing below the old watermarks (the gaps and the sweep's ranges, sorted) of
+// recommendations and outcome_events as firsts and lasts bigint[], $13..$16. Last column:
+// the recommendation's id.
 std::string Delta(const SchemaSql& sql = SchemaSql());
 
 // What was counted before this cycle of the customers in $1..$3 (test, variant, customer as
 // text[]), through the (ab_test_id, customer_id, id) index: counted recommendations, converted,
 // revenue in cents. $4/$5 the recommendations' old watermark and late ids found, $6/$7 the
-// events'. Asked only for customers the in-memory state does not hold.
+// events'; $8..$11 the missing ranges as in the delta. Asked only for customers the in-memory state
+// does not hold.
 std::string History(const SchemaSql& sql = SchemaSql());
 
 // The per-customer state of the tests in $1..$3 (test, variant_a, variant_b as text[]):

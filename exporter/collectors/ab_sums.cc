@@ -63,18 +63,20 @@ void LogCorrections(Logger& log, const std::string& collector,
                     const std::vector<AbCorrection>& corrections) {
   for (const AbCorrection& correction : corrections) {
     const AbSums d = Difference(correction.store, correction.counted);
-    log.Info("A/B reconciliation corrected the incremental aggregates (store minus counted)",
-             {{"collector", collector},
-              {"ab_test", correction.test},
-              {"variant", correction.variant},
-              {"customers", std::to_string(d.customers)},
-              {"converted_customers", std::to_string(d.converted_customers)},
-              {"recommendations", std::to_string(d.recommendations)},
-              {"purchases", std::to_string(d.purchases)},
-              {"returns", std::to_string(d.returns)},
-              {"revenue_cents", ExactSumText(d.revenue_cents)},
-              {"revenue_squares_cents", ExactSumText(d.revenue_squares_cents)},
-              {"satisfaction_count", std::to_string(d.satisfaction_count)}});
+    log.Info(
+        "the A/B sweep found rows committed after store.late_commit_window; their change "
+        "to the aggregates (counted now minus before)",
+        {{"collector", collector},
+         {"ab_test", correction.test},
+         {"variant", correction.variant},
+         {"customers", std::to_string(d.customers)},
+         {"converted_customers", std::to_string(d.converted_customers)},
+         {"recommendations", std::to_string(d.recommendations)},
+         {"purchases", std::to_string(d.purchases)},
+         {"returns", std::to_string(d.returns)},
+         {"revenue_cents", ExactSumText(d.revenue_cents)},
+         {"revenue_squares_cents", ExactSumText(d.revenue_squares_cents)},
+         {"satisfaction_count", std::to_string(d.satisfaction_count)}});
   }
 }
 

@@ -154,13 +154,12 @@ Status AbTestsCollector::Read(SnapshotReader& reader) {
       ReadTests(reader, has_split_column, retention, sql_);
   if (!tests.ok()) return tests.status();
   const SteadyTime now = now_();
-  const bool reconcile =
-      !last_reconcile_ || now - *last_reconcile_ >= store_config().reconcile_interval;
   const bool was_initialized = aggregates_.initialized();
+  const AbSweepPace pace{config_.interval, store_config().reconcile_interval,
+                         static_cast<std::size_t>(store_config().sweep_ranges_per_cycle)};
   Result<AbAdvance> advance =
-      aggregates_.Advance(reader, tests.value(), has_split_column, reconcile, retention, now);
+      aggregates_.Advance(reader, tests.value(), has_split_column, pace, retention, now);
   if (!advance.ok()) return advance.status();
-  if (reconcile || advance.value().counted_from_scratch) last_reconcile_ = now;
   if (was_initialized && advance.value().counted_from_scratch) {
     log().Warn(
         "a table went back below the ids counted (older backup restored?); the A/B aggregates "
@@ -176,7 +175,11 @@ Status AbTestsCollector::Read(SnapshotReader& reader) {
          {"evicted", std::to_string(advance.value().customers_evicted)},
          {"held", std::to_string(aggregates_.customers().size())}});
   }
-  aggregates_.ExpireGaps(now, store_config().late_commit_window);
+  const std::int64_t given_up = aggregates_.ExpireGaps(now, store_config().late_commit_window);
+  if (given_up > 0) {
+    log().Warn("too many missing id ranges to sweep; the oldest are no longer re-checked",
+               {{"collector", name()}, {"ids", std::to_string(given_up)}});
+  }
 
   std::vector<AbResult> results;
   for (const AbTestDefinition& test : tests.value()) {

@@ -5,8 +5,8 @@
 // the sample-ratio-mismatch p-value against the test's intended split, the revenue per
 // customer's standard error and Welch test, the sample size needed, and the winner. The unit of
 // analysis is the customer (assignment is by customer). The per-arm sums are kept exact and
-// advanced from the new rows each cycle (AbAggregates), and reconciled with the full-window SQL
-// every store.reconcile_interval. See docs/METRICS.md and docs/EXACTNESS.md.
+// advanced from the new rows each cycle (AbAggregates), late commits found by the
+// reconciliation sweep within store.reconcile_interval. See docs/METRICS.md and docs/EXACTNESS.md.
 #pragma once
 
 #include <functional>
@@ -77,10 +77,14 @@ class AbTestsCollector : public WithSettings<SqlCollector, AbTestsConfig> {
   AbTestsCollector(const StoreConfig& store, AbTestsConfig config, StoreCollectorDeps deps);
   // The tests of the last successful cycle, for tests.
   const std::vector<AbResult>& results() const { return results_; }
+  // Ranges of missing ids the reconciliation sweep re-checks, for tests and benchmarks.
+  std::size_t swept_ranges() const { return aggregates_.swept_ranges(); }
 
  protected:
   Status Read(SnapshotReader& reader) override;
   std::vector<prometheus::MetricFamily> Families() const override;
+  // The steady-state statements for the start-up plan check (planned_statements.cc).
+  std::vector<PlannedStatement> PlannedStatements() const override;
 
  private:
   // settings(), by the name the reads use.
@@ -88,7 +92,6 @@ class AbTestsCollector : public WithSettings<SqlCollector, AbTestsConfig> {
   const std::function<SteadyTime()> now_;
   const SchemaSql sql_;  // the store's names (store.schema)
   AbAggregates aggregates_;
-  std::optional<SteadyTime> last_reconcile_;  // the last full-window count
   std::vector<AbResult> results_;
   // Each test's strongest always-valid evidence so far, which makes its p-value monotone.
   std::map<std::string, AlwaysValidEvidence> always_valid_;

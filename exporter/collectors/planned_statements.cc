@@ -4,6 +4,8 @@
 // Kept apart from the collectors' cycle code, which these lists only mirror.
 #include <chrono>
 
+#include "exporter/collectors/ab_sql.h"
+#include "exporter/collectors/ab_tests.h"
 #include "exporter/collectors/cohorts.h"
 #include "exporter/collectors/drift.h"
 #include "exporter/collectors/query.h"
@@ -116,6 +118,28 @@ std::vector<PlannedStatement> DriftCollector::PlannedStatements() const {
         current_hour}},
   };
   statements.push_back(SweepIdsStatement("drift_", recommendations_.spec()));
+  return statements;
+}
+
+// A cycle of one test with a thousand new ids per table and no late ones; the history of one
+// customer; a sweep batch of one range per table. Nothing missing below the watermarks.
+std::vector<PlannedStatement> AbTestsCollector::PlannedStatements() const {
+  const std::vector<std::string> test = {"{t}", "{a}", "{b}"};
+  const std::vector<std::string> missing = {"{}", "{}", "{}", "{}"};
+  std::vector<PlannedStatement> statements = {
+      {"ab_tests_delta", ab_sql::Delta(sql_),
+       Join(Join(test, Join(Join(kNewRows, kNewRows), kNewRows)), missing)},
+      {"ab_tests_history", ab_sql::History(sql_),
+       Join({"{t}", "{a}", "{c}", "1000", "{}", "1000", "{}"}, missing)},
+  };
+  for (const char* table : {"recommendations", "outcome_events", "feedback"}) {
+    TableSpec spec{table, "", "", 0, {Merge::kSum}};
+    spec.key = sql_.Column(table, "id");
+    spec.relation = sql_.Table(table);
+    statements.push_back({std::string("ab_tests_") + table + "_sweep_ids",
+                          store_sql::LateIds(spec),
+                          {"{1}", "{10}"}});
+  }
   return statements;
 }
 

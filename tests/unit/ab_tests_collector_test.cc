@@ -1,6 +1,7 @@
 // The A/B test collector ("ab_tests") against the fake store: per-variant and per-test
 // families from the first full count (ab_tests_arms), NULL and empty results, the store down,
-// a cycle cancelled in its delta statement.
+// a cycle cancelled in its delta statement, the reconciliation sweep of ids missing past
+// store.late_commit_window.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -28,12 +29,13 @@ Row Arm(const std::string& variant, const std::string& customers, const std::str
           revenue_cents, "40",    "10",      "900000000"};
 }
 
-// One row of ab_tests_delta, a recommendation not counted before (new), of `customer`, not
+// One row of ab_tests_delta, a recommendation `id` not counted before, of `customer`, not
 // purchased, returned or rated: test, variant, customer, counted, purchased and returned by
 // the new events, the revenue they add in cents, purchased and returned before, satisfaction
-// sum and count.
-Row NewRecommendation(const std::string& variant, const std::string& customer) {
-  return {"homepage", variant, customer, "f", "f", "f", "0", "f", "f", "0", "0"};
+// sum and count, the recommendation's id.
+Row NewRecommendation(const std::string& variant, const std::string& customer,
+                      const std::string& id = "6001") {
+  return {"homepage", variant, customer, "f", "f", "f", "0", "f", "f", "0", "0", id};
 }
 
 class AbTestsCollectorTest : public ::testing::Test {
@@ -72,6 +74,110 @@ class AbTestsCollectorTest : public ::testing::Test {
   std::shared_ptr<FakeStore> store_ = FakeStore::Make();
   AbTestsCollector collector_{StoreConfig{}, AbTestsConfig{}, Deps()};
 };
+
+// The sweep's tests: recommendation ids 5990 and 5995 missing at the first count, left to the
+// sweep once store.late_commit_window (10m) has passed; a pass per `reconcile_interval` (5m:
+// one range per cycle of 1m) with `ranges_per_cycle` ranges at most.
+class AbSweepTest : public AbTestsCollectorTest {
+ protected:
+  explicit AbSweepTest(std::int64_t ranges_per_cycle = 1000,
+                       Duration reconcile_interval = std::chrono::minutes(5))
+      : sweeping_{Store(ranges_per_cycle, reconcile_interval), AbTestsConfig{}, Deps()} {}
+
+  static StoreConfig Store(std::int64_t ranges_per_cycle, Duration reconcile_interval) {
+    StoreConfig store;
+    store.sweep_ranges_per_cycle = ranges_per_cycle;
+    store.reconcile_interval = reconcile_interval;
+    return store;
+  }
+
+  // The first count with the two ids missing, then a cycle past the window that releases them.
+  void CountAndReleaseTheGaps() {
+    ScriptFirstCycle(
+        {Arm("control", "1000", "100", "250050"), Arm("treatment", "1000", "150", "300000")});
+    store_->SetRows("ab_tests_recommendations_gaps", {{"5990", "5990"}, {"5995", "5995"}});
+    ASSERT_TRUE(sweeping_.Collect().status.ok());
+    store_->SetRows("ab_tests_recommendations_gaps", {});
+    store_->SetRows("ab_tests_recommendations_late_ids", {});
+    clock_.Advance(std::chrono::minutes(11));
+    ASSERT_TRUE(sweeping_.Collect().status.ok());
+    store_->ClearStatements();
+  }
+
+  AbTestsCollector sweeping_;
+};
+
+// A pass per cycle would re-check both ranges at once; store.sweep_ranges_per_cycle bounds it.
+class AbSweepOneRangePerCycleTest : public AbSweepTest {
+ protected:
+  AbSweepOneRangePerCycleTest() : AbSweepTest(1, std::chrono::minutes(1)) {}
+};
+
+// A recommendation that committed after the window is found by the sweep and counted through
+// the delta, as a late id: once, with its customer, and logged as a correction.
+TEST_F(AbSweepTest, AnIdTheSweepFindsIsCountedThroughTheDelta) {
+  CountAndReleaseTheGaps();
+  store_->SetRows("ab_tests_recommendations_sweep_ids", {{"5990"}});
+  store_->SetRows("ab_tests_delta", {NewRecommendation("control", "c-late", "5990")});
+  clock_.Advance(std::chrono::minutes(1));
+  const CollectOutput output = sweeping_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  const auto sweeps = store_->statements("ab_tests_recommendations_sweep_ids");
+  ASSERT_EQ(sweeps.size(), 1u);
+  EXPECT_EQ(sweeps[0].params, (std::vector<std::string>{"{5990}", "{5990}"}));
+  const auto deltas = store_->statements("ab_tests_delta");
+  ASSERT_EQ(deltas.size(), 1u);                         // no new rows: only the sweep's
+  EXPECT_EQ(deltas[0].params[3], kRecommendationsTop);  // no range past the watermark
+  EXPECT_EQ(deltas[0].params[4], kRecommendationsTop);
+  EXPECT_EQ(deltas[0].params[5], "{5990}");
+  const Labels control = {{"ab_test", "homepage"}, {"variant", "control"}};
+  EXPECT_EQ(Sample(output.families, "outcomes_ab_customers", control), 1001);
+  EXPECT_NE(log_text_.str().find("the A/B sweep found rows committed after "
+                                 "store.late_commit_window"),
+            std::string::npos)
+      << log_text_.str();
+  // Found and counted: the rest of the pass and the next re-check only the id still missing.
+  store_->SetRows("ab_tests_recommendations_sweep_ids", {});
+  for (int cycle = 0; cycle < 2; ++cycle) {
+    clock_.Advance(std::chrono::minutes(1));
+    ASSERT_TRUE(sweeping_.Collect().status.ok());
+    EXPECT_EQ(store_->statements("ab_tests_recommendations_sweep_ids").back().params,
+              (std::vector<std::string>{"{5995}", "{5995}"}));
+  }
+  EXPECT_EQ(store_->statements("ab_tests_delta").size(), 1u);
+}
+
+// One range per cycle: the pass re-checks 5990, then 5995, then starts over at 5990.
+TEST_F(AbSweepOneRangePerCycleTest, APassReChecksEveryRangeInIdOrderThenStartsOver) {
+  CountAndReleaseTheGaps();
+  store_->SetRows("ab_tests_recommendations_sweep_ids", {});
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    clock_.Advance(std::chrono::minutes(1));
+    ASSERT_TRUE(sweeping_.Collect().status.ok());
+  }
+  const auto sweeps = store_->statements("ab_tests_recommendations_sweep_ids");
+  ASSERT_EQ(sweeps.size(), 3u);
+  EXPECT_EQ(sweeps[0].params[0], "{5990}");
+  EXPECT_EQ(sweeps[1].params[0], "{5995}");
+  EXPECT_EQ(sweeps[2].params[0], "{5990}");
+}
+
+// With the list of tests unchanged, no cycle after the first count reads a whole test: not
+// when store.reconcile_interval passes, nor with new rows.
+TEST_F(AbSweepTest, NoFullWindowStatementAfterTheFirstCountWhileNoTestChanges) {
+  CountAndReleaseTheGaps();
+  store_->SetRows("ab_tests_recommendations_sweep_ids", {});
+  for (int cycle = 0; cycle < 12; ++cycle) {
+    SetTop("recommendations", std::to_string(6001 + cycle));
+    store_->SetRows("ab_tests_delta", {NewRecommendation("control", "c" + std::to_string(cycle),
+                                                         std::to_string(6001 + cycle))});
+    clock_.Advance(std::chrono::minutes(1));
+    ASSERT_TRUE(sweeping_.Collect().status.ok());
+  }
+  EXPECT_TRUE(store_->statements("ab_tests_arms").empty());
+  EXPECT_TRUE(store_->statements("ab_tests_customers").empty());
+  EXPECT_EQ(store_->statements("ab_tests_delta").size(), 12u);
+}
 
 TEST_F(AbTestsCollectorTest, ExportsEachVariantAndTheTestStatistics) {
   ScriptFirstCycle(
