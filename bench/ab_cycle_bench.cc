@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <pqxx/pqxx>
 #include <random>
 #include <sstream>
@@ -33,7 +34,7 @@ double Seconds(Clock::time_point since) {
 }
 
 // The process's resident set in bytes (Linux).
-long long RssBytes() {
+std::int64_t RssBytes() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
@@ -61,7 +62,7 @@ double DatabaseMs(pqxx::connection& connection) {
 // The bytes one customer of the state takes: RSS before and after holding `count` customers
 // named like the generated ones, in two arms.
 int StateMemory(std::int64_t count) {
-  const long long before = RssBytes();
+  const std::int64_t before = RssBytes();
   outcomes::AbCustomerState state(count);
   for (std::int64_t i = 0; i < count; ++i) {
     char name[32];
@@ -69,9 +70,10 @@ int StateMemory(std::int64_t count) {
     state.Put({"reco-ranker-2026q4", i % 2 == 0 ? "control" : "treatment", name},
               outcomes::AbCustomer{i * 100, i, i % 3 == 0});
   }
-  const long long after = RssBytes();
+  const std::int64_t after = RssBytes();
   std::cout << "customers=" << state.size() << " rss_growth_bytes=" << (after - before)
-            << " bytes_per_customer=" << static_cast<double>(after - before) / count << "\n";
+            << " bytes_per_customer="
+            << static_cast<double>(after - before) / static_cast<double>(count) << "\n";
   return 0;
 }
 
@@ -99,6 +101,44 @@ void InsertRows(pqxx::connection& connection, const std::string& test,
   txn.commit();
 }
 
+// A RUNNING test of the store and up to 20000 of its customers with their variant, whose new
+// rows the cycles measured add; `events` sizes the store in the report.
+struct RunningTest {
+  std::string test;
+  std::vector<std::string> customers;
+  std::vector<std::string> variants;
+  std::int64_t events = 0;
+};
+
+std::optional<RunningTest> PickRunningTest(pqxx::connection& connection) {
+  pqxx::nontransaction txn(connection);
+  RunningTest picked;
+  picked.events = txn.exec("SELECT count(*) FROM outcome_events")[0][0].as<std::int64_t>();
+  const auto running = txn.exec("SELECT test_id FROM ab_tests WHERE status = 'RUNNING' LIMIT 1");
+  if (running.empty()) return std::nullopt;
+  picked.test = running[0][0].c_str();
+  for (const auto& row : txn.exec_params(
+           "SELECT customer_id, min(variant) FROM recommendations WHERE ab_test_id = $1 "
+           "GROUP BY 1 ORDER BY random() LIMIT 20000",
+           picked.test)) {
+    picked.customers.emplace_back(row[0].c_str());
+    picked.variants.emplace_back(row[1].c_str());
+  }
+  return picked;
+}
+
+// Three runs of the full-window statement the incremental cycles replace, in seconds.
+std::vector<double> TimeFullWindow(pqxx::connection& connection) {
+  std::vector<double> seconds;
+  for (int i = 0; i < 3; ++i) {
+    pqxx::work txn(connection);
+    const auto started = Clock::now();
+    txn.exec_params(outcomes::ab_sql::FullWindow(true, /*exact=*/false), "604800 seconds");
+    seconds.push_back(Seconds(started));
+  }
+  return seconds;
+}
+
 // The benchmark; main() turns an exception (the store going away) into one line.
 int Run(int argc, char** argv) {
   if (argc < 2) {
@@ -116,35 +156,17 @@ int Run(int argc, char** argv) {
   if (argc > 4) config.max_tracked_customers = std::stoll(argv[4]);
 
   pqxx::connection connection(dsn);
-  std::string test;
-  std::vector<std::string> customers;
-  std::vector<std::string> variants;
-  std::int64_t events = 0;
-  {
-    pqxx::nontransaction txn(connection);
-    events = txn.exec("SELECT count(*) FROM outcome_events")[0][0].as<std::int64_t>();
-    const auto running = txn.exec("SELECT test_id FROM ab_tests WHERE status = 'RUNNING' LIMIT 1");
-    if (running.empty()) {
-      std::cerr << "no RUNNING test in ab_tests\n";
-      return 1;
-    }
-    test = running[0][0].c_str();
-    for (const auto& row : txn.exec_params(
-             "SELECT customer_id, min(variant) FROM recommendations WHERE ab_test_id = $1 "
-             "GROUP BY 1 ORDER BY random() LIMIT 20000",
-             test)) {
-      customers.emplace_back(row[0].c_str());
-      variants.emplace_back(row[1].c_str());
-    }
+  const std::optional<RunningTest> running = PickRunningTest(connection);
+  if (!running) {
+    std::cerr << "no RUNNING test in ab_tests\n";
+    return 1;
   }
+  const std::string& test = running->test;
+  const std::vector<std::string>& customers = running->customers;
+  const std::vector<std::string>& variants = running->variants;
+  const std::int64_t events = running->events;
 
-  std::vector<double> full_window;
-  for (int i = 0; i < 3; ++i) {
-    pqxx::work txn(connection);
-    const auto started = Clock::now();
-    txn.exec_params(outcomes::ab_sql::FullWindow(true, /*exact=*/false), "604800 seconds");
-    full_window.push_back(Seconds(started));
-  }
+  const std::vector<double> full_window = TimeFullWindow(connection);
 
   std::ostringstream quiet;
   outcomes::Logger log(quiet, outcomes::LogLevel::kError, outcomes::LogFormat::kLogfmt);
