@@ -89,8 +89,8 @@ class WithSettings : public Base {
 
  protected:
   template <typename... BaseArgs>
-  explicit WithSettings(const Settings& settings, BaseArgs&&... base_args)
-      : Base(std::forward<BaseArgs>(base_args)...), settings_(settings) {}
+  explicit WithSettings(Settings settings, BaseArgs&&... base_args)
+      : Base(std::forward<BaseArgs>(base_args)...), settings_(std::move(settings)) {}
 
   bool SameSettings(const Collector& other) const override {
     // SameConfig() checked that `other` is of this collector's type, so of this base's.

@@ -147,7 +147,7 @@ Result<std::shared_ptr<EndpointCollector>> EndpointCollector::Create(const Endpo
       new EndpointCollector(config, client.value(), std::move(deps)));
 }
 
-EndpointCollector::EndpointCollector(EndpointConfig config, HttpClient client,
+EndpointCollector::EndpointCollector(const EndpointConfig& config, HttpClient client,
                                      HttpCollectorDeps deps)
     : WithSettings(config, "endpoint", config, std::move(client), deps.log),
       deps_(std::move(deps)),
@@ -222,7 +222,7 @@ CollectOutput EndpointCollector::Record(ProbeResponse response) {
     }
   } else {
     ++failures_[response.failure];
-    output.status = Status::Error("endpoint " + config_.name + ": " + response.error + " (reason " +
+    output.status = Status::Error(ErrorPrefix() + response.error + " (reason " +
                                   ProbeFailureName(response.failure) + ")");
   }
   output.families = BuildFamilies();

@@ -32,7 +32,7 @@ class EndpointCollector : public WithSettings<ProbeCollector, EndpointConfig>,
   void CollectAsync(boost::asio::io_context& io, Done done) override;
 
  private:
-  EndpointCollector(EndpointConfig config, HttpClient client, HttpCollectorDeps deps);
+  EndpointCollector(const EndpointConfig& config, HttpClient client, HttpCollectorDeps deps);
   CollectOutput Record(ProbeResponse response);
   // Reads model_info and the fields from a JSON body; returns the problems found.
   std::vector<std::string> Extract(const std::string& body);

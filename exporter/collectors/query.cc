@@ -75,7 +75,7 @@ std::string QueryCollector::WrappedSql(const QueryConfig& config) {
   return "SELECT " + columns + " FROM (" + config.sql + "\n) AS custom_query";
 }
 
-QueryCollector::QueryCollector(const StoreConfig& store, QueryConfig config,
+QueryCollector::QueryCollector(const StoreConfig& store, const QueryConfig& config,
                                const StoreCollectorDeps& deps)
     : WithSettings(config, "query/" + config.name, store, config.interval, config.timeout, deps),
       now_(deps.now) {
@@ -141,19 +141,16 @@ Status QueryCollector::ReadGauge(SnapshotReader& reader) {
     for (std::size_t v = 0; v < config_.values.size(); ++v) {
       const std::optional<std::string>& cell = row[label_count + v];
       if (!cell) {
-        return Status::Error("query " + config_.name + ": column " + config_.values[v] +
-                             " is NULL in row " + std::to_string(r + 1) +
-                             " (use coalesce() or filter the row)");
+        return Status::Error(ErrorPrefix() + "column " + config_.values[v] + " is NULL in row " +
+                             std::to_string(r + 1) + " (use coalesce() or filter the row)");
       }
-      Result<double> value =
-          ParseNumber(cell, "query " + config_.name + ": column " + config_.values[v]);
+      Result<double> value = ParseNumber(cell, ErrorPrefix() + "column " + config_.values[v]);
       if (!value.ok()) return value.status();
       values.push_back(value.value());
     }
     if (!series.emplace(label_values, values).second) {
-      return Status::Error(
-          "query " + config_.name +
-          ": two rows have the same labels; group the result by every label column");
+      return Status::Error(ErrorPrefix() +
+                           "two rows have the same labels; group the result by every label column");
     }
   }
   series_ = std::move(series);
@@ -170,7 +167,7 @@ Status QueryCollector::ReadHistogram(SnapshotReader& reader) {
     for (std::size_t i = 0; i < label_count; ++i) label_values.push_back(row[i].value_or(""));
     std::vector<double> values;
     for (std::size_t v = label_count; v < row.size(); ++v) {
-      Result<double> value = ParseNumber(row[v], "query " + config_.name + ": histogram column");
+      Result<double> value = ParseNumber(row[v], ErrorPrefix() + "histogram column");
       if (!value.ok()) return value.status();
       values.push_back(value.value());
     }

@@ -17,7 +17,8 @@ namespace outcomes {
 
 class QueryCollector : public WithSettings<SqlCollector, QueryConfig> {
  public:
-  QueryCollector(const StoreConfig& store, QueryConfig config, const StoreCollectorDeps& deps);
+  QueryCollector(const StoreConfig& store, const QueryConfig& config,
+                 const StoreCollectorDeps& deps);
 
   // The user's SQL wrapped so that the database picks the configured columns by name, in
   // order: labels, then values. Public for tests.

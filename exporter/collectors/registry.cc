@@ -1,5 +1,7 @@
 #include "exporter/collectors/registry.h"
 
+#include <initializer_list>
+
 #include "exporter/collectors/ab_tests.h"
 #include "exporter/collectors/cohorts.h"
 #include "exporter/collectors/data_quality.h"
@@ -10,6 +12,7 @@
 #include "exporter/collectors/store.h"
 #include "exporter/collectors/store_health.h"
 #include "exporter/collectors/thresholds.h"
+#include "exporter/config/collector_sections.h"
 
 namespace outcomes {
 namespace {
@@ -28,7 +31,17 @@ constexpr CollectorFactory kCollectorTable[] = {
     &AddStoreHealthCollector,  // store_health
 };
 
+// The readers of the `analytics:` sections that a collector declares next to itself
+// (collector_sections.h): {key, &ReadSection<ItsConfig, &ItsReader>}, one line per collector.
+// The collectors whose sections are still in analytics_config.h are not listed. A list, not
+// a C array, because it may be empty.
+constexpr std::initializer_list<CollectorSectionReader> kSectionReaderTable = {};
+
 }  // namespace
+
+std::span<const CollectorSectionReader> CollectorSectionReaders() {
+  return {kSectionReaderTable.begin(), kSectionReaderTable.size()};
+}
 
 Result<std::vector<std::shared_ptr<Collector>>> BuildCollectors(const Config& config,
                                                                 CollectorContext& context) {

@@ -69,6 +69,7 @@ template <typename Item>
 std::vector<const Item*> InModelOrder(const std::vector<Item>& items,
                                       const std::vector<std::string>& models) {
   std::vector<const Item*> ordered;
+  ordered.reserve(items.size());
   for (const Item& item : items) ordered.push_back(&item);
   const auto rank = [&models](const Item* item) {
     return std::find(models.begin(), models.end(), item->model) - models.begin();
@@ -105,7 +106,7 @@ Result<std::shared_ptr<MlflowRegistryCollector>> MlflowRegistryCollector::Create
       new MlflowRegistryCollector(config, client.value(), std::move(deps)));
 }
 
-MlflowRegistryCollector::MlflowRegistryCollector(RegistryConfig config, HttpClient client,
+MlflowRegistryCollector::MlflowRegistryCollector(const RegistryConfig& config, HttpClient client,
                                                  HttpCollectorDeps deps)
     : WithSettings(config, "registry", config, std::move(client), deps.log),
       // The configured URL is the tracking server's base; the API paths are appended to it.
@@ -163,8 +164,10 @@ Result<MlflowRegistryCollector::Version> MlflowRegistryCollector::ParseModelVers
                  CreatedSeconds(*item)};
 }
 
-void MlflowRegistryCollector::Fetch(boost::asio::io_context& io, std::shared_ptr<ModelRound> model,
-                                    std::string api, std::string query, std::string body,
+void MlflowRegistryCollector::Fetch(boost::asio::io_context& io,
+                                    const std::shared_ptr<ModelRound>& model,
+                                    const std::string& api, const std::string& query,
+                                    std::string body,
                                     std::function<void(Result<std::string>)> done) const {
   const auto left = std::chrono::duration_cast<Duration>(model->round->deadline - deps_.now());
   if (left <= Duration::zero()) {
@@ -201,8 +204,9 @@ void MlflowRegistryCollector::CollectAsync(boost::asio::io_context& io,
 }
 
 // A model's round: its aliases, then its stages, then the creation times still missing.
-void MlflowRegistryCollector::ReadAliases(boost::asio::io_context& io,
-                                          std::shared_ptr<ModelRound> model) {
+void MlflowRegistryCollector::ReadAliases(
+    boost::asio::io_context& io,
+    std::shared_ptr<ModelRound> model) {  // NOLINT(performance-unnecessary-value-param)
   Fetch(io, model, kRegisteredModel, "name=" + UrlEncode(model->model), "",
         [this, &io, model](Result<std::string> body) {
           if (!body.ok()) return FinishModel(model, body.error());
@@ -218,8 +222,9 @@ void MlflowRegistryCollector::ReadAliases(boost::asio::io_context& io,
         });
 }
 
-void MlflowRegistryCollector::ReadStages(boost::asio::io_context& io,
-                                         std::shared_ptr<ModelRound> model) {
+void MlflowRegistryCollector::ReadStages(
+    boost::asio::io_context& io,
+    std::shared_ptr<ModelRound> model) {  // NOLINT(performance-unnecessary-value-param)
   if (config_.stages.empty()) return ReadCreationTimes(io, model);
   Fetch(io, model, kLatestVersions, "",
         nlohmann::json{{"name", model->model}, {"stages", config_.stages}}.dump(),
@@ -240,8 +245,9 @@ void MlflowRegistryCollector::ReadStages(boost::asio::io_context& io,
         });
 }
 
-void MlflowRegistryCollector::ReadCreationTimes(boost::asio::io_context& io,
-                                                std::shared_ptr<ModelRound> model) {
+void MlflowRegistryCollector::ReadCreationTimes(
+    boost::asio::io_context& io,
+    std::shared_ptr<ModelRound> model) {  // NOLINT(performance-unnecessary-value-param)
   const Snapshot& snapshot = model->round->snapshot;
   if (model->missing_versions.empty()) {
     // First call: every version an alias names whose creation time no answer gave yet.
@@ -275,7 +281,7 @@ void MlflowRegistryCollector::ReadCreationTimes(boost::asio::io_context& io,
 }
 
 void MlflowRegistryCollector::FinishModel(const std::shared_ptr<ModelRound>& model,
-                                          std::string error) {
+                                          const std::string& error) {
   Round& round = *model->round;
   if (!error.empty()) {
     if (!round.errors.empty()) round.errors += "; ";
@@ -287,7 +293,7 @@ void MlflowRegistryCollector::FinishModel(const std::shared_ptr<ModelRound>& mod
   if (up) {
     snapshot_ = std::move(round.snapshot);
   } else {
-    output.status = Status::Error("registry " + config_.name + ": " + round.errors);
+    output.status = Status::Error(ErrorPrefix() + round.errors);
   }
   output.families = BuildFamilies(up);
   round.done(std::move(output));

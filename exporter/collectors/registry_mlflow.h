@@ -63,17 +63,18 @@ class MlflowRegistryCollector : public WithSettings<ProbeCollector, RegistryConf
  private:
   struct Round;
   struct ModelRound;
-  MlflowRegistryCollector(RegistryConfig config, HttpClient client, HttpCollectorDeps deps);
+  MlflowRegistryCollector(const RegistryConfig& config, HttpClient client, HttpCollectorDeps deps);
   std::vector<prometheus::MetricFamily> BuildFamilies(bool up) const;
   // One GET (POST with a body) of the MLflow `api` under the server's base path, bounded by the
   // round's deadline; `done` gets the 200 body or an error naming the API and the reason.
-  void Fetch(boost::asio::io_context& io, std::shared_ptr<ModelRound> model, std::string api,
-             std::string query, std::string body,
+  void Fetch(boost::asio::io_context& io, const std::shared_ptr<ModelRound>& model,
+             const std::string& api, const std::string& query, std::string body,
              std::function<void(Result<std::string>)> done) const;
+  // `model` by value: the callback that calls the next step is released once it returns.
   void ReadAliases(boost::asio::io_context& io, std::shared_ptr<ModelRound> model);
   void ReadStages(boost::asio::io_context& io, std::shared_ptr<ModelRound> model);
   void ReadCreationTimes(boost::asio::io_context& io, std::shared_ptr<ModelRound> model);
-  void FinishModel(const std::shared_ptr<ModelRound>& model, std::string error);
+  void FinishModel(const std::shared_ptr<ModelRound>& model, const std::string& error);
 
   // settings(), by the name the reads use.
   const RegistryConfig& config_ = settings();

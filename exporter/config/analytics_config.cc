@@ -56,7 +56,7 @@ void ReadModelVersions(MapReader& reader, RetrainingConfig& retraining) {
     return;
   }
   for (const auto& entry : versions) {
-    const std::string version = entry.first.as<std::string>();
+    const auto version = entry.first.as<std::string>();
     MapReader version_reader(entry.second, "retraining.model_versions." + version, reader.errors(),
                              reader.dialect());
     if (!version_reader.valid()) continue;
@@ -162,6 +162,7 @@ std::optional<AnalyticsConfig> ReadAnalytics(MapReader& root) {
   analytics.drift = ReadDrift(*reader);
   analytics.cohorts = ReadCohorts(*reader);
   analytics.data_quality = ReadDataQuality(*reader);
+  analytics.sections = ReadCollectorSections(*reader, CollectorSectionReaders());
   reader->RejectUnknownKeys();
   if (analytics.cost_per_recommendation < 0) {
     reader->Error("cost_per_recommendation", "must not be negative");

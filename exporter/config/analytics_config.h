@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "exporter/config/collector_sections.h"
 #include "exporter/config/quality_config.h"
 #include "exporter/core/duration.h"
 
@@ -84,6 +85,8 @@ struct AnalyticsConfig {
   std::optional<DataQualityConfig> data_quality;
   // Cost of serving one recommendation, exported for the ROI recording rule. Default: 0.
   double cost_per_recommendation = 0;
+  // The sections whose collector declares and reads them itself (collector_sections.h), by key.
+  CollectorSections sections;
 
   bool operator==(const AnalyticsConfig&) const = default;
 };

@@ -278,6 +278,14 @@ TEST_F(EndpointOnFakeTransportTest, RefusedConnectionIsAConnectFailure) {
   EXPECT_EQ(Failures(output, "connect"), 1);
 }
 
+TEST_F(EndpointOnFakeTransportTest, TheErrorLineStartsWithTheCollectorsPrefix) {
+  transport_->Hang(kUrl);
+  const auto collector = Make(Config());
+  const CollectOutput output = CollectOnce(*collector);
+  EXPECT_EQ(output.status.message(),
+            collector->ErrorPrefix() + "timed out after 500ms (reason timeout)");
+}
+
 // A hanging endpoint costs its timeout, on the fake clock, and the histogram records it.
 TEST_F(EndpointOnFakeTransportTest, HangingEndpointIsCutAtItsTimeout) {
   transport_->Hang(kUrl);

@@ -82,6 +82,15 @@ TEST_F(QueryCollectorTest, ANullValueFailsTheCycleWithItsRowAndKeepsTheLastResul
             3);
 }
 
+TEST_F(QueryCollectorTest, ItsOwnErrorsStartWithTheCollectorsPrefixAfterTheStores) {
+  QueryCollector collector(StoreConfig{}, OrdersByRegion(), store_->Deps(log_));
+  store_->SetRows("shop_orders", {{"north", "3", "10"}, {"north", "4", "11"}});
+  const CollectOutput output = collector.Collect();
+  EXPECT_EQ(output.status.message(),
+            "outcomes store: " + collector.ErrorPrefix() +
+                "two rows have the same labels; group the result by every label column");
+}
+
 TEST_F(QueryCollectorTest, SeriesOverMaxSeriesAreDroppedAndCounted) {
   QueryConfig config = OrdersByRegion();
   config.max_series = 3;

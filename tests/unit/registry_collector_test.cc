@@ -210,6 +210,15 @@ TEST_F(RegistryOnFakeTransportTest, RegistryDownIsNotUp) {
   EXPECT_EQ(transport_->requests().size(), 1u);
 }
 
+TEST_F(RegistryOnFakeTransportTest, TheErrorLineStartsWithTheCollectorsPrefix) {
+  transport_->Refuse(kAliasesUrl);
+  const auto collector = Make(Config());
+  const CollectOutput output = CollectOnce(*collector);
+  EXPECT_EQ(output.status.message(),
+            collector->ErrorPrefix() +
+                "model reco-ranker: registered-models/get: connect: Connection refused");
+}
+
 TEST_F(RegistryOnFakeTransportTest, AStatusOtherThan200FailsTheRound) {
   ScriptHealthyRegistry();
   transport_->ReplyJson(kLatestUrl, R"({"error_code": "RESOURCE_DOES_NOT_EXIST"})", 404);

@@ -76,11 +76,21 @@ class ToolkitTestdataTest : public testing::Test {
         "-days 2 -subj /CN=test && "
         "openssl req -x509 $key -keyout client2_selfsigned.key -out client2_selfsigned.pem "
         "-days 2 -subj /CN=test2 -addext subjectAltName=DNS:test3,DNS:test4";
+    // Once, before any test of the suite runs: no other thread calls the environment.
+    // NOLINTNEXTLINE(concurrency-mt-unsafe)
     ASSERT_EQ(std::system(("(" + script + ") >/dev/null 2>&1").c_str()), 0) << "openssl failed";
   }
   static void TearDownTestSuite() { std::filesystem::remove_all(folder_); }
 
+  // The accepted files: the server's TLS settings, then everything else.
   static std::vector<ToolkitCase> AcceptedFiles() {
+    std::vector<ToolkitCase> files = AcceptedTlsFiles();
+    for (ToolkitCase& file : AcceptedAuthHeaderAndLimitFiles()) files.push_back(std::move(file));
+    return files;
+  }
+
+  // Certificates inline or by file, cipher suites, curves, versions, HTTP/2.
+  static std::vector<ToolkitCase> AcceptedTlsFiles() {
     const std::string inline_tls = "tls_server_config:\n  cert: |\n" +
                                    Indented(ReadFile(folder_ / "server.crt")) + "  key: |\n" +
                                    Indented(ReadFile(folder_ / "server.key")) + kIfGiven;
@@ -138,6 +148,12 @@ class ToolkitTestdataTest : public testing::Test {
              "  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
              "  max_version: TLS12\nhttp_server_config:\n  http2: false\n",
          ""},
+    };
+  }
+
+  // Client certificates and their SANs, headers, rate limits, users.
+  static std::vector<ToolkitCase> AcceptedAuthHeaderAndLimitFiles() {
+    return {
         {"web_config_headers.good.yml",
          "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
          "    Strict-Transport-Security: max-age=31536000; includeSubDomains\n"
@@ -243,9 +259,12 @@ class ToolkitTestdataTest : public testing::Test {
     return context.ok() ? "" : context.error();
   }
 
+  // Set once by SetUpTestSuite, read by the tests after it.
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
   static std::filesystem::path folder_;
 };
 
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
 std::filesystem::path ToolkitTestdataTest::folder_;
 
 TEST_F(ToolkitTestdataTest, AcceptsEveryFileTheToolkitAccepts) {
