@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <pqxx/pqxx>
 #include <random>
 #include <sstream>
@@ -113,6 +114,64 @@ void RollBackRows(pqxx::connection& connection, const std::string& test) {
   txn.abort();
 }
 
+// A RUNNING test of the store and up to 20000 of its customers with their variant, whose new
+// rows the cycles measured add; `events` sizes the store in the report.
+struct RunningTest {
+  std::string test;
+  std::vector<std::string> customers;
+  std::vector<std::string> variants;
+  std::int64_t events = 0;
+};
+
+std::optional<RunningTest> PickRunningTest(pqxx::connection& connection) {
+  pqxx::nontransaction txn(connection);
+  RunningTest picked;
+  picked.events = txn.exec("SELECT count(*) FROM outcome_events")[0][0].as<std::int64_t>();
+  const auto running = txn.exec("SELECT test_id FROM ab_tests WHERE status = 'RUNNING' LIMIT 1");
+  if (running.empty()) return std::nullopt;
+  picked.test = running[0][0].c_str();
+  for (const auto& row : txn.exec_params(
+           "SELECT customer_id, min(variant) FROM recommendations WHERE ab_test_id = $1 "
+           "GROUP BY 1 ORDER BY random() LIMIT 20000",
+           picked.test)) {
+    picked.customers.emplace_back(row[0].c_str());
+    picked.variants.emplace_back(row[1].c_str());
+  }
+  return picked;
+}
+
+// Three runs of the full-window statement the incremental cycles replace, in seconds.
+std::vector<double> TimeFullWindow(pqxx::connection& connection) {
+  std::vector<double> seconds;
+  for (int i = 0; i < 3; ++i) {
+    pqxx::work txn(connection);
+    const auto started = Clock::now();
+    txn.exec_params(outcomes::ab_sql::FullWindow(true, /*exact=*/false), "604800 seconds");
+    seconds.push_back(Seconds(started));
+  }
+  return seconds;
+}
+
+// The database time of the last `per_interval` cycles (one reconcile interval).
+double LastCyclesMs(const std::vector<double>& cycle_ms, std::size_t per_interval) {
+  double sum = 0;
+  for (std::size_t i = cycle_ms.size() - std::min(per_interval, cycle_ms.size());
+       i < cycle_ms.size(); ++i) {
+    sum += cycle_ms[i];
+  }
+  return sum;
+}
+
+// The store as the benchmark reads it: long statements allowed, gaps released to the sweep
+// after a minute so that the rolled-back writes reach it within the run.
+outcomes::StoreConfig BenchStoreConfig(const std::string& dsn) {
+  outcomes::StoreConfig store;
+  store.dsn = dsn;
+  store.statement_timeout = std::chrono::minutes(10);
+  store.late_commit_window = std::chrono::minutes(1);
+  return store;
+}
+
 // The benchmark; main() turns an exception (the store going away) into one line.
 int Run(int argc, char** argv) {
   if (argc < 2) {
@@ -130,43 +189,19 @@ int Run(int argc, char** argv) {
   if (argc > 4) config.max_tracked_customers = std::stoll(argv[4]);
 
   pqxx::connection connection(dsn);
-  std::string test;
-  std::vector<std::string> customers;
-  std::vector<std::string> variants;
-  std::int64_t events = 0;
-  {
-    pqxx::nontransaction txn(connection);
-    events = txn.exec("SELECT count(*) FROM outcome_events")[0][0].as<std::int64_t>();
-    const auto running = txn.exec("SELECT test_id FROM ab_tests WHERE status = 'RUNNING' LIMIT 1");
-    if (running.empty()) {
-      std::cerr << "no RUNNING test in ab_tests\n";
-      return 1;
-    }
-    test = running[0][0].c_str();
-    for (const auto& row : txn.exec_params(
-             "SELECT customer_id, min(variant) FROM recommendations WHERE ab_test_id = $1 "
-             "GROUP BY 1 ORDER BY random() LIMIT 20000",
-             test)) {
-      customers.emplace_back(row[0].c_str());
-      variants.emplace_back(row[1].c_str());
-    }
+  const std::optional<RunningTest> running = PickRunningTest(connection);
+  if (!running) {
+    std::cerr << "no RUNNING test in ab_tests\n";
+    return 1;
   }
-
-  std::vector<double> full_window;
-  for (int i = 0; i < 3; ++i) {
-    pqxx::work txn(connection);
-    const auto started = Clock::now();
-    txn.exec_params(outcomes::ab_sql::FullWindow(true, /*exact=*/false), "604800 seconds");
-    full_window.push_back(Seconds(started));
-  }
+  const std::string& test = running->test;
+  const std::int64_t events = running->events;
+  const std::vector<double> full_window = TimeFullWindow(connection);
 
   std::ostringstream quiet;
   outcomes::Logger log(quiet, outcomes::LogLevel::kError, outcomes::LogFormat::kLogfmt);
   Clock::time_point fake_now = Clock::now();
-  outcomes::StoreConfig store;
-  store.dsn = dsn;
-  store.statement_timeout = std::chrono::minutes(10);
-  store.late_commit_window = std::chrono::minutes(1);
+  const outcomes::StoreConfig store = BenchStoreConfig(dsn);
   config.timeout = std::chrono::minutes(10);
   outcomes::AbTestsCollector collector(
       store, config,
@@ -186,7 +221,7 @@ int Run(int argc, char** argv) {
   std::vector<double> incremental;
   std::vector<double> incremental_database_ms;
   for (int i = 0; i < cycles; ++i) {
-    InsertRows(connection, test, customers, variants, new_rows, random);
+    InsertRows(connection, test, running->customers, running->variants, new_rows, random);
     RollBackRows(connection, test);
     fake_now += config.interval;
     database_ms = DatabaseMs(connection);
@@ -202,12 +237,7 @@ int Run(int argc, char** argv) {
   // The cycles of the last store.reconcile_interval.
   const auto per_interval = static_cast<std::size_t>(
       std::max<std::int64_t>(1, store.reconcile_interval / config.interval));
-  double interval_database_ms = 0;
-  for (std::size_t i =
-           incremental_database_ms.size() - std::min(per_interval, incremental_database_ms.size());
-       i < incremental_database_ms.size(); ++i) {
-    interval_database_ms += incremental_database_ms[i];
-  }
+  const double interval_database_ms = LastCyclesMs(incremental_database_ms, per_interval);
   std::cout << "events=" << events << " full_window_statement_median_s=" << Median(full_window)
             << " first_cycle_s=" << first << " incremental_cycle_median_s=" << Median(incremental)
             << " (" << new_rows << " new recommendations of returning customers, " << cycles
