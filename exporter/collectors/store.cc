@@ -192,8 +192,6 @@ void StoreCollector::WarnAboutNewDrops() {
 }
 
 Status StoreCollector::ReadTables(SnapshotReader& reader) {
-  Status jit = TurnJitOff(reader, name_);
-  if (!jit.ok()) return jit;
   for (std::size_t i = 0; i < tables_.size(); ++i) {
     Status status = ReadTable(reader, i);
     if (!status.ok()) return status;

@@ -116,10 +116,6 @@ Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const 
   return ParseAggregate(rows.value(), spec);
 }
 
-Status TurnJitOff(SnapshotReader& reader, const std::string& prefix) {
-  return reader.Query(prefix + "_jit_off", "SELECT set_config('jit', 'off', true)", {}).status();
-}
-
 namespace store_sql {
 namespace {
 

@@ -65,13 +65,6 @@ Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const 
                                                   const std::string& name, std::int64_t from,
                                                   std::int64_t to);
 
-// Turns JIT compilation off for the rest of the snapshot (statement "<prefix>_jit_off"). The
-// planner prices each range of the id-range join of LateIds() at a share of the whole table,
-// so from a dozen ranges (a sweep batch of a store with a long history) on a table of millions
-// of rows the estimate passes jit_above_cost, and compiling the plan takes some 20 times what
-// the index reads of the empty ranges do: a cost that would grow with the history.
-Status TurnJitOff(SnapshotReader& reader, const std::string& prefix);
-
 // Brings `ledger` up to the snapshot: the first full count when it is empty, else an
 // increment, followed by a full recount when `full_count`; a table that went back below the
 // watermark is counted from scratch instead (CounterLedger::Rebase). Statement names start

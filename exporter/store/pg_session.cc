@@ -101,6 +101,11 @@ class PgSession : public StoreSession {
       pqxx::nontransaction setup(*connection);
       setup.exec("SET statement_timeout = " + std::to_string(statement_ms));
       setup.exec("SET default_transaction_read_only = on");
+      // The planner prices each range of an id-range join (late ids, a sweep batch) at a share
+      // of the table, so on a long history a statement that reads a few index pages passes
+      // jit_above_cost and compiling it costs some 20 times its run: a cost that would grow
+      // with the history. The sidecar's statements are index reads or one-off aggregates.
+      setup.exec("SET jit = off");
       setup.commit();
       const std::lock_guard<std::mutex> lock(cancel_mutex_);
       connection_ = std::move(connection);

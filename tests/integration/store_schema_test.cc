@@ -415,6 +415,7 @@ TEST_F(StoreSchemaTest, MappedStatementsUseTheUsersIndexes) {
     params += ", " + std::to_string(top - 50) + ", " + std::to_string(top) + ", '{" +
               std::to_string(top - 100) + "," + std::to_string(top - 90) + "}'";
   }
+  params += ", '{}', '{}', '{}', '{}'";  // no ranges still missing
   const std::string plan = Plan(txn, "ab_tests_delta", ab_sql::Delta(sql), params);
   for (const char* index : {"recs_pk", "events_pk", "ratings_pk", "events_rec_idx"}) {
     EXPECT_NE(plan.find(index), std::string::npos) << index << "\n" << plan;
@@ -422,7 +423,8 @@ TEST_F(StoreSchemaTest, MappedStatementsUseTheUsersIndexes) {
   EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
   // A customer the in-memory state does not hold: its history by the customer index.
   const std::string history = Plan(txn, "ab_tests_history", ab_sql::History(sql),
-                                   "'{t1}', '{A}', '{c1}', 1000000, '{}', 1000000, '{}'");
+                                   "'{t1}', '{A}', '{c1}', 1000000, '{}', 1000000, '{}', "
+                                   "'{}', '{}', '{}', '{}'");
   for (const char* index : {"recs_experiment_idx", "events_rec_idx"}) {
     EXPECT_NE(history.find(index), std::string::npos) << index << "\n" << history;
   }

@@ -23,7 +23,6 @@ struct Tables {
 };
 
 void Script(FakeStore& store, const Tables& tables) {
-  store.SetRows("store_jit_off", {{"off"}});
   store.SetRows("recommendations_max_id", {{tables.recommendations_max}});
   store.SetRows("outcome_events_max_id", {{tables.events_max}});
   store.SetRows("feedback_max_id", {{tables.feedback_max}});
