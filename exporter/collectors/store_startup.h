@@ -45,7 +45,7 @@ class ParallelCount {
 
  private:
   struct Job {
-    std::size_t table;
+    std::size_t table = 0;
     IdRange range;
   };
   Result<std::vector<std::int64_t>> ReadTops(const std::vector<TableSpec>& specs);
