@@ -60,7 +60,7 @@ Status AbAggregates::Sweep(SnapshotReader& reader, const std::vector<std::int64_
               : sweep.NextBatch(SweepBatchSize(sweep.ranges(), pace.interval,
                                                pace.reconcile_interval, pace.ranges_per_cycle));
     Result<std::vector<std::int64_t>> found =
-        ReadVisibleIds(reader, sweep_tables_[i], "_sweep_ids", batches[i]);
+        ReadVisibleIds(reader, sweep_tables_[i], sweep_tables_[i].table + "_sweep_ids", batches[i]);
     if (!found.ok()) return found.status();
     read.from[i] = read.to[i] = tops[i];
     read.found[i] = std::move(found).value();

@@ -68,7 +68,7 @@ std::string ArrayLiteral(const std::vector<std::int64_t>& ids) {
 }  // namespace
 
 Result<std::vector<std::int64_t>> ReadVisibleIds(SnapshotReader& reader, const TableSpec& spec,
-                                                 const std::string& name,
+                                                 const std::string& statement,
                                                  const std::vector<IdRange>& ranges) {
   std::vector<std::int64_t> ids;
   if (ranges.empty()) return ids;
@@ -78,7 +78,7 @@ Result<std::vector<std::int64_t>> ReadVisibleIds(SnapshotReader& reader, const T
     firsts.push_back(range.first);
     lasts.push_back(range.last);
   }
-  Result<std::vector<Row>> rows = reader.Query(spec.table + name, store_sql::LateIds(spec),
+  Result<std::vector<Row>> rows = reader.Query(statement, store_sql::LateIds(spec),
                                                {ArrayLiteral(firsts), ArrayLiteral(lasts)});
   if (!rows.ok()) return rows.status();
   for (const Row& row : rows.value()) {
@@ -238,7 +238,8 @@ Result<FullCountReport> Increment(SnapshotReader& reader, const TableSpec& spec,
   const std::string new_watermark = std::to_string(batch.new_watermark);
   // Old gaps first: which of the ids missing before are visible now.
   const std::vector<IdRange> gaps = ledger.gaps();
-  Result<std::vector<std::int64_t>> found = ReadVisibleIds(reader, spec, "_late_ids", gaps);
+  Result<std::vector<std::int64_t>> found =
+      ReadVisibleIds(reader, spec, spec.table + "_late_ids", gaps);
   if (!found.ok()) return found.status();
   batch.found_ids = std::move(found).value();
   Result<std::vector<AggregateRow>> late =

@@ -48,9 +48,9 @@ std::string RowsInRange(const TableSpec& spec);
 std::string AllRows(const TableSpec& spec);
 }  // namespace store_sql
 
-// The ids visible inside `ranges` (statement "<table><name>"; none read when empty).
+// The ids visible inside `ranges` (the statement named `statement`; none read when empty).
 Result<std::vector<std::int64_t>> ReadVisibleIds(SnapshotReader& reader, const TableSpec& spec,
-                                                 const std::string& name,
+                                                 const std::string& statement,
                                                  const std::vector<IdRange>& ranges);
 // The aggregate of the rows with `ids` (statement "<table><name>"; none read when empty).
 Result<std::vector<AggregateRow>> ReadRowsWithIds(SnapshotReader& reader, const TableSpec& spec,

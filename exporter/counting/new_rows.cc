@@ -70,27 +70,6 @@ CounterLedger NewRowsTracker::FreshLedger() const {
   return ledger;
 }
 
-Result<std::vector<std::int64_t>> NewRowsTracker::ReadIdsIn(
-    SnapshotReader& reader, const std::string& name, const std::vector<IdRange>& ranges) const {
-  std::vector<std::int64_t> ids;
-  if (ranges.empty()) return ids;
-  std::vector<std::int64_t> firsts;
-  std::vector<std::int64_t> lasts;
-  for (const IdRange& range : ranges) {
-    firsts.push_back(range.first);
-    lasts.push_back(range.last);
-  }
-  Result<std::vector<Row>> found =
-      reader.Query(name, store_sql::LateIds(spec_), {ArrayLiteral(firsts), ArrayLiteral(lasts)});
-  if (!found.ok()) return found.status();
-  for (const Row& row : found.value()) {
-    Result<std::int64_t> id = ParseId(row.at(0), spec_.table);
-    if (!id.ok()) return id.status();
-    ids.push_back(id.value());
-  }
-  return ids;
-}
-
 Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& prefix) const {
   const std::string name = prefix + spec_.table;
   Result<std::vector<Row>> top_rows = reader.Query(name + "_max_id", store_sql::MaxId(spec_), {});
@@ -111,7 +90,8 @@ Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& 
     return rows;
   }
   rows.after = ledger_.watermark();
-  Result<std::vector<std::int64_t>> late = ReadIdsIn(reader, name + "_late_ids", ledger_.gaps());
+  Result<std::vector<std::int64_t>> late =
+      ReadVisibleIds(reader, spec_, name + "_late_ids", ledger_.gaps());
   if (!late.ok()) return late.status();
   rows.found_ids = std::move(late).value();
   if (pace_) {
@@ -119,7 +99,7 @@ Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& 
         sweep_.ranges(), pace_->interval, pace_->reconcile_interval,
         static_cast<std::size_t>(std::max<std::int64_t>(pace_->ranges_per_cycle, 1))));
     Result<std::vector<std::int64_t>> swept =
-        ReadIdsIn(reader, name + "_sweep_ids", rows.sweep_batch);
+        ReadVisibleIds(reader, spec_, name + "_sweep_ids", rows.sweep_batch);
     if (!swept.ok()) return swept.status();
     rows.swept_ids = std::move(swept).value();
     rows.found_ids.insert(rows.found_ids.end(), rows.swept_ids.begin(), rows.swept_ids.end());

@@ -75,8 +75,6 @@ class NewRowsTracker {
   std::int64_t Commit(const NewRows& rows, SteadyTime now, Duration late_commit_window);
 
  private:
-  Result<std::vector<std::int64_t>> ReadIdsIn(SnapshotReader& reader, const std::string& name,
-                                              const std::vector<IdRange>& ranges) const;
   CounterLedger FreshLedger() const;
 
   TableSpec spec_;

@@ -89,7 +89,8 @@ Duration SweepPeriod(std::size_t ranges, Duration interval, Duration reconcile_i
 Result<SweepStep> SweepOnce(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
                             GapSweep& sweep, std::size_t batch_size) {
   const std::vector<IdRange> batch = sweep.NextBatch(batch_size);
-  Result<std::vector<std::int64_t>> found = ReadVisibleIds(reader, spec, "_sweep_ids", batch);
+  Result<std::vector<std::int64_t>> found =
+      ReadVisibleIds(reader, spec, spec.table + "_sweep_ids", batch);
   if (!found.ok()) return found.status();
   Result<std::vector<AggregateRow>> rows =
       ReadRowsWithIds(reader, spec, "_sweep_rows", found.value());
