@@ -37,11 +37,12 @@ double Seconds(Clock::time_point since) {
 }
 
 // The process's resident set in bytes (Linux).
-long long RssBytes() {
+std::int64_t RssBytes() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+    if (line.rfind("VmRSS:", 0) == 0)
+      return static_cast<std::int64_t>(std::stoll(line.substr(6))) * 1024;
   }
   return 0;
 }
@@ -65,7 +66,7 @@ double DatabaseMs(pqxx::connection& connection) {
 // The bytes one customer of the state takes: RSS before and after holding `count` customers
 // named like the generated ones, in two arms.
 int StateMemory(std::int64_t count) {
-  const long long before = RssBytes();
+  const std::int64_t before = RssBytes();
   outcomes::AbCustomerState state(count);
   for (std::int64_t i = 0; i < count; ++i) {
     char name[32];
@@ -73,9 +74,10 @@ int StateMemory(std::int64_t count) {
     state.Put({"reco-ranker-2026q4", i % 2 == 0 ? "control" : "treatment", name},
               outcomes::AbCustomer{i * 100, i, i % 3 == 0});
   }
-  const long long after = RssBytes();
+  const std::int64_t after = RssBytes();
   std::cout << "customers=" << state.size() << " rss_growth_bytes=" << (after - before)
-            << " bytes_per_customer=" << static_cast<double>(after - before) / count << "\n";
+            << " bytes_per_customer="
+            << static_cast<double>(after - before) / static_cast<double>(count) << "\n";
   return 0;
 }
 

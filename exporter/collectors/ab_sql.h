@@ -19,7 +19,7 @@ std::string Tests(bool has_split_column, const SchemaSql& sql = SchemaSql());
 // float8 (the historical statement, the tests' oracle). $1 the ended retention; with `only`,
 // $2 a text[] of the tests to read.
 std::string FullWindow(bool has_split_column, bool exact, bool only = false,
-                       const SchemaSql& sql = SchemaSql());
+                       const SchemaSql& schema = SchemaSql());
 
 // The recommendations the rows past the watermarks touch (new recommendations, new
 // PURCHASED/RETURNED events, new SATISFACTION feedback), one row each: test, variant,

@@ -96,8 +96,8 @@ AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
   return result;
 }
 
-AbTestsCollector::AbTestsCollector(const StoreConfig& store, AbTestsConfig config,
-                                   StoreCollectorDeps deps)
+AbTestsCollector::AbTestsCollector(const StoreConfig& store, const AbTestsConfig& config,
+                                   const StoreCollectorDeps& deps)
     : WithSettings(config, "ab_tests", store, config.interval, config.timeout, deps),
       now_(deps.now),
       sql_(store.schema),

@@ -74,7 +74,8 @@ AbResult AnalyzeAbTest(const std::string& test, const AbArm& a, const AbArm& b,
 
 class AbTestsCollector : public WithSettings<SqlCollector, AbTestsConfig> {
  public:
-  AbTestsCollector(const StoreConfig& store, AbTestsConfig config, StoreCollectorDeps deps);
+  AbTestsCollector(const StoreConfig& store, const AbTestsConfig& config,
+                   const StoreCollectorDeps& deps);
   // The tests of the last successful cycle, for tests.
   const std::vector<AbResult>& results() const { return results_; }
   // Ranges of missing ids the reconciliation sweep re-checks, for tests and benchmarks.

@@ -125,8 +125,8 @@ std::string DataQualityCollector::FeedbackSql(const SchemaSql& sql) {
       std::string(kRange) + "f.{feedback.id} <= $2::bigint");
 }
 
-DataQualityCollector::DataQualityCollector(const StoreConfig& store, DataQualityConfig config,
-                                           StoreCollectorDeps deps)
+DataQualityCollector::DataQualityCollector(const StoreConfig& store,
+                                           const DataQualityConfig& config, StoreCollectorDeps deps)
     : WithSettings(config, "data_quality", store, config.interval, config.timeout, std::move(deps)),
       sql_(store_config().schema) {
   for (const char* table : {kRecommendations, kEvents, kFeedback}) {

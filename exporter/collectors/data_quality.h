@@ -29,7 +29,8 @@ const std::vector<std::pair<std::string, std::string>>& DataQualityChecks();
 
 class DataQualityCollector : public WithSettings<SqlCollector, DataQualityConfig> {
  public:
-  DataQualityCollector(const StoreConfig& store, DataQualityConfig config, StoreCollectorDeps deps);
+  DataQualityCollector(const StoreConfig& store, const DataQualityConfig& config,
+                       StoreCollectorDeps deps);
 
   // The statements that judge the ids in ($1, $2] of their table, public so tests can check
   // their plans. EventsSql() takes the delay buckets' upper bounds as $3 (float8[]) and returns

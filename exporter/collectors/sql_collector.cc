@@ -21,7 +21,8 @@ SqlCollector::SqlCollector(std::string name, StoreConfig store, Duration interva
 }
 
 bool SqlCollector::SameSettings(const Collector& other) const {
-  return static_cast<const SqlCollector&>(other).store_ == store_ && Collector::SameSettings(other);
+  const auto* same_kind = dynamic_cast<const SqlCollector*>(&other);
+  return same_kind != nullptr && same_kind->store_ == store_ && Collector::SameSettings(other);
 }
 
 CollectOutput SqlCollector::Collect() {

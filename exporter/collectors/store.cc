@@ -92,7 +92,7 @@ SessionOptions OptionsOf(const StoreConfig& config) {
 
 }  // namespace
 
-StoreCollector::StoreCollector(StoreConfig config, StoreCollectorDeps deps)
+StoreCollector::StoreCollector(const StoreConfig& config, StoreCollectorDeps deps)
     : WithSettings(config, CollectorFrame{"store", config.interval, config.timeout}),
       deps_(std::move(deps)),
       tables_(StoreTables(SchemaSql(config_.schema))),

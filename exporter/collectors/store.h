@@ -52,7 +52,7 @@ inline StoreCollectorDeps StoreDeps(const CollectorContext& context) {
 
 class StoreCollector : public WithSettings<BlockingCollector, StoreConfig> {
  public:
-  StoreCollector(StoreConfig config, StoreCollectorDeps deps);
+  StoreCollector(const StoreConfig& config, StoreCollectorDeps deps);
 
   CollectOutput Collect() override;
   void Cancel() override;
