@@ -8,18 +8,22 @@ namespace {
 // the per-customer sums; only the two variants of each test. Only PURCHASED and RETURNED
 // events change a value (a recommendation without them gets no outcomes row, as one with only
 // other events had), so only they are read, by the partial index of deploy/sql/schema.sql.
+// The recommendations of the listed tests' two variants, after the `tests` CTE ("{recs}" in
+// both whole-test statements below).
+constexpr const char* kRecsCte = R"SQL(), recs AS (
+  SELECT r.{recommendations.id} AS id, r.{recommendations.ab_test_id} AS ab_test_id,
+         r.{recommendations.variant} AS variant, r.{recommendations.customer_id} AS customer_id
+  FROM {recommendations} r JOIN tests t ON t.test_id = r.{recommendations.ab_test_id}
+  WHERE r.{recommendations.variant} IN (t.variant_a, t.variant_b)
+)SQL";
+
 constexpr const char* kFullWindowSql = R"SQL(
 WITH tests AS (
   SELECT {ab_tests.test_id} AS test_id, {ab_tests.variant_a} AS variant_a,
          {ab_tests.variant_b} AS variant_b, {share}::float8 AS traffic_share_b FROM {ab_tests}
   WHERE ({ab_tests.status} = {ab_test_status:RUNNING} OR {ab_tests.ends_at} IS NULL
          OR {ab_tests.ends_at} >= now() - $1::interval){only}
-), recs AS (
-  SELECT r.{recommendations.id} AS id, r.{recommendations.ab_test_id} AS ab_test_id,
-         r.{recommendations.variant} AS variant, r.{recommendations.customer_id} AS customer_id
-  FROM {recommendations} r JOIN tests t ON t.test_id = r.{recommendations.ab_test_id}
-  WHERE r.{recommendations.variant} IN (t.variant_a, t.variant_b)
-), outcomes AS (
+{recs}), outcomes AS (
   SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
          bool_or(e.{outcome_events.status} = {status:PURCHASED}) AS purchased,
          bool_or(e.{outcome_events.status} = {status:RETURNED}) AS returned,
@@ -170,12 +174,7 @@ GROUP BY 1, 2, 3
 constexpr const char* kCustomersSql = R"SQL(
 WITH tests AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(test_id, variant_a, variant_b)
-), recs AS (
-  SELECT r.{recommendations.id} AS id, r.{recommendations.ab_test_id} AS ab_test_id,
-         r.{recommendations.variant} AS variant, r.{recommendations.customer_id} AS customer_id
-  FROM {recommendations} r JOIN tests t ON t.test_id = r.{recommendations.ab_test_id}
-  WHERE r.{recommendations.variant} IN (t.variant_a, t.variant_b)
-), outcomes AS (
+{recs}), outcomes AS (
   SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
          bool_or(e.{outcome_events.status} = {status:PURCHASED}) AS purchased,
          sum(CASE WHEN e.{outcome_events.status} = {status:PURCHASED} THEN e.{outcome_events.revenue}
@@ -210,8 +209,8 @@ std::string Tests(bool has_split_column, const SchemaSql& sql) {
 }
 
 std::string FullWindow(bool has_split_column, bool exact, bool only, const SchemaSql& schema) {
-  std::string sql =
-      Replace(kFullWindowSql, "{share}", has_split_column ? "{ab_tests.traffic_share_b}" : "NULL");
+  std::string sql = Replace(Replace(kFullWindowSql, "{recs}", kRecsCte), "{share}",
+                            has_split_column ? "{ab_tests.traffic_share_b}" : "NULL");
   sql = Replace(sql, "{only}", only ? " AND {ab_tests.test_id} = ANY($2::text[])" : "");
   sql = Replace(sql, "{revenue}",
                 exact ? "(sum(c.revenue) * 100)::numeric(40, 0)" : "sum(c.revenue)::float8");
@@ -239,6 +238,8 @@ std::string WithMissingRanges(std::string sql, int first_param) {
 
 std::string Delta(const SchemaSql& sql) { return sql.Render(WithMissingRanges(kDeltaSql, 13)); }
 std::string History(const SchemaSql& sql) { return sql.Render(WithMissingRanges(kHistorySql, 8)); }
-std::string Customers(const SchemaSql& sql) { return sql.Render(kCustomersSql); }
+std::string Customers(const SchemaSql& sql) {
+  return sql.Render(Replace(kCustomersSql, "{recs}", kRecsCte));
+}
 
 }  // namespace outcomes::ab_sql
