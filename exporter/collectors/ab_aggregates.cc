@@ -224,7 +224,7 @@ Status AbAggregates::ReadDelta(SnapshotReader& reader, const std::vector<std::in
     read.from[i] = ledger.watermark();
     read.to[i] = batch.new_watermark;
     read.found[i] = batch.found_ids;
-    if (i < read.missing.size()) read.missing[i] = ab_delta::MissingRanges(ledger, next.sweeps[i]);
+    if (i < read.missing.size()) read.missing[i] = MissingRanges(ledger, next.sweeps[i]);
   }
   Result<std::vector<std::int64_t>> counted =
       ab_delta::Apply(reader, sql_, customers_, read, next.tests, next.updates, report);

@@ -2,6 +2,7 @@
 
 #include "exporter/collectors/ab_rows.h"
 #include "exporter/collectors/ab_sql.h"
+#include "exporter/counting/new_rows.h"
 
 namespace outcomes::ab_delta {
 namespace {
@@ -149,18 +150,6 @@ Status ApplyChanges(SnapshotReader& reader, const AbCustomerState& held_state,
   return Status::Ok();
 }
 
-// The missing ranges as the sorted firsts and lasts arrays of the statements.
-void AddRanges(const std::vector<IdRange>& ranges, std::vector<std::string>& params) {
-  std::vector<std::int64_t> firsts;
-  std::vector<std::int64_t> lasts;
-  for (const IdRange& range : ranges) {
-    firsts.push_back(range.first);
-    lasts.push_back(range.last);
-  }
-  params.push_back(IdArray(firsts));
-  params.push_back(IdArray(lasts));
-}
-
 std::vector<std::string> Params(const std::map<std::string, AbTestSums>& tests,
                                 const DeltaRead& read) {
   std::vector<std::string> params = ab_rows::TestArrays(tests);
@@ -169,7 +158,9 @@ std::vector<std::string> Params(const std::map<std::string, AbTestSums>& tests,
     params.push_back(std::to_string(read.to[i]));
     params.push_back(IdArray(read.found[i]));
   }
-  for (const std::vector<IdRange>& ranges : read.missing) AddRanges(ranges, params);
+  for (const std::vector<IdRange>& ranges : read.missing) {
+    for (std::string& array : RangeParams(ranges)) params.push_back(std::move(array));
+  }
   return params;
 }
 

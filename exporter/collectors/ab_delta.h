@@ -34,9 +34,4 @@ Result<std::vector<std::int64_t>> Apply(SnapshotReader& reader, const SchemaSql&
                                         std::map<std::string, AbTestSums>& tests,
                                         AbCustomerUpdates& updates, AbAdvance& report);
 
-// The ranges at or below the watermark not counted yet: the ledger's gaps and the sweep's.
-std::vector<IdRange> MissingRanges(const CounterLedger& ledger, const GapSweep& sweep);
-// Every range of `sweep`, from the lowest id.
-std::vector<IdRange> AllRanges(GapSweep sweep);
-
 }  // namespace outcomes::ab_delta

@@ -1,5 +1,7 @@
 #include "exporter/collectors/ab_sql.h"
 
+#include "exporter/counting/new_rows.h"
+
 namespace outcomes::ab_sql {
 namespace {
 
@@ -221,17 +223,10 @@ std::string FullWindow(bool has_split_column, bool exact, bool only, const Schem
 
 namespace {
 
-// "The id lies in one of the ranges of sorted arrays $<firsts>/$<lasts>", by binary search.
-std::string InMissingRange(const std::string& id, int firsts, int lasts) {
-  return "coalesce(" + id + " <= ($" + std::to_string(lasts) + "::bigint[])[width_bucket(" + id +
-         ", $" + std::to_string(firsts) + "::bigint[])], false)";
-}
-
 std::string WithMissingRanges(std::string sql, int first_param) {
-  sql = Replace(sql, "{recommendation_missing}",
-                InMissingRange("{recommendations.id}", first_param, first_param + 1));
-  return Replace(sql, "{event_missing}",
-                 InMissingRange("{outcome_events.id}", first_param + 2, first_param + 3));
+  sql =
+      Replace(sql, "{recommendation_missing}", InRangesFilter("{recommendations.id}", first_param));
+  return Replace(sql, "{event_missing}", InRangesFilter("{outcome_events.id}", first_param + 2));
 }
 
 }  // namespace

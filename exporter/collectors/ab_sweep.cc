@@ -8,26 +8,6 @@
 #include "exporter/collectors/ab_delta.h"
 
 namespace outcomes {
-namespace ab_delta {
-
-std::vector<IdRange> MissingRanges(const CounterLedger& ledger, const GapSweep& sweep) {
-  std::vector<IdRange> ranges = ledger.gaps();
-  const std::vector<IdRange> swept = AllRanges(sweep);
-  ranges.insert(ranges.end(), swept.begin(), swept.end());
-  std::sort(ranges.begin(), ranges.end(),
-            [](const IdRange& a, const IdRange& b) { return a.first < b.first; });
-  return ranges;
-}
-
-std::vector<IdRange> AllRanges(GapSweep sweep) {
-  // Moving a copy to the end of its pass makes the next batch start at the lowest id.
-  constexpr std::size_t kEvery = std::numeric_limits<std::size_t>::max();
-  sweep.Done(sweep.NextBatch(kEvery), {});
-  return sweep.NextBatch(kEvery);
-}
-
-}  // namespace ab_delta
-
 namespace {
 
 // The arms the sweep's rows changed: `before` against `after`.
@@ -56,7 +36,7 @@ Status AbAggregates::Sweep(SnapshotReader& reader, const std::vector<std::int64_
   for (std::size_t i = 0; i < tables_.size(); ++i) {
     const GapSweep& sweep = next.sweeps[i];
     batches[i] =
-        whole ? ab_delta::AllRanges(sweep)
+        whole ? AllRanges(sweep)
               : sweep.NextBatch(SweepBatchSize(sweep.ranges(), pace.interval,
                                                pace.reconcile_interval, pace.ranges_per_cycle));
     Result<std::vector<std::int64_t>> found =
@@ -64,7 +44,7 @@ Status AbAggregates::Sweep(SnapshotReader& reader, const std::vector<std::int64_
     if (!found.ok()) return found.status();
     read.from[i] = read.to[i] = tops[i];
     read.found[i] = std::move(found).value();
-    if (i < read.missing.size()) read.missing[i] = ab_delta::MissingRanges(next.ledgers[i], sweep);
+    if (i < read.missing.size()) read.missing[i] = MissingRanges(next.ledgers[i], sweep);
     report.sweep_rows_found += static_cast<std::int64_t>(read.found[i].size());
   }
   const std::map<std::string, AbTestSums> before = next.tests;

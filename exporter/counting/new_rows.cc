@@ -47,6 +47,34 @@ std::vector<std::string> NewRows::Params() const {
   return {std::to_string(after), std::to_string(upto), ArrayLiteral(found_ids)};
 }
 
+std::vector<std::string> NewRows::CountedParams() const {
+  std::vector<std::string> params = {std::to_string(after)};
+  for (std::string& array : RangeParams(missing)) params.push_back(std::move(array));
+  return params;
+}
+
+std::string InRangesFilter(const std::string& column, int first) {
+  const std::string firsts = "$" + std::to_string(first) + "::bigint[]";
+  const std::string lasts = "$" + std::to_string(first + 1) + "::bigint[]";
+  return "coalesce(" + column + " <= (" + lasts + ")[width_bucket(" + column + ", " + firsts +
+         ")], false)";
+}
+
+std::vector<std::string> RangeParams(const std::vector<IdRange>& ranges) {
+  std::vector<std::int64_t> firsts;
+  std::vector<std::int64_t> lasts;
+  for (const IdRange& range : ranges) {
+    firsts.push_back(range.first);
+    lasts.push_back(range.last);
+  }
+  return {ArrayLiteral(firsts), ArrayLiteral(lasts)};
+}
+
+std::string CountedFilter(const std::string& column, int first) {
+  return "(" + column + " <= $" + std::to_string(first) + "::bigint AND NOT " +
+         InRangesFilter(column, first + 1) + ")";
+}
+
 std::string NewRowsFilter(const std::string& column, int first) {
   const auto param = [first](int offset) { return "$" + std::to_string(first + offset); };
   return "((" + column + " > " + param(0) + "::bigint AND " + column + " <= " + param(1) +
@@ -90,6 +118,7 @@ Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& 
     return rows;
   }
   rows.after = ledger_.watermark();
+  rows.missing = pace_ ? MissingRanges(ledger_, sweep_) : ledger_.gaps();
   Result<std::vector<std::int64_t>> late =
       ReadVisibleIds(reader, spec_, name + "_late_ids", ledger_.gaps());
   if (!late.ok()) return late.status();

@@ -31,14 +31,29 @@ struct NewRows {
   std::vector<std::int64_t> swept_ids;  // the ids of sweep_batch visible now
   std::vector<IdRange> new_gaps;
   std::int64_t old_watermark = 0;  // for the log line of a table that went back
+  // The ranges at or below `after` not counted before this read (the ledger's gaps and the
+  // sweep's ranges, sorted): with `after`, what the earlier cycles counted.
+  std::vector<IdRange> missing;
 
   // The SQL parameters of NewRowsFilter: after, upto, found ids as an array literal.
   std::vector<std::string> Params() const;
+  // The SQL parameters of CountedFilter: after, then the missing ranges as InRangesFilter's.
+  std::vector<std::string> CountedParams() const;
 };
 
 // "(id > $a AND id <= $b) OR id = ANY($c)" for `column` (SQL text, or a SchemaSql placeholder
 // rendered with the rest), with $a = $first, $b, $c following.
 std::string NewRowsFilter(const std::string& column, int first);
+
+// "`column` lies in one of the ranges whose sorted first and last ids are the arrays $first and
+// $first + 1", by a binary search (width_bucket) instead of a scan of the arrays.
+std::string InRangesFilter(const std::string& column, int first);
+// The two array parameters of InRangesFilter for `ranges` (sorted, disjoint).
+std::vector<std::string> RangeParams(const std::vector<IdRange>& ranges);
+
+// The rows the earlier cycles counted: "`column` <= $first (after) and not in the missing ranges
+// $first + 1 / $first + 2", with NewRows::CountedParams().
+std::string CountedFilter(const std::string& column, int first);
 
 // The pace of the sweep, as the store collector's: a pass per `reconcile_interval` at
 // `interval` cycles, at most `ranges_per_cycle` ranges a cycle (store.sweep_ranges_per_cycle).

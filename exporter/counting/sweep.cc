@@ -1,6 +1,7 @@
 #include "exporter/counting/sweep.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace outcomes {
 
@@ -99,6 +100,22 @@ Result<SweepStep> SweepOnce(SnapshotReader& reader, const TableSpec& spec, Count
   step.rows_found = ledger.ApplyFound(rows.value());
   step.pass_done = sweep.Done(batch, found.value());
   return step;
+}
+
+std::vector<IdRange> MissingRanges(const CounterLedger& ledger, const GapSweep& sweep) {
+  std::vector<IdRange> ranges = ledger.gaps();
+  const std::vector<IdRange> swept = AllRanges(sweep);
+  ranges.insert(ranges.end(), swept.begin(), swept.end());
+  std::sort(ranges.begin(), ranges.end(),
+            [](const IdRange& a, const IdRange& b) { return a.first < b.first; });
+  return ranges;
+}
+
+std::vector<IdRange> AllRanges(GapSweep sweep) {
+  // Moving a copy to the end of its pass makes the next batch start at the lowest id.
+  constexpr std::size_t kEvery = std::numeric_limits<std::size_t>::max();
+  sweep.Done(sweep.NextBatch(kEvery), {});
+  return sweep.NextBatch(kEvery);
 }
 
 }  // namespace outcomes

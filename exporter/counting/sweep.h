@@ -66,4 +66,10 @@ struct SweepStep {
 Result<SweepStep> SweepOnce(SnapshotReader& reader, const TableSpec& spec, CounterLedger& ledger,
                             GapSweep& sweep, std::size_t batch_size);
 
+// The ranges at or below the watermark not counted yet: the ledger's gaps and the sweep's,
+// sorted by first id.
+std::vector<IdRange> MissingRanges(const CounterLedger& ledger, const GapSweep& sweep);
+// Every range of `sweep`, from the lowest id.
+std::vector<IdRange> AllRanges(GapSweep sweep);
+
 }  // namespace outcomes
