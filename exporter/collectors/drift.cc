@@ -10,11 +10,6 @@
 namespace outcomes {
 namespace {
 
-std::string Seconds(Duration duration) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) +
-         " seconds";
-}
-
 // SchemaSql templates from here on.
 const std::string& FineBin() {
   static const std::string kSql = "least(greatest(floor({recommendations.score} * " +
@@ -23,15 +18,22 @@ const std::string& FineBin() {
   return kSql;
 }
 
-// The unix hours holding the reference window's start and the current window's start.
-constexpr const char* kBoundsSql =
-    "SELECT floor(extract(epoch FROM now() - ($1::interval + $2::interval)) / 3600)::bigint, "
-    "floor(extract(epoch FROM now() - $2::interval) / 3600)::bigint";
+// The instant of parameter $`param`, in microseconds since the epoch: the edges of the windows
+// are passed exactly, so that a row is on the same side of an edge in every statement.
+std::string At(int param) {
+  return "(timestamptz 'epoch' + $" + std::to_string(param) +
+         "::bigint * interval '1 microsecond')";
+}
 
-std::string HourlySql(const std::string& filter) {
-  return "SELECT {recommendations.model_version}, "
-         "floor(extract(epoch FROM {recommendations.created_at}) / 3600)::bigint, " +
-         FineBin() + ", count(*) FROM {recommendations} WHERE " + filter + " GROUP BY 1, 2, 3";
+// The snapshot's now() in microseconds since the epoch: where the cycle's windows end.
+constexpr const char* kNowSql = "SELECT (extract(epoch FROM now()) * 1000000)::bigint";
+
+// Per (model_version, in the current window, fine bin): the recommendations `filter` selects,
+// the current window starting at `current_from`.
+std::string WindowedSql(const std::string& current_from, const std::string& filter) {
+  return "SELECT {recommendations.model_version}, {recommendations.created_at} >= " + current_from +
+         ", " + FineBin() + ", count(*) FROM {recommendations} WHERE " + filter +
+         " GROUP BY 1, 2, 3";
 }
 
 Result<std::vector<std::int64_t>> ParseInts(const Row& row, std::size_t first,
@@ -45,42 +47,73 @@ Result<std::vector<std::int64_t>> ParseInts(const Row& row, std::size_t first,
   return values;
 }
 
-Status AddRows(const std::vector<Row>& rows, const std::string& what, ScoreHistograms& into) {
+// The fine histogram of `version`'s reference (or current) window in `windows`.
+std::vector<std::int64_t>& HistogramOf(ScoreWindows& windows, const std::string& version,
+                                       bool current) {
+  WindowHistograms& both = windows[version];
+  both.reference.resize(kFineBins, 0);
+  both.current.resize(kFineBins, 0);
+  return current ? both.current : both.reference;
+}
+
+// Adds drift_baseline / drift_delta rows: (model_version, in the current window, bin, count).
+Status AddWindowed(const std::vector<Row>& rows, const std::string& what, ScoreWindows& into) {
   for (const Row& row : rows) {
     if (row.size() != 4) return Status::Error(what + ": unexpected column count");
-    Result<std::vector<std::int64_t>> values = ParseInts(row, 1, what);
+    Result<std::vector<std::int64_t>> values = ParseInts(row, 2, what);
     if (!values.ok()) return values.status();
-    const auto [hour, bin, count] =
-        std::make_tuple(values.value()[0], values.value()[1], values.value()[2]);
+    const auto [bin, count] = std::make_pair(values.value()[0], values.value()[1]);
     if (bin < 0 || bin >= kFineBins) return Status::Error(what + ": bin out of range");
-    std::vector<std::uint32_t>& histogram = into[{row[0].value_or(""), hour}];
-    histogram.resize(kFineBins, 0);
-    histogram[static_cast<std::size_t>(bin)] += static_cast<std::uint32_t>(count);
+    HistogramOf(into, row[0].value_or(""), row[1] == "t")[static_cast<std::size_t>(bin)] += count;
   }
   return Status::Ok();
 }
 
-}  // namespace
-
-std::string DriftCollector::DeltaSql(const SchemaSql& sql) {
-  return sql.Render(HourlySql(NewRowsFilter("{recommendations.id}", 1) +
-                              " AND {recommendations.created_at} >= "
-                              "to_timestamp($4::bigint * 3600)"));
+// Moves the counted rows that crossed an edge (drift_edges: model_version, was in the current
+// window, is in the windows, is in the current window, bin, count) to their window now.
+Status MoveAcrossEdges(const std::vector<Row>& rows, ScoreWindows& windows) {
+  for (const Row& row : rows) {
+    if (row.size() != 6) return Status::Error("drift_edges: unexpected column count");
+    Result<std::vector<std::int64_t>> values = ParseInts(row, 4, "drift_edges");
+    if (!values.ok()) return values.status();
+    const auto [bin, count] = std::make_pair(values.value()[0], values.value()[1]);
+    if (bin < 0 || bin >= kFineBins) return Status::Error("drift_edges: bin out of range");
+    const std::string version = row[0].value_or("");
+    const auto fine = static_cast<std::size_t>(bin);
+    std::int64_t& left = HistogramOf(windows, version, row[1] == "t")[fine];
+    left = std::max<std::int64_t>(left - count, 0);  // never below 0, even for an uncounted row
+    if (row[2] == "t") HistogramOf(windows, version, row[3] == "t")[fine] += count;
+  }
+  return Status::Ok();
 }
 
-// The scores of the hours holding the reference window's start ($3) and the current window's
-// start ($4), inside the windows: two ranges of the created_at index, at most an hour each.
+std::int64_t Micros(Duration duration) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
+}
+
+}  // namespace
+
+std::string DriftCollector::BaselineSql(const SchemaSql& sql) {
+  return sql.Render(WindowedSql(At(2), "{recommendations.created_at} >= " + At(1)));
+}
+
+std::string DriftCollector::DeltaSql(const SchemaSql& sql) {
+  return sql.Render(WindowedSql(At(5), NewRowsFilter("{recommendations.id}", 1) +
+                                           " AND {recommendations.created_at} >= " + At(4)));
+}
+
+// The rows counted before this cycle ($5 .. $7, CountedFilter) whose window changed since the
+// last: created between the reference window's old ($1) and new ($2) start, or between the
+// current window's old ($3) and new ($4) start. Two ranges of the created_at index, as long as
+// the windows moved.
 std::string DriftCollector::EdgesSql(const SchemaSql& sql) {
-  return sql.Render(
-      "SELECT {recommendations.model_version}, {recommendations.created_at} < now() - "
-      "$2::interval, " +
-      FineBin() +
-      ", count(*) FROM {recommendations} WHERE "
-      "({recommendations.created_at} >= now() - ($1::interval + $2::interval) "
-      "AND {recommendations.created_at} < to_timestamp(($3::bigint + 1) * 3600)) "
-      "OR ({recommendations.created_at} >= greatest(to_timestamp($4::bigint * 3600), "
-      "now() - ($1::interval + $2::interval)) "
-      "AND {recommendations.created_at} < to_timestamp(($4::bigint + 1) * 3600)) GROUP BY 1, 2, 3");
+  const std::string created = "{recommendations.created_at}";
+  return sql.Render("SELECT {recommendations.model_version}, " + created + " >= " + At(3) + ", " +
+                    created + " >= " + At(2) + ", " + created + " >= " + At(4) + ", " + FineBin() +
+                    ", count(*) FROM {recommendations} WHERE ((" + created + " >= " + At(1) +
+                    " AND " + created + " < " + At(2) + ") OR (" + created + " >= " + At(3) +
+                    " AND " + created + " < " + At(4) + ")) AND " +
+                    CountedFilter("{recommendations.id}", 5) + " GROUP BY 1, 2, 3, 4, 5");
 }
 
 double PsiErrorBound(const std::vector<std::int64_t>& reference,
@@ -163,32 +196,54 @@ double DriftCollector::NoiseLevel(std::int64_t n, std::int64_t m) {
   return level;
 }
 
-Result<ScoreHistograms> DriftCollector::ReadHistograms(SnapshotReader& reader,
-                                                       std::int64_t first_hour,
-                                                       const NewRows& recommendations,
-                                                       bool baseline) {
-  ScoreHistograms histograms;
-  if (baseline) {
-    Result<std::vector<Row>> rows = reader.Query(
-        "drift_baseline",
-        sql_.Render(HourlySql("{recommendations.created_at} >= to_timestamp($1::bigint * 3600)")),
-        {std::to_string(first_hour)});
+Result<DriftCollector::WindowStarts> DriftCollector::ReadWindowStarts(SnapshotReader& reader) {
+  Result<std::vector<Row>> now_rows = reader.Query("drift_now", kNowSql, {});
+  if (!now_rows.ok()) return now_rows.status();
+  Result<std::vector<std::int64_t>> now = ParseInts(now_rows.value().at(0), 0, "drift_now");
+  if (!now.ok()) return now.status();
+  if (now.value().size() != 1) return Status::Error("drift_now: unexpected column count");
+  // The windows only move forward, even if the store's clock goes back.
+  const std::int64_t end = std::max(now.value()[0], windows_end_.value_or(now.value()[0]));
+  const std::int64_t current = end - Micros(config_.current_window);
+  return WindowStarts{current - Micros(config_.reference_window), current};
+}
+
+Result<ScoreWindows> DriftCollector::ReadWindows(SnapshotReader& reader, const WindowStarts& starts,
+                                                 const NewRows& recommendations) {
+  ScoreWindows windows;
+  const std::string reference = std::to_string(starts.reference);
+  const std::string current = std::to_string(starts.current);
+  if (recommendations.baseline || !windows_end_) {
+    Result<std::vector<Row>> rows =
+        reader.Query("drift_baseline", BaselineSql(sql_), {reference, current});
     if (!rows.ok()) return rows.status();
-    Status added = AddRows(rows.value(), "drift_baseline", histograms);
+    Status added = AddWindowed(rows.value(), "drift_baseline", windows);
     if (!added.ok()) return added;
-    return histograms;
+    return windows;
   }
-  histograms = histograms_;
+  windows = windows_;
+  const std::int64_t last_current = *windows_end_ - Micros(config_.current_window);
+  const std::int64_t last_reference = last_current - Micros(config_.reference_window);
+  if (starts.current > last_current) {
+    std::vector<std::string> params = {std::to_string(last_reference), reference,
+                                       std::to_string(last_current), current};
+    for (std::string& param : recommendations.CountedParams()) params.push_back(std::move(param));
+    Result<std::vector<Row>> moved = reader.Query("drift_edges", EdgesSql(sql_), params);
+    if (!moved.ok()) return moved.status();
+    Status applied = MoveAcrossEdges(moved.value(), windows);
+    if (!applied.ok()) return applied;
+  }
   if (recommendations.upto == recommendations.after && recommendations.found_ids.empty()) {
-    return histograms;
+    return windows;
   }
   std::vector<std::string> params = recommendations.Params();
-  params.push_back(std::to_string(first_hour));
+  params.push_back(reference);
+  params.push_back(current);
   Result<std::vector<Row>> rows = reader.Query("drift_delta", DeltaSql(sql_), params);
   if (!rows.ok()) return rows.status();
-  Status added = AddRows(rows.value(), "drift_delta", histograms);
+  Status added = AddWindowed(rows.value(), "drift_delta", windows);
   if (!added.ok()) return added;
-  return histograms;
+  return windows;
 }
 
 // Cuts the reference on the merged fine histogram. percentile_cont(k / B) interpolates
@@ -251,61 +306,28 @@ DriftResult DriftCollector::Compare(const std::string& version,
 }
 
 Status DriftCollector::Read(SnapshotReader& reader) {
-  const std::vector<std::string> windows = {Seconds(config_.reference_window),
-                                            Seconds(config_.current_window)};
-  Result<std::vector<Row>> bounds = reader.Query("drift_bounds", kBoundsSql, windows);
-  if (!bounds.ok()) return bounds.status();
-  Result<std::vector<std::int64_t>> hours = ParseInts(bounds.value().at(0), 0, "drift_bounds");
-  if (!hours.ok()) return hours.status();
-  if (hours.value().size() != 2) return Status::Error("drift_bounds: unexpected column count");
-  const std::int64_t first_hour = hours.value()[0];
-  const std::int64_t current_hour = hours.value()[1];
-
+  Result<WindowStarts> starts = ReadWindowStarts(reader);
+  if (!starts.ok()) return starts.status();
   Result<NewRows> recommendations = recommendations_.Read(reader, "drift_");
   if (!recommendations.ok()) return recommendations.status();
   const SteadyTime now = std::chrono::steady_clock::now();
-  const bool baseline = recommendations.value().baseline;
-  Result<ScoreHistograms> histograms =
-      ReadHistograms(reader, first_hour, recommendations.value(), baseline);
-  if (!histograms.ok()) return histograms.status();
-  ScoreHistograms& kept = histograms.value();
-  // The windows only move forward: hours before the reference's start are never read again.
-  std::erase_if(kept, [first_hour](const auto& entry) { return entry.first.second < first_hour; });
-
-  std::vector<std::string> edge_params = windows;
-  edge_params.push_back(std::to_string(first_hour));
-  edge_params.push_back(std::to_string(current_hour));
-  Result<std::vector<Row>> edges = reader.Query("drift_edges", EdgesSql(sql_), edge_params);
-  if (!edges.ok()) return edges.status();
-  // Per model_version: fine reference and current histograms.
-  std::map<std::string, std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>> merged;
-  const auto histograms_of = [&merged](const std::string& version) -> auto& {
-    auto& both = merged[version];
-    both.first.resize(kFineBins, 0);
-    both.second.resize(kFineBins, 0);
-    return both;
+  Result<ScoreWindows> windows = ReadWindows(reader, starts.value(), recommendations.value());
+  if (!windows.ok()) return windows.status();
+  ScoreWindows& kept = windows.value();
+  const auto empty = [](const std::vector<std::int64_t>& histogram) {
+    return std::all_of(histogram.begin(), histogram.end(), [](std::int64_t n) { return n == 0; });
   };
-  for (const Row& row : edges.value()) {
-    if (row.size() != 4) return Status::Error("drift_edges: unexpected column count");
-    Result<std::vector<std::int64_t>> values = ParseInts(row, 2, "drift_edges");
-    if (!values.ok()) return values.status();
-    const std::int64_t bin = values.value()[0];
-    if (bin < 0 || bin >= kFineBins) return Status::Error("drift_edges: bin out of range");
-    auto& both = histograms_of(row[0].value_or(""));
-    (row[1] == "t" ? both.first : both.second)[static_cast<std::size_t>(bin)] += values.value()[1];
-  }
-  for (const auto& [key, histogram] : kept) {
-    if (key.second <= first_hour || key.second == current_hour) continue;
-    auto& both = histograms_of(key.first);
-    auto& into = key.second < current_hour ? both.first : both.second;
-    for (std::size_t f = 0; f < histogram.size(); ++f) into[f] += histogram[f];
-  }
+  std::erase_if(kept, [&empty](const auto& entry) {
+    return empty(entry.second.reference) && empty(entry.second.current);
+  });
   std::vector<DriftResult> results;
-  for (const auto& [version, both] : merged) {
-    const std::int64_t n = std::accumulate(both.first.begin(), both.first.end(), std::int64_t{0});
-    const std::int64_t m = std::accumulate(both.second.begin(), both.second.end(), std::int64_t{0});
+  for (const auto& [version, both] : kept) {
+    const std::int64_t n =
+        std::accumulate(both.reference.begin(), both.reference.end(), std::int64_t{0});
+    const std::int64_t m =
+        std::accumulate(both.current.begin(), both.current.end(), std::int64_t{0});
     if (n == 0 || m == 0) continue;  // nothing to compare yet
-    DriftResult result = Compare(version, both.first, both.second);
+    DriftResult result = Compare(version, both.reference, both.current);
     result.noise_level = NoiseLevel(n, m);
     results.push_back(std::move(result));
   }
@@ -315,14 +337,15 @@ Status DriftCollector::Read(SnapshotReader& reader) {
                {{"collector", "drift"},
                 {"rows", std::to_string(recommendations.value().swept_ids.size())}});
   }
-  if (baseline && recommendations_.initialized()) {
+  if (recommendations.value().baseline && recommendations_.initialized()) {
     log().Warn(
         "recommendations went back below the ids read (older backup restored?); the score "
         "histograms are rebuilt from what the store holds now",
         {{"collector", "drift"}});
   }
   recommendations_.Commit(recommendations.value(), now, store_config().late_commit_window);
-  histograms_ = std::move(kept);
+  windows_ = std::move(kept);
+  windows_end_ = starts.value().current + Micros(config_.current_window);
   results_ = std::move(results);
   noise_levels_ = std::move(noise_levels_used_);
   noise_levels_used_.clear();

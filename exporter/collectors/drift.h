@@ -4,14 +4,14 @@
 // sampling noise alone exceeds 5% of the time (simulated for the bins and sizes, see
 // stats::PsiNoiseLevel).
 //
-// Scores are kept in memory as histograms of kFineBins equal bins over [0, 1] per
-// (model_version, creation hour), built once from the store (the two windows) and then filled
-// from the recommendations new since the last cycle (NewRowsTracker: watermark, late ids and
-// the sweep of what committed after store.late_commit_window); the windows are read whole only
-// for the baseline (start, a table gone back below its watermark).
-// The partial hours at the windows' edges are read from the store each cycle, so the sample
-// sizes are exact; the cuts are taken from the merged fine histogram, which makes the bin
-// counts and the PSI approximate within a bound computed each cycle (docs/METRICS.md).
+// Scores are kept in memory as two histograms of kFineBins equal bins over [0, 1] per
+// model_version, one per window, read once from the store and then kept exact by the rows that
+// change: each cycle adds the recommendations new since the last (NewRowsTracker: watermark,
+// late ids and the sweep of what committed after store.late_commit_window) and moves the rows
+// counted before that crossed an edge since the last cycle (created between an edge's last and
+// new position: as many rows as the windows moved over, never a window). The sample sizes are
+// exact; the cuts are taken from the merged fine histogram, which makes the bin counts and the
+// PSI approximate within a bound computed each cycle (docs/METRICS.md).
 #pragma once
 
 #include <map>
@@ -44,8 +44,12 @@ struct DriftResult {
   double psi_error_bound = 0;
 };
 
-// (model_version, unix hour of created_at) -> kFineBins counts.
-using ScoreHistograms = std::map<std::pair<std::string, std::int64_t>, std::vector<std::uint32_t>>;
+// The kFineBins counts of one model version's scores in each window.
+struct WindowHistograms {
+  std::vector<std::int64_t> reference;
+  std::vector<std::int64_t> current;
+};
+using ScoreWindows = std::map<std::string, WindowHistograms>;  // by model_version
 
 class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
  public:
@@ -54,7 +58,9 @@ class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
   // The full-window SQL that returns (model_version, window, bin, count) over the exact
   // quantile cuts: the definition, and the oracle of the tests.
   static std::string BinsSql(std::int64_t bins, const SchemaSql& sql = SchemaSql());
-  // The steady-state statements, public so tests can check their plans.
+  // The first read of both windows, and the steady-state statements, public so tests can
+  // check their plans.
+  static std::string BaselineSql(const SchemaSql& sql = SchemaSql());
   static std::string DeltaSql(const SchemaSql& sql = SchemaSql());
   static std::string EdgesSql(const SchemaSql& sql = SchemaSql());
 
@@ -70,8 +76,16 @@ class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
   // The noise level at (bins, N, M) from the simulation, memoised: only the sizes seen in the
   // last cycle are kept, so the cache stays as small as the number of model versions.
   double NoiseLevel(std::int64_t n, std::int64_t m);
-  Result<ScoreHistograms> ReadHistograms(SnapshotReader& reader, std::int64_t first_hour,
-                                         const NewRows& recommendations, bool baseline);
+  // Where the windows start this cycle, in microseconds since the epoch.
+  struct WindowStarts {
+    std::int64_t reference = 0;
+    std::int64_t current = 0;
+  };
+  Result<WindowStarts> ReadWindowStarts(SnapshotReader& reader);
+  // The histograms at `starts`: read whole on the first cycle (or after the table went back),
+  // else the last ones with the rows that crossed an edge moved and the new rows added.
+  Result<ScoreWindows> ReadWindows(SnapshotReader& reader, const WindowStarts& starts,
+                                   const NewRows& recommendations);
   DriftResult Compare(const std::string& version, const std::vector<std::int64_t>& reference,
                       const std::vector<std::int64_t>& current) const;
 
@@ -83,7 +97,8 @@ class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
 
   const SchemaSql sql_;  // the store's names (store.schema)
   NewRowsTracker recommendations_;
-  ScoreHistograms histograms_;
+  ScoreWindows windows_;
+  std::optional<std::int64_t> windows_end_;  // the last cycle's now(), microseconds
 };
 
 // A bound of the PSI's change when each bin's reference share moves by at most dp[i] and its

@@ -107,15 +107,25 @@ std::vector<PlannedStatement> CohortsCollector::PlannedStatements() const {
   return statements;
 }
 
+// A cycle one interval after the last: the windows' edges moved by an interval.
 std::vector<PlannedStatement> DriftCollector::PlannedStatements() const {
-  const std::string first_hour = UnitsAgo(config_.reference_window + config_.current_window, 3600);
-  const std::string current_hour = UnitsAgo(config_.current_window, 3600);
+  using std::chrono::microseconds;
+  const auto micros = [](Duration duration) {
+    return std::chrono::duration_cast<microseconds>(duration).count();
+  };
+  const std::int64_t now =
+      std::chrono::duration_cast<microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const std::int64_t current = now - micros(config_.current_window);
+  const std::int64_t reference = current - micros(config_.reference_window);
+  const std::int64_t step = micros(config_.interval);
   std::vector<PlannedStatement> statements = {
-      {"drift_delta", DeltaSql(sql_), Join(kNewRows, {first_hour})},
+      {"drift_delta", DeltaSql(sql_),
+       Join(kNewRows, {std::to_string(reference), std::to_string(current)})},
       {"drift_edges",
        EdgesSql(sql_),
-       {Seconds(config_.reference_window), Seconds(config_.current_window), first_hour,
-        current_hour}},
+       {std::to_string(reference - step), std::to_string(reference), std::to_string(current - step),
+        std::to_string(current), "1000", "{}", "{}"}},
   };
   statements.push_back(SweepIdsStatement("drift_", recommendations_.spec()));
   return statements;

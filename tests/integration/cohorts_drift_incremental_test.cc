@@ -180,6 +180,11 @@ bool CollectAndCompare(CohortsCollector& collector, const CohortsConfig& config)
   return true;
 }
 
+// The instant `ago` before now() in microseconds since the epoch, as drift's parameters.
+std::string MicrosAgo(const std::string& ago) {
+  return "(extract(epoch FROM now() - interval '" + ago + "') * 1000000)::bigint";
+}
+
 TEST_F(CohortsDriftIncrementalTest, CohortsEqualTheFullQueryUnderLateCommitsAndRestarts) {
   std::mt19937 random(20261201);
   Writer writer(random, std::chrono::minutes(50), {600, 2400}, 20);
@@ -406,6 +411,60 @@ TEST_F(CohortsDriftIncrementalTest, DriftStaysWithinItsBoundsUnderLateCommitsAnd
             << worst_bound << "\n";
 }
 
+// Windows of seconds, so that rows cross both edges between cycles: the rows that left the
+// reference window, moved from the current window to the reference one or committed late must
+// be where the oracle has them at every cycle, through a restart of the sidecar too.
+TEST_F(CohortsDriftIncrementalTest, DriftFollowsTheRowsThatCrossTheWindowsEdges) {
+  DriftConfig config;
+  config.bins = 4;
+  config.reference_window = std::chrono::seconds(6);
+  config.current_window = std::chrono::seconds(3);
+  // Rows on whole seconds, a few per second, from 14 s ago to now (and, later, newer ones): an
+  // edge passes a row only at a whole second, so most collections see no row cross meanwhile.
+  const auto insert = [](pqxx::work& txn, int from_seconds_ago, int to_seconds_ago, int salt) {
+    txn.exec(
+        "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+        "created_at) SELECT 'c', 'p', 'v' || (g % 2), ((g * 7919 + " +
+        std::to_string(salt) +
+        ") % 1000) / 1000.0, 1, date_trunc('second', now()) - (g / 3) * interval '1 second' "
+        "FROM generate_series(" +
+        std::to_string(to_seconds_ago * 3) + ", " + std::to_string(from_seconds_ago * 3 + 2) +
+        ") g");
+  };
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    insert(txn, 14, 0, 1);
+    txn.commit();
+  }
+  auto collector = std::make_unique<DriftCollector>(Store(), config, Deps());
+  double worst_psi_error = 0;
+  double worst_bound = 0;
+  int compared = CollectAndCheckDrift(*collector, config, worst_psi_error, worst_bound);
+  pqxx::connection late_connection(sandbox->dsn());
+  for (int round = 0; round < 6; ++round) {
+    // Late rows 8.4 s old, inside the reference window (9 s to 3 s ago): seen as a gap by the
+    // next cycle, found by the one after, by when they have left the windows.
+    pqxx::work late(late_connection);
+    late.exec(
+        "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+        "created_at) SELECT 'c', 'p', 'v' || (g % 2), g / 10.0, 1, now() - interval '8.4 s' "
+        "FROM generate_series(1, 9) g");
+    {
+      pqxx::connection connection(sandbox->dsn());
+      pqxx::work txn(connection);
+      insert(txn, 1, 0, 200 + round);
+      txn.commit();
+    }
+    compared += CollectAndCheckDrift(*collector, config, worst_psi_error, worst_bound);
+    late.commit();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    compared += CollectAndCheckDrift(*collector, config, worst_psi_error, worst_bound);
+    if (round == 3) collector = std::make_unique<DriftCollector>(Store(), config, Deps());
+  }
+  EXPECT_GE(compared, 10);
+}
+
 // Each steady-state statement, with the parameters of a cycle, planned on a store of some
 // size: none of them reads a table or a window whole.
 TEST_F(CohortsDriftIncrementalTest, SteadyStateStatementsScanNoTableOrWindow) {
@@ -421,7 +480,6 @@ TEST_F(CohortsDriftIncrementalTest, SteadyStateStatementsScanNoTableOrWindow) {
   pqxx::connection connection(sandbox->dsn());
   pqxx::work txn(connection);
   const std::string minute = "floor(extract(epoch FROM now() - interval '10 days') / 60)::bigint";
-  const std::string hour = "floor(extract(epoch FROM now() - interval '8 days') / 3600)::bigint";
   const std::map<std::string, std::pair<std::string, std::string>> statements = {
       {"cohorts_delta",
        {CohortsCollector::DeltaSql(), "59900, 60000, '{17,42}', 119800, 120000, '{5}', " + minute}},
@@ -429,11 +487,13 @@ TEST_F(CohortsDriftIncrementalTest, SteadyStateStatementsScanNoTableOrWindow) {
        {CohortsCollector::EdgesSql(), "'3 days', '7 days', " + minute +
                                           ", floor(extract(epoch FROM now() - interval '3 days') "
                                           "/ 60)::bigint"}},
-      {"drift_delta", {DriftCollector::DeltaSql(), "59900, 60000, '{17,42}', " + hour}},
+      {"drift_delta",
+       {DriftCollector::DeltaSql(),
+        "59900, 60000, '{17,42}', " + MicrosAgo("8 days") + ", " + MicrosAgo("1 day")}},
       {"drift_edges",
-       {DriftCollector::EdgesSql(), "'7 days', '1 day', " + hour +
-                                        ", floor(extract(epoch FROM now() - interval '1 day') "
-                                        "/ 3600)::bigint"}},
+       {DriftCollector::EdgesSql(), MicrosAgo("8 days 5 minutes") + ", " + MicrosAgo("8 days") +
+                                        ", " + MicrosAgo("1 day 5 minutes") + ", " +
+                                        MicrosAgo("1 day") + ", 59900, '{17}', '{42}'"}},
   };
   for (const auto& [name, statement] : statements) {
     txn.exec("PREPARE " + name + " AS " + statement.first);

@@ -266,6 +266,11 @@ void AddRows(int count) {
   txn.commit();
 }
 
+// The instant `ago` before now() in microseconds since the epoch, as drift's parameters.
+std::string MicrosAgo(const std::string& ago) {
+  return "(extract(epoch FROM now() - interval '" + ago + "') * 1000000)::bigint";
+}
+
 TEST_F(StoreSchemaTest, StoreCollectorExportsTheReferenceCounters) {
   StoreCollector reference(reference_, Deps());
   StoreCollector mapped(mapped_, Deps());
@@ -385,7 +390,6 @@ TEST_F(StoreSchemaTest, MappedStatementsUseTheUsersIndexes) {
   }
   const SchemaSql sql(mapped_.schema);
   const std::string minute = "floor(extract(epoch FROM now() - interval '10 days') / 60)::bigint";
-  const std::string hour = "floor(extract(epoch FROM now() - interval '8 days') / 3600)::bigint";
   const std::map<std::string, std::pair<std::string, std::string>> analytics = {
       {"cohorts_delta",
        {CohortsCollector::DeltaSql(sql), "5900, 6000, '{17,42}', 11800, 12000, '{5}', " + minute}},
@@ -393,11 +397,13 @@ TEST_F(StoreSchemaTest, MappedStatementsUseTheUsersIndexes) {
        {CohortsCollector::EdgesSql(sql),
         "'3 days', '7 days', " + minute +
             ", floor(extract(epoch FROM now() - interval '3 days') / 60)::bigint"}},
-      {"drift_delta", {DriftCollector::DeltaSql(sql), "5900, 6000, '{17,42}', " + hour}},
+      {"drift_delta",
+       {DriftCollector::DeltaSql(sql),
+        "5900, 6000, '{17,42}', " + MicrosAgo("8 days") + ", " + MicrosAgo("1 day")}},
       {"drift_edges",
-       {DriftCollector::EdgesSql(sql),
-        "'7 days', '1 day', " + hour +
-            ", floor(extract(epoch FROM now() - interval '1 day') / 3600)::bigint"}},
+       {DriftCollector::EdgesSql(sql), MicrosAgo("8 days 5 minutes") + ", " + MicrosAgo("8 days") +
+                                           ", " + MicrosAgo("1 day 5 minutes") + ", " +
+                                           MicrosAgo("1 day") + ", 5900, '{17}', '{42}'"}},
   };
   for (const auto& [name, statement] : analytics) {
     const std::string plan = Plan(txn, name, statement.first, statement.second);

@@ -1,6 +1,6 @@
-// The drift collector ("drift") against the fake store: PSI per model version from the hourly
-// score histograms and the windows' edge hours, empty windows, NULL counts, new rows added
-// incrementally, the store down, a cancelled cycle.
+// The drift collector ("drift") against the fake store: PSI per model version from the windows'
+// score histograms, new rows added and rows that crossed an edge moved incrementally, empty
+// windows, NULL counts, a bad bin, the store down, a cancelled cycle.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -19,28 +19,21 @@ DriftConfig FourBins() {
   return config;
 }
 
-// The unix hours holding the reference window's start and the current window's start: the
-// default windows (7d reference, 1d current) put them 168 hours apart.
-constexpr std::int64_t kFirstHour = 490008;
-constexpr std::int64_t kCurrentHour = kFirstHour + 168;
+// The first cycle's now() in microseconds since the epoch, and where the default windows
+// (7d reference, 1d current) start then.
+constexpr std::int64_t kNow = 1'764'000'000'000'000;
+constexpr std::int64_t kSecond = 1'000'000;
+constexpr std::int64_t kCurrentStart = kNow - 86'400 * kSecond;
+constexpr std::int64_t kReferenceStart = kCurrentStart - 604'800 * kSecond;
 
 // (fine bin, count) pairs of one histogram.
 using FineCounts = std::vector<std::pair<std::int64_t, std::string>>;
 
-// drift_baseline / drift_delta rows: (model_version, hour, fine bin, count).
-std::vector<Row> HourRows(const std::string& version, std::int64_t hour, const FineCounts& counts) {
+// drift_baseline / drift_delta rows: (model_version, in the current window, fine bin, count).
+std::vector<Row> WindowRows(const std::string& version, bool current, const FineCounts& counts) {
   std::vector<Row> rows;
   for (const auto& [fine, count] : counts) {
-    rows.push_back({version, std::to_string(hour), std::to_string(fine), count});
-  }
-  return rows;
-}
-
-// drift_edges rows: (model_version, in the reference window, fine bin, count).
-std::vector<Row> EdgeRows(const std::string& version, bool reference, const FineCounts& counts) {
-  std::vector<Row> rows;
-  for (const auto& [fine, count] : counts) {
-    rows.push_back({version, reference ? "t" : "f", std::to_string(fine), count});
+    rows.push_back({version, current ? "t" : "f", std::to_string(fine), count});
   }
   return rows;
 }
@@ -51,38 +44,40 @@ std::vector<Row> Concat(std::initializer_list<std::vector<Row>> parts) {
   return all;
 }
 
-// The statements of the first cycle (the histograms are built from the store) over a
+// The snapshot's now() of the next cycle.
+void SetNow(FakeStore& store, std::int64_t now) {
+  store.SetRows("drift_now", {{std::to_string(now)}});
+}
+
+// The statements of the first cycle (the histograms are read from the store) over a
 // recommendations table whose highest id is `max_id`.
 void ScriptFirstCycle(FakeStore& store, const std::optional<std::string>& max_id,
-                      std::vector<Row> hourly, std::vector<Row> edges) {
-  store.SetRows("drift_bounds", {{std::to_string(kFirstHour), std::to_string(kCurrentHour)}});
+                      std::vector<Row> windows) {
+  SetNow(store, kNow);
   store.SetRows("drift_recommendations_max_id", {{max_id}});
   store.SetRows("drift_recommendations_gaps", {});
-  store.SetRows("drift_baseline", std::move(hourly));
-  store.SetRows("drift_edges", std::move(edges));
+  store.SetRows("drift_baseline", std::move(windows));
 }
 
 // v1: 250 reference scores in each of the fine bins 200, 700, 1200 and 1700 (so the quartile
-// cuts fall at 700, 1200 and 1700), and 100, 200, 300, 400 current scores in the same bins;
-// part of each window in a whole hour, part in the window's edge hour.
-std::vector<Row> V1Hourly() {
-  return Concat({HourRows("v1", kFirstHour + 1, {{200, "150"}, {700, "150"}, {1200, "150"}}),
-                 HourRows("v1", kFirstHour + 2, {{1700, "150"}}),
-                 HourRows("v1", kCurrentHour + 1,
-                          {{200, "60"}, {700, "120"}, {1200, "180"}, {1700, "240"}})});
-}
-std::vector<Row> V1Edges() {
-  return Concat({EdgeRows("v1", true, {{200, "100"}, {700, "100"}, {1200, "100"}, {1700, "100"}}),
-                 EdgeRows("v1", false, {{200, "40"}, {700, "80"}, {1200, "120"}, {1700, "160"}})});
+// cuts fall at 700, 1200 and 1700), and 100, 200, 300, 400 current scores in the same bins.
+std::vector<Row> V1Windows() {
+  return Concat(
+      {WindowRows("v1", false, {{200, "250"}, {700, "250"}, {1200, "250"}, {1700, "250"}}),
+       WindowRows("v1", true, {{200, "100"}, {700, "200"}, {1200, "300"}, {1700, "400"}})});
 }
 
 // One score of each window in each fine bin 0, 500, 1000, 1500: no drift.
 void ScriptBalanced(FakeStore& store) {
   const FineCounts one_each = {{0, "1"}, {500, "1"}, {1000, "1"}, {1500, "1"}};
   ScriptFirstCycle(store, "8",
-                   Concat({HourRows("v1", kFirstHour + 5, one_each),
-                           HourRows("v1", kCurrentHour + 5, one_each)}),
-                   {});
+                   Concat({WindowRows("v1", false, one_each), WindowRows("v1", true, one_each)}));
+}
+
+std::optional<double> Samples(const CollectOutput& output, const std::string& version,
+                              const std::string& window) {
+  return Sample(output.families, "outcomes_prediction_psi_samples",
+                {{"model_version", version}, {"window", window}});
 }
 
 class DriftCollectorTest : public ::testing::Test {
@@ -94,83 +89,109 @@ class DriftCollectorTest : public ::testing::Test {
 };
 
 TEST_F(DriftCollectorTest, ExportsThePsiOfEachModelVersionWithItsNoiseLevel) {
-  ScriptFirstCycle(*store_, "2000", V1Hourly(), V1Edges());
+  ScriptFirstCycle(*store_, "2000", V1Windows());
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   const Labels v1 = {{"model_version", "v1"}};
   EXPECT_DOUBLE_EQ(*Sample(output.families, "outcomes_prediction_psi", v1),
                    stats::PopulationStabilityIndex({250, 250, 250, 250}, {100, 200, 300, 400}));
   EXPECT_GT(*Sample(output.families, "outcomes_prediction_psi_noise_level", v1), 0);
-  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
-                   {{"model_version", "v1"}, {"window", "reference"}}),
-            1000);
-  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
-                   {{"model_version", "v1"}, {"window", "current"}}),
-            1000);
-  // reference_window 7d, current_window 1d; the histograms are built from the reference's
-  // first hour on, the edges read in the two windows' first hours.
-  const auto bounds = store_->statements("drift_bounds");
-  ASSERT_EQ(bounds.size(), 1u);
-  EXPECT_EQ(bounds[0].params, (std::vector<std::string>{"604800 seconds", "86400 seconds"}));
+  EXPECT_EQ(Samples(output, "v1", "reference"), 1000);
+  EXPECT_EQ(Samples(output, "v1", "current"), 1000);
+  // reference_window 7d before current_window 1d, both ending at the snapshot's now().
   const auto baseline = store_->statements("drift_baseline");
   ASSERT_EQ(baseline.size(), 1u);
-  EXPECT_EQ(baseline[0].params, (std::vector<std::string>{std::to_string(kFirstHour)}));
-  const auto edges = store_->statements("drift_edges");
-  ASSERT_EQ(edges.size(), 1u);
-  EXPECT_EQ(edges[0].params,
-            (std::vector<std::string>{"604800 seconds", "86400 seconds", std::to_string(kFirstHour),
-                                      std::to_string(kCurrentHour)}));
+  EXPECT_EQ(baseline[0].params, (std::vector<std::string>{std::to_string(kReferenceStart),
+                                                          std::to_string(kCurrentStart)}));
+  EXPECT_TRUE(store_->statements("drift_edges").empty());
 }
 
 TEST_F(DriftCollectorTest, MatchesTheGoldenExposition) {
   // v2: 25 reference scores in each of the fine bins 100, 400, 800, 1500; 3, 2, 2, 3 current.
-  const std::vector<Row> v2_hourly =
-      Concat({HourRows("v2", kFirstHour + 30, {{100, "25"}, {400, "25"}, {800, "25"}}),
-              HourRows("v2", kFirstHour + 31, {{1500, "25"}}),
-              HourRows("v2", kCurrentHour + 3, {{100, "3"}, {400, "2"}, {800, "2"}, {1500, "3"}})});
-  ScriptFirstCycle(*store_, "2110", Concat({V1Hourly(), v2_hourly}), V1Edges());
+  const std::vector<Row> v2 =
+      Concat({WindowRows("v2", false, {{100, "25"}, {400, "25"}, {800, "25"}, {1500, "25"}}),
+              WindowRows("v2", true, {{100, "3"}, {400, "2"}, {800, "2"}, {1500, "3"}})});
+  ScriptFirstCycle(*store_, "2110", Concat({V1Windows(), v2}));
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   ExpectMatchesGolden(output.families, "drift");
 }
 
-TEST_F(DriftCollectorTest, TheEdgeHoursAreCountedFromTheEdgesStatementOnly) {
-  // The whole hours at the windows' starts hold scores outside the windows too: the
-  // collector takes those hours from drift_edges, which cuts them at the windows' starts.
-  const std::vector<Row> outside = Concat(
-      {HourRows("v1", kFirstHour, {{200, "999"}}), HourRows("v1", kCurrentHour, {{1700, "999"}})});
-  ScriptFirstCycle(*store_, "4000", Concat({V1Hourly(), outside}), V1Edges());
-  const CollectOutput output = collector_.Collect();
-  ASSERT_TRUE(output.status.ok()) << output.status.message();
-  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
-                   {{"model_version", "v1"}, {"window", "reference"}}),
-            1000);
-  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
-                   {{"model_version", "v1"}, {"window", "current"}}),
-            1000);
-}
-
 TEST_F(DriftCollectorTest, TheNextCycleAddsOnlyTheNewRecommendations) {
-  ScriptFirstCycle(*store_, "2000", V1Hourly(), V1Edges());
+  ScriptFirstCycle(*store_, "2000", V1Windows());
   ASSERT_TRUE(collector_.Collect().status.ok());
-  // 100 new current scores in fine bin 200, ids 2001 .. 2100.
+  // 100 new current scores in fine bin 200, ids 2001 .. 2100; the windows did not move.
   store_->SetRows("drift_recommendations_max_id", {{"2100"}});
-  store_->SetRows("drift_delta", HourRows("v1", kCurrentHour + 2, {{200, "100"}}));
+  store_->SetRows("drift_delta", WindowRows("v1", true, {{200, "100"}}));
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   EXPECT_DOUBLE_EQ(*Sample(output.families, "outcomes_prediction_psi", {{"model_version", "v1"}}),
                    stats::PopulationStabilityIndex({250, 250, 250, 250}, {200, 200, 300, 400}));
   EXPECT_EQ(store_->statements("drift_baseline").size(), 1u);
+  EXPECT_TRUE(store_->statements("drift_edges").empty());
   const auto delta = store_->statements("drift_delta");
   ASSERT_EQ(delta.size(), 1u);
   EXPECT_EQ(delta[0].params,
-            (std::vector<std::string>{"2000", "2100", "{}", std::to_string(kFirstHour)}));
+            (std::vector<std::string>{"2000", "2100", "{}", std::to_string(kReferenceStart),
+                                      std::to_string(kCurrentStart)}));
+}
+
+// Five minutes later: the counted scores created in the five minutes after each window's old
+// start crossed that edge, into the reference window or out of both.
+TEST_F(DriftCollectorTest, ScoresThatCrossAnEdgeMoveToTheirWindow) {
+  ScriptFirstCycle(*store_, "2000", V1Windows());
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  const std::int64_t moved = 300 * kSecond;
+  SetNow(*store_, kNow + moved);
+  // drift_edges: model_version, was current, is in a window, is current, fine bin, count.
+  store_->SetRows("drift_edges",
+                  {{"v1", "t", "t", "f", "1700", "40"}, {"v1", "f", "f", "f", "200", "50"}});
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(Samples(output, "v1", "reference"), 1000 + 40 - 50);
+  EXPECT_EQ(Samples(output, "v1", "current"), 1000 - 40);
+  const auto edges = store_->statements("drift_edges");
+  ASSERT_EQ(edges.size(), 1u);
+  EXPECT_EQ(edges[0].params,
+            (std::vector<std::string>{std::to_string(kReferenceStart),
+                                      std::to_string(kReferenceStart + moved),
+                                      std::to_string(kCurrentStart),
+                                      std::to_string(kCurrentStart + moved), "2000", "{}", "{}"}));
+  EXPECT_TRUE(store_->statements("drift_delta").empty());  // no new ids
+
+  // The store's clock goes back: the windows stay where they were.
+  SetNow(*store_, kNow);
+  store_->ClearStatements();
+  const CollectOutput back = collector_.Collect();
+  ASSERT_TRUE(back.status.ok()) << back.status.message();
+  EXPECT_TRUE(store_->statements("drift_edges").empty());
+  EXPECT_EQ(Samples(back, "v1", "reference"), 990);
+}
+
+// The ids still missing below the watermark (a gap, then the sweep) are not counted yet: the
+// edges read must leave them out, or a late row would leave a window it never entered.
+TEST_F(DriftCollectorTest, TheEdgesReadLeavesOutTheIdsNotCountedYet) {
+  ScriptFirstCycle(*store_, "2000", V1Windows());
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  store_->SetRows("drift_recommendations_max_id", {{"2100"}});
+  store_->SetRows("drift_recommendations_gaps", {{"2050", "2060"}});
+  store_->SetRows("drift_delta", WindowRows("v1", true, {{200, "89"}}));
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  SetNow(*store_, kNow + 60 * kSecond);
+  store_->SetRows("drift_recommendations_late_ids", {});
+  store_->SetRows("drift_edges", {});
+  store_->ClearStatements();
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  const auto edges = store_->statements("drift_edges");
+  ASSERT_EQ(edges.size(), 1u);
+  EXPECT_EQ(std::vector<std::string>(edges[0].params.begin() + 4, edges[0].params.end()),
+            (std::vector<std::string>{"2100", "{2050}", "{2060}"}));
 }
 
 // A jump of the ids wider than a gap is tracked for (kMinTrackedGapIds) leaves its upper ids
 // to the sweep at once; a score the sweep finds there joins the next delta, once.
 TEST_F(DriftCollectorTest, AScoreTheSweepFindsReachesTheHistogramsOnce) {
-  ScriptFirstCycle(*store_, "2000", V1Hourly(), V1Edges());
+  ScriptFirstCycle(*store_, "2000", V1Windows());
   ASSERT_TRUE(collector_.Collect().status.ok());
   // Ids 2001 .. 152000 missing: 2001 .. 102000 re-checked as a gap, the rest swept.
   store_->SetRows("drift_recommendations_max_id", {{"152001"}});
@@ -180,17 +201,17 @@ TEST_F(DriftCollectorTest, AScoreTheSweepFindsReachesTheHistogramsOnce) {
 
   store_->SetRows("drift_recommendations_late_ids", {});
   store_->SetRows("drift_recommendations_sweep_ids", {{"130000"}});
-  store_->SetRows("drift_delta", HourRows("v1", kCurrentHour + 2, {{200, "1"}}));
+  store_->SetRows("drift_delta", WindowRows("v1", true, {{200, "1"}}));
   store_->ClearStatements();
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   EXPECT_EQ(store_->statements("drift_recommendations_sweep_ids").at(0).params,
             (std::vector<std::string>{"{102001}", "{152000}"}));
-  EXPECT_EQ(store_->statements("drift_delta").at(0).params,
-            (std::vector<std::string>{"152001", "152001", "{130000}", std::to_string(kFirstHour)}));
-  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi_samples",
-                   {{"model_version", "v1"}, {"window", "current"}}),
-            1001);
+  EXPECT_EQ(
+      store_->statements("drift_delta").at(0).params,
+      (std::vector<std::string>{"152001", "152001", "{130000}", std::to_string(kReferenceStart),
+                                std::to_string(kCurrentStart)}));
+  EXPECT_EQ(Samples(output, "v1", "current"), 1001);
 
   // Counted: the sweep re-checks the ids around it, never it again.
   store_->SetRows("drift_recommendations_sweep_ids", {});
@@ -205,10 +226,8 @@ TEST_F(DriftCollectorTest, AScoreTheSweepFindsReachesTheHistogramsOnce) {
 TEST_F(DriftCollectorTest, AVersionWithAnEmptyWindowIsNotCompared) {
   const FineCounts one_each = {{0, "1"}, {500, "1"}, {1000, "1"}, {1500, "1"}};
   ScriptFirstCycle(*store_, "12",
-                   Concat({HourRows("new", kCurrentHour + 2, {{100, "5"}, {900, "5"}}),
-                           HourRows("old", kFirstHour + 7, one_each),
-                           HourRows("old", kCurrentHour + 7, one_each)}),
-                   {});
+                   Concat({WindowRows("new", true, {{100, "5"}, {900, "5"}}),
+                           WindowRows("old", false, one_each), WindowRows("old", true, one_each)}));
   const CollectOutput output = collector_.Collect();
   ASSERT_TRUE(output.status.ok()) << output.status.message();
   EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi", {{"model_version", "new"}}),
@@ -217,18 +236,31 @@ TEST_F(DriftCollectorTest, AVersionWithAnEmptyWindowIsNotCompared) {
 }
 
 TEST_F(DriftCollectorTest, NoRecommendationsExportNoFamilyAndNullCountsAreZero) {
-  // An empty table: max(id) is NULL, no hours, no edges.
-  ScriptFirstCycle(*store_, std::nullopt, {}, {});
+  // An empty table: max(id) is NULL, no rows in the windows.
+  ScriptFirstCycle(*store_, std::nullopt, {});
   const CollectOutput empty = collector_.Collect();
   ASSERT_TRUE(empty.status.ok()) << empty.status.message();
   EXPECT_TRUE(empty.families.empty());
   store_->SetRows("drift_recommendations_max_id", {{"3"}});
-  store_->SetRows("drift_delta", {{"v1", std::to_string(kCurrentHour + 1), "0", std::nullopt}});
-  store_->SetRows("drift_edges", {{"v1", "t", "0", std::nullopt}});
+  store_->SetRows("drift_delta", {{"v1", "t", "0", std::nullopt}});
+  SetNow(*store_, kNow + kSecond);
+  store_->SetRows("drift_edges", {{"v1", "f", "t", "t", "0", std::nullopt}});
   const CollectOutput null_count = collector_.Collect();
   ASSERT_TRUE(null_count.status.ok()) << null_count.status.message();
   ASSERT_EQ(store_->statements("drift_delta").size(), 1u);
+  ASSERT_EQ(store_->statements("drift_edges").size(), 1u);
   EXPECT_TRUE(null_count.families.empty());
+}
+
+TEST_F(DriftCollectorTest, ABinOutOfRangeFailsTheCycleAndKeepsTheLastPsi) {
+  ScriptBalanced(*store_);
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  SetNow(*store_, kNow + kSecond);
+  store_->SetRows("drift_edges", {{"v1", "t", "t", "f", "2000", "1"}});
+  const CollectOutput output = collector_.Collect();
+  EXPECT_NE(output.status.message().find("drift_edges: bin out of range"), std::string::npos)
+      << output.status.message();
+  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi", {{"model_version", "v1"}}), 0);
 }
 
 TEST_F(DriftCollectorTest, StoreDownFailsTheCycleAndKeepsTheLastPsi) {
@@ -243,7 +275,7 @@ TEST_F(DriftCollectorTest, StoreDownFailsTheCycleAndKeepsTheLastPsi) {
 TEST_F(DriftCollectorTest, ACancelledCycleFailsAndKeepsTheLastPsi) {
   ScriptBalanced(*store_);
   ASSERT_TRUE(collector_.Collect().status.ok());
-  const CollectOutput output = CollectAndCancel(collector_, *store_, "drift_edges");
+  const CollectOutput output = CollectAndCancel(collector_, *store_, "drift_now");
   EXPECT_NE(output.status.message().find("canceling statement"), std::string::npos);
   EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi", {{"model_version", "v1"}}), 0);
 }
