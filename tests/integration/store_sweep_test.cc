@@ -191,7 +191,8 @@ TEST_F(StoreSweepTest, AFirstCountOverSeveralRangesIsExact) {
   EXPECT_EQ(Value(output, "outcomes_store_sweep_ranges", "table=recommendations,"), 3);
 }
 
-// A real session that, at the end of each snapshot, reads the snapshot's jit setting.
+// A real session that, at the end of each snapshot, reads the snapshot's jit and parallel
+// query settings.
 class JitProbeSession : public StoreSession {
  public:
   JitProbeSession(std::unique_ptr<StoreSession> inner, std::vector<std::string>& seen)
@@ -207,7 +208,11 @@ class JitProbeSession : public StoreSession {
     return inner_->InSnapshot([&](SnapshotReader& reader) {
       Status status = body(reader);
       if (!status.ok()) return status;
-      Result<std::vector<Row>> jit = reader.Query("probe", "SELECT current_setting('jit')", {});
+      Result<std::vector<Row>> jit =
+          reader.Query("probe",
+                       "SELECT current_setting('jit') || ',' || "
+                       "current_setting('max_parallel_workers_per_gather')",
+                       {});
       if (!jit.ok()) return jit.status();
       seen_.push_back(jit.value().at(0).at(0).value_or(""));
       return status;
@@ -220,8 +225,9 @@ class JitProbeSession : public StoreSession {
 };
 
 // The cycle's statements are never JIT-compiled: a sweep batch of a long history would pass
-// jit_above_cost on a large table and cost far more to compile than to run.
-TEST_F(StoreSweepTest, CycleStatementsRunWithoutJit) {
+// jit_above_cost on a large table and cost far more to compile than to run. Nor do they take
+// the store's parallel workers: the start-up already spreads its reads over connections.
+TEST_F(StoreSweepTest, CycleStatementsRunWithoutJitOrParallelWorkers) {
   {
     pqxx::connection connection(sandbox->dsn());
     pqxx::work txn(connection);
@@ -239,7 +245,7 @@ TEST_F(StoreSweepTest, CycleStatementsRunWithoutJit) {
                                                       [this] { return clock_.Now(); }});
   for (int i = 0; i < 2; ++i) Cycle(collector, config.interval);
   ASSERT_FALSE(seen.empty());
-  EXPECT_EQ(seen.back(), "off");
+  EXPECT_EQ(seen.back(), "off,0");
 }
 
 std::string ArrayOf(const std::vector<std::int64_t>& ids) {
