@@ -421,22 +421,16 @@ TEST_F(CohortsDriftIncrementalTest, DriftFollowsTheRowsThatCrossTheWindowsEdges)
   config.current_window = std::chrono::seconds(3);
   // Rows on whole seconds, a few per second, from 14 s ago to now (and, later, newer ones): an
   // edge passes a row only at a whole second, so most collections see no row cross meanwhile.
-  const auto insert = [](pqxx::work& txn, int from_seconds_ago, int to_seconds_ago, int salt) {
-    txn.exec(
-        "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
-        "created_at) SELECT 'c', 'p', 'v' || (g % 2), ((g * 7919 + " +
-        std::to_string(salt) +
-        ") % 1000) / 1000.0, 1, date_trunc('second', now()) - (g / 3) * interval '1 second' "
-        "FROM generate_series(" +
-        std::to_string(to_seconds_ago * 3) + ", " + std::to_string(from_seconds_ago * 3 + 2) +
-        ") g");
+  const auto rows = [](int from_seconds_ago, int to_seconds_ago, int salt) {
+    return "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
+           "created_at) SELECT 'c', 'p', 'v' || (g % 2), ((g * 7919 + " +
+           std::to_string(salt) +
+           ") % 1000) / 1000.0, 1, date_trunc('second', now()) - (g / 3) * interval '1 second' "
+           "FROM generate_series(" +
+           std::to_string(to_seconds_ago * 3) + ", " + std::to_string(from_seconds_ago * 3 + 2) +
+           ") g";
   };
-  {
-    pqxx::connection connection(sandbox->dsn());
-    pqxx::work txn(connection);
-    insert(txn, 14, 0, 1);
-    txn.commit();
-  }
+  Exec(rows(14, 0, 1));
   auto collector = std::make_unique<DriftCollector>(Store(), config, Deps());
   double worst_psi_error = 0;
   double worst_bound = 0;
@@ -450,12 +444,7 @@ TEST_F(CohortsDriftIncrementalTest, DriftFollowsTheRowsThatCrossTheWindowsEdges)
         "INSERT INTO recommendations (customer_id, product_id, model_version, score, price, "
         "created_at) SELECT 'c', 'p', 'v' || (g % 2), g / 10.0, 1, now() - interval '8.4 s' "
         "FROM generate_series(1, 9) g");
-    {
-      pqxx::connection connection(sandbox->dsn());
-      pqxx::work txn(connection);
-      insert(txn, 1, 0, 200 + round);
-      txn.commit();
-    }
+    Exec(rows(1, 0, 200 + round));
     compared += CollectAndCheckDrift(*collector, config, worst_psi_error, worst_bound);
     late.commit();
     std::this_thread::sleep_for(std::chrono::milliseconds(1200));
