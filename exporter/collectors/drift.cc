@@ -97,6 +97,13 @@ std::string DriftCollector::BaselineSql(const SchemaSql& sql) {
   return sql.Render(WindowedSql(At(2), "{recommendations.created_at} >= " + At(1)));
 }
 
+// The rows counted before ($3 .. $5) and the new ones ($6 .. $8) in both windows.
+std::string DriftCollector::RebuildSql(const SchemaSql& sql) {
+  return sql.Render(WindowedSql(At(2), "{recommendations.created_at} >= " + At(1) + " AND (" +
+                                           CountedFilter("{recommendations.id}", 3) + " OR " +
+                                           NewRowsFilter("{recommendations.id}", 6) + ")"));
+}
+
 std::string DriftCollector::DeltaSql(const SchemaSql& sql) {
   return sql.Render(WindowedSql(At(5), NewRowsFilter("{recommendations.id}", 1) +
                                            " AND {recommendations.created_at} >= " + At(4)));
@@ -208,38 +215,49 @@ Result<DriftCollector::WindowStarts> DriftCollector::ReadWindowStarts(SnapshotRe
   return WindowStarts{current - Micros(config_.reference_window), current};
 }
 
+Result<ScoreWindows> DriftCollector::ReadWhole(SnapshotReader& reader, const std::string& name,
+                                               const std::string& sql,
+                                               const std::vector<std::string>& params) {
+  Result<std::vector<Row>> rows = reader.Query(name, sql, params);
+  if (!rows.ok()) return rows.status();
+  ScoreWindows windows;
+  Status added = AddWindowed(rows.value(), name, windows);
+  if (!added.ok()) return added;
+  return windows;
+}
+
 Result<ScoreWindows> DriftCollector::ReadWindows(SnapshotReader& reader, const WindowStarts& starts,
                                                  const NewRows& recommendations) {
-  ScoreWindows windows;
-  const std::string reference = std::to_string(starts.reference);
-  const std::string current = std::to_string(starts.current);
+  std::vector<std::string> params = {std::to_string(starts.reference),
+                                     std::to_string(starts.current)};
   if (recommendations.baseline || !windows_end_) {
-    Result<std::vector<Row>> rows =
-        reader.Query("drift_baseline", BaselineSql(sql_), {reference, current});
-    if (!rows.ok()) return rows.status();
-    Status added = AddWindowed(rows.value(), "drift_baseline", windows);
-    if (!added.ok()) return added;
-    return windows;
+    return ReadWhole(reader, "drift_baseline", BaselineSql(sql_), params);
   }
-  windows = windows_;
   const std::int64_t last_current = *windows_end_ - Micros(config_.current_window);
   const std::int64_t last_reference = last_current - Micros(config_.reference_window);
-  if (starts.current > last_current) {
-    std::vector<std::string> params = {std::to_string(last_reference), reference,
-                                       std::to_string(last_current), current};
+  const std::int64_t moved = starts.current - last_current;
+  if (2 * moved >= Micros(config_.reference_window + config_.current_window)) {
+    // After an outage the edges would span more time than the windows: read them once instead.
     for (std::string& param : recommendations.CountedParams()) params.push_back(std::move(param));
-    Result<std::vector<Row>> moved = reader.Query("drift_edges", EdgesSql(sql_), params);
-    if (!moved.ok()) return moved.status();
-    Status applied = MoveAcrossEdges(moved.value(), windows);
+    for (std::string& param : recommendations.Params()) params.push_back(std::move(param));
+    return ReadWhole(reader, "drift_rebuild", RebuildSql(sql_), params);
+  }
+  ScoreWindows windows = windows_;
+  if (moved > 0) {
+    std::vector<std::string> edges = {std::to_string(last_reference), params[0],
+                                      std::to_string(last_current), params[1]};
+    for (std::string& param : recommendations.CountedParams()) edges.push_back(std::move(param));
+    Result<std::vector<Row>> rows = reader.Query("drift_edges", EdgesSql(sql_), edges);
+    if (!rows.ok()) return rows.status();
+    Status applied = MoveAcrossEdges(rows.value(), windows);
     if (!applied.ok()) return applied;
   }
   if (recommendations.upto == recommendations.after && recommendations.found_ids.empty()) {
     return windows;
   }
-  std::vector<std::string> params = recommendations.Params();
-  params.push_back(reference);
-  params.push_back(current);
-  Result<std::vector<Row>> rows = reader.Query("drift_delta", DeltaSql(sql_), params);
+  std::vector<std::string> delta = recommendations.Params();
+  delta.insert(delta.end(), params.begin(), params.end());
+  Result<std::vector<Row>> rows = reader.Query("drift_delta", DeltaSql(sql_), delta);
   if (!rows.ok()) return rows.status();
   Status added = AddWindowed(rows.value(), "drift_delta", windows);
   if (!added.ok()) return added;

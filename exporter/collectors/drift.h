@@ -9,7 +9,8 @@
 // change: each cycle adds the recommendations new since the last (NewRowsTracker: watermark,
 // late ids and the sweep of what committed after store.late_commit_window) and moves the rows
 // counted before that crossed an edge since the last cycle (created between an edge's last and
-// new position: as many rows as the windows moved over, never a window). The sample sizes are
+// new position: as many rows as the windows moved over; after an outage that moved them by more
+// than half their span, the windows are read once instead). The sample sizes are
 // exact; the cuts are taken from the merged fine histogram, which makes the bin counts and the
 // PSI approximate within a bound computed each cycle (docs/METRICS.md).
 #pragma once
@@ -61,11 +62,16 @@ class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
   // The first read of both windows, and the steady-state statements, public so tests can
   // check their plans.
   static std::string BaselineSql(const SchemaSql& sql = SchemaSql());
+  // Both windows, limited to the rows counted once this cycle's new rows are in: read instead
+  // of the edges when the windows moved by more than half their span (an outage).
+  static std::string RebuildSql(const SchemaSql& sql = SchemaSql());
   static std::string DeltaSql(const SchemaSql& sql = SchemaSql());
   static std::string EdgesSql(const SchemaSql& sql = SchemaSql());
 
   // The results of the last successful cycle (for tests; not thread-safe).
   const std::vector<DriftResult>& results() const { return results_; }
+  // Where the windows of the last successful cycle end, microseconds since the epoch (tests).
+  std::optional<std::int64_t> windows_end() const { return windows_end_; }
 
  protected:
   Status Read(SnapshotReader& reader) override;
@@ -82,8 +88,12 @@ class DriftCollector : public WithSettings<SqlCollector, DriftConfig> {
     std::int64_t current = 0;
   };
   Result<WindowStarts> ReadWindowStarts(SnapshotReader& reader);
-  // The histograms at `starts`: read whole on the first cycle (or after the table went back),
-  // else the last ones with the rows that crossed an edge moved and the new rows added.
+  static Result<ScoreWindows> ReadWhole(SnapshotReader& reader, const std::string& name,
+                                        const std::string& sql,
+                                        const std::vector<std::string>& params);
+  // The histograms at `starts`: read whole on the first cycle (or after the table went back, or
+  // an outage), else the last ones with the rows that crossed an edge moved and the new rows
+  // added.
   Result<ScoreWindows> ReadWindows(SnapshotReader& reader, const WindowStarts& starts,
                                    const NewRows& recommendations);
   DriftResult Compare(const std::string& version, const std::vector<std::int64_t>& reference,

@@ -168,24 +168,53 @@ TEST_F(DriftCollectorTest, ScoresThatCrossAnEdgeMoveToTheirWindow) {
   EXPECT_EQ(Samples(back, "v1", "reference"), 990);
 }
 
-// The ids still missing below the watermark (a gap, then the sweep) are not counted yet: the
-// edges read must leave them out, or a late row would leave a window it never entered.
+// The ids still missing below the watermark (a gap, and the ids past it left to the sweep)
+// are not counted yet: the edges read must leave them out, or a late row would leave a window
+// it never entered.
 TEST_F(DriftCollectorTest, TheEdgesReadLeavesOutTheIdsNotCountedYet) {
   ScriptFirstCycle(*store_, "2000", V1Windows());
   ASSERT_TRUE(collector_.Collect().status.ok());
-  store_->SetRows("drift_recommendations_max_id", {{"2100"}});
-  store_->SetRows("drift_recommendations_gaps", {{"2050", "2060"}});
-  store_->SetRows("drift_delta", WindowRows("v1", true, {{200, "89"}}));
+  // Ids 2001 .. 152000 missing: 2001 .. 102000 re-checked as a gap, the rest swept.
+  store_->SetRows("drift_recommendations_max_id", {{"152001"}});
+  store_->SetRows("drift_recommendations_gaps", {{"2001", "152000"}});
+  store_->SetRows("drift_delta", WindowRows("v1", true, {{200, "1"}}));
   ASSERT_TRUE(collector_.Collect().status.ok());
   SetNow(*store_, kNow + 60 * kSecond);
   store_->SetRows("drift_recommendations_late_ids", {});
+  store_->SetRows("drift_recommendations_sweep_ids", {});
   store_->SetRows("drift_edges", {});
   store_->ClearStatements();
   ASSERT_TRUE(collector_.Collect().status.ok());
   const auto edges = store_->statements("drift_edges");
   ASSERT_EQ(edges.size(), 1u);
   EXPECT_EQ(std::vector<std::string>(edges[0].params.begin() + 4, edges[0].params.end()),
-            (std::vector<std::string>{"2100", "{2050}", "{2060}"}));
+            (std::vector<std::string>{"152001", "{2001,102001}", "{102000,152000}"}));
+}
+
+// Days later (an outage): the edges would span more than the windows hold, so both windows are
+// read once, limited to the rows counted and the new ones.
+TEST_F(DriftCollectorTest, AfterALongOutageTheWindowsAreReadOnceInsteadOfTheirEdges) {
+  ScriptFirstCycle(*store_, "2000", V1Windows());
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  const std::int64_t later = kNow + 4 * 86'400 * kSecond;  // half of the 8 days the windows span
+  SetNow(*store_, later);
+  store_->SetRows("drift_recommendations_max_id", {{"2100"}});
+  store_->SetRows("drift_rebuild", WindowRows("v1", true, {{200, "7"}, {1200, "3"}}));
+  store_->ClearStatements();
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  const auto rebuild = store_->statements("drift_rebuild");
+  ASSERT_EQ(rebuild.size(), 1u);
+  const std::int64_t current = later - 86'400 * kSecond;
+  EXPECT_EQ(rebuild[0].params,
+            (std::vector<std::string>{std::to_string(current - 604'800 * kSecond),
+                                      std::to_string(current), "2000", "{}", "{}", "2000", "2100",
+                                      "{}"}));
+  EXPECT_TRUE(store_->statements("drift_edges").empty());
+  EXPECT_TRUE(store_->statements("drift_delta").empty());
+  EXPECT_EQ(Samples(output, "v1", "current"), std::nullopt);  // no reference scores left
+  EXPECT_EQ(Sample(output.families, "outcomes_prediction_psi", {{"model_version", "v1"}}),
+            std::nullopt);
 }
 
 // A jump of the ids wider than a gap is tracked for (kMinTrackedGapIds) leaves its upper ids
