@@ -3,6 +3,7 @@
 // the start of the id range, no late ids, and the windows of the collector's configuration.
 // Kept apart from the collectors' cycle code, which these lists only mirror.
 #include <chrono>
+#include <limits>
 
 #include "exporter/collectors/ab_sql.h"
 #include "exporter/collectors/ab_tests.h"
@@ -107,7 +108,8 @@ std::vector<PlannedStatement> CohortsCollector::PlannedStatements() const {
   return statements;
 }
 
-// A cycle one interval after the last: the windows' edges moved by an interval.
+// A cycle one interval after the last: the windows' edges moved by an interval. Every id is
+// counted (as at the top of a long history), so only the created_at index can serve the edges.
 std::vector<PlannedStatement> DriftCollector::PlannedStatements() const {
   using std::chrono::microseconds;
   const auto micros = [](Duration duration) {
@@ -125,7 +127,8 @@ std::vector<PlannedStatement> DriftCollector::PlannedStatements() const {
       {"drift_edges",
        EdgesSql(sql_),
        {std::to_string(reference - step), std::to_string(reference), std::to_string(current - step),
-        std::to_string(current), "1000", "{}", "{}"}},
+        std::to_string(current), std::to_string(std::numeric_limits<std::int64_t>::max()), "{}",
+        "{}"}},
   };
   statements.push_back(SweepIdsStatement("drift_", recommendations_.spec()));
   return statements;
