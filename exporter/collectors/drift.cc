@@ -238,7 +238,7 @@ Result<ScoreWindows> DriftCollector::ReadWindows(SnapshotReader& reader, const W
   const std::int64_t moved = starts.current - last_current;
   if (2 * moved >= Micros(config_.reference_window + config_.current_window)) {
     // After an outage the edges would span more time than the windows: read them once instead.
-    for (std::string& param : recommendations.CountedParams()) params.push_back(std::move(param));
+    for (std::string& param : recommendations_.CountedParams()) params.push_back(std::move(param));
     for (std::string& param : recommendations.Params()) params.push_back(std::move(param));
     return ReadWhole(reader, "drift_rebuild", RebuildSql(sql_), params);
   }
@@ -246,7 +246,7 @@ Result<ScoreWindows> DriftCollector::ReadWindows(SnapshotReader& reader, const W
   if (moved > 0) {
     std::vector<std::string> edges = {std::to_string(last_reference), params[0],
                                       std::to_string(last_current), params[1]};
-    for (std::string& param : recommendations.CountedParams()) edges.push_back(std::move(param));
+    for (std::string& param : recommendations_.CountedParams()) edges.push_back(std::move(param));
     Result<std::vector<Row>> rows = reader.Query("drift_edges", EdgesSql(sql_), edges);
     if (!rows.ok()) return rows.status();
     Status applied = MoveAcrossEdges(rows.value(), windows);

@@ -47,12 +47,6 @@ std::vector<std::string> NewRows::Params() const {
   return {std::to_string(after), std::to_string(upto), ArrayLiteral(found_ids)};
 }
 
-std::vector<std::string> NewRows::CountedParams() const {
-  std::vector<std::string> params = {std::to_string(after)};
-  for (std::string& array : RangeParams(missing)) params.push_back(std::move(array));
-  return params;
-}
-
 std::string InRangesFilter(const std::string& column, int first) {
   const std::string firsts = "$" + std::to_string(first) + "::bigint[]";
   const std::string lasts = "$" + std::to_string(first + 1) + "::bigint[]";
@@ -118,7 +112,6 @@ Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& 
     return rows;
   }
   rows.after = ledger_.watermark();
-  rows.missing = pace_ ? MissingRanges(ledger_, sweep_) : ledger_.gaps();
   Result<std::vector<std::int64_t>> late =
       ReadVisibleIds(reader, spec_, name + "_late_ids", ledger_.gaps());
   if (!late.ok()) return late.status();
@@ -140,6 +133,14 @@ Result<NewRows> NewRowsTracker::Read(SnapshotReader& reader, const std::string& 
     rows.new_gaps = std::move(new_gaps).value();
   }
   return rows;
+}
+
+std::vector<std::string> NewRowsTracker::CountedParams() const {
+  std::vector<std::string> params = {std::to_string(ledger_.watermark())};
+  for (std::string& array : RangeParams(pace_ ? MissingRanges(ledger_, sweep_) : ledger_.gaps())) {
+    params.push_back(std::move(array));
+  }
+  return params;
 }
 
 std::int64_t NewRowsTracker::Commit(const NewRows& rows, SteadyTime now,

@@ -31,14 +31,9 @@ struct NewRows {
   std::vector<std::int64_t> swept_ids;  // the ids of sweep_batch visible now
   std::vector<IdRange> new_gaps;
   std::int64_t old_watermark = 0;  // for the log line of a table that went back
-  // The ranges at or below `after` not counted before this read (the ledger's gaps and the
-  // sweep's ranges, sorted): with `after`, what the earlier cycles counted.
-  std::vector<IdRange> missing;
 
   // The SQL parameters of NewRowsFilter: after, upto, found ids as an array literal.
   std::vector<std::string> Params() const;
-  // The SQL parameters of CountedFilter: after, then the missing ranges as InRangesFilter's.
-  std::vector<std::string> CountedParams() const;
 };
 
 // "(id > $a AND id <= $b) OR id = ANY($c)" for `column` (SQL text, or a SchemaSql placeholder
@@ -52,7 +47,7 @@ std::string InRangesFilter(const std::string& column, int first);
 std::vector<std::string> RangeParams(const std::vector<IdRange>& ranges);
 
 // The rows the earlier cycles counted: "`column` <= $first (after) and not in the missing ranges
-// $first + 1 / $first + 2", with NewRows::CountedParams().
+// $first + 1 / $first + 2", with NewRowsTracker::CountedParams().
 std::string CountedFilter(const std::string& column, int first);
 
 // The pace of the sweep, as the store collector's: a pass per `reconcile_interval` at
@@ -85,6 +80,10 @@ class NewRowsTracker {
   // Statement names start with `prefix` + the table's name: "_max_id", "_gaps", "_late_ids",
   // and "_sweep_ids" for the sweep's batch.
   Result<NewRows> Read(SnapshotReader& reader, const std::string& prefix) const;
+  // The SQL parameters of CountedFilter for what the earlier cycles counted: the watermark,
+  // then the ranges below it not counted (the ledger's gaps and the sweep's, sorted). Between
+  // Read() and Commit(), that is the state the read started from.
+  std::vector<std::string> CountedParams() const;
   // Returns the ids of a jump of the sequence that are not tracked as gaps (see
   // kMinTrackedGapIds); with the sweep they are swept instead.
   std::int64_t Commit(const NewRows& rows, SteadyTime now, Duration late_commit_window);

@@ -26,6 +26,7 @@
 namespace outcomes {
 namespace {
 
+using testing_support::MicrosAgo;
 using testing_support::PgSandbox;
 
 PgSandbox* sandbox = nullptr;
@@ -179,11 +180,6 @@ bool CollectAndCompare(CohortsCollector& collector, const CohortsConfig& config)
   if (!oracle) return false;
   EXPECT_EQ(Incremental(collector), *oracle);
   return true;
-}
-
-// The instant `ago` before now() in microseconds since the epoch, as drift's parameters.
-std::string MicrosAgo(const std::string& ago) {
-  return "(extract(epoch FROM now() - interval '" + ago + "') * 1000000)::bigint";
 }
 
 TEST_F(CohortsDriftIncrementalTest, CohortsEqualTheFullQueryUnderLateCommitsAndRestarts) {

@@ -73,4 +73,10 @@ class PgSandbox {
   std::string dsn_;
 };
 
+// SQL for the instant `ago` (an interval literal) before now(), in microseconds since the epoch:
+// how the drift collector passes its windows' edges.
+inline std::string MicrosAgo(const std::string& ago) {
+  return "(extract(epoch FROM now() - interval '" + ago + "') * 1000000)::bigint";
+}
+
 }  // namespace outcomes::testing_support

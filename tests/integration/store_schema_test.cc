@@ -23,6 +23,7 @@
 namespace outcomes {
 namespace {
 
+using testing_support::MicrosAgo;
 using testing_support::PgSandbox;
 using testing_support::Samples;
 using testing_support::SamplesOf;
@@ -264,11 +265,6 @@ void AddRows(int count) {
   InsertReferenceRows(txn, count, 48);
   CopyNewRows(txn);
   txn.commit();
-}
-
-// The instant `ago` before now() in microseconds since the epoch, as drift's parameters.
-std::string MicrosAgo(const std::string& ago) {
-  return "(extract(epoch FROM now() - interval '" + ago + "') * 1000000)::bigint";
 }
 
 TEST_F(StoreSchemaTest, StoreCollectorExportsTheReferenceCounters) {
