@@ -10,7 +10,7 @@ std::vector<IdRange> StartupRanges(std::int64_t top) {
   std::vector<IdRange> ranges;
   if (top < 1) return ranges;
   const auto count = std::clamp<std::int64_t>(top / kStartupRangeIds, 1,
-                                              static_cast<std::int64_t>(kStartupSessions));
+                                              static_cast<std::int64_t>(kStartupRangesPerTable));
   const std::int64_t width = (top + count - 1) / count;
   for (std::int64_t first = 1; first <= top; first += width) {
     // The first range also takes any ids below 1, which no sequence hands out.

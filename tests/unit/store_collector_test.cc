@@ -77,11 +77,12 @@ TEST(StartupRangesTest, NoRangeIsNarrowerThanTheMinimumUnlessTheTableIs) {
   EXPECT_TRUE(StartupRanges(0).empty());
 }
 
-// A large table is split into one range per session, of equal width, covering every id once.
-TEST(StartupRangesTest, ALargeTableGetsOneEqualRangePerSession) {
+// A large table is split into at most kStartupRangesPerTable ranges, of equal width, covering
+// every id once: each more range would read all of recommendations once more.
+TEST(StartupRangesTest, ALargeTableGetsTheMostRangesOfEqualWidth) {
   const std::int64_t top = 10 * kStartupRangeIds + 7;
   const std::vector<IdRange> ranges = StartupRanges(top);
-  ASSERT_EQ(ranges.size(), kStartupSessions);
+  ASSERT_EQ(ranges.size(), kStartupRangesPerTable);
   EXPECT_LE(ranges[0].first, 1);
   for (std::size_t i = 1; i < ranges.size(); ++i) {
     EXPECT_EQ(ranges[i].first, ranges[i - 1].last + 1);
