@@ -141,8 +141,29 @@ std::string CohortsCollector::OracleSql(const SchemaSql& sql) {
 
 std::string CohortsCollector::BaselineSql(const SchemaSql& sql) { return sql.Render(kBaselineSql); }
 
+// CohortAggregate's counts over the kEdgesFilter minutes, with each recommendation's decisive
+// events folded into bit flags as in kBaselineSql: one probe per recommendation into the partial
+// index outcome_events_decided_idx, index-only, so no event row is fetched. A recommendation
+// with no decisive event (none, or PENDING only) is pending, as in CohortAggregate.
 std::string CohortsCollector::EdgesSql(const SchemaSql& sql) {
-  return sql.Render(CohortAggregate(kEdgesFilter));
+  return sql.Render(std::string(R"SQL(
+SELECT r.{recommendations.model_version}, count(*),
+       count(*) FILTER (WHERE d.flags & 1 <> 0), count(*) FILTER (WHERE d.flags & 2 <> 0),
+       count(*) FILTER (WHERE d.flags & 4 <> 0), count(*) FILTER (WHERE d.flags & 8 <> 0),
+       count(*) FILTER (WHERE d.flags IS NULL)
+FROM {recommendations} r
+CROSS JOIN LATERAL (
+  SELECT bit_or(CASE e.{outcome_events.status} WHEN {status:ACCEPTED} THEN 1
+                WHEN {status:REJECTED} THEN 2 WHEN {status:PURCHASED} THEN 4
+                WHEN {status:RETURNED} THEN 8 ELSE 0 END) AS flags
+  FROM {outcome_events} e
+  WHERE e.{outcome_events.recommendation_id} = r.{recommendations.id}
+    AND e.{outcome_events.status} <> {status:PENDING}
+) d
+WHERE )SQL") + kEdgesFilter +
+                    R"SQL(
+GROUP BY 1 ORDER BY 1
+)SQL");
 }
 
 std::string CohortsCollector::FirstSeenSql(const SchemaSql& sql) {
