@@ -11,15 +11,13 @@ namespace outcomes {
 namespace {
 
 using ab_rows::IdArray;
-using ab_rows::ParseBool;
 using ab_rows::ParseCount;
 using ab_rows::ParseSums;
-using ab_rows::TestArrays;
 using ab_rows::TextArray;
 
-// Column counts of the statements' rows.
-constexpr std::size_t kFullWindowColumns = 14;
-constexpr std::size_t kCustomersColumns = 6;
+// The columns of ab_tests_baseline's rows: the full window's 14, customer, highest
+// recommendation id, GROUPING.
+constexpr std::size_t kBaselineColumns = 17;
 
 // The tables the aggregates read, in the store's names, for the watermark statements of
 // incremental.h; statement names keep the reference names.
@@ -81,77 +79,71 @@ Result<std::vector<std::int64_t>> ReadLateIds(SnapshotReader& reader, const Tabl
   return ids;
 }
 
-// The exact full-window sums per test of `tests` (zero for a test without customers).
-Result<std::map<std::string, AbTestSums>> ReadFullWindow(SnapshotReader& reader,
-                                                         const std::vector<AbTestDefinition>& tests,
-                                                         bool has_split_column,
-                                                         const std::string& retention, bool only,
-                                                         const SchemaSql& sql) {
+// Whole tests counted from scratch: their exact sums, and their customers, the most recently
+// active first, at most the capacity; `complete` false when there were more.
+struct WholeTests {
   std::map<std::string, AbTestSums> sums;
-  std::vector<std::string> names;
-  for (const AbTestDefinition& test : tests) {
-    sums[test.test] = AbTestSums{test.variant_a, test.variant_b, {}, {}};
-    names.push_back(test.test);
-  }
-  std::vector<std::string> params = {retention};
-  if (only) params.push_back(TextArray(names));
-  Result<std::vector<Row>> rows = reader.Query(
-      "ab_tests_arms", ab_sql::FullWindow(has_split_column, /*exact=*/true, only, sql), params);
-  if (!rows.ok()) return rows.status();
-  for (const Row& row : rows.value()) {
-    if (row.size() != kFullWindowColumns) {
-      return Status::Error("ab_tests_arms: unexpected column count");
-    }
-    const auto test = sums.find(row[0].value_or(""));
-    // A test listed now but not by the earlier read of ab_tests cannot happen in one snapshot;
-    // skipped rather than trusted half-way.
-    if (test == sums.end() || row[2].value_or("") != test->second.variant_a ||
-        row[3].value_or("") != test->second.variant_b) {
-      continue;
-    }
-    Result<AbSums> arm = ParseSums(row, 5, "ab_tests_arms");
-    if (!arm.ok()) return arm.status();
-    (row[1].value_or("") == test->second.variant_a ? test->second.a : test->second.b) = arm.value();
-  }
-  return sums;
-}
-
-// The customers of `tests` as the store holds them, the most recent first, at most
-// `capacity`; `complete` false when there were more.
-struct Backfill {
   std::vector<std::pair<AbCustomerKey, AbCustomer>> customers;
   bool complete = true;
 };
 
-Result<Backfill> ReadCustomers(SnapshotReader& reader,
-                               const std::map<std::string, AbTestSums>& tests,
-                               std::int64_t capacity, const SchemaSql& sql) {
-  Backfill backfill;
-  if (tests.empty()) return backfill;
-  std::vector<std::string> params = TestArrays(tests);
-  params.push_back(std::to_string(capacity + 1));
+// Adds one row of ab_tests_baseline to `whole`: an arm's sums, or a customer's state.
+Status AddBaselineRow(const Row& row, std::int64_t capacity, WholeTests& whole) {
+  if (row.size() != kBaselineColumns) {
+    return Status::Error("ab_tests_baseline: unexpected column count");
+  }
+  const auto test = whole.sums.find(row[0].value_or(""));
+  // A test listed now but not by the earlier read of ab_tests cannot happen in one snapshot;
+  // skipped rather than trusted half-way.
+  if (test == whole.sums.end() || row[2].value_or("") != test->second.variant_a ||
+      row[3].value_or("") != test->second.variant_b) {
+    return Status::Ok();
+  }
+  Result<AbSums> sums = ParseSums(row, 5, "ab_tests_baseline");
+  if (!sums.ok()) return sums.status();
+  const bool is_a = row[1].value_or("") == test->second.variant_a;
+  if (row[16].value_or("") == "1") {
+    (is_a ? test->second.a : test->second.b) = sums.value();
+    return Status::Ok();
+  }
+  if (static_cast<std::int64_t>(whole.customers.size()) == capacity) {
+    whole.complete = false;
+    return Status::Ok();
+  }
+  Result<std::int64_t> last = ParseCount(row[15], "ab_tests_baseline");
+  if (!last.ok()) return last.status();
+  whole.customers.emplace_back(
+      AbCustomerKey{test->first, row[1].value_or(""), row[14].value_or("")},
+      AbCustomer{static_cast<std::int64_t>(sums.value().revenue_cents), last.value(),
+                 sums.value().converted_customers > 0});
+  return Status::Ok();
+}
+
+// The exact sums and the customers of `tests` (zero for a test without customers), in one
+// statement. With `only`, the statement reads just these tests.
+Result<WholeTests> ReadWholeTests(SnapshotReader& reader,
+                                  const std::vector<AbTestDefinition>& tests, bool has_split_column,
+                                  const std::string& retention, bool only, std::int64_t capacity,
+                                  const SchemaSql& sql) {
+  WholeTests whole;
+  std::vector<std::string> names;
+  for (const AbTestDefinition& test : tests) {
+    whole.sums[test.test] = AbTestSums{test.variant_a, test.variant_b, {}, {}};
+    names.push_back(test.test);
+  }
+  if (tests.empty()) return whole;
+  std::vector<std::string> params = {retention};
+  if (only) params.push_back(TextArray(names));
+  // Every arm's row, and one customer more than kept to know whether they all were.
+  params.push_back(std::to_string(2 * static_cast<std::int64_t>(tests.size()) + capacity + 1));
   Result<std::vector<Row>> rows =
-      reader.Query("ab_tests_customers", ab_sql::Customers(sql), params);
+      reader.Query("ab_tests_baseline", ab_sql::Baseline(has_split_column, only, sql), params);
   if (!rows.ok()) return rows.status();
   for (const Row& row : rows.value()) {
-    if (row.size() != kCustomersColumns) {
-      return Status::Error("ab_tests_customers: unexpected column count");
-    }
-    if (static_cast<std::int64_t>(backfill.customers.size()) == capacity) {
-      backfill.complete = false;
-      break;
-    }
-    Result<bool> converted = ParseBool(row[3], "ab_tests_customers");
-    Result<std::int64_t> revenue = ParseCount(row[4], "ab_tests_customers");
-    Result<std::int64_t> last = ParseCount(row[5], "ab_tests_customers");
-    for (const Status& status : {converted.status(), revenue.status(), last.status()}) {
-      if (!status.ok()) return status;
-    }
-    backfill.customers.emplace_back(
-        AbCustomerKey{row[0].value_or(""), row[1].value_or(""), row[2].value_or("")},
-        AbCustomer{revenue.value(), last.value(), converted.value()});
+    Status status = AddBaselineRow(row, capacity, whole);
+    if (!status.ok()) return status;
   }
-  return backfill;
+  return whole;
 }
 
 }  // namespace
@@ -190,16 +182,14 @@ Status AbAggregates::Initialize(SnapshotReader& reader, const std::vector<AbTest
     // Counted in this snapshot: only what the ledger does not track (jumps) is swept.
     sweeps[ledgers.size() - 1].Add(ledgers.back().TakeReleasedGaps());
   }
-  Result<std::map<std::string, AbTestSums>> sums =
-      ReadFullWindow(reader, tests, has_split_column, retention, /*only=*/false, sql_);
-  if (!sums.ok()) return sums.status();
-  Result<Backfill> backfill = ReadCustomers(reader, sums.value(), customers_.capacity(), sql_);
-  if (!backfill.ok()) return backfill.status();
+  Result<WholeTests> whole = ReadWholeTests(reader, tests, has_split_column, retention,
+                                            /*only=*/false, customers_.capacity(), sql_);
+  if (!whole.ok()) return whole.status();
   ledgers_ = std::move(ledgers);
   sweeps_ = std::move(sweeps);
-  tests_ = std::move(sums).value();
-  customers_.Clear(backfill.value().complete);
-  for (const auto& [key, customer] : backfill.value().customers) customers_.Put(key, customer);
+  tests_ = std::move(whole.value().sums);
+  customers_.Clear(whole.value().complete);
+  for (const auto& [key, customer] : whole.value().customers) customers_.Put(key, customer);
   initialized_ = true;
   return Status::Ok();
 }
@@ -277,16 +267,12 @@ Result<AbAdvance> AbAggregates::Advance(SnapshotReader& reader,
   if (!status.ok()) return status;
   // Tests new to the list (registered after their first recommendations) are counted whole,
   // with their customers.
-  std::map<std::string, AbTestSums> rebuilt;
-  if (!added.empty()) {
-    Result<std::map<std::string, AbTestSums>> sums =
-        ReadFullWindow(reader, added, has_split_column, retention, /*only=*/true, sql_);
-    if (!sums.ok()) return sums.status();
-    for (const auto& [test, test_sums] : sums.value()) next.tests[test] = rebuilt[test] = test_sums;
-  }
-  Result<Backfill> backfill = ReadCustomers(reader, rebuilt, customers_.capacity(), sql_);
-  if (!backfill.ok()) return backfill.status();
-  Commit(std::move(next), rebuilt, backfill.value().customers, backfill.value().complete);
+  Result<WholeTests> whole = ReadWholeTests(reader, added, has_split_column, retention,
+                                            /*only=*/true, customers_.capacity(), sql_);
+  if (!whole.ok()) return whole.status();
+  const std::map<std::string, AbTestSums>& rebuilt = whole.value().sums;
+  for (const auto& [test, test_sums] : rebuilt) next.tests[test] = test_sums;
+  Commit(std::move(next), rebuilt, whole.value().customers, whole.value().complete);
   report.customers_evicted = customers_.Evict();
   return report;
 }

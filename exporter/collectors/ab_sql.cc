@@ -6,26 +6,24 @@ namespace outcomes::ab_sql {
 namespace {
 
 // The full-window statement, the definition of the A/B values (it was the collector's only
-// statement before the aggregates were kept incrementally). One row per (test, variant) with
-// the per-customer sums; only the two variants of each test. Only PURCHASED and RETURNED
-// events change a value (a recommendation without them gets no outcomes row, as one with only
-// other events had), so only they are read, by the partial index of deploy/sql/schema.sql.
-// The recommendations of the listed tests' two variants, after the `tests` CTE ("{recs}" in
-// both whole-test statements below).
-constexpr const char* kRecsCte = R"SQL(), recs AS (
-  SELECT r.{recommendations.id} AS id, r.{recommendations.ab_test_id} AS ab_test_id,
-         r.{recommendations.variant} AS variant, r.{recommendations.customer_id} AS customer_id
-  FROM {recommendations} r JOIN tests t ON t.test_id = r.{recommendations.ab_test_id}
-  WHERE r.{recommendations.variant} IN (t.variant_a, t.variant_b)
-)SQL";
-
-constexpr const char* kFullWindowSql = R"SQL(
+// statement before the aggregates were kept incrementally), up to the per-customer sums
+// ("customers"); {select} is the rest of the final SELECT, which makes it either the full
+// window (one row per (test, variant)) or the baseline. Only the two variants of each test.
+// Only PURCHASED and RETURNED events change a value (a recommendation without them gets no
+// outcomes row, as one with only other events had), so only they are read, by the partial
+// index of deploy/sql/schema.sql.
+constexpr const char* kWholeTestsSql = R"SQL(
 WITH tests AS (
   SELECT {ab_tests.test_id} AS test_id, {ab_tests.variant_a} AS variant_a,
          {ab_tests.variant_b} AS variant_b, {share}::float8 AS traffic_share_b FROM {ab_tests}
   WHERE ({ab_tests.status} = {ab_test_status:RUNNING} OR {ab_tests.ends_at} IS NULL
          OR {ab_tests.ends_at} >= now() - $1::interval){only}
-{recs}), outcomes AS (
+), recs AS (
+  SELECT r.{recommendations.id} AS id, r.{recommendations.ab_test_id} AS ab_test_id,
+         r.{recommendations.variant} AS variant, r.{recommendations.customer_id} AS customer_id
+  FROM {recommendations} r JOIN tests t ON t.test_id = r.{recommendations.ab_test_id}
+  WHERE r.{recommendations.variant} IN (t.variant_a, t.variant_b)
+), outcomes AS (
   SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
          bool_or(e.{outcome_events.status} = {status:PURCHASED}) AS purchased,
          bool_or(e.{outcome_events.status} = {status:RETURNED}) AS returned,
@@ -48,7 +46,8 @@ WITH tests AS (
          bool_or(coalesce(o.purchased, false)) AS converted,
          coalesce(sum(o.revenue), 0) AS revenue,
          coalesce(sum(s.score_sum), 0) AS score_sum,
-         coalesce(sum(s.score_count), 0) AS score_count
+         coalesce(sum(s.score_count), 0) AS score_count,
+         max(recs.id) AS last_id
   FROM recs
   LEFT JOIN outcomes o ON o.recommendation_id = recs.id
   LEFT JOIN satisfaction s ON s.recommendation_id = recs.id
@@ -57,11 +56,25 @@ WITH tests AS (
 SELECT c.ab_test_id, c.variant, t.variant_a, t.variant_b, t.traffic_share_b,
        count(*), sum(c.recommendations), count(*) FILTER (WHERE c.converted),
        sum(c.purchases), sum(c.returns), {revenue},
-       sum(c.score_sum), sum(c.score_count), {squares}
+       sum(c.score_sum), sum(c.score_count), {squares}{select}
+)SQL";
+
+constexpr const char* kArmsGrouping = R"SQL(
 FROM customers c JOIN tests t ON t.test_id = c.ab_test_id
 GROUP BY 1, 2, 3, 4, 5
-ORDER BY 1, 2
-)SQL";
+ORDER BY 1, 2)SQL";
+
+// The arms' rows, then one row per customer with the same sums over that customer alone, its
+// id and its highest recommendation id, the most recently active first: one read of the tests
+// gives both the sums and the customers' state. GROUPING() tells the rows apart.
+constexpr const char* kBaselineGrouping = R"SQL(,
+       c.customer_id, max(c.last_id), GROUPING(c.customer_id)
+FROM customers c JOIN tests t ON t.test_id = c.ab_test_id
+GROUP BY GROUPING SETS (
+  (c.ab_test_id, c.variant, t.variant_a, t.variant_b, t.traffic_share_b),
+  (c.ab_test_id, c.variant, t.variant_a, t.variant_b, t.traffic_share_b, c.customer_id))
+ORDER BY GROUPING(c.customer_id) DESC, max(c.last_id) DESC
+LIMIT {limit}::bigint)SQL";
 
 // One row per recommendation touched by the rows past the watermarks: what its new events and
 // feedback add, found by primary key, and its test, variant and customer by primary key.
@@ -170,33 +183,21 @@ LEFT JOIN LATERAL (
 GROUP BY 1, 2, 3
 )SQL";
 
-// The per-customer state of whole tests, as the full-window statement defines it (converted:
-// at least one PURCHASED; revenue: PURCHASED minus RETURNED), the most recently active
-// customers first so that a cap keeps those most likely to come back.
-constexpr const char* kCustomersSql = R"SQL(
-WITH tests AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(test_id, variant_a, variant_b)
-{recs}), outcomes AS (
-  SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
-         bool_or(e.{outcome_events.status} = {status:PURCHASED}) AS purchased,
-         sum(CASE WHEN e.{outcome_events.status} = {status:PURCHASED} THEN e.{outcome_events.revenue}
-                  ELSE -e.{outcome_events.revenue} END) AS revenue
-  FROM {outcome_events} e JOIN recs ON recs.id = e.{outcome_events.recommendation_id}
-  WHERE e.{outcome_events.status} IN ({status:PURCHASED}, {status:RETURNED})
-  GROUP BY 1
-)
-SELECT recs.ab_test_id, recs.variant, recs.customer_id,
-       coalesce(bool_or(o.purchased), false),
-       (coalesce(sum(o.revenue), 0) * 100)::bigint, max(recs.id)
-FROM recs LEFT JOIN outcomes o ON o.recommendation_id = recs.id
-GROUP BY 1, 2, 3
-ORDER BY 6 DESC
-LIMIT $4::bigint
-)SQL";
-
 std::string Replace(std::string text, const std::string& placeholder, const std::string& value) {
   text.replace(text.find(placeholder), placeholder.size(), value);
   return text;
+}
+
+std::string WholeTests(bool has_split_column, bool exact, bool only, const std::string& select) {
+  std::string sql =
+      Replace(kWholeTestsSql, "{share}", has_split_column ? "{ab_tests.traffic_share_b}" : "NULL");
+  sql = Replace(sql, "{only}", only ? " AND {ab_tests.test_id} = ANY($2::text[])" : "");
+  sql = Replace(sql, "{revenue}",
+                exact ? "(sum(c.revenue) * 100)::numeric(40, 0)" : "sum(c.revenue)::float8");
+  sql = Replace(sql, "{squares}",
+                exact ? "(sum(c.revenue * c.revenue) * 10000)::numeric(40, 0)"
+                      : "sum(c.revenue * c.revenue)::float8");
+  return Replace(sql, "{select}", select);
 }
 
 }  // namespace
@@ -211,14 +212,12 @@ std::string Tests(bool has_split_column, const SchemaSql& sql) {
 }
 
 std::string FullWindow(bool has_split_column, bool exact, bool only, const SchemaSql& schema) {
-  std::string sql = Replace(Replace(kFullWindowSql, "{recs}", kRecsCte), "{share}",
-                            has_split_column ? "{ab_tests.traffic_share_b}" : "NULL");
-  sql = Replace(sql, "{only}", only ? " AND {ab_tests.test_id} = ANY($2::text[])" : "");
-  sql = Replace(sql, "{revenue}",
-                exact ? "(sum(c.revenue) * 100)::numeric(40, 0)" : "sum(c.revenue)::float8");
-  return schema.Render(Replace(sql, "{squares}",
-                               exact ? "(sum(c.revenue * c.revenue) * 10000)::numeric(40, 0)"
-                                     : "sum(c.revenue * c.revenue)::float8"));
+  return schema.Render(WholeTests(has_split_column, exact, only, kArmsGrouping));
+}
+
+std::string Baseline(bool has_split_column, bool only, const SchemaSql& schema) {
+  return schema.Render(WholeTests(has_split_column, /*exact=*/true, only,
+                                  Replace(kBaselineGrouping, "{limit}", only ? "$3" : "$2")));
 }
 
 namespace {
@@ -233,8 +232,5 @@ std::string WithMissingRanges(std::string sql, int first_param) {
 
 std::string Delta(const SchemaSql& sql) { return sql.Render(WithMissingRanges(kDeltaSql, 13)); }
 std::string History(const SchemaSql& sql) { return sql.Render(WithMissingRanges(kHistorySql, 8)); }
-std::string Customers(const SchemaSql& sql) {
-  return sql.Render(Replace(kCustomersSql, "{recs}", kRecsCte));
-}
 
 }  // namespace outcomes::ab_sql

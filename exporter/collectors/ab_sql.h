@@ -40,9 +40,14 @@ std::string Delta(const SchemaSql& sql = SchemaSql());
 // does not hold.
 std::string History(const SchemaSql& sql = SchemaSql());
 
-// The per-customer state of the tests in $1..$3 (test, variant_a, variant_b as text[]):
-// test, variant, customer, converted, revenue in cents, highest recommendation id; the most
-// recently active first, at most $4 rows. The start-up backfill.
-std::string Customers(const SchemaSql& sql = SchemaSql());
+// The count of whole tests from scratch, in one read: FullWindow's exact rows (GROUPING 1),
+// then one row per customer with the same columns over that customer alone (customers 1,
+// converted customers 0 or 1, revenue in cents...) and then customer, highest recommendation
+// id and GROUPING 0, the most recently active customers first. Three more columns on the arms'
+// rows: NULL, their highest recommendation id, 1. $1 the ended retention; with `only`, $2 a
+// text[] of the tests to read; last, the most rows to return (every arm's and as many
+// customers as wanted).
+std::string Baseline(bool has_split_column, bool only = false,
+                     const SchemaSql& schema = SchemaSql());
 
 }  // namespace outcomes::ab_sql

@@ -411,8 +411,7 @@ TEST_F(AbSweepTest, TheSweepCountsACommitPastTheWindowWithoutAFullWindowStatemen
                      "purchases=1 returns=0 revenue_cents=5000 revenue_squares_cents=25000000"),
             std::string::npos)
       << log;
-  EXPECT_EQ(std::count(statements_.begin(), statements_.end(), "ab_tests_arms"), 1);
-  EXPECT_EQ(std::count(statements_.begin(), statements_.end(), "ab_tests_customers"), 1);
+  EXPECT_EQ(std::count(statements_.begin(), statements_.end(), "ab_tests_baseline"), 1);
   // Once found, nothing is left to sweep.
   EXPECT_EQ(
       std::count(statements_.begin(), statements_.end(), "ab_tests_recommendations_sweep_ids"), 1);
@@ -437,7 +436,7 @@ TEST_F(AbSweepTest, NewRowsTouchingACommitTheSweepHasNotReachedAreCountedExactly
   }
   now_ += std::chrono::minutes(1);
   CycleAndExpectOracle(*collector, "swept");
-  EXPECT_EQ(std::count(statements_.begin(), statements_.end(), "ab_tests_arms"), 1);
+  EXPECT_EQ(std::count(statements_.begin(), statements_.end(), "ab_tests_baseline"), 1);
 }
 
 // The start-up plan check EXPLAINs the steady-state statements (delta, history, the sweep's id

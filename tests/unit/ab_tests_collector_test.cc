@@ -1,5 +1,5 @@
 // The A/B test collector ("ab_tests") against the fake store: per-variant and per-test
-// families from the first full count (ab_tests_arms), NULL and empty results, the store down,
+// families from the first full count (ab_tests_baseline), NULL and empty results, the store down,
 // a cycle cancelled in its delta statement, the reconciliation sweep of ids missing past
 // store.late_commit_window.
 #include <gtest/gtest.h>
@@ -19,9 +19,9 @@ constexpr const char* kRecommendationsTop = "6000";
 constexpr const char* kEventsTop = "250";
 constexpr const char* kFeedbackTop = "20";
 
-// One row of ab_tests_arms, the exact full-window count: test, variant, variant_a, variant_b,
-// traffic_share_b, customers, recommendations, converted customers, purchases, returns, revenue
-// in cents, satisfaction sum and count, sum of squared revenue per customer in cents².
+// One arm row of ab_tests_baseline, the exact full-window count: test, variant, variant_a,
+// variant_b, traffic_share_b, customers, recommendations, converted customers, purchases, returns,
+// revenue in cents, satisfaction sum and count, sum of squared revenue per customer in cents².
 Row Arm(const std::string& variant, const std::string& customers, const std::string& converted,
         const std::string& revenue_cents, std::optional<std::string> share = "0.5") {
   return {"homepage",    variant, "control", "treatment", std::move(share),
@@ -59,8 +59,18 @@ class AbTestsCollectorTest : public ::testing::Test {
     SetTop("recommendations", kRecommendationsTop);
     SetTop("outcome_events", kEventsTop);
     SetTop("feedback", kFeedbackTop);
-    store_->SetRows("ab_tests_arms", std::move(arms));
-    store_->SetRows("ab_tests_customers", {});
+    store_->SetRows("ab_tests_baseline", BaselineRows(std::move(arms)));
+  }
+
+  // The arms' rows as ab_tests_baseline gives them, without customers: after the full window's
+  // columns, no customer, the highest recommendation id, GROUPING 1.
+  static std::vector<Row> BaselineRows(std::vector<Row> arms) {
+    for (Row& arm : arms) {
+      arm.push_back(std::nullopt);
+      arm.push_back(kRecommendationsTop);
+      arm.push_back("1");
+    }
+    return arms;
   }
 
   void SetTop(const std::string& table, const std::string& top) {
@@ -174,8 +184,7 @@ TEST_F(AbSweepTest, NoFullWindowStatementAfterTheFirstCountWhileNoTestChanges) {
     clock_.Advance(std::chrono::minutes(1));
     ASSERT_TRUE(sweeping_.Collect().status.ok());
   }
-  EXPECT_TRUE(store_->statements("ab_tests_arms").empty());
-  EXPECT_TRUE(store_->statements("ab_tests_customers").empty());
+  EXPECT_TRUE(store_->statements("ab_tests_baseline").empty());
   EXPECT_EQ(store_->statements("ab_tests_delta").size(), 12u);
 }
 
@@ -211,7 +220,7 @@ TEST_F(AbTestsCollectorTest, MatchesTheGoldenExposition) {
 }
 
 TEST_F(AbTestsCollectorTest, ReadsTheSplitColumnOnlyWhenTheStoreHasIt) {
-  ScriptFirstCycle({}, "1");
+  ScriptFirstCycle({Arm("control", "10", "1", "0"), Arm("treatment", "10", "1", "0")}, "1");
   ASSERT_TRUE(collector_.Collect().status.ok());
   ScriptFirstCycle({}, "0");
   ASSERT_TRUE(collector_.Collect().status.ok());
@@ -221,10 +230,11 @@ TEST_F(AbTestsCollectorTest, ReadsTheSplitColumnOnlyWhenTheStoreHasIt) {
   EXPECT_NE(lists[1].sql.find("NULL::float8"), std::string::npos);
   // ended_retention, 7d by default, as an interval parameter.
   EXPECT_EQ(lists[0].params, std::vector<std::string>{"604800 seconds"});
-  const auto arms = store_->statements("ab_tests_arms");
-  ASSERT_EQ(arms.size(), 1u);  // the first full count; the second cycle only advances
-  EXPECT_NE(arms[0].sql.find("\"traffic_share_b\"::float8"), std::string::npos);
-  EXPECT_EQ(arms[0].params, std::vector<std::string>{"604800 seconds"});
+  const auto baselines = store_->statements("ab_tests_baseline");
+  ASSERT_EQ(baselines.size(), 1u);  // the first full count; the second cycle only advances
+  EXPECT_NE(baselines[0].sql.find("\"traffic_share_b\"::float8"), std::string::npos);
+  // ended_retention; the most rows: both arms' and one customer more than are kept (1,000,000).
+  EXPECT_EQ(baselines[0].params, (std::vector<std::string>{"604800 seconds", "1000003"}));
 }
 
 TEST_F(AbTestsCollectorTest, NullShareMeansFiftyFiftyAndNullSumsAreZero) {
@@ -260,7 +270,7 @@ TEST_F(AbTestsCollectorTest, AListedTestWithoutCustomersIsNotExported) {
 TEST_F(AbTestsCollectorTest, AShortRowFailsTheCycle) {
   ScriptFirstCycle({{"homepage", "control"}});
   EXPECT_EQ(collector_.Collect().status.message(),
-            "outcomes store: ab_tests_arms: unexpected column count");
+            "outcomes store: ab_tests_baseline: unexpected column count");
 }
 
 TEST_F(AbTestsCollectorTest, StoreDownFailsTheCycleAndKeepsTheLastResults) {
@@ -294,9 +304,66 @@ TEST_F(AbTestsCollectorTest, ACancelledCycleFailsKeepsTheLastResultsAndTheNextCo
   ASSERT_EQ(deltas.size(), 2u);
   EXPECT_EQ(deltas[1].params[3], kRecommendationsTop);
   EXPECT_EQ(deltas[1].params[4], "6001");
-  EXPECT_EQ(store_->statements("ab_tests_arms").size(), 1u);  // no full count again
+  EXPECT_EQ(store_->statements("ab_tests_baseline").size(), 1u);  // no full count again
   // The customers held after the first count are all of them: a new one needs no read-back.
   EXPECT_TRUE(store_->statements("ab_tests_history").empty());
+}
+
+// A customer row of ab_tests_baseline: the sums over that customer alone, its id, its highest
+// recommendation id, GROUPING 0.
+Row BaselineCustomer(const std::string& variant, const std::string& customer,
+                     const std::string& last_id) {
+  return {"homepage", variant, "control", "treatment", "0.5",     "1",      "3",     "1", "1",
+          "0",        "2500",  "0",       "0",         "6250000", customer, last_id, "0"};
+}
+
+// The baseline's customers are the state the delta starts from: a new recommendation of a
+// customer it listed adds no customer.
+TEST_F(AbTestsCollectorTest, TheBaselinesCustomersAreTheStateTheDeltaStartsFrom) {
+  const std::vector<Row> arms = {Arm("control", "1000", "100", "0"),
+                                 Arm("treatment", "1000", "150", "0")};
+  ScriptFirstCycle(arms);
+  std::vector<Row> rows = BaselineRows(arms);
+  rows.push_back(BaselineCustomer("control", "c-known", "5999"));
+  store_->SetRows("ab_tests_baseline", rows);
+  ASSERT_TRUE(collector_.Collect().status.ok());
+  SetTop("recommendations", "6001");
+  store_->SetRows("ab_tests_delta", {NewRecommendation("control", "c-known")});
+  const CollectOutput next = collector_.Collect();
+  ASSERT_TRUE(next.status.ok()) << next.status.message();
+  const Labels control = {{"ab_test", "homepage"}, {"variant", "control"}};
+  EXPECT_EQ(Sample(next.families, "outcomes_ab_customers", control), 1000);
+  EXPECT_EQ(Sample(next.families, "outcomes_ab_recommendations", control), 3001);
+  EXPECT_TRUE(store_->statements("ab_tests_history").empty());
+}
+
+// More customers than analytics.ab_tests.max_tracked_customers: the first ones are kept, and a
+// customer the state does not hold is read back from the store before the delta counts it.
+TEST_F(AbTestsCollectorTest, PastTheCustomerCapTheBaselineKeepsTheMostRecentCustomers) {
+  AbTestsConfig config;
+  config.max_tracked_customers = 1;
+  AbTestsCollector capped{StoreConfig{}, config, Deps()};
+  const std::vector<Row> arms = {Arm("control", "1000", "100", "0"),
+                                 Arm("treatment", "1000", "150", "0")};
+  ScriptFirstCycle(arms);
+  std::vector<Row> rows = BaselineRows(arms);
+  rows.push_back(BaselineCustomer("control", "c-recent", "5999"));
+  rows.push_back(BaselineCustomer("control", "c-older", "5001"));
+  store_->SetRows("ab_tests_baseline", rows);
+  ASSERT_TRUE(capped.Collect().status.ok());
+  // Both arms' rows and one customer more than kept.
+  EXPECT_EQ(store_->statements("ab_tests_baseline").at(0).params.back(), "4");
+  SetTop("recommendations", "6001");
+  store_->SetRows("ab_tests_delta", {NewRecommendation("control", "c-recent")});
+  ASSERT_TRUE(capped.Collect().status.ok());
+  EXPECT_TRUE(store_->statements("ab_tests_history").empty());
+  SetTop("recommendations", "6002");
+  store_->SetRows("ab_tests_delta", {NewRecommendation("control", "c-older", "6002")});
+  store_->SetRows("ab_tests_history", {});
+  ASSERT_TRUE(capped.Collect().status.ok());
+  const auto history = store_->statements("ab_tests_history");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].params[2], "{\"c-older\"}");
 }
 
 }  // namespace
