@@ -148,7 +148,7 @@ std::vector<double> TimeFullWindow(pqxx::connection& connection) {
   for (int i = 0; i < 3; ++i) {
     pqxx::work txn(connection);
     const auto started = Clock::now();
-    txn.exec_params(outcomes::ab_sql::FullWindow(true, /*exact=*/false), "604800 seconds");
+    txn.exec_params(outcomes::ab_sql::FullWindow(true), "604800 seconds");
     seconds.push_back(Seconds(started));
   }
   return seconds;

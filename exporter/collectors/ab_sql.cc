@@ -211,8 +211,9 @@ std::string Tests(bool has_split_column, const SchemaSql& sql) {
       "OR {ab_tests.ends_at} >= now() - $1::interval ORDER BY 1");
 }
 
-std::string FullWindow(bool has_split_column, bool exact, bool only, const SchemaSql& schema) {
-  return schema.Render(WholeTests(has_split_column, exact, only, kArmsGrouping));
+std::string FullWindow(bool has_split_column, const SchemaSql& schema) {
+  return schema.Render(
+      WholeTests(has_split_column, /*exact=*/false, /*only=*/false, kArmsGrouping));
 }
 
 std::string Baseline(bool has_split_column, bool only, const SchemaSql& schema) {

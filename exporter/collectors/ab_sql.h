@@ -14,12 +14,11 @@ namespace outcomes::ab_sql {
 // ab_tests has traffic_share_b.
 std::string Tests(bool has_split_column, const SchemaSql& sql = SchemaSql());
 
-// The full-window aggregate per (test, variant), the definition of every A/B value. With
-// `exact`, revenue and squares come as integer cents and cents² (reconciliation); without, as
-// float8 (the historical statement, the tests' oracle). $1 the ended retention; with `only`,
-// $2 a text[] of the tests to read.
-std::string FullWindow(bool has_split_column, bool exact, bool only = false,
-                       const SchemaSql& schema = SchemaSql());
+// The full-window aggregate per (test, variant), the definition of every A/B value: revenue
+// and squares as float8, as the historical statement had them. The tests' oracle and the
+// benchmark's reference; the collector reads it only through Baseline(). $1 the ended
+// retention.
+std::string FullWindow(bool has_split_column, const SchemaSql& schema = SchemaSql());
 
 // The recommendations the rows past the watermarks touch (new recommendations, new
 // PURCHASED/RETURNED events, new SATISFACTION feedback), one row each: test, variant,

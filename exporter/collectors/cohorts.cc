@@ -33,37 +33,19 @@ GROUP BY 1 ORDER BY 1
 )SQL";
 }
 
-// Per (model_version, creation minute) from the minute $1 on, CohortAggregate's counts in one
-// merge of two ordered scans: the recommendations by primary key, and their decisive events
-// (every status but PENDING, which alone leaves a recommendation pending) folded into bit flags
-// per recommendation, by the partial index outcome_events_decided_idx (deploy/sql/schema.sql)
-// alone. The lowest id created from $1 on bounds both scans from below. This is the start-up
-// cost of the collector, so it is written for the plan.
-constexpr const char* kBaselineSql = R"SQL(
-WITH lowest AS MATERIALIZED (
-  SELECT coalesce(min({recommendations.id}), 0) AS id FROM {recommendations}
-  WHERE {recommendations.created_at} >= to_timestamp($1::bigint * 60)
-)
-SELECT r.{recommendations.model_version},
-       floor(extract(epoch FROM r.{recommendations.created_at}) / 60)::bigint, count(*),
+// A recommendation's decisive events `e` folded into bit flags: 1 accepted, 2 rejected,
+// 4 purchased, 8 returned (NOT_PURCHASED adds none). Read from outcome_events_decided_idx.
+constexpr const char* kEventFlags = R"SQL(
+       bit_or(CASE e.{outcome_events.status} WHEN {status:ACCEPTED} THEN 1
+                WHEN {status:REJECTED} THEN 2 WHEN {status:PURCHASED} THEN 4
+                WHEN {status:RETURNED} THEN 8 ELSE 0 END) AS flags)SQL";
+
+// CohortAggregate's accepted, rejected, purchased, returned and pending counts from the flags
+// `d.flags`: NULL for a recommendation without a decisive event, which is pending.
+constexpr const char* kFlagCounts = R"SQL(
        count(*) FILTER (WHERE d.flags & 1 <> 0), count(*) FILTER (WHERE d.flags & 2 <> 0),
        count(*) FILTER (WHERE d.flags & 4 <> 0), count(*) FILTER (WHERE d.flags & 8 <> 0),
-       count(*) FILTER (WHERE d.flags IS NULL)
-FROM {recommendations} r
-LEFT JOIN (
-  SELECT e.{outcome_events.recommendation_id} AS recommendation_id,
-         bit_or(CASE e.{outcome_events.status} WHEN {status:ACCEPTED} THEN 1
-                WHEN {status:REJECTED} THEN 2 WHEN {status:PURCHASED} THEN 4
-                WHEN {status:RETURNED} THEN 8 ELSE 0 END) AS flags
-  FROM {outcome_events} e
-  WHERE e.{outcome_events.status} <> {status:PENDING}
-    AND e.{outcome_events.recommendation_id} >= (SELECT id FROM lowest)
-  GROUP BY 1
-) d ON d.recommendation_id = r.{recommendations.id}
-WHERE r.{recommendations.created_at} >= to_timestamp($1::bigint * 60)
-  AND r.{recommendations.id} >= (SELECT id FROM lowest)
-GROUP BY 1, 2
-)SQL";
+       count(*) FILTER (WHERE d.flags IS NULL))SQL";
 
 // The unix minutes holding the cohort's start (now - lag - window) and end (now - lag).
 constexpr const char* kBoundsSql =
@@ -139,28 +121,53 @@ std::string CohortsCollector::OracleSql(const SchemaSql& sql) {
   return sql.Render(CohortAggregate(kOracleFilter));
 }
 
-std::string CohortsCollector::BaselineSql(const SchemaSql& sql) { return sql.Render(kBaselineSql); }
+// Per (model_version, creation minute) from the minute $1 on, CohortAggregate's counts in one
+// merge of two ordered scans: the recommendations by primary key, and their decisive events
+// (every status but PENDING, which alone leaves a recommendation pending) folded into bit flags
+// per recommendation, by the partial index outcome_events_decided_idx (deploy/sql/schema.sql)
+// alone. The lowest id created from $1 on bounds both scans from below. This is the start-up
+// cost of the collector, so it is written for the plan.
+std::string CohortsCollector::BaselineSql(const SchemaSql& sql) {
+  return sql.Render(std::string(R"SQL(
+WITH lowest AS MATERIALIZED (
+  SELECT coalesce(min({recommendations.id}), 0) AS id FROM {recommendations}
+  WHERE {recommendations.created_at} >= to_timestamp($1::bigint * 60)
+)
+SELECT r.{recommendations.model_version},
+       floor(extract(epoch FROM r.{recommendations.created_at}) / 60)::bigint, count(*),)SQL") +
+                    kFlagCounts + R"SQL(
+FROM {recommendations} r
+LEFT JOIN (
+  SELECT e.{outcome_events.recommendation_id} AS recommendation_id,)SQL" +
+                    kEventFlags + R"SQL(
+  FROM {outcome_events} e
+  WHERE e.{outcome_events.status} <> {status:PENDING}
+    AND e.{outcome_events.recommendation_id} >= (SELECT id FROM lowest)
+  GROUP BY 1
+) d ON d.recommendation_id = r.{recommendations.id}
+WHERE r.{recommendations.created_at} >= to_timestamp($1::bigint * 60)
+  AND r.{recommendations.id} >= (SELECT id FROM lowest)
+GROUP BY 1, 2
+)SQL");
+}
 
 // CohortAggregate's counts over the kEdgesFilter minutes, with each recommendation's decisive
-// events folded into bit flags as in kBaselineSql: one probe per recommendation into the partial
+// events folded into bit flags as in BaselineSql(): one probe per recommendation into the partial
 // index outcome_events_decided_idx, index-only, so no event row is fetched. A recommendation
 // with no decisive event (none, or PENDING only) is pending, as in CohortAggregate.
 std::string CohortsCollector::EdgesSql(const SchemaSql& sql) {
   return sql.Render(std::string(R"SQL(
-SELECT r.{recommendations.model_version}, count(*),
-       count(*) FILTER (WHERE d.flags & 1 <> 0), count(*) FILTER (WHERE d.flags & 2 <> 0),
-       count(*) FILTER (WHERE d.flags & 4 <> 0), count(*) FILTER (WHERE d.flags & 8 <> 0),
-       count(*) FILTER (WHERE d.flags IS NULL)
+SELECT r.{recommendations.model_version}, count(*),)SQL") +
+                    kFlagCounts + R"SQL(
 FROM {recommendations} r
 CROSS JOIN LATERAL (
-  SELECT bit_or(CASE e.{outcome_events.status} WHEN {status:ACCEPTED} THEN 1
-                WHEN {status:REJECTED} THEN 2 WHEN {status:PURCHASED} THEN 4
-                WHEN {status:RETURNED} THEN 8 ELSE 0 END) AS flags
+  SELECT)SQL" + kEventFlags +
+                    R"SQL(
   FROM {outcome_events} e
   WHERE e.{outcome_events.recommendation_id} = r.{recommendations.id}
     AND e.{outcome_events.status} <> {status:PENDING}
 ) d
-WHERE )SQL") + kEdgesFilter +
+WHERE )SQL" + kEdgesFilter +
                     R"SQL(
 GROUP BY 1 ORDER BY 1
 )SQL");

@@ -112,8 +112,8 @@ class AbIncrementalTest : public testing::Test {
     pqxx::nontransaction txn(connection);
     std::map<std::string, std::pair<AbArm, AbArm>> arms;
     std::map<std::string, double> shares;
-    for (const auto& row : txn.exec_params(ab_sql::FullWindow(true, /*exact=*/false),
-                                           std::string("604800 seconds"))) {
+    for (const auto& row :
+         txn.exec_params(ab_sql::FullWindow(true), std::string("604800 seconds"))) {
       const std::string test = row[0].c_str();
       AbArm arm;
       arm.variant = row[1].c_str();
