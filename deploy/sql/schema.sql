@@ -84,12 +84,18 @@ ALTER TABLE ab_tests ADD COLUMN IF NOT EXISTS traffic_share_b double precision
 
 -- Joining an event back to its recommendation (labels model_version, ab_test, variant)
 -- and walking one recommendation's life. PostgreSQL does not index foreign keys itself.
+-- The included columns are what the store collector's first count reads of each event: it
+-- joins the recommendations and their events in recommendation_id order from this index
+-- alone (an index-only merge join), which at 10M events takes about half the database time of
+-- hashing every recommendation, at the price of a larger index (about 0.85x the table
+-- instead of 0.25x). An older narrow index of this name is not replaced by IF NOT EXISTS:
+-- drop it first (DROP INDEX CONCURRENTLY, then run this file) to get the faster start.
 CREATE INDEX IF NOT EXISTS outcome_events_recommendation_id_idx
-    ON outcome_events (recommendation_id);
+    ON outcome_events (recommendation_id) INCLUDE (status, reason, revenue, occurred_at);
 
--- Same join for feedback (label model_version).
+-- Same join for feedback (label model_version), covering for the same reason.
 CREATE INDEX IF NOT EXISTS feedback_recommendation_id_idx
-    ON feedback (recommendation_id);
+    ON feedback (recommendation_id) INCLUDE (feedback_type, score);
 
 -- Per-model time windows: baselines, drift of the score distribution, new data since
 -- a model version was trained.

@@ -49,28 +49,40 @@ std::vector<TableSpec> StoreTables(const SchemaSql& sql) {
     return sql.Render(std::string(" JOIN {recommendations} r ON r.{recommendations.id} = ") +
                       alias + ".{" + table + ".recommendation_id}");
   };
+  const auto through_recommendation = [&sql](TableSpec out, const char* alias) {
+    out.referenced_table = "recommendations";
+    out.reference_column = std::string(alias) + "." + sql.Column(out.table, "recommendation_id");
+    out.referenced_id_column = "r." + sql.Column("recommendations", "id");
+    return out;
+  };
   return {
       spec("recommendations", "r",
            "SELECT " + arm + "count(*) FROM " + sql.Table("recommendations") +
                " r WHERE {filter} GROUP BY 1, 2, 3",
            3, {Merge::kSum}),
       // Revenue in cents keeps sums exact; occurred_at in ms gives the freshness gauge.
-      spec("outcome_events", "e",
-           "SELECT " + arm + sql.StatusLabel(sql.Render("e.{outcome_events.status}")) +
-               ", coalesce(" + sql.ReasonLabel(sql.Render("e.{outcome_events.reason}")) +
-               ", ''), count(*), " +
-               sql.Render("coalesce(sum(round(e.{outcome_events.revenue} * 100)), 0)::bigint, "
-                          "coalesce(floor(extract(epoch FROM max(e.{outcome_events.occurred_at})) "
-                          "* 1000), 0)::bigint FROM {outcome_events} e") +
-               recommendation_of("e", "outcome_events") + " WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
-           5, {Merge::kSum, Merge::kSum, Merge::kMax}),
-      spec("feedback", "f",
-           "SELECT " + sql.Render("r.{recommendations.model_version}, ") +
-               sql.FeedbackTypeLabel(sql.Render("f.{feedback.feedback_type}")) + ", " +
-               sql.Sentiment(sql.Render("f.{feedback.score}")) + ", count(*), " +
-               sql.Render("coalesce(sum(f.{feedback.score}), 0)::bigint FROM {feedback} f") +
-               recommendation_of("f", "feedback") + " WHERE {filter} GROUP BY 1, 2, 3",
-           3, {Merge::kSum, Merge::kSum}),
+      through_recommendation(
+          spec("outcome_events", "e",
+               "SELECT " + arm + sql.StatusLabel(sql.Render("e.{outcome_events.status}")) +
+                   ", coalesce(" + sql.ReasonLabel(sql.Render("e.{outcome_events.reason}")) +
+                   ", ''), count(*), " +
+                   sql.Render(
+                       "coalesce(sum(round(e.{outcome_events.revenue} * 100)), 0)::bigint, "
+                       "coalesce(floor(extract(epoch FROM max(e.{outcome_events.occurred_at})) "
+                       "* 1000), 0)::bigint FROM {outcome_events} e") +
+                   recommendation_of("e", "outcome_events") +
+                   " WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
+               5, {Merge::kSum, Merge::kSum, Merge::kMax}),
+          "e"),
+      through_recommendation(
+          spec("feedback", "f",
+               "SELECT " + sql.Render("r.{recommendations.model_version}, ") +
+                   sql.FeedbackTypeLabel(sql.Render("f.{feedback.feedback_type}")) + ", " +
+                   sql.Sentiment(sql.Render("f.{feedback.score}")) + ", count(*), " +
+                   sql.Render("coalesce(sum(f.{feedback.score}), 0)::bigint FROM {feedback} f") +
+                   recommendation_of("f", "feedback") + " WHERE {filter} GROUP BY 1, 2, 3",
+               3, {Merge::kSum, Merge::kSum}),
+          "f"),
   };
 }
 

@@ -116,6 +116,17 @@ Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const 
   return ParseAggregate(rows.value(), spec);
 }
 
+Result<std::vector<AggregateRow>> ReadRowsReferencingRange(SnapshotReader& reader,
+                                                           const TableSpec& spec,
+                                                           const std::string& name,
+                                                           std::int64_t from, std::int64_t to) {
+  Result<std::vector<Row>> rows =
+      reader.Query(spec.table + name, store_sql::RowsReferencingRange(spec),
+                   {std::to_string(from), std::to_string(to)});
+  if (!rows.ok()) return rows.status();
+  return ParseAggregate(rows.value(), spec);
+}
+
 namespace store_sql {
 namespace {
 
@@ -153,6 +164,16 @@ std::string RowsWithIds(const TableSpec& spec) {
 std::string RowsInRange(const TableSpec& spec) {
   return Fill(spec.aggregate_sql,
               spec.id_column + " > $1::bigint AND " + spec.id_column + " <= $2::bigint");
+}
+
+// Both sides bounded: the planner carries the join's equality, not the range, from one column
+// to the other, and each index read should stop at the range's end.
+std::string RowsReferencingRange(const TableSpec& spec) {
+  const auto in_range = [](const std::string& column) {
+    return column + " > $1::bigint AND " + column + " <= $2::bigint";
+  };
+  return Fill(spec.aggregate_sql,
+              in_range(spec.reference_column) + " AND " + in_range(spec.referenced_id_column));
 }
 
 std::string AllRows(const TableSpec& spec) { return Fill(spec.aggregate_sql, "TRUE"); }

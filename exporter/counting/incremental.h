@@ -25,6 +25,13 @@ struct TableSpec {
   // The table as SQL names it (quoted, maybe schema-qualified); empty: `table`, which then is
   // both the SQL name and the statement names' prefix (custom queries).
   std::string relation = {};  // a default initializer, so brace-initialized specs may omit it
+  // A table counted through the rows it references (events and feedback through their
+  // recommendation) names that table and the two columns of the join, qualified
+  // ("e.recommendation_id", "r.id"): the first count splits the referenced ids, so that each
+  // range joins only its part of both tables (see store_startup.h).
+  std::string referenced_table = {};
+  std::string reference_column = {};
+  std::string referenced_id_column = {};
 };
 
 // Most gap ranges kept per table; beyond it the oldest are left to the full recount.
@@ -44,6 +51,8 @@ std::string LateIds(const TableSpec& spec);
 std::string RowsWithIds(const TableSpec& spec);
 // The aggregate of the ids in ($1, $2].
 std::string RowsInRange(const TableSpec& spec);
+// The aggregate of the rows that reference ids in ($1, $2] of spec.referenced_table.
+std::string RowsReferencingRange(const TableSpec& spec);
 // The aggregate of the whole table.
 std::string AllRows(const TableSpec& spec);
 }  // namespace store_sql
@@ -64,6 +73,12 @@ Result<std::vector<IdRange>> ReadGaps(SnapshotReader& reader, const TableSpec& s
 Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const TableSpec& spec,
                                                   const std::string& name, std::int64_t from,
                                                   std::int64_t to);
+// The aggregate of the rows that reference ids in (from, to] of spec.referenced_table
+// (statement "<table><name>").
+Result<std::vector<AggregateRow>> ReadRowsReferencingRange(SnapshotReader& reader,
+                                                           const TableSpec& spec,
+                                                           const std::string& name,
+                                                           std::int64_t from, std::int64_t to);
 
 // Brings `ledger` up to the snapshot: the first full count when it is empty, else an
 // increment, followed by a full recount when `full_count`; a table that went back below the
