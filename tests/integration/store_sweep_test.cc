@@ -4,8 +4,11 @@
 // counters as docs/EXACTNESS.md says; the sweep's statements read through the primary key.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <sstream>
+#include <utility>
 
 #include "exporter/collectors/store.h"
 #include "store_test_support.h"
@@ -189,6 +192,112 @@ TEST_F(StoreSweepTest, AFirstCountOverSeveralRangesIsExact) {
   // Of the missing ids, only the last 100,000 are re-checked every cycle; the sweep has the rest.
   EXPECT_LE(Value(output, "outcomes_store_pending_late_ids", "table=recommendations,"), 100'000);
   EXPECT_EQ(Value(output, "outcomes_store_sweep_ranges", "table=recommendations,"), 3);
+}
+
+// A real session that remembers, for each snapshot that counted a range of the first count,
+// the snapshot itself (pg_current_snapshot()), and that lets a writer commit once, right after
+// the first snapshot is exported.
+class SnapshotProbeSession : public StoreSession {
+ public:
+  struct Seen {
+    std::mutex mutex;
+    std::vector<std::string> snapshots;  // of the sessions that counted ranges
+    std::string exported;                // of the session that exported
+    std::function<void()> after_export;
+    std::condition_variable helped;
+    int helpers_counting = 0;
+  };
+  SnapshotProbeSession(std::unique_ptr<StoreSession> inner, Seen& seen)
+      : inner_(std::move(inner)), seen_(seen) {}
+  bool connected() const override { return inner_->connected(); }
+  Status Connect() override { return inner_->Connect(); }
+  void Disconnect() override { inner_->Disconnect(); }
+  void Cancel() override { inner_->Cancel(); }
+  std::vector<std::pair<std::string, double>> QueryDurations() const override {
+    return inner_->QueryDurations();
+  }
+  Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override {
+    return inner_->InSnapshot([&](SnapshotReader& inner) {
+      Probe reader(inner, seen_);
+      Status status = body(reader);
+      if (!status.ok() || !reader.counted) return status;
+      Result<std::vector<Row>> snapshot =
+          inner.Query("probe", "SELECT pg_current_snapshot()::text", {});
+      if (!snapshot.ok()) return snapshot.status();
+      const std::lock_guard<std::mutex> lock(seen_.mutex);
+      const std::string text = snapshot.value().at(0).at(0).value_or("");
+      seen_.snapshots.push_back(text);
+      if (reader.exported) seen_.exported = text;
+      return status;
+    });
+  }
+
+ private:
+  struct Probe : SnapshotReader {
+    Probe(SnapshotReader& reader, Seen& shared) : inner(reader), seen(shared) {}
+    Result<std::vector<Row>> Query(const std::string& name, const std::string& sql,
+                                   const std::vector<std::string>& params) override {
+      if (name.ends_with("_start_rows")) {
+        counted = true;
+        // The exporter waits with its first range until a helper counts one, so that the
+        // ranges are spread over sessions however fast the first is.
+        std::unique_lock<std::mutex> lock(seen.mutex);
+        if (exported) {
+          seen.helped.wait_for(lock, 10s, [this] { return seen.helpers_counting > 0; });
+        } else {
+          ++seen.helpers_counting;
+          seen.helped.notify_all();
+        }
+      }
+      Result<std::vector<Row>> rows = inner.Query(name, sql, params);
+      if (name == "store_start_snapshot" && rows.ok()) {
+        exported = true;
+        const std::lock_guard<std::mutex> lock(seen.mutex);
+        if (seen.after_export) std::exchange(seen.after_export, nullptr)();
+      }
+      return rows;
+    }
+    SnapshotReader& inner;
+    Seen& seen;
+    bool counted = false;
+    bool exported = false;
+  };
+  std::unique_ptr<StoreSession> inner_;
+  Seen& seen_;
+};
+
+// The sessions of the first count read the one snapshot the first of them exported, even when
+// a writer commits in between: its rows are counted once, by the cycles after.
+TEST_F(StoreSweepTest, TheFirstCountReadsOneSnapshotOnEverySession) {
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    InsertBatch(txn, 40);
+    txn.commit();
+  }
+  SnapshotProbeSession::Seen seen;
+  seen.after_export = [] {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    InsertBatch(txn, 7);
+    txn.commit();
+  };
+  StoreConfig config;
+  config.dsn = sandbox->dsn();
+  StoreCollector collector(config,
+                           StoreCollectorDeps{log_,
+                                              [&seen](const SessionOptions& options) {
+                                                return std::make_unique<SnapshotProbeSession>(
+                                                    MakePgSession(options), seen);
+                                              },
+                                              [this] { return clock_.Now(); }});
+  CollectOutput output = Cycle(collector, config.interval);
+  ASSERT_GE(seen.snapshots.size(), 2U);
+  ASSERT_FALSE(seen.exported.empty());
+  for (const std::string& snapshot : seen.snapshots) EXPECT_EQ(snapshot, seen.exported);
+  ExpectCountersEqualStore(output.families);
+  output = Cycle(collector, config.interval);
+  ExpectCountersEqualStore(output.families);
 }
 
 // A real session that, at the end of each snapshot, reads the snapshot's jit and parallel

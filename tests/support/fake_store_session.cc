@@ -25,23 +25,24 @@ class FakeStore::Session : public StoreSession {
 
 class FakeStore::Reader : public SnapshotReader {
  public:
-  Reader(FakeStore& store, std::set<std::string>& ran) : store_(store), ran_(ran) {}
+  Reader(FakeStore& store, std::set<std::string>& ran, int snapshot)
+      : store_(store), ran_(ran), snapshot_(snapshot) {}
   Result<std::vector<Row>> Query(const std::string& name, const std::string& sql,
                                  const std::vector<std::string>& params) override {
     ran_.insert(name);
-    return store_.Query(name, sql, params);
+    return store_.Query(name, sql, params, snapshot_);
   }
 
  private:
   FakeStore& store_;
   std::set<std::string>& ran_;
+  int snapshot_;
 };
 
 // The same wording as PgSession, so that tests check what the user would see.
 Status FakeStore::Session::InSnapshot(const std::function<Status(SnapshotReader&)>& body) {
   if (!store_->Connected()) return Status::Error("outcomes store: not connected");
-  store_->BeginSnapshot();
-  Reader reader(*store_, ran_);
+  Reader reader(*store_, ran_, store_->BeginSnapshot());
   Status status = body(reader);
   if (!status.ok()) return Status::Error("outcomes store: " + status.message());
   return status;
@@ -174,15 +175,15 @@ void FakeStore::Disconnect() {
   connected_ = false;
 }
 
-void FakeStore::BeginSnapshot() {
+int FakeStore::BeginSnapshot() {
   const std::lock_guard<std::mutex> lock(mutex_);
-  ++snapshots_;
+  return ++snapshots_;
 }
 
 Result<std::vector<Row>> FakeStore::Query(const std::string& name, const std::string& sql,
-                                          const std::vector<std::string>& params) {
+                                          const std::vector<std::string>& params, int snapshot) {
   std::unique_lock<std::mutex> lock(mutex_);
-  statements_.push_back({name, sql, params});
+  statements_.push_back({name, sql, params, snapshot});
   if (!connected_) return Status::Error("query " + name + ": no connection to the server");
   ran_durations_[name] = durations_.contains(name) ? durations_[name] : 0.0;
   if (blocking_.erase(name) > 0) {

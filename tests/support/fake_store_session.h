@@ -25,6 +25,7 @@ struct RecordedStatement {
   std::string name;
   std::string sql;
   std::vector<std::string> params;
+  int snapshot = 0;  // which snapshot ran it, numbered from 1 in the order they began
 };
 
 class FakeStore : public std::enable_shared_from_this<FakeStore> {
@@ -78,10 +79,10 @@ class FakeStore : public std::enable_shared_from_this<FakeStore> {
   Status Connect();
   void Disconnect();
   Result<std::vector<Row>> Query(const std::string& name, const std::string& sql,
-                                 const std::vector<std::string>& params);
+                                 const std::vector<std::string>& params, int snapshot);
   void Cancel();
   std::vector<std::pair<std::string, double>> QueryDurations() const;
-  void BeginSnapshot();
+  int BeginSnapshot();  // the new snapshot's number
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
