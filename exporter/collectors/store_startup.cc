@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <system_error>
 #include <thread>
+#include <utility>
 
 namespace outcomes {
 
@@ -74,8 +76,9 @@ Status ParallelCount::PlanJobs(SnapshotReader& reader, const std::vector<TableSp
     for (const IdRange& range : StartupRanges(split)) {
       state.jobs.push_back({table, range, false});
       ++state.counts_left[table];
-      ++state.all_counts_left;
     }
+    // Rows but nothing they reference: no range to count, but their ids may be missing.
+    if (state.counts_left[table] == 0) AddGapJobs(state, table);
   }
   // The largest table's ranges first, so that no session is left with a long tail.
   std::stable_sort(state.jobs.begin(), state.jobs.end(), [&](const Job& a, const Job& b) {
@@ -86,13 +89,13 @@ Status ParallelCount::PlanJobs(SnapshotReader& reader, const std::vector<TableSp
   return Status::Ok();
 }
 
-void ParallelCount::AddGapJobs(std::size_t table) {
-  TableCount& count = state_.counts[table];
+void ParallelCount::AddGapJobs(RunState& state, std::size_t table) {
+  TableCount& count = state.counts[table];
   std::int64_t held = 0;
   for (const AggregateRow& row : count.totals) held += row.values.at(0);
   if (held >= count.watermark) return;  // ids start at 1: none is missing
   for (const IdRange& range : StartupRanges(count.watermark)) {
-    state_.jobs.push_back({table, range, true});
+    state.jobs.push_back({table, range, true});
   }
 }
 
@@ -117,22 +120,17 @@ Status ParallelCount::RunJob(SnapshotReader& reader, const TableSpec& spec, cons
   const std::lock_guard<std::mutex> lock(mutex_);
   std::vector<AggregateRow>& into = state_.counts[job.table].totals;
   into.insert(into.end(), rows.value().begin(), rows.value().end());
-  --state_.all_counts_left;
-  if (--state_.counts_left[job.table] == 0) AddGapJobs(job.table);
-  changed_.notify_all();
+  if (--state_.counts_left[job.table] == 0) AddGapJobs(state_, job.table);
   return Status::Ok();
 }
 
 Status ParallelCount::Work(SnapshotReader& reader, const std::vector<TableSpec>& specs) {
+  // No session waits in its transaction for another's range: the one that counts a table's
+  // last range adds its gap jobs and takes them itself if no one else does.
   while (true) {
     Job job;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      // A count still running may add gap jobs when it ends.
-      changed_.wait(lock, [this] {
-        return !failure_.ok() || cancelled_ || state_.next < state_.jobs.size() ||
-               state_.all_counts_left == 0;
-      });
+      const std::lock_guard<std::mutex> lock(mutex_);
       if (!failure_.ok() || cancelled_ || state_.next >= state_.jobs.size()) return failure_;
       job = state_.jobs[state_.next++];
     }
@@ -140,30 +138,41 @@ Status ParallelCount::Work(SnapshotReader& reader, const std::vector<TableSpec>&
     if (!status.ok()) {
       const std::lock_guard<std::mutex> lock(mutex_);
       if (failure_.ok()) failure_ = status;
-      changed_.notify_all();
       return status;
     }
   }
 }
 
+void ParallelCount::Imported() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  --state_.imports_left;
+  changed_.notify_all();
+}
+
 void ParallelCount::Help(const std::vector<TableSpec>& specs, const std::string& snapshot) {
   std::unique_ptr<StoreSession> session = Open();
-  if (!session) return;
   // A helper that cannot connect or import only leaves its share to the others; a range it
   // took and could not count fails the run (Work records it).
-  if (session->Connect().ok()) {
+  // Once only, however the session retries its snapshot.
+  bool imported = false;
+  const auto imported_once = [&] {
+    if (!std::exchange(imported, true)) Imported();
+  };
+  if (session && session->Connect().ok()) {
     static_cast<void>(session->InSnapshot([&](SnapshotReader& reader) {
-      Result<std::vector<Row>> imported =
+      Result<std::vector<Row>> set =
           reader.Query("store_start_import", "SET TRANSACTION SNAPSHOT '" + snapshot + "'", {});
-      if (!imported.ok()) return imported.status();
+      imported_once();
+      if (!set.ok()) return set.status();
       return Work(reader, specs);
     }));
   }
-  Close(session.get());
+  imported_once();
+  if (session) Close(session.get());
 }
 
 Status ParallelCount::Lead(StoreSession& session, const std::vector<TableSpec>& specs, bool share,
-                           bool& export_failed) {
+                           bool& export_failed, std::vector<std::thread>& helpers) {
   return session.InSnapshot([&](SnapshotReader& reader) {
     Status status = PlanJobs(reader, specs);
     if (!status.ok()) return status;
@@ -179,22 +188,29 @@ Status ParallelCount::Lead(StoreSession& session, const std::vector<TableSpec>& 
         return exported.ok() ? Status::Error("pg_export_snapshot(): no snapshot id")
                              : exported.status();
       }
-    }
-    std::size_t helpers = 0;
-    {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      helpers = share ? std::min(kStartupSessions, state_.jobs.size()) : 1;
-    }
-    std::vector<std::thread> threads;
-    for (std::size_t i = 1; i < helpers; ++i) {
-      threads.emplace_back([&] { Help(specs, snapshot); });
+      std::size_t sessions = 0;
+      {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        sessions = std::min(kStartupSessions, state_.jobs.size());
+      }
+      for (std::size_t i = 1; i < sessions; ++i) {
+        {
+          const std::lock_guard<std::mutex> lock(mutex_);
+          ++state_.imports_left;
+        }
+        try {
+          helpers.emplace_back([this, &specs, snapshot] { Help(specs, snapshot); });
+        } catch (const std::system_error&) {
+          Imported();  // no thread to spare: the sessions started count it all
+          break;
+        }
+      }
     }
     status = Work(reader, specs);
-    // This transaction holds the exported snapshot: it ends only after every helper did.
-    for (std::thread& thread : threads) thread.join();
-    const std::lock_guard<std::mutex> lock(mutex_);
-    if (!failure_.ok()) return failure_;
-    if (cancelled_) return Status::Error("cancelled");
+    // The exported snapshot lives as long as this transaction: it ends once every helper has
+    // imported it or given up, not later, so that it never idles long in a transaction.
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return state_.imports_left == 0; });
     return status;
   });
 }
@@ -210,16 +226,22 @@ Result<std::vector<TableCount>> ParallelCount::Run(const std::vector<TableSpec>&
   if (!leader) return Status::Error("cancelled");
   Status status = leader->Connect();
   bool export_failed = false;
-  if (status.ok()) status = Lead(*leader, specs, true, export_failed);
+  std::vector<std::thread> helpers;
+  if (status.ok()) status = Lead(*leader, specs, true, export_failed, helpers);
   if (!status.ok() && export_failed) {
-    // A store that cannot export snapshots (an old or restricted server): one session counts
-    // every range in its own snapshot.
+    // A store that cannot export snapshots (an old or restricted server): this session counts
+    // every range alone, in one snapshot.
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       failure_ = Status::Ok();
     }
-    export_failed = false;
-    status = Lead(*leader, specs, false, export_failed);
+    status = Lead(*leader, specs, false, export_failed, helpers);
+  }
+  for (std::thread& helper : helpers) helper.join();
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (status.ok() && !failure_.ok()) status = failure_;
+    if (status.ok() && cancelled_) status = Status::Error("cancelled");
   }
   Close(leader.get());
   if (!status.ok()) return status;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "exporter/counting/counter_ledger.h"
@@ -67,20 +68,22 @@ class ParallelCount {
     std::vector<Job> jobs;
     std::size_t next = 0;
     std::vector<std::size_t> counts_left;  // per table: count jobs not yet finished
-    std::size_t all_counts_left = 0;
+    std::size_t imports_left = 0;          // helpers started that have not imported or given up yet
   };
 
-  // The session that reads the tops and exports the snapshot; the others help when it can.
-  // `export_failed` tells that the store refused to export its snapshot.
+  // The session that reads the tops and, with `share`, exports its snapshot for helpers it
+  // starts into `helpers` (the caller joins them). `export_failed` tells that the store
+  // refused to export.
   Status Lead(StoreSession& session, const std::vector<TableSpec>& specs, bool share,
-              bool& export_failed);
+              bool& export_failed, std::vector<std::thread>& helpers);
   void Help(const std::vector<TableSpec>& specs, const std::string& snapshot);
+  void Imported();
   Status PlanJobs(SnapshotReader& reader, const std::vector<TableSpec>& specs);
   // Runs jobs until none is left or one failed.
   Status Work(SnapshotReader& reader, const std::vector<TableSpec>& specs);
   Status RunJob(SnapshotReader& reader, const TableSpec& spec, const Job& job);
-  // After a table's last range is counted: gap jobs when its rows do not fill its ids.
-  void AddGapJobs(std::size_t table);
+  // Once a table's ranges are counted: gap jobs when its rows do not fill its ids.
+  static void AddGapJobs(RunState& state, std::size_t table);
   std::unique_ptr<StoreSession> Open();
   void Close(StoreSession* session);
 

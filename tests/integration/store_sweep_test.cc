@@ -8,6 +8,7 @@
 #include <mutex>
 #include <pqxx/pqxx>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "exporter/collectors/store.h"
@@ -206,6 +207,8 @@ class SnapshotProbeSession : public StoreSession {
     std::function<void()> after_export;
     std::condition_variable helped;
     int helpers_counting = 0;
+    std::string after_export_sql;  // run by the exporting session right after the export
+    Duration helper_delay{};       // before each range a helper counts
   };
   SnapshotProbeSession(std::unique_ptr<StoreSession> inner, Seen& seen)
       : inner_(std::move(inner)), seen_(seen) {}
@@ -247,11 +250,17 @@ class SnapshotProbeSession : public StoreSession {
         } else {
           ++seen.helpers_counting;
           seen.helped.notify_all();
+          lock.unlock();
+          std::this_thread::sleep_for(seen.helper_delay);
         }
       }
       Result<std::vector<Row>> rows = inner.Query(name, sql, params);
       if (name == "store_start_snapshot" && rows.ok()) {
         exported = true;
+        if (!seen.after_export_sql.empty()) {
+          Result<std::vector<Row>> set = inner.Query("setting", seen.after_export_sql, {});
+          if (!set.ok()) return set;
+        }
         const std::lock_guard<std::mutex> lock(seen.mutex);
         if (seen.after_export) std::exchange(seen.after_export, nullptr)();
       }
@@ -297,6 +306,33 @@ TEST_F(StoreSweepTest, TheFirstCountReadsOneSnapshotOnEverySession) {
   for (const std::string& snapshot : seen.snapshots) EXPECT_EQ(snapshot, seen.exported);
   ExpectCountersEqualStore(output.families);
   output = Cycle(collector, config.interval);
+  ExpectCountersEqualStore(output.families);
+}
+
+// The exporting session ends its transaction once the others have imported its snapshot, not
+// when they finish: a store's idle_in_transaction_session_timeout shorter than the slowest
+// range does not fail the first count.
+TEST_F(StoreSweepTest, TheExportingSessionDoesNotWaitInItsTransactionForTheOthers) {
+  {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    InsertBatch(txn, 40);
+    txn.commit();
+  }
+  SnapshotProbeSession::Seen seen;
+  seen.after_export_sql = "SET idle_in_transaction_session_timeout = '1s'";
+  seen.helper_delay = 3s;
+  StoreConfig config;
+  config.dsn = sandbox->dsn();
+  StoreCollector collector(config,
+                           StoreCollectorDeps{log_,
+                                              [&seen](const SessionOptions& options) {
+                                                return std::make_unique<SnapshotProbeSession>(
+                                                    MakePgSession(options), seen);
+                                              },
+                                              [this] { return clock_.Now(); }});
+  const CollectOutput output = Cycle(collector, config.interval);
+  EXPECT_GE(seen.snapshots.size(), 2U);
   ExpectCountersEqualStore(output.families);
 }
 
