@@ -340,7 +340,12 @@ TEST_F(StoreSweepTest, TheExportingSessionDoesNotWaitInItsTransactionForTheOther
 // query settings.
 class JitProbeSession : public StoreSession {
  public:
-  JitProbeSession(std::unique_ptr<StoreSession> inner, std::vector<std::string>& seen)
+  // Sessions of the first count run at once: they share `seen`.
+  struct Seen {
+    std::mutex mutex;
+    std::vector<std::string> settings;
+  };
+  JitProbeSession(std::unique_ptr<StoreSession> inner, Seen& seen)
       : inner_(std::move(inner)), seen_(seen) {}
   bool connected() const override { return inner_->connected(); }
   Status Connect() override { return inner_->Connect(); }
@@ -359,14 +364,15 @@ class JitProbeSession : public StoreSession {
                        "current_setting('max_parallel_workers_per_gather')",
                        {});
       if (!jit.ok()) return jit.status();
-      seen_.push_back(jit.value().at(0).at(0).value_or(""));
+      const std::lock_guard<std::mutex> lock(seen_.mutex);
+      seen_.settings.push_back(jit.value().at(0).at(0).value_or(""));
       return status;
     });
   }
 
  private:
   std::unique_ptr<StoreSession> inner_;
-  std::vector<std::string>& seen_;
+  Seen& seen_;
 };
 
 // The cycle's statements are never JIT-compiled: a sweep batch of a long history would pass
@@ -379,7 +385,7 @@ TEST_F(StoreSweepTest, CycleStatementsRunWithoutJitOrParallelWorkers) {
     InsertBatch(txn, 20);
     txn.commit();
   }
-  std::vector<std::string> seen;
+  JitProbeSession::Seen seen;
   StoreConfig config;
   config.dsn = sandbox->dsn();
   StoreCollector collector(config, StoreCollectorDeps{log_,
@@ -389,8 +395,8 @@ TEST_F(StoreSweepTest, CycleStatementsRunWithoutJitOrParallelWorkers) {
                                                       },
                                                       [this] { return clock_.Now(); }});
   for (int i = 0; i < 2; ++i) Cycle(collector, config.interval);
-  ASSERT_FALSE(seen.empty());
-  EXPECT_EQ(seen.back(), "off,0");
+  ASSERT_FALSE(seen.settings.empty());
+  for (const std::string& settings : seen.settings) EXPECT_EQ(settings, "off,0");
 }
 
 std::string ArrayOf(const std::vector<std::int64_t>& ids) {
