@@ -80,7 +80,8 @@ ALTER TABLE ab_tests ADD COLUMN IF NOT EXISTS traffic_share_b double precision
 
 -- Indexes. The primary keys already serve the exporter's incremental reads
 -- ("rows with id > last seen id"), so every index below is about joins and time windows.
--- Each costs a little on every insert; keep the list short.
+-- Each costs a little on every insert; keep the list short. The two recommendation_id indexes
+-- are the large ones: they cover the start-up count (see below and docs/OPERATIONS.md).
 
 -- Joining an event back to its recommendation (labels model_version, ab_test, variant)
 -- and walking one recommendation's life. PostgreSQL does not index foreign keys itself.
@@ -89,7 +90,7 @@ ALTER TABLE ab_tests ADD COLUMN IF NOT EXISTS traffic_share_b double precision
 -- alone (an index-only merge join), which at 10M events takes about half the database time of
 -- hashing every recommendation, at the price of a larger index (about 0.85x the table
 -- instead of 0.25x). An older narrow index of this name is not replaced by IF NOT EXISTS:
--- drop it first (DROP INDEX CONCURRENTLY, then run this file) to get the faster start.
+-- docs/OPERATIONS.md ("Missing indexes") swaps it without blocking writers.
 CREATE INDEX IF NOT EXISTS outcome_events_recommendation_id_idx
     ON outcome_events (recommendation_id) INCLUDE (status, reason, revenue, occurred_at);
 

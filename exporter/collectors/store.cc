@@ -129,6 +129,10 @@ void StoreCollector::Cancel() {
 
 Status StoreCollector::CountFromScratch() {
   Result<std::vector<TableCount>> counts = first_count_.Run(tables_);
+  if (!first_count_.export_error().ok()) {
+    deps_.log.Warn("the store did not export a snapshot; the first count ran on one connection",
+                   {{"collector", name_}, {"err", first_count_.export_error().message()}});
+  }
   if (!counts.ok()) return counts.status();
   const auto now = deps_.now();
   for (std::size_t i = 0; i < ledgers_.size(); ++i) {

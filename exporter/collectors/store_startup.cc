@@ -9,10 +9,10 @@
 
 namespace outcomes {
 
-std::vector<IdRange> StartupRanges(std::int64_t top) {
+std::vector<IdRange> StartupRanges(std::int64_t top, std::int64_t rows) {
   std::vector<IdRange> ranges;
   if (top < 1) return ranges;
-  const auto count = std::clamp<std::int64_t>(top / kStartupRangeIds, 1,
+  const auto count = std::clamp<std::int64_t>(rows / kStartupRangeIds, 1,
                                               static_cast<std::int64_t>(kStartupRangesPerTable));
   const std::int64_t width = (top + count - 1) / count;
   for (std::int64_t first = 1; first <= top; first += width) {
@@ -40,6 +40,16 @@ std::unique_ptr<StoreSession> ParallelCount::Open() {
 void ParallelCount::Close(StoreSession* session) {
   const std::lock_guard<std::mutex> lock(mutex_);
   std::erase(active_, session);
+}
+
+Status ParallelCount::export_error() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return export_error_;
+}
+
+bool ParallelCount::Cancelled() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return cancelled_;
 }
 
 void ParallelCount::Cancel() {
@@ -71,14 +81,14 @@ Status ParallelCount::PlanJobs(SnapshotReader& reader, const std::vector<TableSp
         return Status::Error(specs[table].table + " references " + specs[table].referenced_table +
                              ", which is not counted");
       }
-      split = state.counts[static_cast<std::size_t>(referenced - specs.begin())].watermark;
+      // At least one range, from the lowest id on: rows may reference ids below 1.
+      split = std::max<std::int64_t>(
+          1, state.counts[static_cast<std::size_t>(referenced - specs.begin())].watermark);
     }
-    for (const IdRange& range : StartupRanges(split)) {
+    for (const IdRange& range : StartupRanges(split, state.counts[table].watermark)) {
       state.jobs.push_back({table, range, false});
       ++state.counts_left[table];
     }
-    // Rows but nothing they reference: no range to count, but their ids may be missing.
-    if (state.counts_left[table] == 0) AddGapJobs(state, table);
   }
   // The largest table's ranges first, so that no session is left with a long tail.
   std::stable_sort(state.jobs.begin(), state.jobs.end(), [&](const Job& a, const Job& b) {
@@ -109,6 +119,7 @@ Status ParallelCount::RunJob(SnapshotReader& reader, const TableSpec& spec, cons
     const std::lock_guard<std::mutex> lock(mutex_);
     std::vector<IdRange>& into = state_.counts[job.table].gaps;
     into.insert(into.end(), gaps.value().begin(), gaps.value().end());
+    ++state_.done;
     return Status::Ok();
   }
   Result<std::vector<AggregateRow>> rows =
@@ -120,6 +131,7 @@ Status ParallelCount::RunJob(SnapshotReader& reader, const TableSpec& spec, cons
   const std::lock_guard<std::mutex> lock(mutex_);
   std::vector<AggregateRow>& into = state_.counts[job.table].totals;
   into.insert(into.end(), rows.value().begin(), rows.value().end());
+  ++state_.done;
   if (--state_.counts_left[job.table] == 0) AddGapJobs(state_, job.table);
   return Status::Ok();
 }
@@ -136,8 +148,7 @@ Status ParallelCount::Work(SnapshotReader& reader, const std::vector<TableSpec>&
     }
     Status status = RunJob(reader, specs[job.table], job);
     if (!status.ok()) {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      if (failure_.ok()) failure_ = status;
+      Fail(status);
       return status;
     }
   }
@@ -150,29 +161,42 @@ void ParallelCount::Imported() {
 }
 
 void ParallelCount::Help(const std::vector<TableSpec>& specs, const std::string& snapshot) {
-  std::unique_ptr<StoreSession> session = Open();
-  // A helper that cannot connect or import only leaves its share to the others; a range it
-  // took and could not count fails the run (Work records it).
   // Once only, however the session retries its snapshot.
   bool imported = false;
   const auto imported_once = [&] {
     if (!std::exchange(imported, true)) Imported();
   };
-  if (session && session->Connect().ok()) {
-    static_cast<void>(session->InSnapshot([&](SnapshotReader& reader) {
-      Result<std::vector<Row>> set =
-          reader.Query("store_start_import", "SET TRANSACTION SNAPSHOT '" + snapshot + "'", {});
-      imported_once();
-      if (!set.ok()) return set.status();
-      return Work(reader, specs);
-    }));
+  std::unique_ptr<StoreSession> session;
+  try {
+    session = Open();
+    // A helper that cannot connect or import only leaves its share to the others; once it
+    // imported, any failure fails the run: it may have taken a range.
+    if (session && session->Connect().ok()) {
+      bool gave_up = false;
+      Status status = session->InSnapshot([&](SnapshotReader& reader) {
+        Result<std::vector<Row>> set =
+            reader.Query("store_start_import", "SET TRANSACTION SNAPSHOT '" + snapshot + "'", {});
+        imported_once();
+        gave_up = !set.ok();
+        if (gave_up) return set.status();
+        return Work(reader, specs);
+      });
+      if (!status.ok() && imported && !gave_up) Fail(status);
+    }
+  } catch (const std::exception& e) {
+    Fail(Status::Error(std::string("first count: ") + e.what()));
   }
   imported_once();
   if (session) Close(session.get());
 }
 
+void ParallelCount::Fail(const Status& status) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (failure_.ok()) failure_ = status;
+}
+
 Status ParallelCount::Lead(StoreSession& session, const std::vector<TableSpec>& specs, bool share,
-                           bool& export_failed, std::vector<std::thread>& helpers) {
+                           bool& export_failed, std::vector<std::jthread>& helpers) {
   return session.InSnapshot([&](SnapshotReader& reader) {
     Status status = PlanJobs(reader, specs);
     if (!status.ok()) return status;
@@ -220,28 +244,34 @@ Result<std::vector<TableCount>> ParallelCount::Run(const std::vector<TableSpec>&
     const std::lock_guard<std::mutex> lock(mutex_);
     state_ = RunState{};
     failure_ = Status::Ok();
+    export_error_ = Status::Ok();
     cancelled_ = false;
   }
   std::unique_ptr<StoreSession> leader = Open();
   if (!leader) return Status::Error("cancelled");
   Status status = leader->Connect();
   bool export_failed = false;
-  std::vector<std::thread> helpers;
+  std::vector<std::jthread> helpers;  // joined however this returns
   if (status.ok()) status = Lead(*leader, specs, true, export_failed, helpers);
-  if (!status.ok() && export_failed) {
+  if (!status.ok() && export_failed && !Cancelled()) {
     // A store that cannot export snapshots (an old or restricted server): this session counts
     // every range alone, in one snapshot.
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       failure_ = Status::Ok();
+      export_error_ = status;
     }
     status = Lead(*leader, specs, false, export_failed, helpers);
   }
-  for (std::thread& helper : helpers) helper.join();
+  for (std::jthread& helper : helpers) helper.join();
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     if (status.ok() && !failure_.ok()) status = failure_;
     if (status.ok() && cancelled_) status = Status::Error("cancelled");
+    // Every range counted, every gap read: a result short of one would be taken as exact.
+    if (status.ok() && state_.done < state_.jobs.size()) {
+      status = Status::Error("first count: a range was left unread");
+    }
   }
   Close(leader.get());
   if (!status.ok()) return status;

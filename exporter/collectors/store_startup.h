@@ -22,18 +22,21 @@
 
 namespace outcomes {
 
-// The fewest ids per range of the first count, the most ranges per table, and the sessions
-// used for it. Two ranges per table and a third session keep two cores busy with the two
-// halves of the largest table while the smaller tables are counted beside them.
+// The fewest rows per range of the first count (about: a table's highest id stands for its
+// rows), the most ranges per table, and the sessions used for it. Two ranges per table and a
+// third session keep two cores busy with the two halves of the largest table while the smaller
+// tables are counted beside them; a range of fewer rows would cost more in statements and
+// index descents than it spreads.
 inline constexpr std::int64_t kStartupRangeIds = 1'000'000;
 inline constexpr std::size_t kStartupRangesPerTable = 2;
 inline constexpr std::size_t kStartupSessions = 3;
 
-// The ranges of the first count of a table whose highest id is `top`, in id order: up to
-// kStartupRangesPerTable while each keeps at least kStartupRangeIds ids, all of one width; the
-// first also takes the ids below 1. A narrow last range would cost almost what a full one does
-// (each reads its part of the indexes from the range's start): there is none.
-std::vector<IdRange> StartupRanges(std::int64_t top);
+// The ranges, in id order and all of one width, that split the ids up to `top` for a table of
+// about `rows` rows: as many as kStartupRangesPerTable while each keeps at least
+// kStartupRangeIds of the rows. The first also takes the ids below 1. A table counted through
+// the recommendations it references splits their ids by its own rows.
+std::vector<IdRange> StartupRanges(std::int64_t top, std::int64_t rows);
+inline std::vector<IdRange> StartupRanges(std::int64_t top) { return StartupRanges(top, top); }
 
 // One table counted from scratch up to `watermark`.
 struct TableCount {
@@ -55,6 +58,8 @@ class ParallelCount {
   // Counts every table of `specs`; fails when any range fails.
   Result<std::vector<TableCount>> Run(const std::vector<TableSpec>& specs);
   void Cancel();
+  // Why the last Run could not share its snapshot (and counted on one session); Ok if it did.
+  Status export_error();
 
  private:
   struct Job {
@@ -66,7 +71,8 @@ class ParallelCount {
   struct RunState {
     std::vector<TableCount> counts;
     std::vector<Job> jobs;
-    std::size_t next = 0;
+    std::size_t next = 0;                  // the next job to take
+    std::size_t done = 0;                  // jobs read to the end
     std::vector<std::size_t> counts_left;  // per table: count jobs not yet finished
     std::size_t imports_left = 0;          // helpers started that have not imported or given up yet
   };
@@ -75,9 +81,11 @@ class ParallelCount {
   // starts into `helpers` (the caller joins them). `export_failed` tells that the store
   // refused to export.
   Status Lead(StoreSession& session, const std::vector<TableSpec>& specs, bool share,
-              bool& export_failed, std::vector<std::thread>& helpers);
+              bool& export_failed, std::vector<std::jthread>& helpers);
   void Help(const std::vector<TableSpec>& specs, const std::string& snapshot);
   void Imported();
+  void Fail(const Status& status);  // keeps the first failure
+  bool Cancelled();
   Status PlanJobs(SnapshotReader& reader, const std::vector<TableSpec>& specs);
   // Runs jobs until none is left or one failed.
   Status Work(SnapshotReader& reader, const std::vector<TableSpec>& specs);
@@ -94,6 +102,7 @@ class ParallelCount {
   std::vector<StoreSession*> active_;
   RunState state_;
   Status failure_ = Status::Ok();
+  Status export_error_ = Status::Ok();
   bool cancelled_ = false;
 };
 

@@ -140,14 +140,18 @@ std::string MaxId(const TableSpec& spec) {
   return "SELECT coalesce(max(" + spec.key + "), 0) FROM " + Relation(spec);
 }
 
-// lag() over the ids in the range, read from the primary-key index alone.
+// lag() over the ids in the range, read from the primary-key index alone; then the ids after
+// the last present one, up to the range's end (all of them when none is present), which lag()
+// cannot see: from max(id), one step down the index.
 std::string Gaps(const TableSpec& spec) {
   const std::string& id = spec.key;
+  const std::string in_range =
+      " FROM " + Relation(spec) + " WHERE " + id + " > $1::bigint AND " + id + " <= $2::bigint";
+  const std::string last = "coalesce(max(" + id + "), $1::bigint)";
   return "SELECT prev + 1, " + id + " - 1 FROM (SELECT " + id + ", lag(" + id +
-         ", 1, $1::bigint) "
-         "OVER (ORDER BY " +
-         id + ") AS prev FROM " + Relation(spec) + " WHERE " + id + " > $1::bigint AND " + id +
-         " <= $2::bigint) s WHERE " + id + " - prev > 1";
+         ", 1, $1::bigint) OVER (ORDER BY " + id + ") AS prev" + in_range + ") s WHERE " + id +
+         " - prev > 1 UNION ALL SELECT " + last + " + 1, $2::bigint" + in_range + " HAVING " +
+         last + " < $2::bigint";
 }
 
 std::string LateIds(const TableSpec& spec) {

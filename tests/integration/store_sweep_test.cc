@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <sstream>
@@ -138,7 +139,7 @@ TEST_F(StoreSweepTest, DeletedAndUpdatedRowsKeepTheCountersOverASweepPeriod) {
   EXPECT_EQ(Value(output, "outcomes_store_recount_corrections_total", "table=feedback,"), 0);
 }
 
-// The first count reads each id range in its own snapshot: a transaction open then, whose ids
+// A transaction open when the first count's snapshot is taken, whose ids
 // are far below the top (left to the sweep, not re-checked every cycle), is counted when it
 // commits, once.
 TEST_F(StoreSweepTest, ATransactionOpenAtStartFarBelowTheTopIsCountedWhenItCommits) {
@@ -192,7 +193,9 @@ TEST_F(StoreSweepTest, AFirstCountOverSeveralRangesIsExact) {
   ExpectCountersEqualStore(output.families);
   // Of the missing ids, only the last 100,000 are re-checked every cycle; the sweep has the rest.
   EXPECT_LE(Value(output, "outcomes_store_pending_late_ids", "table=recommendations,"), 100'000);
-  EXPECT_EQ(Value(output, "outcomes_store_sweep_ranges", "table=recommendations,"), 3);
+  // Three runs of missing ids, the second cut in two by the ranges' boundary (2,050,300): the
+  // ids after the last one present in a range are its gap too.
+  EXPECT_EQ(Value(output, "outcomes_store_sweep_ranges", "table=recommendations,"), 4);
 }
 
 // A real session that remembers, for each snapshot that counted a range of the first count,
@@ -437,6 +440,41 @@ TEST_F(StoreSweepTest, SweepStatementsUseThePrimaryKey) {
       EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
     }
   }
+}
+
+// The ids missing in a range run to its end: those after the last id present, and every id of
+// a range where none is present, are gaps too (the first count's ranges meet inside a run of
+// missing ids).
+TEST_F(StoreSweepTest, GapsRunToTheEndOfTheRange) {
+  pqxx::connection connection(sandbox->dsn());
+  {
+    pqxx::work txn(connection);
+    InsertBatch(txn, 5);  // ids 1 to 5
+    txn.exec("SELECT setval('recommendations_id_seq', 100)");
+    InsertBatch(txn, 5);  // ids 101 to 105
+    txn.commit();
+  }
+  std::unique_ptr<StoreSession> session = MakePgSession(SessionOptions{sandbox->dsn()});
+  ASSERT_TRUE(session->Connect().ok());
+  const TableSpec& spec = ReferenceTables()[0];
+  ASSERT_EQ(spec.table, "recommendations");
+  std::map<std::pair<std::int64_t, std::int64_t>, std::vector<IdRange>> found;
+  const std::vector<std::pair<std::int64_t, std::int64_t>> ranges = {
+      {0, 50}, {50, 100}, {0, 105}, {3, 103}, {100, 105}};
+  const Status status = session->InSnapshot([&](SnapshotReader& reader) {
+    for (const auto& [from, to] : ranges) {
+      Result<std::vector<IdRange>> gaps = ReadGaps(reader, spec, "_test_gaps", from, to);
+      if (!gaps.ok()) return gaps.status();
+      found[{from, to}] = gaps.value();
+    }
+    return Status::Ok();
+  });
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(found[std::make_pair(0, 50)], (std::vector<IdRange>{{6, 50}}));
+  EXPECT_EQ(found[std::make_pair(50, 100)], (std::vector<IdRange>{{51, 100}}));
+  EXPECT_EQ(found[std::make_pair(0, 105)], (std::vector<IdRange>{{6, 100}}));
+  EXPECT_EQ(found[std::make_pair(3, 103)], (std::vector<IdRange>{{6, 100}}));
+  EXPECT_TRUE(found[std::make_pair(100, 105)].empty());
 }
 
 }  // namespace

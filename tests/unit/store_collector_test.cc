@@ -67,8 +67,7 @@ class StoreCollectorTest : public ::testing::Test {
   StoreCollector collector_{StoreConfig{}, Deps()};
 };
 
-// Each range of the first count joins all of recommendations: a table just over the minimal
-// range width is one range, not a full one and a narrow rest.
+// A table just over the minimal range width is one range, not a full one and a narrow rest.
 TEST(StartupRangesTest, NoRangeIsNarrowerThanTheMinimumUnlessTheTableIs) {
   const std::vector<IdRange> ranges = StartupRanges(kStartupRangeIds + kStartupRangeIds / 5);
   ASSERT_EQ(ranges.size(), 1U);
@@ -78,7 +77,7 @@ TEST(StartupRangesTest, NoRangeIsNarrowerThanTheMinimumUnlessTheTableIs) {
 }
 
 // A large table is split into at most kStartupRangesPerTable ranges, of equal width, covering
-// every id once: each more range would read all of recommendations once more.
+// every id once.
 TEST(StartupRangesTest, ALargeTableGetsTheMostRangesOfEqualWidth) {
   const std::int64_t top = 10 * kStartupRangeIds + 7;
   const std::vector<IdRange> ranges = StartupRanges(top);
@@ -89,6 +88,16 @@ TEST(StartupRangesTest, ALargeTableGetsTheMostRangesOfEqualWidth) {
     EXPECT_LE(ranges[i].last - ranges[i].first, ranges[1].last - ranges[1].first);
   }
   EXPECT_EQ(ranges.back().last, top);
+}
+
+// The events of a store with few recommendations are split by their own rows: 20M events that
+// reference 1.5M recommendations are two ranges of the recommendations' ids, not one.
+TEST(StartupRangesTest, ATableCountedThroughAnotherIsSplitByItsOwnRows) {
+  const std::int64_t recommendations = kStartupRangeIds + kStartupRangeIds / 2;
+  const std::vector<IdRange> ranges = StartupRanges(recommendations, 20 * kStartupRangeIds);
+  ASSERT_EQ(ranges.size(), kStartupRangesPerTable);
+  EXPECT_EQ(ranges.back().last, recommendations);
+  EXPECT_EQ(StartupRanges(recommendations, kStartupRangeIds / 2).size(), 1U);
 }
 
 TEST_F(StoreCollectorTest, ExportsTheCountersOfTheReferenceTables) {
@@ -156,6 +165,33 @@ TEST_F(StoreCollectorTest, TheFirstCountReadsGapsOnlyWhereIdsAreMissing) {
   ASSERT_EQ(gaps.size(), 1u);
   EXPECT_EQ(gaps[0].params, (std::vector<std::string>{"0", "32"}));
   EXPECT_TRUE(store_->statements("outcome_events_start_gaps").empty());
+}
+
+// A store that cannot export its snapshot still gets an exact first count, on one connection,
+// and the operator one warning with the store's error.
+TEST_F(StoreCollectorTest, AFirstCountThatCouldNotShareItsSnapshotIsWarnedAbout) {
+  Script(*store_, TwoModelVersions());
+  store_->FailQuery("store_start_snapshot",
+                    "ERROR:  cannot export a snapshot from a subtransaction");
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(Sample(output.families, "outcomes_recommendations_total",
+                   {{"model_version", "v2"}, {"ab_test", "ab-1"}, {"variant", "B"}}),
+            10);
+  const std::string log = log_text_.str();
+  EXPECT_NE(log.find("the store did not export a snapshot; the first count ran on one connection"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("cannot export a snapshot from a subtransaction"), std::string::npos) << log;
+}
+
+TEST_F(StoreCollectorTest, AFirstCountThatSharedItsSnapshotWarnsOfNothing) {
+  Script(*store_, TwoModelVersions());
+  store_->SetRows("store_start_snapshot", {{"00000003-0000001B-1"}});
+  store_->SetRows("store_start_import", {});
+  const CollectOutput output = collector_.Collect();
+  ASSERT_TRUE(output.status.ok()) << output.status.message();
+  EXPECT_EQ(log_text_.str().find("did not export"), std::string::npos) << log_text_.str();
 }
 
 std::size_t FullCounts(const FakeStore& store) {

@@ -146,21 +146,23 @@ TEST(ParallelCountTest, AStoreThatCannotExportASnapshotIsCountedInOneSession) {
   EXPECT_EQ(counts.value()[1].totals.size(), StartupRanges(kRecommendationsTop).size());
 }
 
-// Events whose recommendations are not visible (none is, here) have no range to count, but
-// their ids are read for gaps all the same, so that one still being written is counted when it
-// commits.
+// Events whose recommendations are not visible (none is, here) are still counted over every
+// recommendation id from the lowest (they may reference ids below 1), and their ids are read
+// for gaps, so that one still being written is counted when it commits.
 TEST(ParallelCountTest, RowsWithNothingTheyReferenceStillHaveTheirGapsRead) {
   std::shared_ptr<FakeStore> store = FakeStore::Make();
   store->SetRows("recommendations_max_id", {{"0"}});
   store->SetRows("outcome_events_max_id", {{"5"}});
   store->SetRows("feedback_max_id", {{"0"}});
+  store->SetRows("outcome_events_start_rows", {});
   store->SetRows("outcome_events_start_gaps", {{"4", "5"}});
   store->SetRows("store_start_snapshot", {{kSnapshotId}});
   store->SetRows("store_start_import", {});
   ParallelCount count(store->SessionFactory(), SessionOptions{});
   Result<std::vector<TableCount>> counts = count.Run(ReferenceTables());
   ASSERT_TRUE(counts.ok()) << counts.status().message();
-  EXPECT_TRUE(store->statements("outcome_events_start_rows").empty());
+  EXPECT_EQ(ParamsOf(*store, "outcome_events_start_rows"),
+            (std::vector<std::vector<std::string>>{{"-9223372036854775808", "1"}}));
   EXPECT_EQ(ParamsOf(*store, "outcome_events_start_gaps"),
             (std::vector<std::vector<std::string>>{{"0", "5"}}));
   EXPECT_EQ(counts.value()[1].gaps, (std::vector<IdRange>{{4, 5}}));
