@@ -85,7 +85,9 @@ Status ParallelCount::PlanJobs(SnapshotReader& reader, const std::vector<TableSp
       split = std::max<std::int64_t>(
           1, state.counts[static_cast<std::size_t>(referenced - specs.begin())].watermark);
     }
-    for (const IdRange& range : StartupRanges(split, state.counts[table].watermark)) {
+    // A range reads its part of both tables: the larger one sets how many ranges.
+    const std::int64_t rows = std::max(split, state.counts[table].watermark);
+    for (const IdRange& range : StartupRanges(split, rows)) {
       state.jobs.push_back({table, range, false});
       ++state.counts_left[table];
     }

@@ -34,7 +34,8 @@ inline constexpr std::size_t kStartupSessions = 3;
 // The ranges, in id order and all of one width, that split the ids up to `top` for a table of
 // about `rows` rows: as many as kStartupRangesPerTable while each keeps at least
 // kStartupRangeIds of the rows. The first also takes the ids below 1. A table counted through
-// the recommendations it references splits their ids by its own rows.
+// the recommendations it references splits their ids by the larger of the two tables: a range
+// reads its part of both (and a range over all of them is planned as a hash join instead).
 std::vector<IdRange> StartupRanges(std::int64_t top, std::int64_t rows);
 inline std::vector<IdRange> StartupRanges(std::int64_t top) { return StartupRanges(top, top); }
 

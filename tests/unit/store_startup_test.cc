@@ -122,6 +122,23 @@ TEST(ParallelCountTest, TablesThatJoinTheirRecommendationAreSplitByItsIds) {
   EXPECT_TRUE(store->statements("feedback_start_rows").empty());  // the empty table
 }
 
+// Feedback with fewer rows than recommendations is split as the recommendations are: each range
+// reads its part of both tables, and one range over all of them would be planned as a hash
+// join of the whole tables instead.
+TEST(ParallelCountTest, ATableIsSplitByTheLargerOfItAndTheTableItReferences) {
+  std::shared_ptr<FakeStore> store = FakeStore::Make();
+  ScriptLargeTables(*store);
+  store->SetRows("feedback_max_id", {{std::to_string(kStartupRangeIds + 1)}});
+  store->SetRows("feedback_start_rows", {{"v1", "SATISFACTION", "positive", "3", "14"}});
+  store->SetRows("feedback_start_gaps", {});
+  store->SetRows("store_start_snapshot", {{kSnapshotId}});
+  ParallelCount count(store->SessionFactory(), SessionOptions{});
+  ASSERT_TRUE(count.Run(ReferenceTables()).ok());
+  EXPECT_EQ(
+      ParamsOf(*store, "feedback_start_rows"),
+      ParamsOfRanges(StartupRanges(kRecommendationsTop), std::numeric_limits<std::int64_t>::min()));
+}
+
 // A store that refuses pg_export_snapshot() (its transaction is then aborted) is counted again
 // in one fresh snapshot of one session, every range of it.
 TEST(ParallelCountTest, AStoreThatCannotExportASnapshotIsCountedInOneSession) {
