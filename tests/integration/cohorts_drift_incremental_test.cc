@@ -22,6 +22,7 @@
 #include "exporter/collectors/cohorts.h"
 #include "exporter/collectors/drift.h"
 #include "pg_sandbox.h"
+#include "tests/support/forwarding_session.h"
 
 namespace outcomes {
 namespace {
@@ -539,20 +540,13 @@ TEST_F(CohortsDriftIncrementalTest, DriftLateCommitPastTheWindowIsCorrectedByThe
 // A session that adds up the time its statements take: the DB time of a cycle, without the
 // collector's own computing (the noise level simulation). With `names`, it also records the
 // name of each statement run.
-class TimedSession : public StoreSession {
+class TimedSession : public testing_support::ForwardingSession {
  public:
   TimedSession(std::unique_ptr<StoreSession> inner, double& seconds,
                std::vector<std::string>* names = nullptr)
-      : inner_(std::move(inner)), seconds_(seconds), names_(names) {}
-  bool connected() const override { return inner_->connected(); }
-  Status Connect() override { return inner_->Connect(); }
-  void Disconnect() override { inner_->Disconnect(); }
-  void Cancel() override { inner_->Cancel(); }
-  std::vector<std::pair<std::string, double>> QueryDurations() const override {
-    return inner_->QueryDurations();
-  }
+      : ForwardingSession(std::move(inner)), seconds_(seconds), names_(names) {}
   Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override {
-    return inner_->InSnapshot([&](SnapshotReader& reader) {
+    return inner().InSnapshot([&](SnapshotReader& reader) {
       TimedReader timed(reader, seconds_, names_);
       return body(timed);
     });
@@ -577,7 +571,6 @@ class TimedSession : public StoreSession {
     double& seconds_;
     std::vector<std::string>* names_;
   };
-  std::unique_ptr<StoreSession> inner_;
   double& seconds_;
   std::vector<std::string>* names_;
 };

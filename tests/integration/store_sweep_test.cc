@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -14,6 +15,7 @@
 
 #include "exporter/collectors/store.h"
 #include "store_test_support.h"
+#include "tests/support/forwarding_session.h"
 
 namespace outcomes {
 namespace {
@@ -25,13 +27,26 @@ class StoreSweepTest : public testing::Test {
  protected:
   void SetUp() override { sandbox->Reset(); }
 
-  std::unique_ptr<StoreCollector> MakeCollector(StoreConfig config) {
+  using Wrap = std::function<std::unique_ptr<StoreSession>(std::unique_ptr<StoreSession>)>;
+  // A collector on real sessions, each passed through `wrap` when given.
+  std::unique_ptr<StoreCollector> MakeCollector(StoreConfig config, Wrap wrap = {}) {
     config.dsn = sandbox->dsn();
     config.max_backoff = 100ms;
     return std::make_unique<StoreCollector>(
-        config, StoreCollectorDeps{
-                    log_, [](const SessionOptions& options) { return MakePgSession(options); },
-                    [this] { return clock_.Now(); }});
+        config, StoreCollectorDeps{log_,
+                                   [wrap](const SessionOptions& options) {
+                                     std::unique_ptr<StoreSession> real = MakePgSession(options);
+                                     return wrap ? wrap(std::move(real)) : std::move(real);
+                                   },
+                                   [this] { return clock_.Now(); }});
+  }
+
+  // `count` recommendations with their events and feedback, committed.
+  static void InsertCommitted(int count) {
+    pqxx::connection connection(sandbox->dsn());
+    pqxx::work txn(connection);
+    InsertBatch(txn, count);
+    txn.commit();
   }
 
   // One cycle `interval` after the last one.
@@ -201,7 +216,7 @@ TEST_F(StoreSweepTest, AFirstCountOverSeveralRangesIsExact) {
 // A real session that remembers, for each snapshot that counted a range of the first count,
 // the snapshot itself (pg_current_snapshot()), and that lets a writer commit once, right after
 // the first snapshot is exported.
-class SnapshotProbeSession : public StoreSession {
+class SnapshotProbeSession : public ForwardingSession {
  public:
   struct Seen {
     std::mutex mutex;
@@ -214,16 +229,9 @@ class SnapshotProbeSession : public StoreSession {
     Duration helper_delay{};       // before each range a helper counts
   };
   SnapshotProbeSession(std::unique_ptr<StoreSession> inner, Seen& seen)
-      : inner_(std::move(inner)), seen_(seen) {}
-  bool connected() const override { return inner_->connected(); }
-  Status Connect() override { return inner_->Connect(); }
-  void Disconnect() override { inner_->Disconnect(); }
-  void Cancel() override { inner_->Cancel(); }
-  std::vector<std::pair<std::string, double>> QueryDurations() const override {
-    return inner_->QueryDurations();
-  }
+      : ForwardingSession(std::move(inner)), seen_(seen) {}
   Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override {
-    return inner_->InSnapshot([&](SnapshotReader& inner) {
+    return inner().InSnapshot([&](SnapshotReader& inner) {
       Probe reader(inner, seen_);
       Status status = body(reader);
       if (!status.ok() || !reader.counted) return status;
@@ -274,41 +282,25 @@ class SnapshotProbeSession : public StoreSession {
     bool counted = false;
     bool exported = false;
   };
-  std::unique_ptr<StoreSession> inner_;
   Seen& seen_;
 };
 
 // The sessions of the first count read the one snapshot the first of them exported, even when
 // a writer commits in between: its rows are counted once, by the cycles after.
 TEST_F(StoreSweepTest, TheFirstCountReadsOneSnapshotOnEverySession) {
-  {
-    pqxx::connection connection(sandbox->dsn());
-    pqxx::work txn(connection);
-    InsertBatch(txn, 40);
-    txn.commit();
-  }
+  InsertCommitted(40);
   SnapshotProbeSession::Seen seen;
-  seen.after_export = [] {
-    pqxx::connection connection(sandbox->dsn());
-    pqxx::work txn(connection);
-    InsertBatch(txn, 7);
-    txn.commit();
-  };
+  seen.after_export = [] { InsertCommitted(7); };
   StoreConfig config;
-  config.dsn = sandbox->dsn();
-  StoreCollector collector(config,
-                           StoreCollectorDeps{log_,
-                                              [&seen](const SessionOptions& options) {
-                                                return std::make_unique<SnapshotProbeSession>(
-                                                    MakePgSession(options), seen);
-                                              },
-                                              [this] { return clock_.Now(); }});
-  CollectOutput output = Cycle(collector, config.interval);
+  auto collector = MakeCollector(config, [&seen](std::unique_ptr<StoreSession> real) {
+    return std::make_unique<SnapshotProbeSession>(std::move(real), seen);
+  });
+  CollectOutput output = Cycle(*collector, config.interval);
   ASSERT_GE(seen.snapshots.size(), 2U);
   ASSERT_FALSE(seen.exported.empty());
   for (const std::string& snapshot : seen.snapshots) EXPECT_EQ(snapshot, seen.exported);
   ExpectCountersEqualStore(output.families);
-  output = Cycle(collector, config.interval);
+  output = Cycle(*collector, config.interval);
   ExpectCountersEqualStore(output.families);
 }
 
@@ -316,32 +308,22 @@ TEST_F(StoreSweepTest, TheFirstCountReadsOneSnapshotOnEverySession) {
 // when they finish: a store's idle_in_transaction_session_timeout shorter than the slowest
 // range does not fail the first count.
 TEST_F(StoreSweepTest, TheExportingSessionDoesNotWaitInItsTransactionForTheOthers) {
-  {
-    pqxx::connection connection(sandbox->dsn());
-    pqxx::work txn(connection);
-    InsertBatch(txn, 40);
-    txn.commit();
-  }
+  InsertCommitted(40);
   SnapshotProbeSession::Seen seen;
   seen.after_export_sql = "SET idle_in_transaction_session_timeout = '1s'";
   seen.helper_delay = 3s;
   StoreConfig config;
-  config.dsn = sandbox->dsn();
-  StoreCollector collector(config,
-                           StoreCollectorDeps{log_,
-                                              [&seen](const SessionOptions& options) {
-                                                return std::make_unique<SnapshotProbeSession>(
-                                                    MakePgSession(options), seen);
-                                              },
-                                              [this] { return clock_.Now(); }});
-  const CollectOutput output = Cycle(collector, config.interval);
+  auto collector = MakeCollector(config, [&seen](std::unique_ptr<StoreSession> real) {
+    return std::make_unique<SnapshotProbeSession>(std::move(real), seen);
+  });
+  const CollectOutput output = Cycle(*collector, config.interval);
   EXPECT_GE(seen.snapshots.size(), 2U);
   ExpectCountersEqualStore(output.families);
 }
 
 // A real session that, at the end of each snapshot, reads the snapshot's jit and parallel
 // query settings.
-class JitProbeSession : public StoreSession {
+class JitProbeSession : public ForwardingSession {
  public:
   // Sessions of the first count run at once: they share `seen`.
   struct Seen {
@@ -349,16 +331,9 @@ class JitProbeSession : public StoreSession {
     std::vector<std::string> settings;
   };
   JitProbeSession(std::unique_ptr<StoreSession> inner, Seen& seen)
-      : inner_(std::move(inner)), seen_(seen) {}
-  bool connected() const override { return inner_->connected(); }
-  Status Connect() override { return inner_->Connect(); }
-  void Disconnect() override { inner_->Disconnect(); }
-  void Cancel() override { inner_->Cancel(); }
-  std::vector<std::pair<std::string, double>> QueryDurations() const override {
-    return inner_->QueryDurations();
-  }
+      : ForwardingSession(std::move(inner)), seen_(seen) {}
   Status InSnapshot(const std::function<Status(SnapshotReader&)>& body) override {
-    return inner_->InSnapshot([&](SnapshotReader& reader) {
+    return inner().InSnapshot([&](SnapshotReader& reader) {
       Status status = body(reader);
       if (!status.ok()) return status;
       Result<std::vector<Row>> jit =
@@ -374,7 +349,6 @@ class JitProbeSession : public StoreSession {
   }
 
  private:
-  std::unique_ptr<StoreSession> inner_;
   Seen& seen_;
 };
 
@@ -382,22 +356,13 @@ class JitProbeSession : public StoreSession {
 // jit_above_cost on a large table and cost far more to compile than to run. Nor do they take
 // the store's parallel workers: the start-up already spreads its reads over connections.
 TEST_F(StoreSweepTest, CycleStatementsRunWithoutJitOrParallelWorkers) {
-  {
-    pqxx::connection connection(sandbox->dsn());
-    pqxx::work txn(connection);
-    InsertBatch(txn, 20);
-    txn.commit();
-  }
+  InsertCommitted(20);
   JitProbeSession::Seen seen;
   StoreConfig config;
-  config.dsn = sandbox->dsn();
-  StoreCollector collector(config, StoreCollectorDeps{log_,
-                                                      [&seen](const SessionOptions& options) {
-                                                        return std::make_unique<JitProbeSession>(
-                                                            MakePgSession(options), seen);
-                                                      },
-                                                      [this] { return clock_.Now(); }});
-  for (int i = 0; i < 2; ++i) Cycle(collector, config.interval);
+  auto collector = MakeCollector(config, [&seen](std::unique_ptr<StoreSession> real) {
+    return std::make_unique<JitProbeSession>(std::move(real), seen);
+  });
+  for (int i = 0; i < 2; ++i) Cycle(*collector, config.interval);
   ASSERT_FALSE(seen.settings.empty());
   for (const std::string& settings : seen.settings) EXPECT_EQ(settings, "off,0");
 }
