@@ -107,24 +107,33 @@ Result<std::vector<IdRange>> ReadGaps(SnapshotReader& reader, const TableSpec& s
   return ParseRanges(rows.value(), spec.table);
 }
 
+namespace {
+
+// The aggregate `sql` returns for ids in (from, to].
+Result<std::vector<AggregateRow>> ReadAggregateOfRange(SnapshotReader& reader,
+                                                       const TableSpec& spec,
+                                                       const std::string& name,
+                                                       const std::string& sql, std::int64_t from,
+                                                       std::int64_t to) {
+  Result<std::vector<Row>> rows =
+      reader.Query(spec.table + name, sql, {std::to_string(from), std::to_string(to)});
+  if (!rows.ok()) return rows.status();
+  return ParseAggregate(rows.value(), spec);
+}
+
+}  // namespace
+
 Result<std::vector<AggregateRow>> ReadRowsInRange(SnapshotReader& reader, const TableSpec& spec,
                                                   const std::string& name, std::int64_t from,
                                                   std::int64_t to) {
-  Result<std::vector<Row>> rows = reader.Query(spec.table + name, store_sql::RowsInRange(spec),
-                                               {std::to_string(from), std::to_string(to)});
-  if (!rows.ok()) return rows.status();
-  return ParseAggregate(rows.value(), spec);
+  return ReadAggregateOfRange(reader, spec, name, store_sql::RowsInRange(spec), from, to);
 }
 
 Result<std::vector<AggregateRow>> ReadRowsReferencingRange(SnapshotReader& reader,
                                                            const TableSpec& spec,
                                                            const std::string& name,
                                                            std::int64_t from, std::int64_t to) {
-  Result<std::vector<Row>> rows =
-      reader.Query(spec.table + name, store_sql::RowsReferencingRange(spec),
-                   {std::to_string(from), std::to_string(to)});
-  if (!rows.ok()) return rows.status();
-  return ParseAggregate(rows.value(), spec);
+  return ReadAggregateOfRange(reader, spec, name, store_sql::RowsReferencingRange(spec), from, to);
 }
 
 namespace store_sql {
@@ -132,6 +141,11 @@ namespace {
 
 const std::string& Relation(const TableSpec& spec) {
   return spec.relation.empty() ? spec.table : spec.relation;
+}
+
+// `column` in the statement's range ($1, $2].
+std::string InRange(const std::string& column) {
+  return column + " > $1::bigint AND " + column + " <= $2::bigint";
 }
 
 }  // namespace
@@ -145,8 +159,7 @@ std::string MaxId(const TableSpec& spec) {
 // cannot see: from max(id), one step down the index.
 std::string Gaps(const TableSpec& spec) {
   const std::string& id = spec.key;
-  const std::string in_range =
-      " FROM " + Relation(spec) + " WHERE " + id + " > $1::bigint AND " + id + " <= $2::bigint";
+  const std::string in_range = " FROM " + Relation(spec) + " WHERE " + InRange(id);
   const std::string last = "coalesce(max(" + id + "), $1::bigint)";
   return "SELECT prev + 1, " + id + " - 1 FROM (SELECT " + id + ", lag(" + id +
          ", 1, $1::bigint) OVER (ORDER BY " + id + ") AS prev" + in_range + ") s WHERE " + id +
@@ -166,18 +179,14 @@ std::string RowsWithIds(const TableSpec& spec) {
 }
 
 std::string RowsInRange(const TableSpec& spec) {
-  return Fill(spec.aggregate_sql,
-              spec.id_column + " > $1::bigint AND " + spec.id_column + " <= $2::bigint");
+  return Fill(spec.aggregate_sql, InRange(spec.id_column));
 }
 
 // Both sides bounded: the planner carries the join's equality, not the range, from one column
 // to the other, and each index read should stop at the range's end.
 std::string RowsReferencingRange(const TableSpec& spec) {
-  const auto in_range = [](const std::string& column) {
-    return column + " > $1::bigint AND " + column + " <= $2::bigint";
-  };
   return Fill(spec.aggregate_sql,
-              in_range(spec.reference_column) + " AND " + in_range(spec.referenced_id_column));
+              InRange(spec.reference_column) + " AND " + InRange(spec.referenced_id_column));
 }
 
 std::string AllRows(const TableSpec& spec) { return Fill(spec.aggregate_sql, "TRUE"); }
